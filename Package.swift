@@ -1,0 +1,68 @@
+// swift-tools-version: 6.1
+// compositord: a headless Wayland compositor that enforces sealed, SIGBUS-proof buffer sharing.
+import PackageDescription
+
+let package = Package(
+    name: "compositord",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "compositord", targets: ["compositord"]),
+        .executable(name: "demo-client", targets: ["demo-client"]),
+        .library(name: "Compositor", targets: ["Compositor"]),
+        .library(name: "ClientKit", targets: ["ClientKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: [
+        // C libraries found through pkg-config (Debian: libpixman-1-dev, libdrm-dev, zlib1g-dev).
+        .systemLibrary(name: "CPixman", pkgConfig: "pixman-1"),
+        .systemLibrary(name: "CLibDRM", path: "Sources/CDRM/system", pkgConfig: "libdrm"),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib"),
+        // Umbrella over libwayland server + client, the generated protocol code, and tiny C shims.
+        .target(
+            name: "CWayland",
+            linkerSettings: [.linkedLibrary("wayland-server"), .linkedLibrary("wayland-client")]
+        ),
+        // libdrm and the kernel's DRM / dma-buf / udmabuf uapi, with small ioctl helpers.
+        .target(name: "CDRM", dependencies: ["CLibDRM"], exclude: ["system"]),
+        .target(
+            name: "Compositor",
+            dependencies: [
+                "CWayland", "CPixman", "CDRM", "CZlib",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .target(
+            name: "ClientKit",
+            dependencies: [
+                "CWayland",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .executableTarget(
+            name: "compositord",
+            dependencies: [
+                "Compositor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "demo-client",
+            dependencies: [
+                "ClientKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "CompositorTests", dependencies: ["Compositor", "CPixman"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["compositord", "demo-client", "ClientKit", "Compositor"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,38 @@
+/* CDRM: libdrm and the kernel's DRM, dma-buf, udmabuf and dma-heap uapi, with small ioctl helpers
+ * so Swift never has to spell an ioctl request number. All return 0 / an fd, or -errno. */
+#ifndef CDRM_H
+#define CDRM_H
+#include <stdint.h>
+#include <xf86drm.h>
+#include <drm_fourcc.h>
+#include <drm_mode.h>
+#include <linux/dma-buf.h>
+#include <linux/udmabuf.h>
+#include <linux/dma-heap.h>
+
+struct cdrm_dumb {
+    uint32_t handle;
+    uint32_t pitch;
+    uint64_t size;
+};
+
+/* DRM_IOCTL_MODE_CREATE_DUMB; fills `out`. */
+int cdrm_create_dumb(int drm_fd, uint32_t width, uint32_t height, uint32_t bpp, struct cdrm_dumb *out);
+/* DRM_IOCTL_MODE_MAP_DUMB: the offset to mmap the dumb buffer at. */
+int cdrm_map_dumb(int drm_fd, uint32_t handle, uint64_t *offset);
+/* DRM_IOCTL_MODE_DESTROY_DUMB. */
+int cdrm_destroy_dumb(int drm_fd, uint32_t handle);
+/* DMA_BUF_IOCTL_SYNC with DMA_BUF_SYNC_START/END | READ/WRITE flags, retried on EINTR. */
+int cdrm_dmabuf_sync(int dmabuf_fd, uint64_t flags);
+/* UDMABUF_CREATE over a memfd sealed with F_SEAL_SHRINK; returns a dma-buf fd. */
+int cdrm_udmabuf_create(int udmabuf_dev_fd, int memfd, uint64_t offset, uint64_t size);
+/* DMA_HEAP_IOCTL_ALLOC; returns a dma-buf fd. */
+int cdrm_dma_heap_alloc(int heap_fd, uint64_t size);
+
+enum {
+    CDRM_SYNC_READ = DMA_BUF_SYNC_READ,
+    CDRM_SYNC_WRITE = DMA_BUF_SYNC_WRITE,
+    CDRM_SYNC_START = DMA_BUF_SYNC_START,
+    CDRM_SYNC_END = DMA_BUF_SYNC_END,
+};
+#endif

@@ -1,0 +1,45 @@
+/* Tiny C shims: variadic calls, constants the Glibc module lacks, and wl_listener embedding.
+ * Kept deliberately free of _GNU_SOURCE (it breaks Foundation's module); the .c defines it. */
+#ifndef CWAYLAND_SHIMS_H
+#define CWAYLAND_SHIMS_H
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct wl_resource;
+struct wl_client;
+struct wl_display;
+struct wl_signal;
+
+/* wl_resource_post_error / wl_client_post_implementation_error are C-variadic. */
+void cw_resource_post_error(struct wl_resource *resource, uint32_t code, const char *message);
+void cw_client_post_implementation_error(struct wl_client *client, const char *message);
+
+/* A wl_listener owned by Swift: `notify(user, data)` is called from the signal.
+ * Remove it with cw_listener_destroy (unlinks it if still linked, frees it). */
+typedef void (*cw_notify_fn)(void *user, void *data);
+struct cw_listener;
+struct cw_listener *cw_listener_create(cw_notify_fn notify, void *user);
+void cw_listener_destroy(struct cw_listener *listener);
+void cw_client_add_destroy_listener(struct wl_client *client, struct cw_listener *listener);
+void cw_display_add_client_created_listener(struct wl_display *display, struct cw_listener *listener);
+void cw_resource_add_destroy_listener(struct wl_resource *resource, struct cw_listener *listener);
+
+/* memfd and file seals (values checked against the kernel's headers in shims.c). */
+enum {
+    CW_MFD_CLOEXEC = 0x0001U,
+    CW_MFD_ALLOW_SEALING = 0x0002U,
+    CW_MFD_NOEXEC_SEAL = 0x0008U,
+    CW_F_ADD_SEALS = 1024 + 9,
+    CW_F_GET_SEALS = 1024 + 10,
+    CW_F_SEAL_SEAL = 0x0001,
+    CW_F_SEAL_SHRINK = 0x0002,
+    CW_F_SEAL_GROW = 0x0004,
+    CW_F_SEAL_WRITE = 0x0008,
+    CW_MREMAP_MAYMOVE = 1,
+};
+/* Returns the fd, or -1 with errno set (ENOSYS where the kernel lacks memfd_create). */
+int cw_memfd_create(const char *name, unsigned int flags);
+void *cw_mremap(void *old_address, size_t old_size, size_t new_size, int flags);
+
+#endif

@@ -1,0 +1,92 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/memfd.h>
+#include <wayland-server.h>
+#include "shims.h"
+
+_Static_assert(CW_MFD_CLOEXEC == MFD_CLOEXEC, "MFD_CLOEXEC");
+_Static_assert(CW_MFD_ALLOW_SEALING == MFD_ALLOW_SEALING, "MFD_ALLOW_SEALING");
+_Static_assert(CW_F_ADD_SEALS == F_ADD_SEALS, "F_ADD_SEALS");
+_Static_assert(CW_F_GET_SEALS == F_GET_SEALS, "F_GET_SEALS");
+_Static_assert(CW_F_SEAL_SEAL == F_SEAL_SEAL, "F_SEAL_SEAL");
+_Static_assert(CW_F_SEAL_SHRINK == F_SEAL_SHRINK, "F_SEAL_SHRINK");
+_Static_assert(CW_F_SEAL_GROW == F_SEAL_GROW, "F_SEAL_GROW");
+_Static_assert(CW_F_SEAL_WRITE == F_SEAL_WRITE, "F_SEAL_WRITE");
+_Static_assert(CW_MREMAP_MAYMOVE == MREMAP_MAYMOVE, "MREMAP_MAYMOVE");
+#ifdef MFD_NOEXEC_SEAL
+_Static_assert(CW_MFD_NOEXEC_SEAL == MFD_NOEXEC_SEAL, "MFD_NOEXEC_SEAL");
+#endif
+
+void cw_resource_post_error(struct wl_resource *resource, uint32_t code, const char *message) {
+    wl_resource_post_error(resource, code, "%s", message);
+}
+
+void cw_client_post_implementation_error(struct wl_client *client, const char *message) {
+    wl_client_post_implementation_error(client, "%s", message);
+}
+
+struct cw_listener {
+    struct wl_listener listener; /* first: wl_container_of is a plain cast */
+    cw_notify_fn notify;
+    void *user;
+};
+
+static void cw_listener_notify(struct wl_listener *listener, void *data) {
+    struct cw_listener *l = (struct cw_listener *)listener;
+    l->notify(l->user, data);
+}
+
+struct cw_listener *cw_listener_create(cw_notify_fn notify, void *user) {
+    struct cw_listener *l = calloc(1, sizeof *l);
+    if (!l) abort();
+    l->listener.notify = cw_listener_notify;
+    wl_list_init(&l->listener.link);
+    l->notify = notify;
+    l->user = user;
+    return l;
+}
+
+/* Unlinks a listener; an unlinked listener's link points at itself, so this is idempotent. */
+static void cw_listener_unlink(struct cw_listener *l) {
+    wl_list_remove(&l->listener.link);
+    wl_list_init(&l->listener.link);
+}
+
+void cw_listener_destroy(struct cw_listener *l) {
+    if (!l) return;
+    cw_listener_unlink(l);
+    free(l);
+}
+
+void cw_client_add_destroy_listener(struct wl_client *client, struct cw_listener *l) {
+    cw_listener_unlink(l);
+    wl_client_add_destroy_listener(client, &l->listener);
+}
+
+void cw_display_add_client_created_listener(struct wl_display *display, struct cw_listener *l) {
+    cw_listener_unlink(l);
+    wl_display_add_client_created_listener(display, &l->listener);
+}
+
+void cw_resource_add_destroy_listener(struct wl_resource *resource, struct cw_listener *l) {
+    cw_listener_unlink(l);
+    wl_resource_add_destroy_listener(resource, &l->listener);
+}
+
+int cw_memfd_create(const char *name, unsigned int flags) {
+#ifdef SYS_memfd_create
+    return (int)syscall(SYS_memfd_create, name, flags);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+void *cw_mremap(void *old_address, size_t old_size, size_t new_size, int flags) {
+    return mremap(old_address, old_size, new_size, flags);
+}

@@ -1,0 +1,6 @@
+/// The version compositord reports in logs and `--version`.
+public let compositordVersion = "0.1.0"
+import CWayland
+import CPixman
+import CDRM
+import CZlib
