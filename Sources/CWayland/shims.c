@@ -1,12 +1,15 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/memfd.h>
 #include <wayland-server.h>
+#include <wayland-client.h>
 #include "shims.h"
 
 _Static_assert(CW_MFD_CLOEXEC == MFD_CLOEXEC, "MFD_CLOEXEC");
@@ -89,4 +92,26 @@ int cw_memfd_create(const char *name, unsigned int flags) {
 
 void *cw_mremap(void *old_address, size_t old_size, size_t new_size, int flags) {
     return mremap(old_address, old_size, new_size, flags);
+}
+
+static cw_log_fn cw_client_log_fn;
+static cw_log_fn cw_server_log_fn;
+
+static void cw_format_and_call(cw_log_fn fn, const char *fmt, va_list ap) {
+    char line[1024];
+    vsnprintf(line, sizeof line, fmt, ap);
+    if (fn) fn(line);
+}
+
+static void cw_client_log_trampoline(const char *fmt, va_list ap) { cw_format_and_call(cw_client_log_fn, fmt, ap); }
+static void cw_server_log_trampoline(const char *fmt, va_list ap) { cw_format_and_call(cw_server_log_fn, fmt, ap); }
+
+void cw_client_set_log_handler(cw_log_fn fn) {
+    cw_client_log_fn = fn;
+    wl_log_set_handler_client(cw_client_log_trampoline);
+}
+
+void cw_server_set_log_handler(cw_log_fn fn) {
+    cw_server_log_fn = fn;
+    wl_log_set_handler_server(cw_server_log_trampoline);
 }

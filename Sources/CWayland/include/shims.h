@@ -42,4 +42,11 @@ enum {
 int cw_memfd_create(const char *name, unsigned int flags);
 void *cw_mremap(void *old_address, size_t old_size, size_t new_size, int flags);
 
+/* libwayland's log (wl_log) is printf-style. These route it to a plain-string callback:
+ * the client side uses it to learn the message of a protocol error, which
+ * wl_display_get_protocol_error does not return; the server side sends it to swift-log. */
+typedef void (*cw_log_fn)(const char *line);
+void cw_client_set_log_handler(cw_log_fn fn);
+void cw_server_set_log_handler(cw_log_fn fn);
+
 #endif
