@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "compositord",
             dependencies: [
-                "Compositor",
+                "Compositor", "CWayland",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

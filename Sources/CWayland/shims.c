@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/memfd.h>
 #include <wayland-server.h>
@@ -66,6 +68,10 @@ void cw_listener_destroy(struct cw_listener *l) {
     free(l);
 }
 
+void cw_listener_set_user(struct cw_listener *l, void *user) {
+    l->user = user;
+}
+
 void cw_client_add_destroy_listener(struct wl_client *client, struct cw_listener *l) {
     cw_listener_unlink(l);
     wl_client_add_destroy_listener(client, &l->listener);
@@ -114,4 +120,27 @@ void cw_client_set_log_handler(cw_log_fn fn) {
 void cw_server_set_log_handler(cw_log_fn fn) {
     cw_server_log_fn = fn;
     wl_log_set_handler_server(cw_server_log_trampoline);
+}
+
+int cw_timerfd_create(void) {
+    return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+}
+
+int cw_timerfd_arm(int fd, uint64_t deadline_ns) {
+    struct itimerspec its = {0};
+    its.it_value.tv_sec = (time_t)(deadline_ns / 1000000000ull);
+    its.it_value.tv_nsec = (long)(deadline_ns % 1000000000ull);
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+uint64_t cw_timerfd_drain(int fd) {
+    uint64_t expirations = 0;
+    if (read(fd, &expirations, sizeof expirations) != sizeof expirations) return 0;
+    return expirations;
+}
+
+uint64_t cw_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }

@@ -21,6 +21,7 @@ typedef void (*cw_notify_fn)(void *user, void *data);
 struct cw_listener;
 struct cw_listener *cw_listener_create(cw_notify_fn notify, void *user);
 void cw_listener_destroy(struct cw_listener *listener);
+void cw_listener_set_user(struct cw_listener *listener, void *user);
 void cw_client_add_destroy_listener(struct wl_client *client, struct cw_listener *listener);
 void cw_display_add_client_created_listener(struct wl_display *display, struct cw_listener *listener);
 void cw_resource_add_destroy_listener(struct wl_resource *resource, struct cw_listener *listener);
@@ -48,5 +49,14 @@ void *cw_mremap(void *old_address, size_t old_size, size_t new_size, int flags);
 typedef void (*cw_log_fn)(const char *line);
 void cw_client_set_log_handler(cw_log_fn fn);
 void cw_server_set_log_handler(cw_log_fn fn);
+
+/* A CLOCK_MONOTONIC timerfd (non-blocking, close-on-exec) armed at absolute times, for the frame
+ * clock: wl_event_loop timers only have millisecond resolution. */
+int cw_timerfd_create(void);
+/* Arms the timer to fire once at `deadline_ns` (CLOCK_MONOTONIC); 0 disarms. */
+int cw_timerfd_arm(int fd, uint64_t deadline_ns);
+/* Reads the expiration count so the fd stops being readable. */
+uint64_t cw_timerfd_drain(int fd);
+uint64_t cw_monotonic_ns(void);
 
 #endif

@@ -1,0 +1,31 @@
+import CWayland
+
+/// A `wl_buffer`: client pixels (`contents`) plus the resource to send `release` on.
+///
+/// Whatever created it (wl_shm_pool.create_buffer, later linux-dmabuf) supplies the contents.
+/// The resource may be destroyed while a surface still shows the buffer: the contents stay
+/// readable (they keep their pool alive) and `release` then has no one to tell.
+final class Buffer: ResourceHandler {
+    let contents: ClientBuffer
+    private(set) var resource: OpaquePointer?
+
+    init(resource: OpaquePointer?, contents: ClientBuffer) {
+        self.resource = resource
+        self.contents = contents
+    }
+
+    /// `wl_buffer.release`: the compositor will not read this buffer again until re-attached.
+    func release() {
+        if let resource { wl_buffer_send_release(resource) }
+    }
+
+    func handle(_ request: Request) {
+        // wl_buffer has one request: destroy.
+        wl_resource_destroy(request.resource)
+    }
+
+    func resourceDestroyed() { resource = nil }
+
+    var width: Int32 { contents.width }
+    var height: Int32 { contents.height }
+}

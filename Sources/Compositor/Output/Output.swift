@@ -1,0 +1,48 @@
+/// The one headless output: its mode, its backend's swapchain, and the frame in front.
+///
+/// A frame is composited into the back buffer, then becomes the front. Buffers that were drawn
+/// `age` frames ago get the union of the damage of the frames since (buffer-age tracking), so
+/// only changed pixels are ever repainted.
+final class Output {
+    let backend: OutputBackend
+    let name = "HEADLESS-1"
+    /// Refresh rate in mHz (wl_output.mode); 0 means "render on every commit".
+    let refreshMilliHz: Int32
+    private(set) var frameCount: UInt64 = 0
+    private(set) var front: Framebuffer?
+    /// Damage of the most recent frames, newest last, for buffers older than one frame.
+    private var damageHistory: [Region] = []
+
+    init(backend: OutputBackend, refreshMilliHz: Int32) {
+        self.backend = backend
+        self.refreshMilliHz = refreshMilliHz
+    }
+
+    var width: Int32 { backend.width }
+    var height: Int32 { backend.height }
+    var bounds: Rect { Rect(x: 0, y: 0, width: width, height: height) }
+    var description: String { "compositord headless output \(width)x\(height)" }
+
+    /// Composites `damage` (plus what the back buffer missed) and makes it the front buffer.
+    /// Returns the region that was repainted.
+    @discardableResult
+    func composite(_ scene: Scene, damage: Region, renderer: PixmanRenderer) -> Region {
+        frameCount += 1
+        let back = backend.framebuffers.first { $0 !== front } ?? backend.framebuffers[0]
+        var repaint = damage
+        let age = back.lastFrame == 0 ? UInt64.max : frameCount - back.lastFrame
+        if age > UInt64(damageHistory.count) + 1 {
+            repaint = Region(bounds)
+        } else if age > 1 {
+            for d in damageHistory.suffix(Int(age - 1)) { repaint.formUnion(d) }
+        }
+        backend.beginWrite(back)
+        renderer.render(scene, into: back.image, damage: repaint)
+        backend.endWrite(back)
+        back.lastFrame = frameCount
+        front = back
+        damageHistory.append(damage)
+        if damageHistory.count > backend.framebuffers.count { damageHistory.removeFirst() }
+        return repaint
+    }
+}

@@ -1,0 +1,23 @@
+import CWayland
+
+/// A `wl_callback` from `wl_surface.frame`: `done` fires once, then the resource is destroyed.
+final class FrameCallback: ResourceHandler {
+    private var resource: OpaquePointer?
+
+    init(resource: OpaquePointer) { self.resource = resource }
+
+    /// Sends `done` with the frame's time in milliseconds and destroys the callback.
+    func done(timeMs: UInt32) {
+        guard let resource else { return }
+        wl_callback_send_done(resource, timeMs)
+        wl_resource_destroy(resource)
+    }
+
+    /// Destroys the callback without `done` (its surface went away before committing it).
+    func cancel() {
+        if let resource { wl_resource_destroy(resource) }
+    }
+
+    func handle(_ request: Request) {}  // wl_callback has no requests
+    func resourceDestroyed() { resource = nil }
+}

@@ -1,0 +1,31 @@
+import CWayland
+
+/// `wl_shm`: compositord's own implementation (not `wl_display_init_shm`), so every pool fd
+/// passes through ShmPool's checks before a pixel is read.
+final class WlShm: ResourceHandler {
+    static let version: UInt32 = 1
+    private unowned let server: Server
+
+    init(server: Server) { self.server = server }
+
+    static func bind(_ server: Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+        guard let resource = Resources.create(client: client, interface: cw_wl_shm_interface(), version: version, id: id, handler: { _ in
+            WlShm(server: server)
+        }) else { return }
+        for format in PixelFormat.all { wl_shm_send_format(resource, format.shmCode) }
+    }
+
+    func handle(_ request: Request) {
+        guard Int32(request.opcode) == WL_SHM_CREATE_POOL else { return }
+        let (id, fd, size) = (request.newID(0), request.fd(1), request.int(2))
+        let pool: ShmPool
+        do {
+            pool = try ShmPool(fd: fd, size: size)  // owns (and on failure closes) fd
+        } catch {
+            return server.postError(request.resource, code: error.code.rawValue, error.message)
+        }
+        Resources.create(client: request.client, interface: cw_wl_shm_pool_interface(), version: request.version, id: id) { _ in
+            WlShmPool(server: server, pool: pool)
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import CWayland
+
+/// `wl_shm_pool`: carves buffers out of a pool and lets the client grow it.
+final class WlShmPool: ResourceHandler {
+    private unowned let server: Server
+    private let pool: ShmPool
+
+    init(server: Server, pool: ShmPool) {
+        self.server = server
+        self.pool = pool
+    }
+
+    func handle(_ request: Request) {
+        switch Int32(request.opcode) {
+        case WL_SHM_POOL_CREATE_BUFFER:
+            createBuffer(request)
+        case WL_SHM_POOL_DESTROY:
+            // Buffers keep the pool (and its mapping) alive; see ShmPool.
+            wl_resource_destroy(request.resource)
+        case WL_SHM_POOL_RESIZE:
+            do {
+                try pool.resize(to: request.int(0))
+            } catch {
+                server.postError(request.resource, code: error.code.rawValue, error.message)
+            }
+        default: break
+        }
+    }
+
+    private func createBuffer(_ request: Request) {
+        let (id, offset, width, height, stride, code) =
+            (request.newID(0), request.int(1), request.int(2), request.int(3), request.int(4), request.uint(5))
+        guard let format = PixelFormat.shm(code) else {
+            return server.postError(request.resource, code: WL_SHM_ERROR_INVALID_FORMAT.rawValue,
+                                    "format 0x\(String(code, radix: 16)) was not advertised by wl_shm.format")
+        }
+        switch ShmBufferLayout.validate(offset: offset, width: width, height: height, stride: stride, format: format, poolSize: pool.size) {
+        case let .failure(invalid):
+            server.postError(request.resource, code: WL_SHM_ERROR_INVALID_STRIDE.rawValue, invalid.description)
+        case let .success(layout):
+            let contents = ShmBuffer(pool: pool, layout: layout)
+            Resources.create(client: request.client, interface: cw_wl_buffer_interface(), version: 1, id: id) { r in
+                Buffer(resource: r, contents: contents)
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import CWayland
+
+/// `wl_surface`: records requests into the pending state; `commit` applies it (see SurfaceState).
+final class WlSurface: ResourceHandler {
+    private unowned let server: Server
+    let surface: Surface
+    private(set) var resource: OpaquePointer?
+
+    init(server: Server, resource: OpaquePointer) {
+        self.server = server
+        self.resource = resource
+        surface = Surface(id: wl_resource_get_id(resource))
+    }
+
+    func handle(_ request: Request) {
+        switch Int32(request.opcode) {
+        case WL_SURFACE_DESTROY:
+            wl_resource_destroy(request.resource)
+        case WL_SURFACE_ATTACH:
+            let (x, y) = (request.int(1), request.int(2))
+            if request.version >= 5 && (x != 0 || y != 0) {
+                return server.postError(request.resource, code: WL_SURFACE_ERROR_INVALID_OFFSET.rawValue,
+                                        "attach with a non-zero offset (\(x), \(y)); use wl_surface.offset since version 5")
+            }
+            let buffer = request.object(0).flatMap { Resources.object($0, as: Buffer.self) }
+            surface.pending.attachment = .attached(buffer)
+            surface.pending.dx = x
+            surface.pending.dy = y
+        case WL_SURFACE_DAMAGE:
+            surface.pending.surfaceDamage.formUnion(rect(request))
+        case WL_SURFACE_FRAME:
+            Resources.create(client: request.client, interface: cw_wl_callback_interface(), version: 1, id: request.newID(0)) { r in
+                let cb = FrameCallback(resource: r)
+                surface.pending.frameCallbacks.append(cb)
+                return cb
+            }
+        case WL_SURFACE_SET_OPAQUE_REGION:
+            surface.pending.opaqueRegion = request.object(0).flatMap { Resources.object($0, as: WlRegion.self)?.region } ?? Region()
+        case WL_SURFACE_SET_INPUT_REGION:
+            surface.pending.inputRegion = request.object(0).flatMap { Resources.object($0, as: WlRegion.self)?.region } ?? .infinite
+        case WL_SURFACE_COMMIT:
+            commit(request.resource)
+        case WL_SURFACE_SET_BUFFER_TRANSFORM:
+            guard let t = BufferTransform(rawValue: request.int(0)) else {
+                return server.postError(request.resource, code: WL_SURFACE_ERROR_INVALID_TRANSFORM.rawValue,
+                                        "buffer transform \(request.int(0)) is not a wl_output.transform value")
+            }
+            surface.pending.bufferTransform = t
+        case WL_SURFACE_SET_BUFFER_SCALE:
+            guard request.int(0) >= 1 else {
+                return server.postError(request.resource, code: WL_SURFACE_ERROR_INVALID_SCALE.rawValue,
+                                        "buffer scale \(request.int(0)) is not positive")
+            }
+            surface.pending.bufferScale = request.int(0)
+        case WL_SURFACE_DAMAGE_BUFFER:
+            surface.pending.bufferDamage.formUnion(rect(request))
+        case WL_SURFACE_OFFSET:
+            surface.pending.dx = request.int(0)
+            surface.pending.dy = request.int(1)
+        default: break
+        }
+    }
+
+    private func rect(_ r: Request) -> Rect {
+        Rect(x: r.int(0), y: r.int(1), width: r.int(2), height: r.int(3))
+    }
+
+    private func commit(_ resource: OpaquePointer) {
+        if let role = surface.role, !role.validateCommit(surface) { return }
+        let oldFrame = surface.view?.frame
+        let result = surface.current.apply(&surface.pending) { ($0.width, $0.height) }
+        result.replacedBuffer?.release()
+        server.queueFrameCallbacks(result.frameCallbacks.compactMap { $0 as? FrameCallback })
+        surface.role?.committed(surface, result)
+        // The role may have mapped, moved or unmapped the surface; damage where it now is.
+        server.scene.surfaceCommitted(surface, damage: result.damage,
+                                      oldFrame: result.geometryChanged ? oldFrame : nil)
+    }
+
+    func resourceDestroyed() {
+        resource = nil
+        for cb in surface.pending.frameCallbacks { (cb as? FrameCallback)?.cancel() }
+        surface.pending = SurfaceState()
+        surface.role?.surfaceDestroyed(surface)
+        server.scene.unmap(surface)
+        surface.current.buffer?.release()
+        surface.current.buffer = nil
+    }
+}

@@ -1,0 +1,162 @@
+import CWayland
+
+/// What an xdg_surface role object (xdg_toplevel, xdg_popup) does in the configure cycle.
+protocol XdgRole: AnyObject {
+    /// Sends the role's own configure event; xdg_surface.configure follows it.
+    func sendConfigure()
+    /// After a commit on a configured surface: map, move or unmap.
+    func committed(_ result: CommitResult<Buffer>)
+    /// The wl_surface or xdg_surface went away: unmap and forget it.
+    func detach()
+}
+
+/// `xdg_surface`: the configure/ack_configure cycle and window geometry, shared by all xdg roles.
+final class XdgSurface: ResourceHandler, SurfaceRole {
+    unowned let server: Server
+    private let resource: OpaquePointer
+    private(set) weak var surface: Surface?
+    private weak var wmBase: XdgWmBase?
+    /// The toplevel or popup, while its resource exists.
+    weak var roleObject: XdgRole?
+    /// Whether get_toplevel/get_popup was ever called (commits before that are not_constructed).
+    private var constructed = false
+    /// The client acked a configure since the initial commit (attaching is allowed only then).
+    private(set) var configured = false
+    private var initialCommitDone = false
+    private var sentSerials: [UInt32] = []
+    private var pendingGeometry: Rect?
+    private var geometry: Rect?
+
+    init(server: Server, resource: OpaquePointer, surface: Surface, wmBase: XdgWmBase) {
+        self.server = server
+        self.resource = resource
+        self.surface = surface
+        self.wmBase = wmBase
+    }
+
+    /// The window geometry in surface coordinates: what the client set, else the surface's extents.
+    var windowGeometry: Rect {
+        geometry ?? Rect(x: 0, y: 0, width: surface?.width ?? 0, height: surface?.height ?? 0)
+    }
+
+    var version: UInt32 { UInt32(wl_resource_get_version(resource)) }
+
+    func handle(_ request: Request) {
+        switch Int32(request.opcode) {
+        case XDG_SURFACE_DESTROY:
+            if roleObject != nil {
+                return server.postError(request.resource, code: XDG_SURFACE_ERROR_DEFUNCT_ROLE_OBJECT.rawValue,
+                                        "xdg_surface destroyed before its role object")
+            }
+            wl_resource_destroy(request.resource)
+        case XDG_SURFACE_GET_TOPLEVEL:
+            guard assignRole(request, "xdg_toplevel") else { return }
+            Resources.create(client: request.client, interface: cw_xdg_toplevel_interface(), version: request.version, id: request.newID(0)) { r in
+                let toplevel = XdgToplevel(server: server, resource: r, xdgSurface: self)
+                roleObject = toplevel
+                return toplevel
+            }
+            wmBase?.ping()
+        case XDG_SURFACE_GET_POPUP:
+            let parent = request.object(1).flatMap { Resources.object($0, as: XdgSurface.self) }
+            guard let positioner = Resources.object(request.object(2), as: XdgPositioner.self) else { return }
+            guard positioner.rules.isComplete else {
+                return server.postError(wmBase.map { _ in request.resource } ?? request.resource,
+                                        code: XDG_WM_BASE_ERROR_INVALID_POSITIONER.rawValue,
+                                        "get_popup with an incomplete xdg_positioner (size and anchor rect are required)")
+            }
+            guard assignRole(request, "xdg_popup") else { return }
+            Resources.create(client: request.client, interface: cw_xdg_popup_interface(), version: request.version, id: request.newID(0)) { r in
+                let popup = XdgPopup(server: server, resource: r, xdgSurface: self, parent: parent, rules: positioner.rules)
+                roleObject = popup
+                return popup
+            }
+        case XDG_SURFACE_SET_WINDOW_GEOMETRY:
+            let r = Rect(x: request.int(0), y: request.int(1), width: request.int(2), height: request.int(3))
+            guard r.width > 0, r.height > 0 else {
+                return server.postError(request.resource, code: XDG_SURFACE_ERROR_INVALID_SIZE.rawValue,
+                                        "window geometry \(r.width)x\(r.height) must be positive")
+            }
+            pendingGeometry = r
+        case XDG_SURFACE_ACK_CONFIGURE:
+            let serial = request.uint(0)
+            guard let i = sentSerials.firstIndex(of: serial) else {
+                return server.postError(request.resource, code: XDG_SURFACE_ERROR_INVALID_SERIAL.rawValue,
+                                        "ack_configure(\(serial)) names no configure sent to this surface")
+            }
+            sentSerials.removeFirst(i + 1)  // acking a serial acks every older one too
+            configured = true
+        default: break
+        }
+    }
+
+    private func assignRole(_ request: Request, _ name: String) -> Bool {
+        guard let surface else { return false }
+        if constructed {
+            server.postError(request.resource, code: XDG_SURFACE_ERROR_ALREADY_CONSTRUCTED.rawValue,
+                             "xdg_surface already has a role object")
+            return false
+        }
+        guard surface.assignRole(name) else {
+            server.postError(request.resource, code: XDG_WM_BASE_ERROR_ROLE.rawValue,
+                             "wl_surface@\(surface.id) already has the role \(surface.roleName ?? "?")")
+            return false
+        }
+        constructed = true
+        return true
+    }
+
+    /// Sends the role's configure and `xdg_surface.configure` with a fresh serial.
+    func sendConfigure() {
+        guard let roleObject else { return }
+        roleObject.sendConfigure()
+        let serial = server.nextSerial()
+        sentSerials.append(serial)
+        xdg_surface_send_configure(resource, serial)
+    }
+
+    // MARK: SurfaceRole
+
+    func validateCommit(_ surface: Surface) -> Bool {
+        guard constructed else {
+            server.postError(resource, code: XDG_SURFACE_ERROR_NOT_CONSTRUCTED.rawValue,
+                             "commit before get_toplevel or get_popup gave the xdg_surface a role")
+            return false
+        }
+        if case .attached(.some) = surface.pending.attachment, !configured {
+            server.postError(resource, code: XDG_SURFACE_ERROR_UNCONFIGURED_BUFFER.rawValue,
+                             "a buffer was attached before the first configure was acknowledged")
+            return false
+        }
+        return true
+    }
+
+    func committed(_ surface: Surface, _ result: CommitResult<Buffer>) {
+        if let g = pendingGeometry {
+            geometry = g
+            pendingGeometry = nil
+        }
+        if !initialCommitDone {
+            initialCommitDone = true
+            sendConfigure()
+            return
+        }
+        roleObject?.committed(result)
+        if !surface.hasBuffer && configured {
+            // Unmapped by a null buffer: the next commit starts a new initial configure cycle.
+            initialCommitDone = false
+            configured = false
+        }
+    }
+
+    func surfaceDestroyed(_ surface: Surface) {
+        roleObject?.detach()
+        self.surface = nil
+    }
+
+    func resourceDestroyed() {
+        roleObject?.detach()
+        wmBase?.surfaces -= 1
+        if let surface, surface.role === self { surface.role = nil }
+    }
+}

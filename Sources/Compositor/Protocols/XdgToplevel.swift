@@ -1,0 +1,108 @@
+import CWayland
+
+/// `xdg_toplevel`: a desktop window. Placed on the output by `Placement` when first mapped.
+final class XdgToplevel: ResourceHandler, XdgRole {
+    private unowned let server: Server
+    private let resource: OpaquePointer
+    private weak var xdgSurface: XdgSurface?
+    private var title = "", appID = ""
+    private var maximized = false, fullscreen = false
+    private var sentCapabilities = false
+    /// Where the window geometry's top-left corner is, once placed.
+    private var position: (x: Int32, y: Int32)?
+
+    init(server: Server, resource: OpaquePointer, xdgSurface: XdgSurface) {
+        self.server = server
+        self.resource = resource
+        self.xdgSurface = xdgSurface
+    }
+
+    func handle(_ request: Request) {
+        switch Int32(request.opcode) {
+        case XDG_TOPLEVEL_DESTROY:
+            wl_resource_destroy(request.resource)
+        case XDG_TOPLEVEL_SET_TITLE:
+            title = request.string(0) ?? ""
+        case XDG_TOPLEVEL_SET_APP_ID:
+            appID = request.string(0) ?? ""
+        case XDG_TOPLEVEL_SET_PARENT:
+            // A parent only affects stacking; refuse loops (a toplevel cannot parent itself).
+            if let parent = request.object(0), Resources.object(parent, as: XdgToplevel.self) === self {
+                server.postError(request.resource, code: XDG_TOPLEVEL_ERROR_INVALID_PARENT.rawValue,
+                                 "a toplevel cannot be its own parent")
+            }
+        case XDG_TOPLEVEL_RESIZE:
+            guard [0, 1, 2, 4, 5, 6, 8, 9, 10].contains(request.uint(2)) else {
+                return server.postError(request.resource, code: XDG_TOPLEVEL_ERROR_INVALID_RESIZE_EDGE.rawValue,
+                                        "resize edge \(request.uint(2)) is not an xdg_toplevel.resize_edge value")
+            }
+            // Interactive resize needs a seat; there is none.
+        case XDG_TOPLEVEL_SET_MAX_SIZE, XDG_TOPLEVEL_SET_MIN_SIZE:
+            guard request.int(0) >= 0, request.int(1) >= 0 else {
+                return server.postError(request.resource, code: XDG_TOPLEVEL_ERROR_INVALID_SIZE.rawValue,
+                                        "min/max size \(request.int(0))x\(request.int(1)) is negative")
+            }
+        case XDG_TOPLEVEL_SET_MAXIMIZED, XDG_TOPLEVEL_UNSET_MAXIMIZED:
+            maximized = Int32(request.opcode) == XDG_TOPLEVEL_SET_MAXIMIZED
+            xdgSurface?.sendConfigure()
+        case XDG_TOPLEVEL_SET_FULLSCREEN, XDG_TOPLEVEL_UNSET_FULLSCREEN:
+            fullscreen = Int32(request.opcode) == XDG_TOPLEVEL_SET_FULLSCREEN
+            xdgSurface?.sendConfigure()
+        default:
+            break  // move, show_window_menu, set_minimized: nothing to do without a seat or a panel
+        }
+    }
+
+    func sendConfigure() {
+        if !sentCapabilities && wl_resource_get_version(resource) >= 5 {
+            sentCapabilities = true
+            var caps = wl_array()
+            wl_array_init(&caps)
+            xdg_toplevel_send_wm_capabilities(resource, &caps)  // none: no menu, no minimize
+            wl_array_release(&caps)
+        }
+        var states = wl_array()
+        wl_array_init(&states)
+        func add(_ s: xdg_toplevel_state) {
+            if let p = wl_array_add(&states, 4) { p.storeBytes(of: s.rawValue, as: UInt32.self) }
+        }
+        add(XDG_TOPLEVEL_STATE_ACTIVATED)
+        var (w, h): (Int32, Int32) = (0, 0)  // 0×0: the client picks its size
+        if maximized { add(XDG_TOPLEVEL_STATE_MAXIMIZED) }
+        if fullscreen { add(XDG_TOPLEVEL_STATE_FULLSCREEN) }
+        if maximized || fullscreen { (w, h) = (server.output.width, server.output.height) }
+        xdg_toplevel_send_configure(resource, w, h, &states)
+        wl_array_release(&states)
+    }
+
+    func committed(_ result: CommitResult<Buffer>) {
+        guard let xdg = xdgSurface, let surface = xdg.surface else { return }
+        let geometry = xdg.windowGeometry
+        if !surface.hasBuffer {
+            server.scene.unmap(surface)
+            return
+        }
+        guard xdg.configured else { return }
+        let origin = (maximized || fullscreen) ? (x: Int32(0), y: Int32(0))
+            : position ?? Placement.cascade(index: server.scene.viewCount)
+        if !(maximized || fullscreen) { position = origin }
+        if let view = surface.view {
+            server.scene.move(view, x: origin.x - geometry.x, y: origin.y - geometry.y)
+        } else {
+            server.scene.map(surface, x: origin.x - geometry.x, y: origin.y - geometry.y)
+            server.logger.info("toplevel mapped", metadata: [
+                "title": "\(title)", "app-id": "\(appID)", "x": "\(origin.x)", "y": "\(origin.y)",
+                "size": "\(geometry.width)x\(geometry.height)",
+            ])
+        }
+    }
+
+    func detach() {
+        if let surface = xdgSurface?.surface { server.scene.unmap(surface) }
+    }
+
+    func resourceDestroyed() {
+        detach()
+        if xdgSurface?.roleObject === self { xdgSurface?.roleObject = nil }
+    }
+}

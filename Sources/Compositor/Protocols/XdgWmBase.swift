@@ -1,0 +1,79 @@
+import CWayland
+
+/// `xdg_wm_base`: creates xdg_surfaces and positioners, and checks the client is alive (ping).
+final class XdgWmBase: ResourceHandler {
+    static let version: UInt32 = 5
+    private unowned let server: Server
+    private let resource: OpaquePointer
+    /// xdg_surfaces created from this object that still exist (destroying the base before
+    /// them is `defunct_surfaces`).
+    var surfaces = 0
+    private var pendingPing: UInt32?
+
+    init(server: Server, resource: OpaquePointer) {
+        self.server = server
+        self.resource = resource
+    }
+
+    static func bind(_ server: Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+        Resources.create(client: client, interface: cw_xdg_wm_base_interface(), version: version, id: id) { r in
+            XdgWmBase(server: server, resource: r)
+        }
+    }
+
+    /// Sends a ping unless one is outstanding; the client must answer with pong.
+    func ping() {
+        guard pendingPing == nil else { return }
+        let serial = server.nextSerial()
+        pendingPing = serial
+        xdg_wm_base_send_ping(resource, serial)
+    }
+
+    func handle(_ request: Request) {
+        switch Int32(request.opcode) {
+        case XDG_WM_BASE_DESTROY:
+            guard surfaces == 0 else {
+                return server.postError(request.resource, code: XDG_WM_BASE_ERROR_DEFUNCT_SURFACES.rawValue,
+                                        "xdg_wm_base destroyed while \(surfaces) xdg_surface(s) still exist")
+            }
+            wl_resource_destroy(request.resource)
+        case XDG_WM_BASE_CREATE_POSITIONER:
+            Resources.create(client: request.client, interface: cw_xdg_positioner_interface(), version: request.version, id: request.newID(0)) { _ in
+                XdgPositioner(server: server)
+            }
+        case XDG_WM_BASE_GET_XDG_SURFACE:
+            getXdgSurface(request)
+        case XDG_WM_BASE_PONG:
+            if request.uint(0) == pendingPing { pendingPing = nil }
+        default: break
+        }
+    }
+
+    private func getXdgSurface(_ request: Request) {
+        guard let wlSurface = Resources.object(request.object(1), as: WlSurface.self) else { return }
+        let surface = wlSurface.surface
+        if let role = surface.roleName, role != "xdg_toplevel", role != "xdg_popup" {
+            return server.postError(request.resource, code: XDG_WM_BASE_ERROR_ROLE.rawValue,
+                                    "wl_surface@\(surface.id) already has the role \(role)")
+        }
+        if surface.role != nil {
+            return server.postError(request.resource, code: XDG_WM_BASE_ERROR_ROLE.rawValue,
+                                    "wl_surface@\(surface.id) already has an xdg_surface")
+        }
+        if surface.hasBuffer || isAttached(surface.pending.attachment) {
+            return server.postError(request.resource, code: XDG_WM_BASE_ERROR_INVALID_SURFACE_STATE.rawValue,
+                                    "wl_surface@\(surface.id) already has a buffer attached or committed")
+        }
+        Resources.create(client: request.client, interface: cw_xdg_surface_interface(), version: request.version, id: request.newID(0)) { r in
+            let xdg = XdgSurface(server: server, resource: r, surface: surface, wmBase: self)
+            surface.role = xdg
+            surfaces += 1
+            return xdg
+        }
+    }
+
+    private func isAttached(_ a: SurfaceState<Buffer>.Attachment) -> Bool {
+        if case .attached(.some) = a { return true }
+        return false
+    }
+}

@@ -1,0 +1,57 @@
+import CWayland
+import Logging
+
+/// Who is connected: credentials for logs, and a destroy listener per client.
+final class Clients {
+    struct Info {
+        let pid: pid_t, uid: uid_t, gid: gid_t
+        var protocolErrors = 0
+    }
+
+    private let logger: Logger
+    private var infos: [OpaquePointer: Info] = [:]
+    private var destroyListeners: [OpaquePointer: Listener] = [:]
+    private var createdListener: Listener?
+    /// Called after a client has gone and all its resources were destroyed.
+    var onDisconnect: (OpaquePointer) -> Void = { _ in }
+
+    init(display: OpaquePointer, logger: Logger) {
+        self.logger = logger
+        createdListener = Listener { [unowned self] data in
+            guard let data else { return }
+            self.connected(OpaquePointer(data))
+        }
+        createdListener?.listen(toClientCreated: display)
+    }
+
+    var count: Int { infos.count }
+
+    func info(_ client: OpaquePointer) -> Info? { infos[client] }
+
+    func recordProtocolError(_ client: OpaquePointer) { infos[client]?.protocolErrors += 1 }
+
+    private func connected(_ client: OpaquePointer) {
+        var pid: pid_t = 0, uid: uid_t = 0, gid: gid_t = 0
+        wl_client_get_credentials(client, &pid, &uid, &gid)
+        infos[client] = Info(pid: pid, uid: uid, gid: gid)
+        logger.info("client connected", metadata: ["pid": "\(pid)", "uid": "\(uid)", "gid": "\(gid)"])
+        let listener = Listener { [unowned self] _ in self.disconnected(client) }
+        listener.listen(toClientDestroy: client)
+        destroyListeners[client] = listener
+    }
+
+    private func disconnected(_ client: OpaquePointer) {
+        let info = infos.removeValue(forKey: client)
+        destroyListeners.removeValue(forKey: client)
+        logger.info("client disconnected", metadata: [
+            "pid": "\(info?.pid ?? 0)", "uid": "\(info?.uid ?? 0)", "protocol-errors": "\(info?.protocolErrors ?? 0)",
+        ])
+        onDisconnect(client)
+    }
+
+    /// A "pid=… " prefix for log lines about a client.
+    func describe(_ client: OpaquePointer) -> String {
+        guard let i = infos[client] else { return "client" }
+        return "client pid=\(i.pid) uid=\(i.uid)"
+    }
+}

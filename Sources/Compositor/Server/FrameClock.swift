@@ -1,0 +1,78 @@
+import CWayland
+import Glibc
+
+/// Paces frames like a display would: at most one per refresh period, on a fixed vblank grid,
+/// and only when asked (an idle compositor arms no timer and uses no CPU).
+///
+/// A CLOCK_MONOTONIC timerfd armed at absolute vblank times gives nanosecond pacing (wl_event_loop
+/// timers have millisecond resolution). With refresh 0 a frame runs as soon as the loop is idle.
+final class FrameClock {
+    private let loop: OpaquePointer
+    private let periodNs: UInt64
+    private let epochNs: UInt64
+    private let timerFD: Int32
+    private var source: OpaquePointer?
+    private var idleSource: OpaquePointer?
+    private var lastVblank: UInt64 = 0
+    private var armed = false
+    /// Runs the frame; gets the frame's presentation time (CLOCK_MONOTONIC ns).
+    private let onFrame: (UInt64) -> Void
+
+    init(loop: OpaquePointer, refreshMilliHz: Int32, onFrame: @escaping (UInt64) -> Void) {
+        self.loop = loop
+        self.onFrame = onFrame
+        periodNs = refreshMilliHz > 0 ? 1_000_000_000_000 / UInt64(refreshMilliHz) : 0
+        epochNs = cw_monotonic_ns()
+        timerFD = cw_timerfd_create()
+        let user = Unmanaged.passUnretained(self).toOpaque()
+        source = wl_event_loop_add_fd(loop, timerFD, UInt32(WL_EVENT_READABLE), { _, _, data in
+            Unmanaged<FrameClock>.fromOpaque(data!).takeUnretainedValue().timerFired()
+            return 0
+        }, user)
+    }
+
+    /// Must run before the event loop is destroyed.
+    func shutdown() {
+        if let source { wl_event_source_remove(source) }
+        if let idleSource { wl_event_source_remove(idleSource) }
+        source = nil
+        idleSource = nil
+        if timerFD >= 0 { _ = close(timerFD) }
+    }
+
+    /// Asks for a frame at the next vblank (no-op when one is already scheduled).
+    func schedule() {
+        guard !armed else { return }
+        armed = true
+        if periodNs == 0 {
+            idleSource = wl_event_loop_add_idle(loop, { data in
+                let clock = Unmanaged<FrameClock>.fromOpaque(data!).takeUnretainedValue()
+                clock.idleSource = nil
+                clock.fire(at: cw_monotonic_ns())
+            }, Unmanaged.passUnretained(self).toOpaque())
+            return
+        }
+        let now = cw_monotonic_ns()
+        // The first vblank after both now and the last presented one.
+        let sinceEpoch = now - epochNs
+        var next = epochNs + (sinceEpoch / periodNs + 1) * periodNs
+        if next <= lastVblank { next = lastVblank + periodNs }
+        _ = cw_timerfd_arm(timerFD, next)
+    }
+
+    private func timerFired() {
+        _ = cw_timerfd_drain(timerFD)
+        let now = cw_monotonic_ns()
+        let vblank = epochNs + (now - epochNs) / periodNs * periodNs
+        fire(at: vblank)
+    }
+
+    private func fire(at vblank: UInt64) {
+        armed = false
+        lastVblank = vblank
+        onFrame(vblank)
+    }
+
+    /// The refresh period in ns (0 without pacing).
+    var period: UInt64 { periodNs }
+}

@@ -1,0 +1,235 @@
+import CWayland
+import SystemPackage
+import Glibc
+import Logging
+
+/// The compositor: one wl_display with its globals, the scene, the output and the frame clock.
+///
+/// Everything runs on the thread that calls `run()`. There is no process-global state here, so
+/// several servers can live in one process (the wlcs module and in-process tests rely on it).
+public final class Server {
+    public let logger: Logger
+    public let configuration: ServerConfiguration
+    /// The socket name clients use as WAYLAND_DISPLAY.
+    public private(set) var socketName = ""
+
+    let display: OpaquePointer
+    let loop: OpaquePointer
+    let scene: Scene
+    let output: Output
+    let renderer: PixmanRenderer
+    let clients: Clients
+    private(set) var frameClock: FrameClock!
+    private var globals: [Global] = []
+    private var signalSources: [OpaquePointer] = []
+    /// Frame callbacks committed since the last frame: done after the next one is composited.
+    private var pendingFrameCallbacks: [FrameCallback] = []
+    /// wl_output resources, for wl_surface.enter.
+    var outputResources: [OpaquePointer] = []
+    private var isShutDown = false
+
+    public init(configuration: ServerConfiguration, logger: Logger) throws(ServerError) {
+        self.configuration = configuration
+        self.logger = logger
+        try Server.checkRuntimeDir()
+        guard let display = wl_display_create() else { throw .display }
+        self.display = display
+        loop = wl_display_get_event_loop(display)
+        scene = Scene(width: configuration.width, height: configuration.height)
+        renderer = PixmanRenderer(background: configuration.background)
+        clients = Clients(display: display, logger: logger)
+        do {
+            let backend = try MemfdBackend(width: configuration.width, height: configuration.height)
+            output = Output(backend: backend, refreshMilliHz: Int32((configuration.refreshHz * 1000).rounded()))
+        } catch {
+            wl_display_destroy(display)
+            throw .output("\(error)")
+        }
+        frameClock = FrameClock(loop: loop, refreshMilliHz: output.refreshMilliHz) { [unowned self] t in
+            self.frame(presentedAt: t)
+        }
+        scene.onNeedsFrame = { [unowned self] in self.frameClock.schedule() }
+
+        do {
+            if let name = configuration.socketName {
+                guard wl_display_add_socket(display, name) == 0 else {
+                    throw ServerError.socket(name: name, reason: "in use or not creatable (\(Errno.current))")
+                }
+                socketName = name
+            } else {
+                guard let name = wl_display_add_socket_auto(display) else {
+                    throw ServerError.socket(name: nil, reason: "no free wayland-N name (\(Errno.current))")
+                }
+                socketName = String(cString: name)
+            }
+        } catch let error as ServerError {
+            frameClock.shutdown()
+            wl_display_destroy(display)
+            throw error
+        } catch { fatalError("unreachable") }
+
+        createGlobals()
+        logger.info("output ready", metadata: [
+            "backend": "\(output.backend.kind)", "device": "\(output.backend.device ?? "-")",
+            "size": "\(output.width)x\(output.height)", "refresh-mHz": "\(output.refreshMilliHz)",
+        ])
+        // The first frame paints the background.
+        scene.addDamage(scene.bounds)
+    }
+
+    /// The line compositord prints at start: `output: <backend> <device> <W>x<H> <format>`.
+    public var outputSummary: String {
+        "output: \(output.backend.kind) \(output.backend.device ?? "-") \(output.width)x\(output.height) XRGB8888"
+    }
+
+    private func createGlobals() {
+        func add(_ iface: UnsafePointer<wl_interface>, _ version: UInt32,
+                 _ bind: @escaping (OpaquePointer, UInt32, UInt32) -> Void) {
+            guard let g = Global(display: display, interface: iface, version: version, bind: bind) else {
+                logger.error("cannot create global", metadata: ["interface": "\(String(cString: iface.pointee.name))"])
+                return
+            }
+            globals.append(g)
+        }
+        add(cw_wl_compositor_interface(), WlCompositor.version) { [unowned self] c, v, id in WlCompositor.bind(self, c, v, id) }
+        add(cw_wl_shm_interface(), WlShm.version) { [unowned self] c, v, id in WlShm.bind(self, c, v, id) }
+        add(cw_wl_output_interface(), WlOutput.version) { [unowned self] c, v, id in WlOutput.bind(self, c, v, id) }
+        add(cw_xdg_wm_base_interface(), XdgWmBase.version) { [unowned self] c, v, id in XdgWmBase.bind(self, c, v, id) }
+    }
+
+    /// Runs until `terminate()` (or SIGINT/SIGTERM once `handleSignals` was called).
+    public func run() {
+        wl_display_run(display)
+    }
+
+    public func terminate() {
+        wl_display_terminate(display)
+    }
+
+    /// SIGINT and SIGTERM stop the loop; SIGUSR1 calls `onScreenshotSignal`. The signals must be
+    /// blocked in every thread before this (signalfd), which compositord's main does first thing.
+    public func handleSignals(onScreenshotSignal: @escaping () -> Void) {
+        final class Box { let f: () -> Void; init(_ f: @escaping () -> Void) { self.f = f } }
+        let stop = Box { [unowned self] in self.logger.info("signal received, shutting down"); self.terminate() }
+        let shot = Box(onScreenshotSignal)
+        boxes = [stop, shot]
+        let cb: wl_event_loop_signal_func_t = { _, data in
+            Unmanaged<Box>.fromOpaque(data!).takeUnretainedValue().f()
+            return 0
+        }
+        for (sig, box) in [(SIGINT, stop), (SIGTERM, stop), (SIGUSR1, shot)] {
+            if let s = wl_event_loop_add_signal(loop, sig, cb, Unmanaged.passUnretained(box).toOpaque()) {
+                signalSources.append(s)
+            }
+        }
+    }
+    private var boxes: [AnyObject] = []
+
+    /// Disconnects every client and destroys the display (removing the socket and its lock file).
+    /// Call once, before releasing the server.
+    public func shutdown() {
+        guard !isShutDown else { return }
+        isShutDown = true
+        for s in signalSources { wl_event_source_remove(s) }
+        signalSources = []
+        frameClock.shutdown()
+        wl_display_destroy_clients(display)
+        for g in globals { g.destroy() }
+        globals = []
+        pendingFrameCallbacks = []
+        wl_display_destroy(display)
+        logger.info("compositor shut down")
+    }
+
+    // MARK: frames
+
+    /// A surface committed frame callbacks: they fire after the next frame.
+    func queueFrameCallbacks(_ callbacks: [FrameCallback]) {
+        guard !callbacks.isEmpty else { return }
+        pendingFrameCallbacks += callbacks
+        frameClock.schedule()
+    }
+
+    private func frame(presentedAt ns: UInt64) {
+        let damage = scene.takeDamage()
+        if !damage.isEmpty {
+            output.composite(scene, damage: damage, renderer: renderer)
+        }
+        let ms = UInt32(truncatingIfNeeded: ns / 1_000_000)
+        let callbacks = pendingFrameCallbacks
+        pendingFrameCallbacks = []
+        for cb in callbacks { cb.done(timeMs: ms) }
+    }
+
+    // MARK: protocol errors
+
+    /// Posts a protocol error on `resource` (the client is disconnected after it) and logs it.
+    func postError(_ resource: OpaquePointer, code: UInt32, _ message: String) {
+        let client = wl_resource_get_client(resource)!
+        let iface = String(cString: wl_resource_get_class(resource))
+        let id = wl_resource_get_id(resource)
+        logger.warning("protocol error", metadata: [
+            "client": "\(clients.describe(client))", "object": "\(iface)@\(id)", "code": "\(code)", "message": "\(message)",
+        ])
+        clients.recordProtocolError(client)
+        cw_resource_post_error(resource, code, message)
+    }
+
+    func nextSerial() -> UInt32 { wl_display_next_serial(display) }
+
+    // MARK: screenshots
+
+    /// The front buffer as PNG; before the first frame it composites one.
+    public func screenshotPNG() throws -> [UInt8] {
+        if output.front == nil {
+            output.composite(scene, damage: Region(scene.bounds), renderer: renderer)
+        }
+        let fb = output.front!
+        output.backend.beginRead(fb)
+        defer { output.backend.endRead(fb) }
+        return try PNGEncoder.encodeXRGB8888(width: Int(fb.width), height: Int(fb.height), stride: Int(fb.stride), pixels: fb.data)
+    }
+
+    /// Writes the front buffer to `path` as PNG.
+    public func writeScreenshot(to path: String) throws {
+        let png = try screenshotPNG()
+        try writeFile(path, png)
+        logger.info("screenshot written", metadata: ["path": "\(path)", "bytes": "\(png.count)"])
+    }
+
+    private static func checkRuntimeDir() throws(ServerError) {
+        guard let dir = getenv("XDG_RUNTIME_DIR").map({ String(cString: $0) }), !dir.isEmpty else {
+            throw .runtimeDirUnset
+        }
+        guard dir.hasPrefix("/") else { throw .runtimeDirUnusable(path: dir, reason: "not an absolute path") }
+        var st = stat()
+        guard stat(dir, &st) == 0 else { throw .runtimeDirUnusable(path: dir, reason: "\(Errno.current)") }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { throw .runtimeDirUnusable(path: dir, reason: "not a directory") }
+        guard access(dir, W_OK | X_OK) == 0 else { throw .runtimeDirUnusable(path: dir, reason: "not writable (\(Errno.current))") }
+    }
+}
+
+/// Writes bytes to a file atomically (temporary file + rename), so readers never see half a PNG.
+func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+    struct WriteError: Error, CustomStringConvertible { let description: String }
+    let tmp = path + ".tmp-\(getpid())"
+    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw WriteError(description: "cannot create \(tmp): \(Errno.current)") }
+    var off = 0
+    while off < bytes.count {
+        let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            let e = Errno.current
+            close(fd); unlink(tmp)
+            throw WriteError(description: "cannot write \(tmp): \(e)")
+        }
+        off += n
+    }
+    close(fd)
+    guard rename(tmp, path) == 0 else {
+        let e = Errno.current
+        unlink(tmp)
+        throw WriteError(description: "cannot rename to \(path): \(e)")
+    }
+}

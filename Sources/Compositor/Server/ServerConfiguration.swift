@@ -1,0 +1,37 @@
+/// Everything compositord's command line can set.
+public struct ServerConfiguration: Sendable {
+    /// The socket name in `$XDG_RUNTIME_DIR`; nil picks the first free `wayland-N`.
+    public var socketName: String? = nil
+    public var width: Int32 = 1920
+    public var height: Int32 = 1080
+    /// Output refresh in Hz; 0 renders on every commit (for throughput measurements).
+    public var refreshHz: Double = 60
+    /// The output background, 0xAARRGGBB (documented in the README: a dark slate).
+    public var background: UInt32 = 0xFF20_2830
+
+    public init() {}
+}
+
+/// Why the server could not start; each carries a message a human understands.
+public enum ServerError: Error, CustomStringConvertible {
+    case runtimeDirUnset
+    case runtimeDirUnusable(path: String, reason: String)
+    case socket(name: String?, reason: String)
+    case output(String)
+    case display
+
+    public var description: String {
+        switch self {
+        case .runtimeDirUnset:
+            "XDG_RUNTIME_DIR is not set: it must name a private directory (e.g. /run/user/$UID) for the Wayland socket"
+        case let .runtimeDirUnusable(path, reason):
+            "XDG_RUNTIME_DIR=\(path) is unusable: \(reason)"
+        case let .socket(name, reason):
+            "cannot create the Wayland socket \(name ?? "wayland-N"): \(reason)"
+        case let .output(reason):
+            "cannot create the output: \(reason)"
+        case .display:
+            "wl_display_create failed"
+        }
+    }
+}

@@ -1,0 +1,7 @@
+import Glibc
+import SystemPackage
+
+extension Errno {
+    /// The calling thread's errno, as a typed value.
+    static var current: Errno { Errno(rawValue: errno) }
+}

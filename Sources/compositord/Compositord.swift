@@ -1,0 +1,128 @@
+import ArgumentParser
+import Compositor
+import CWayland
+import Glibc
+import Logging
+
+@main
+struct Compositord: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compositord",
+        abstract: "A headless Wayland compositor that enforces safe, zero-copy buffer sharing.",
+        discussion: """
+            Listens on a Wayland socket in $XDG_RUNTIME_DIR, composites wl_shm clients with pixman \
+            into its output buffer, and prints WAYLAND_DISPLAY=<name> once ready. SIGINT and \
+            SIGTERM exit 0 (removing the socket); SIGUSR1 writes a screenshot.
+            """,
+        version: compositordVersion
+    )
+
+    @Flag(help: "Run without a display (the only backend there is; required).")
+    var headless = false
+
+    @Option(help: ArgumentHelp("Socket name in $XDG_RUNTIME_DIR (default: the first free wayland-N).", valueName: "name"))
+    var socket: String?
+
+    @Option(help: "Output width in pixels.")
+    var width: Int32 = 1920
+
+    @Option(help: "Output height in pixels.")
+    var height: Int32 = 1080
+
+    @Option(help: ArgumentHelp("Output refresh rate in Hz; 0 renders on every commit.", valueName: "hz"))
+    var refresh: Double = 60
+
+    @Option(help: ArgumentHelp(
+        "Write the final frame as PNG to this path at exit; SIGUSR1 writes it at any time.",
+        valueName: "file.png"))
+    var screenshot: String?
+
+    @Flag(help: "Log debug details.")
+    var verbose = false
+
+    func validate() throws {
+        guard (1...16384).contains(width), (1...16384).contains(height) else {
+            throw ValidationError("--width and --height must be between 1 and 16384")
+        }
+        guard refresh >= 0, refresh <= 1000 else { throw ValidationError("--refresh must be between 0 and 1000 Hz") }
+    }
+
+    func run() throws {
+        // signalfd (wl_event_loop_add_signal) only sees signals blocked in every thread.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in [SIGINT, SIGTERM, SIGUSR1] { sigaddset(&set, s) }
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        // A client that vanishes mid-write must not kill us.
+        signal(SIGPIPE, SIG_IGN)
+
+        let level: Logger.Level = verbose ? .debug : .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "compositord")
+        ServerLog.install(logger)
+
+        guard headless else {
+            FileHandleStderr.write("compositord: only the headless backend exists: run `compositord --headless`\n")
+            throw ExitCode(2)
+        }
+
+        var config = ServerConfiguration()
+        config.socketName = socket
+        config.width = width
+        config.height = height
+        config.refreshHz = refresh
+        let server: Server
+        do {
+            server = try Server(configuration: config, logger: logger)
+        } catch {
+            FileHandleStderr.write("compositord: \(error)\n")
+            throw ExitCode(1)
+        }
+        logger.info("\(server.outputSummary)")
+
+        var shots = 0
+        let screenshotPath = screenshot
+        server.handleSignals {
+            shots += 1
+            let path = screenshotPath ?? "compositord-screenshot-\(getpid())-\(shots).png"
+            do { try server.writeScreenshot(to: path) } catch { logger.error("screenshot failed: \(error)") }
+        }
+
+        print("WAYLAND_DISPLAY=\(server.socketName)")
+        fflush(nil)  // stdout may be a pipe: the line must leave now
+        server.run()
+
+        if let screenshotPath {
+            do { try server.writeScreenshot(to: screenshotPath) } catch {
+                logger.error("screenshot failed: \(error)")
+            }
+        }
+        server.shutdown()
+    }
+}
+
+enum FileHandleStderr {
+    static func write(_ s: String) {
+        var bytes = Array(s.utf8)
+        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+/// libwayland's own messages (e.g. "error in client communication") go to the same log.
+enum ServerLog {
+    nonisolated(unsafe) static var logger: Logger?
+
+    static func install(_ logger: Logger) {
+        self.logger = logger
+        cw_server_set_log_handler { line in
+            guard let line else { return }
+            var text = String(cString: line)
+            while text.hasSuffix("\n") { text.removeLast() }
+            ServerLog.logger?.notice("libwayland: \(text)")
+        }
+    }
+}

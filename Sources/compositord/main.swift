@@ -1,2 +1,0 @@
-import Compositor
-print(compositordVersion)
