@@ -58,7 +58,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "CompositorTests", dependencies: ["Compositor", "CPixman"]),
+        .testTarget(name: "CompositorTests", dependencies: ["Compositor", "CPixman", "CWayland"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["compositord", "demo-client", "ClientKit", "Compositor"]
