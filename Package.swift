@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "CompositorTests", dependencies: ["Compositor", "CPixman", "CWayland"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["compositord", "demo-client", "ClientKit", "Compositor"]
+            dependencies: ["compositord", "demo-client", "CZlib"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,48 @@
+import CWayland
+
+/// One `wl_buffer` in a `ShmPool`.
+///
+/// Busy from the commit that attaches it until the compositor's `wl_buffer.release`: while busy
+/// the compositor may still read it, so the client must not draw into it.
+public final class ShmBuffer: EventReceiver {
+    public let pool: ShmPool
+    let proxy: OpaquePointer
+    public let offset: Int
+    public let width: Int
+    public let height: Int
+    /// Bytes per row.
+    public let stride: Int
+    public let format: ShmFormat
+    public private(set) var isBusy = false
+    /// How many times the compositor released this buffer.
+    public private(set) var releaseCount = 0
+
+    init(pool: ShmPool, offset: Int, width: Int, height: Int, format: ShmFormat) {
+        self.pool = pool
+        self.offset = offset
+        self.width = width
+        self.height = height
+        self.stride = width * format.bytesPerPixel
+        self.format = format
+        self.proxy = pool.makeBufferProxy(offset: offset, width: width, height: height, stride: stride, format: format)
+        routeEvents(of: proxy, to: self)
+    }
+
+    deinit {
+        wl_buffer_destroy(proxy)
+    }
+
+    /// The pixels, valid until the pool grows. Drawing into a busy buffer is a bug.
+    public var pixels: UnsafeMutablePointer<UInt32> {
+        (pool.memory + offset).bindMemory(to: UInt32.self, capacity: stride / 4 * height)
+    }
+
+    /// Called when a commit hands the buffer to the compositor.
+    func markBusy() { isBusy = true }
+
+    func handleEvent(proxy: OpaquePointer, opcode: UInt32, arguments: EventArguments) {
+        guard opcode == 0 else { return } // release
+        isBusy = false
+        releaseCount += 1
+    }
+}
