@@ -22,3 +22,21 @@ import Testing
         #expect(c.isRunning)
     }
 }
+
+extension PeerClientTests {
+    @Test func waylandInfoListsEveryGlobalWithItsVersion() throws {
+        let path = "/usr/bin/wayland-info"
+        try #require(FileManager.default.fileExists(atPath: path), "install wayland-utils (scripts/test does)")
+        let c = try CompositorProcess()
+        let r = try c.run(path, [], timeout: 20, tag: "wayland-info")
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        for (iface, version) in [("wl_compositor", 6), ("wl_shm", 1), ("wl_output", 4), ("xdg_wm_base", 5)] {
+            let line = r.stdout.split(separator: "\n").first { $0.contains("interface: '\(iface)'") } ?? ""
+            #expect(line.contains("version:  \(version),"), "\(iface): \(line)")
+        }
+        // The 13 wl_shm formats, ARGB8888 (0) and XRGB8888 (1) among them.
+        #expect(r.stdout.contains("0 = 'AR24'") && r.stdout.contains("1 = 'XR24'") && r.stdout.contains("'RG16'"))
+        #expect(r.stdout.contains("name: HEADLESS-1"))
+        #expect(r.stdout.contains("width: 1920 px, height: 1080 px, refresh: 60.000 Hz"))
+    }
+}

@@ -50,4 +50,10 @@ static inline const struct wl_interface *cw_xdg_positioner_interface(void) { ret
 static inline const struct wl_interface *cw_xdg_surface_interface(void) { return &xdg_surface_interface; }
 static inline const struct wl_interface *cw_xdg_toplevel_interface(void) { return &xdg_toplevel_interface; }
 static inline const struct wl_interface *cw_xdg_popup_interface(void) { return &xdg_popup_interface; }
+
+/* wl_compositor / wl_surface version 6 (protocol/core/wayland-core-v6.xml). */
+extern const struct wl_interface cw_wl_compositor_v6_interface;
+static inline const struct wl_interface *cw_wl_compositor_v6(void) { return &cw_wl_compositor_v6_interface; }
+extern const struct wl_interface cw_wl_surface_v6_interface;
+static inline const struct wl_interface *cw_wl_surface_v6(void) { return &cw_wl_surface_v6_interface; }
 #endif

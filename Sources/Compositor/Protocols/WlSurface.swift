@@ -6,6 +6,10 @@ final class WlSurface: ResourceHandler {
     let surface: Surface
     private(set) var resource: OpaquePointer?
 
+    /// Event opcodes of wl_surface v6 (libwayland 1.21's headers predate them).
+    static let preferredBufferScaleEvent: UInt32 = 2
+    static let preferredBufferTransformEvent: UInt32 = 3
+
     init(server: Server, resource: OpaquePointer) {
         self.server = server
         self.resource = resource
@@ -66,6 +70,13 @@ final class WlSurface: ResourceHandler {
     }
 
     private func commit(_ resource: OpaquePointer) {
+        if case let .attached(buffer?) = surface.pending.attachment, wl_resource_get_version(resource) >= 6 {
+            let scale = surface.pending.bufferScale ?? surface.current.bufferScale
+            if buffer.width % scale != 0 || buffer.height % scale != 0 {
+                return server.postError(resource, code: WL_SURFACE_ERROR_INVALID_SIZE.rawValue,
+                                        "buffer size \(buffer.width)x\(buffer.height) is not a multiple of buffer scale \(scale)")
+            }
+        }
         if let role = surface.role, !role.validateCommit(surface) { return }
         let oldFrame = surface.view?.frame
         let result = surface.current.apply(&surface.pending) { ($0.width, $0.height) }

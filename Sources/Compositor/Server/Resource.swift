@@ -61,6 +61,7 @@ private let destroyed: wl_resource_destroy_func_t = { resource in
 enum Resources {
     /// `wl_resource_create` + dispatcher. The resource keeps `handler` alive until it is destroyed.
     /// Returns nil (after posting no_memory) when libwayland cannot allocate.
+    @discardableResult
     static func create(
         client: OpaquePointer, interface: UnsafePointer<wl_interface>, version: UInt32, id: UInt32,
         handler: (OpaquePointer) -> ResourceHandler

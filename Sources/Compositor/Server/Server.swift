@@ -91,7 +91,7 @@ public final class Server {
             }
             globals.append(g)
         }
-        add(cw_wl_compositor_interface(), WlCompositor.version) { [unowned self] c, v, id in WlCompositor.bind(self, c, v, id) }
+        add(cw_wl_compositor_v6(), WlCompositor.version) { [unowned self] c, v, id in WlCompositor.bind(self, c, v, id) }
         add(cw_wl_shm_interface(), WlShm.version) { [unowned self] c, v, id in WlShm.bind(self, c, v, id) }
         add(cw_wl_output_interface(), WlOutput.version) { [unowned self] c, v, id in WlOutput.bind(self, c, v, id) }
         add(cw_xdg_wm_base_interface(), XdgWmBase.version) { [unowned self] c, v, id in XdgWmBase.bind(self, c, v, id) }
