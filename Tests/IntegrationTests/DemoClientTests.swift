@@ -21,12 +21,7 @@ import Testing
         let client = try c.start("demo-client")
         defer { client.signal(SIGKILL); client.wait(timeout: 5) }
         let (l, t, s) = (Self.left, Self.top, Self.size)
-        var shot = try c.screenshot()
-        let deadline = Date().addingTimeInterval(15)
-        while shot.rgb(l + s / 4, t + s / 4) != 0xFF0000, Date() < deadline {
-            usleep(50_000)
-            shot = try c.screenshot()
-        }
+        let shot = try c.screenshot { $0.rgb(l + s / 4, t + s / 4) == 0xFF0000 }
         #expect(shot.width == 1920 && shot.height == 1080)
         // Quadrant centres (away from the animated band in rows [96, 160) of the buffer).
         #expect(shot.rgb(l + s / 4, t + s / 4) == 0xFF0000)
@@ -52,9 +47,7 @@ import Testing
         defer { client.signal(SIGKILL); client.wait(timeout: 5) }
         let (l, t, s) = (Self.left, Self.top, Self.size)
         // Wait for the window, then look at a band row across two screenshots.
-        var a = try c.screenshot()
-        let deadline = Date().addingTimeInterval(15)
-        while a.rgb(l + s / 4, t + s / 4) != 0xFF0000, Date() < deadline { usleep(50_000); a = try c.screenshot() }
+        let a = try c.screenshot { $0.rgb(l + s / 4, t + s / 4) == 0xFF0000 }
         usleep(300_000)
         let b = try c.screenshot()
         let bandRow = t + s / 2

@@ -169,6 +169,18 @@ final class CompositorProcess {
         throw Failure(description: "no screenshot appeared after SIGUSR1; log:\n\(log)")
     }
 
+    /// Screenshots until `condition` holds (e.g. a client's window is on screen) or `timeout`
+    /// passes; returns the last one either way, so the caller's expectations report what was seen.
+    func screenshot(timeout: Double = 15, until condition: (PNGImage) -> Bool) throws -> PNGImage {
+        let deadline = Date().addingTimeInterval(timeout)
+        var shot = try screenshot()
+        while !condition(shot), Date() < deadline {
+            usleep(50_000)
+            shot = try screenshot()
+        }
+        return shot
+    }
+
     /// SIGTERM and wait: returns the exit status.
     func terminate(timeout: Double = 10) -> ProcessResult {
         child.signal(SIGTERM)
