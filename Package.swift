@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "CompositorTests", dependencies: ["Compositor", "CPixman", "CWayland"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["compositord", "demo-client", "CZlib"]
+            dependencies: ["compositord", "demo-client", "CZlib", "ClientKit", "CWayland"]
         ),
     ],
     swiftLanguageModes: [.v6]

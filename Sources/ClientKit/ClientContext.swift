@@ -17,8 +17,10 @@ public final class ClientContext {
         registry = Registry(connection: connection)
         try connection.roundtrip(timeout: timeout).orThrow(waitingFor: "the registry")
 
-        // damage_buffer needs wl_compositor 4.
-        let compositor = try registry.bind("wl_compositor", table: cw_wl_compositor_interface(), minVersion: 4, maxVersion: 4)
+        // damage_buffer needs wl_compositor 4; version 6 adds wl_surface.preferred_buffer_scale and
+        // preferred_buffer_transform, which need compositord's own v6 tables (libwayland 1.21's
+        // stop at 5, and a v5 table cannot decode the new events).
+        let compositor = try registry.bind("wl_compositor", table: cw_wl_compositor_v6(), minVersion: 4, maxVersion: 6)
         let shm = try registry.bind("wl_shm", table: cw_wl_shm_interface(), maxVersion: 1)
         let wmBase = try registry.bind("xdg_wm_base", table: cw_xdg_wm_base_interface(), maxVersion: 5)
         self.compositor = compositor.proxy

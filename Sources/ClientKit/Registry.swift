@@ -40,7 +40,7 @@ public final class Registry: EventReceiver {
 
     /// Binds the global named `interface` at `min(advertised, maxVersion)`, which must be at
     /// least `minVersion`. Returns the new proxy and the version bound.
-    func bind(
+    public func bind(
         _ interface: String, table: UnsafePointer<wl_interface>, minVersion: UInt32 = 1, maxVersion: UInt32
     ) throws -> (proxy: OpaquePointer, version: UInt32) {
         guard let global = global(interface), global.version >= minVersion else {

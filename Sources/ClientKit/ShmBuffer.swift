@@ -28,7 +28,15 @@ public final class ShmBuffer: EventReceiver {
         routeEvents(of: proxy, to: self)
     }
 
-    deinit {
+    private var destroyed = false
+
+    deinit { destroy() }
+
+    /// Destroys the `wl_buffer` now (e.g. while a surface still shows it, which is legal);
+    /// the pixels stay in the pool. Idempotent.
+    public func destroy() {
+        guard !destroyed else { return }
+        destroyed = true
         wl_buffer_destroy(proxy)
     }
 

@@ -1,13 +1,35 @@
 import CWayland
 
 /// A `wl_surface`. Requests are queued; they reach the compositor at the next flush or wait.
-public final class Surface {
+public final class Surface: EventReceiver {
     public let context: ClientContext
     let proxy: OpaquePointer
+    /// Outputs the surface is on (`enter` minus `leave`), by proxy.
+    public private(set) var outputCount = 0
+    /// `preferred_buffer_scale` (wl_surface v6); nil until the compositor sends one.
+    public private(set) var preferredBufferScale: Int32?
+    /// `preferred_buffer_transform` (wl_surface v6); nil until the compositor sends one.
+    public private(set) var preferredBufferTransform: UInt32?
 
     init(context: ClientContext) {
         self.context = context
-        self.proxy = wl_compositor_create_surface(context.compositor)
+        // Created with the v6 table whatever version was bound: the generated
+        // wl_compositor_create_surface would use libwayland's v5 table, which cannot decode the
+        // v6 events. wl_proxy_marshal_array_constructor_versioned is the non-variadic form.
+        var args = [wl_argument(o: nil)]
+        proxy = wl_proxy_marshal_array_constructor_versioned(
+            context.compositor, UInt32(WL_COMPOSITOR_CREATE_SURFACE), &args, cw_wl_surface_v6(), context.compositorVersion)!
+        routeEvents(of: proxy, to: self)
+    }
+
+    func handleEvent(proxy: OpaquePointer, opcode: UInt32, arguments: EventArguments) {
+        switch opcode {
+        case 0: outputCount += 1  // enter(output)
+        case 1: outputCount -= 1  // leave(output)
+        case 2: preferredBufferScale = arguments.int(0)
+        case 3: preferredBufferTransform = arguments.uint(0)
+        default: break
+        }
     }
 
     deinit {

@@ -92,3 +92,24 @@ import Testing
         #expect(after - before <= 2, "idle compositor used \(after - before) ticks in 1 s")
     }
 }
+
+extension DemoClientTests {
+    /// Buffer destroyed while attached, surface destroyed with callbacks pending, client gone
+    /// mid-frame: all legal, so no error, and the compositor and its fd table come through whole.
+    @Test func destroyOrderingsAreSurvived() throws {
+        let c = try CompositorProcess()
+        _ = try c.run("demo-client", ["--frames", "3"], timeout: 20)
+        usleep(200_000)
+        let baseline = ProcStat.fdCount(c.child.pid)
+        for _ in 0..<5 {
+            let r = try c.run("demo-client", ["--misbehave", "destroy-orderings"], timeout: 20)
+            #expect(r.status == 0, "stderr: \(r.stderr)")
+            #expect(r.stdout.contains("tolerated, as the protocol requires"))
+        }
+        usleep(200_000)
+        #expect(c.isRunning)
+        #expect(!c.log.contains("protocol error"))
+        #expect(ProcStat.fdCount(c.child.pid) == baseline)
+        #expect(try c.run("demo-client", ["--frames", "5"], timeout: 20).status == 0)
+    }
+}

@@ -4,12 +4,18 @@ import CWayland
 final class WlOutput: ResourceHandler {
     static let version: UInt32 = 4
     private unowned let server: Server
+    let resource: OpaquePointer
 
-    init(server: Server) { self.server = server }
+    init(server: Server, resource: OpaquePointer) {
+        self.server = server
+        self.resource = resource
+    }
+
+    var client: OpaquePointer { wl_resource_get_client(resource) }
 
     static func bind(_ server: Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
-        guard let r = Resources.create(client: client, interface: cw_wl_output_interface(), version: version, id: id, handler: { _ in
-            WlOutput(server: server)
+        guard let r = Resources.create(client: client, interface: cw_wl_output_interface(), version: version, id: id, handler: { r in
+            WlOutput(server: server, resource: r)
         }) else { return }
         let output = server.output
         // A headless output has no physical size and no subpixel layout.
@@ -23,7 +29,16 @@ final class WlOutput: ResourceHandler {
             wl_output_send_description(r, output.description)
         }
         if version >= 2 { wl_output_send_done(r) }
-        server.outputResources.append(r)
+        guard let output = Resources.object(r, as: WlOutput.self) else { return }
+        server.outputs.append(output)
+        // Surfaces of this client already on screen enter the output it just bound.
+        for view in server.scene.views {
+            if let s = view.surface.resource, wl_resource_get_client(s) == client { wl_surface_send_enter(s, r) }
+        }
+    }
+
+    func resourceDestroyed() {
+        server.outputs.removeAll { $0 === self }
     }
 
     func handle(_ request: Request) {

@@ -4,16 +4,14 @@ import CWayland
 final class WlSurface: ResourceHandler {
     private unowned let server: Server
     let surface: Surface
-    private(set) var resource: OpaquePointer?
-
     /// Event opcodes of wl_surface v6 (libwayland 1.21's headers predate them).
     static let preferredBufferScaleEvent: UInt32 = 2
     static let preferredBufferTransformEvent: UInt32 = 3
 
     init(server: Server, resource: OpaquePointer) {
         self.server = server
-        self.resource = resource
         surface = Surface(id: wl_resource_get_id(resource))
+        surface.resource = resource
     }
 
     func handle(_ request: Request) {
@@ -89,7 +87,7 @@ final class WlSurface: ResourceHandler {
     }
 
     func resourceDestroyed() {
-        resource = nil
+        surface.resource = nil
         for cb in surface.pending.frameCallbacks { (cb as? FrameCallback)?.cancel() }
         surface.pending = SurfaceState()
         surface.role?.surfaceDestroyed(surface)

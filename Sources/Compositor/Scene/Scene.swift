@@ -22,6 +22,8 @@ final class Scene {
     private(set) var damage = Region()
     /// Called whenever something needs a new frame (damage or frame callbacks).
     var onNeedsFrame: () -> Void = {}
+    /// Called when a surface appears on the output (true) or leaves it (false).
+    var onMapChanged: (Surface, Bool) -> Void = { _, _ in }
 
     init(width: Int32, height: Int32) {
         self.width = width
@@ -37,6 +39,7 @@ final class Scene {
         surface.view = view
         views.append(view)
         addDamage(view.frame)
+        onMapChanged(surface, true)
         return view
     }
 
@@ -45,6 +48,7 @@ final class Scene {
         addDamage(view.frame)
         views.removeAll { $0 === view }
         surface.view = nil
+        onMapChanged(surface, false)
     }
 
     func move(_ view: View, x: Int32, y: Int32) {

@@ -13,6 +13,8 @@ protocol SurfaceRole: AnyObject {
 /// The compositor's model of a wl_surface: its double-buffered state and its role.
 final class Surface {
     let id: UInt32
+    /// The wl_surface resource while it exists (for enter/leave events).
+    var resource: OpaquePointer?
     var pending = SurfaceState<Buffer>()
     var current = CommittedSurfaceState<Buffer>()
     /// Set once, by the first role request; a role object may be destroyed while the role stays.

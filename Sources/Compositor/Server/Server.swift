@@ -24,8 +24,8 @@ public final class Server {
     private var signalSources: [OpaquePointer] = []
     /// Frame callbacks committed since the last frame: done after the next one is composited.
     private var pendingFrameCallbacks: [FrameCallback] = []
-    /// wl_output resources, for wl_surface.enter.
-    var outputResources: [OpaquePointer] = []
+    /// Bound wl_output resources, for wl_surface.enter and leave.
+    var outputs: [WlOutput] = []
     private var isShutDown = false
 
     public init(configuration: ServerConfiguration, logger: Logger) throws(ServerError) {
@@ -49,6 +49,7 @@ public final class Server {
             self.frame(presentedAt: t)
         }
         scene.onNeedsFrame = { [unowned self] in self.frameClock.schedule() }
+        scene.onMapChanged = { [unowned self] surface, mapped in self.sendOutputMembership(surface, entered: mapped) }
 
         do {
             if let name = configuration.socketName {
@@ -159,6 +160,15 @@ public final class Server {
         let callbacks = pendingFrameCallbacks
         pendingFrameCallbacks = []
         for cb in callbacks { cb.done(timeMs: ms) }
+    }
+
+    /// wl_surface.enter when a surface appears on the (only) output, leave when it goes.
+    private func sendOutputMembership(_ surface: Surface, entered: Bool) {
+        guard let resource = surface.resource else { return }
+        let client = wl_resource_get_client(resource)
+        for output in outputs where output.client == client {
+            if entered { wl_surface_send_enter(resource, output.resource) } else { wl_surface_send_leave(resource, output.resource) }
+        }
     }
 
     // MARK: protocol errors
