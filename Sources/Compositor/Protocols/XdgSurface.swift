@@ -61,7 +61,8 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
             let parent = request.object(1).flatMap { Resources.object($0, as: XdgSurface.self) }
             guard let positioner = Resources.object(request.object(2), as: XdgPositioner.self) else { return }
             guard positioner.rules.isComplete else {
-                return server.postError(wmBase.map { _ in request.resource } ?? request.resource,
+                // An xdg_wm_base error, posted on the xdg_wm_base the surface came from.
+                return server.postError(wmBase?.resource ?? request.resource,
                                         code: XDG_WM_BASE_ERROR_INVALID_POSITIONER.rawValue,
                                         "get_popup with an incomplete xdg_positioner (size and anchor rect are required)")
             }

@@ -4,7 +4,7 @@ import CWayland
 final class XdgWmBase: ResourceHandler {
     static let version: UInt32 = 5
     private unowned let server: Server
-    private let resource: OpaquePointer
+    let resource: OpaquePointer
     /// xdg_surfaces created from this object that still exist (destroying the base before
     /// them is `defunct_surfaces`).
     var surfaces = 0

@@ -23,7 +23,7 @@ final class Surface {
     weak var role: SurfaceRole?
     /// Where the scene shows this surface, while it is mapped.
     weak var view: View?
-    /// Whether any commit has attached a buffer yet (xdg-shell: "unconfigured buffer" rules).
+    /// Whether the current state has a buffer (a surface without one is unmapped).
     var hasBuffer: Bool { current.buffer != nil }
 
     init(id: UInt32) { self.id = id }
