@@ -59,6 +59,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CompositorTests", dependencies: ["Compositor", "CPixman", "CWayland"]),
+        .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "CWayland"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["compositord", "demo-client", "CZlib", "ClientKit", "CWayland"]
