@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/memfd.h>
@@ -23,6 +24,7 @@ _Static_assert(CW_F_SEAL_SHRINK == F_SEAL_SHRINK, "F_SEAL_SHRINK");
 _Static_assert(CW_F_SEAL_GROW == F_SEAL_GROW, "F_SEAL_GROW");
 _Static_assert(CW_F_SEAL_WRITE == F_SEAL_WRITE, "F_SEAL_WRITE");
 _Static_assert(CW_MREMAP_MAYMOVE == MREMAP_MAYMOVE, "MREMAP_MAYMOVE");
+_Static_assert(CW_O_TMPFILE == O_TMPFILE, "O_TMPFILE");
 #ifdef MFD_NOEXEC_SEAL
 _Static_assert(CW_MFD_NOEXEC_SEAL == MFD_NOEXEC_SEAL, "MFD_NOEXEC_SEAL");
 #endif
@@ -143,4 +145,10 @@ uint64_t cw_monotonic_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+long cw_fs_type(int fd) {
+    struct statfs fs;
+    if (fstatfs(fd, &fs) != 0) return -1;
+    return (long)fs.f_type;
 }

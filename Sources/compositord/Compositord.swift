@@ -37,6 +37,14 @@ struct Compositord: ParsableCommand {
         valueName: "file.png"))
     var screenshot: String?
 
+    @Option(help: ArgumentHelp(
+        "Which wl_shm pools are accepted: enforce (memfds must carry F_SEAL_SHRINK; other shm files are read under a SIGBUS guard), strict (every pool must carry F_SEAL_SHRINK), guard (accept all, guard the unsealed).",
+        valueName: "enforce|strict|guard"))
+    var sealPolicy: String = "enforce"
+
+    @Option(help: ArgumentHelp("Write per-client seal-policy statistics as JSON to this path at exit.", valueName: "file.json"))
+    var stats: String?
+
     @Flag(help: "Log debug details.")
     var verbose = false
 
@@ -45,6 +53,9 @@ struct Compositord: ParsableCommand {
             throw ValidationError("--width and --height must be between 1 and 16384")
         }
         guard refresh >= 0, refresh <= 1000 else { throw ValidationError("--refresh must be between 0 and 1000 Hz") }
+        guard SealPolicy(rawValue: sealPolicy) != nil else {
+            throw ValidationError("--seal-policy must be enforce, strict or guard")
+        }
     }
 
     func run() throws {
@@ -75,6 +86,7 @@ struct Compositord: ParsableCommand {
         config.width = width
         config.height = height
         config.refreshHz = refresh
+        config.sealPolicy = SealPolicy(rawValue: sealPolicy)!
         let server: Server
         do {
             server = try Server(configuration: config, logger: logger)
@@ -102,6 +114,11 @@ struct Compositord: ParsableCommand {
             }
         }
         server.shutdown()
+        let statistics = server.statistics
+        logger.info("seal policy \(statistics.sealPolicy): \(statistics.summary)")
+        if let stats {
+            do { try writeFile(stats, statistics.json()) } catch { logger.error("cannot write --stats: \(error)") }
+        }
     }
 }
 

@@ -18,7 +18,20 @@ func makeShmBuffer(width: Int32, height: Int32, format: PixelFormat = .xrgb8888,
         }
     }
     munmap(map, size)
-    let pool = try ShmPool(fd: fd, size: Int32(size))
+    let pool = try ShmPool(fd: fd, size: Int32(size), policy: .guardOnly)
+    let layout = try ShmBufferLayout.validate(offset: 0, width: width, height: height, stride: stride,
+                                              format: format, poolSize: size).get()
+    return Buffer(resource: nil, contents: ShmBuffer(pool: pool, layout: layout))
+}
+
+/// A buffer of `format` whose rows (`stride` bytes apart) are given as raw bytes.
+func makeShmBuffer(width: Int32, height: Int32, format: PixelFormat, stride: Int32, bytes: [UInt8]) throws -> Buffer {
+    let size = Int(stride * height)
+    precondition(bytes.count <= size)
+    let fd = cw_memfd_create("test-pool", UInt32(CW_MFD_CLOEXEC | CW_MFD_ALLOW_SEALING))
+    precondition(fd >= 0 && ftruncate(fd, off_t(size)) == 0)
+    _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+    let pool = try ShmPool(fd: fd, size: Int32(size), policy: .guardOnly)
     let layout = try ShmBufferLayout.validate(offset: 0, width: width, height: height, stride: stride,
                                               format: format, poolSize: size).get()
     return Buffer(resource: nil, contents: ShmBuffer(pool: pool, layout: layout))

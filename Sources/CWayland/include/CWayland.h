@@ -11,5 +11,6 @@
 #include "protocols.h"
 #include "interfaces.h"
 #include "shims.h"
+#include "sigbus_guard.h"
 
 #endif

@@ -38,6 +38,7 @@ enum {
     CW_F_SEAL_GROW = 0x0004,
     CW_F_SEAL_WRITE = 0x0008,
     CW_MREMAP_MAYMOVE = 1,
+    CW_O_TMPFILE = 020200000,
 };
 /* Returns the fd, or -1 with errno set (ENOSYS where the kernel lacks memfd_create). */
 int cw_memfd_create(const char *name, unsigned int flags);
@@ -58,5 +59,8 @@ int cw_timerfd_arm(int fd, uint64_t deadline_ns);
 /* Reads the expiration count so the fd stops being readable. */
 uint64_t cw_timerfd_drain(int fd);
 uint64_t cw_monotonic_ns(void);
+
+/* fstatfs(fd).f_type (e.g. TMPFS_MAGIC), or -1 with errno set; sys/vfs.h is not in Glibc's module. */
+long cw_fs_type(int fd);
 
 #endif

@@ -1,13 +1,24 @@
 import CPixman
 
 /// Pixels a client handed over that the renderer may read: a wl_shm buffer today, a dma-buf
-/// import later. Implementations hand out a pixman image valid for one render pass.
+/// import later.
 protocol ClientBuffer: AnyObject {
     var width: Int32 { get }
     var height: Int32 { get }
     /// False for X-formats: the renderer may then use SRC instead of OVER.
     var hasAlpha: Bool { get }
-    /// A pixman image over the client's pixels, or nil when they cannot be read (the renderer
-    /// then skips the surface).
-    func pixmanImage() -> OpaquePointer?
+    /// Runs `body` with a pixman image over the client's pixels, valid only inside `body`.
+    /// Every read of client memory happens in here, so a buffer that needs the SIGBUS guard can
+    /// wrap the read in it.
+    func withImage(_ body: (OpaquePointer) -> Void) -> BufferRead
+}
+
+/// How reading a client buffer went.
+enum BufferRead: Equatable {
+    case read
+    /// The pixels cannot be wrapped (e.g. pixman refused the layout); nothing was drawn.
+    case unreadable
+    /// The client shrank its file under the read: the guard caught SIGBUS, zeros were read, and
+    /// the client must get `wl_shm.error.invalid_fd`.
+    case faulted
 }

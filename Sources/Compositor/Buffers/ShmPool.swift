@@ -2,76 +2,126 @@ import CWayland
 import Glibc
 import SystemPackage
 
-/// A client's shared-memory pool: the fd it sent through `wl_shm.create_pool` and our read-only
-/// mapping of it. Buffers keep their pool alive (ARC), so a buffer outlives `wl_shm_pool.destroy`
-/// as the spec requires, and the mapping goes away with the last buffer.
+/// A client's shared-memory pool: the fd it sent through `wl_shm.create_pool`, what kind of file
+/// that is (PoolFile), and our read-only mapping of it. Buffers keep their pool alive (ARC), so a
+/// buffer outlives `wl_shm_pool.destroy` as the spec requires.
+///
+/// The seal policy decides at create and at every resize whether the pool is accepted and
+/// whether reads need the SIGBUS guard; libwayland decides "SIGBUS impossible" once at create
+/// and never again, which a resize past the end of a sealed file defeats.
 final class ShmPool {
-    /// Why a pool cannot be created or resized; `code` is the wl_shm error to post.
+    /// Why a pool cannot be created or resized; `code` is the wl_shm error to post, `rule` the
+    /// statistics key, `file` what was sent.
     struct Failure: Error, CustomStringConvertible {
         let code: wl_shm_error
+        let rule: String
         let message: String
+        var file: PoolFile? = nil
         var description: String { message }
     }
 
     let fd: FileDescriptor
+    private(set) var file: PoolFile
+    /// Reads must happen under the SIGBUS guard (the file could still shrink).
+    private(set) var guarded: Bool
+    /// A guarded read faulted: the mapping now holds zero pages and the client is being dropped.
+    private(set) var faulted = false
     private(set) var data: UnsafeMutableRawPointer
     private(set) var size: Int
     /// Bumped when the mapping moves (mremap), so cached pixman images are rebuilt.
     private(set) var generation = 0
+    private let access: UnsafeMutablePointer<cw_guarded_access>
 
     /// Takes ownership of `fd` (closed on failure too).
-    init(fd rawFD: Int32, size: Int32) throws(Failure) {
+    init(fd rawFD: Int32, size: Int32, policy: SealPolicy) throws(Failure) {
         fd = FileDescriptor(rawValue: rawFD)
-        guard size > 0 else {
-            try? fd.close()
-            throw Failure(code: WL_SHM_ERROR_INVALID_STRIDE, message: "pool size \(size) must be positive")
-        }
+        let file = PoolFile.classify(fd: rawFD)
+        let guarded: Bool
         do {
-            try ShmPool.checkFile(fd, covers: Int(size))
+            guarded = try ShmPool.admit(file, size: size, policy: policy, resizing: false)
         } catch {
             try? fd.close()
             throw error
         }
         guard let mapping = mmap(nil, Int(size), PROT_READ, MAP_SHARED, rawFD, 0), mapping != MAP_FAILED else {
-            let err = Errno(rawValue: errno)
+            let err = Errno.current
             try? fd.close()
-            throw Failure(code: WL_SHM_ERROR_INVALID_FD, message: "cannot mmap the pool fd: \(err)")
+            throw Failure(code: WL_SHM_ERROR_INVALID_FD, rule: "mmap-failed", message: "cannot mmap the pool fd: \(err)", file: file)
         }
+        self.file = file
+        self.guarded = guarded
         data = mapping
         self.size = Int(size)
+        access = .allocate(capacity: 1)
+        access.initialize(to: cw_guarded_access(address: mapping, length: Int(size), faulted: 0))
     }
 
     deinit {
         munmap(data, size)
+        access.deallocate()
         try? fd.close()
     }
 
-    /// `wl_shm_pool.resize`: pools may only grow, and the file must already be that large.
-    func resize(to newSize: Int32) throws(Failure) {
+    /// `wl_shm_pool.resize`: pools only grow, and seals and file size are checked again.
+    func resize(to newSize: Int32, policy: SealPolicy) throws(Failure) {
         guard Int(newSize) >= size else {
-            throw Failure(code: WL_SHM_ERROR_INVALID_STRIDE, message: "pool cannot shrink from \(size) to \(newSize) bytes")
+            throw Failure(code: WL_SHM_ERROR_INVALID_STRIDE, rule: "shrinking-resize",
+                          message: "pool cannot shrink from \(size) to \(newSize) bytes")
         }
+        let file = PoolFile.classify(fd: fd.rawValue)
+        let stillGuarded = try ShmPool.admit(file, size: newSize, policy: policy, resizing: true)
         guard Int(newSize) > size else { return }
-        try ShmPool.checkFile(fd, covers: Int(newSize))
         guard let moved = cw_mremap(data, size, Int(newSize), Int32(CW_MREMAP_MAYMOVE)), moved != MAP_FAILED else {
-            throw Failure(code: WL_SHM_ERROR_INVALID_FD, message: "cannot remap the pool to \(newSize) bytes: \(Errno(rawValue: errno))")
+            throw Failure(code: WL_SHM_ERROR_INVALID_FD, rule: "mremap-failed",
+                          message: "cannot remap the pool to \(newSize) bytes: \(Errno.current)", file: file)
         }
+        self.file = file
+        guarded = guarded && stillGuarded  // seals are never removed; a guard is never dropped wrongly
         data = moved
         size = Int(newSize)
+        access.pointee.address = moved
+        access.pointee.length = size
         generation += 1
     }
 
-    /// The pool must be a regular file at least as large as the pool, or reads past its end fault.
-    private static func checkFile(_ fd: FileDescriptor, covers size: Int) throws(Failure) {
-        var st = stat()
-        guard fstat(fd.rawValue, &st) == 0 else {
-            throw Failure(code: WL_SHM_ERROR_INVALID_FD, message: "cannot fstat the pool fd: \(Errno(rawValue: errno))")
+    /// Runs `body` (which reads the mapping) under the SIGBUS guard when the pool needs it.
+    /// Returns false when the read faulted.
+    func read(_ body: () -> Void) -> Bool {
+        guard guarded else { body(); return true }
+        guard !faulted else { return false }
+        cw_sigbus_guard_begin(access)
+        body()
+        if cw_sigbus_guard_end() != 0 {
+            faulted = true
+            return false
         }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            throw Failure(code: WL_SHM_ERROR_INVALID_FD, message: "the pool fd is not a regular file (a memfd or shm file is required)")
+        return true
+    }
+
+    /// The policy's decision plus the size rule that holds for every policy: the pool must not
+    /// be larger than its file, or reads past the end fault.
+    private static func admit(_ file: PoolFile, size: Int32, policy: SealPolicy, resizing: Bool) throws(Failure) -> Bool {
+        guard size > 0 else {
+            throw Failure(code: WL_SHM_ERROR_INVALID_STRIDE, rule: "non-positive-size",
+                          message: "pool size \(size) must be positive", file: file)
         }
-        guard Int(st.st_size) >= size else {
-            throw Failure(code: WL_SHM_ERROR_INVALID_FD, message: "pool size \(size) exceeds the file's \(st.st_size) bytes")
+        let guarded: Bool
+        switch policy.decide(file) {
+        case let .refuse(rule, message):
+            throw Failure(code: WL_SHM_ERROR_INVALID_FD, rule: rule, message: message, file: file)
+        case let .accept(g):
+            guarded = g
         }
+        guard file.size >= Int(size) else {
+            throw Failure(code: WL_SHM_ERROR_INVALID_FD, rule: resizing ? "resize-beyond-file" : "pool-larger-than-file",
+                          message: "pool size \(size) exceeds the \(file.kind.rawValue)'s \(file.size) bytes: grow the file before \(resizing ? "wl_shm_pool.resize" : "wl_shm.create_pool")",
+                          file: file)
+        }
+        // The guard's signal handler is process-wide and installed once, when first needed.
+        if guarded, case let status = cw_sigbus_guard_install(), status != 0 {
+            throw Failure(code: WL_SHM_ERROR_INVALID_FD, rule: "guard-unavailable",
+                          message: "the pool needs the SIGBUS guard, which cannot be installed (\(Errno(rawValue: -status))): seal it with F_SEAL_SHRINK", file: file)
+        }
+        return guarded
     }
 }

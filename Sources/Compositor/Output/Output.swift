@@ -24,9 +24,9 @@ final class Output {
     var description: String { "compositord headless output \(width)x\(height)" }
 
     /// Composites `damage` (plus what the back buffer missed) and makes it the front buffer.
-    /// Returns the region that was repainted.
+    /// Returns the region that was repainted and the buffers whose guarded read faulted.
     @discardableResult
-    func composite(_ scene: Scene, damage: Region, renderer: PixmanRenderer) -> Region {
+    func composite(_ scene: Scene, damage: Region, renderer: PixmanRenderer) -> (repainted: Region, faulted: [Buffer]) {
         frameCount += 1
         let back = backend.framebuffers.first { $0 !== front } ?? backend.framebuffers[0]
         var repaint = damage
@@ -37,12 +37,12 @@ final class Output {
             for d in damageHistory.suffix(Int(age - 1)) { repaint.formUnion(d) }
         }
         backend.beginWrite(back)
-        renderer.render(scene, into: back.image, damage: repaint)
+        let faulted = renderer.render(scene, into: back.image, damage: repaint)
         backend.endWrite(back)
         back.lastFrame = frameCount
         front = back
         damageHistory.append(damage)
         if damageHistory.count > backend.framebuffers.count { damageHistory.removeFirst() }
-        return repaint
+        return (repaint, faulted)
     }
 }

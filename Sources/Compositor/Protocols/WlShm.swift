@@ -1,7 +1,7 @@
 import CWayland
 
-/// `wl_shm`: compositord's own implementation (not `wl_display_init_shm`), so every pool fd
-/// passes through ShmPool's checks before a pixel is read.
+/// `wl_shm`: compositord's own implementation (not `wl_display_init_shm`), so every pool fd is
+/// classified and judged by the seal policy (ShmPool) before a pixel is read.
 final class WlShm: ResourceHandler {
     static let version: UInt32 = 1
     private unowned let server: Server
@@ -20,10 +20,11 @@ final class WlShm: ResourceHandler {
         let (id, fd, size) = (request.newID(0), request.fd(1), request.int(2))
         let pool: ShmPool
         do {
-            pool = try ShmPool(fd: fd, size: size)  // owns (and on failure closes) fd
+            pool = try ShmPool(fd: fd, size: size, policy: server.configuration.sealPolicy)  // owns (and on failure closes) fd
         } catch {
-            return server.postError(request.resource, code: error.code.rawValue, error.message)
+            return server.poolRefused(request.resource, error)
         }
+        server.poolAccepted(request.client, pool)
         Resources.create(client: request.client, interface: cw_wl_shm_pool_interface(), version: request.version, id: id) { _ in
             WlShmPool(server: server, pool: pool)
         }

@@ -19,9 +19,9 @@ final class WlShmPool: ResourceHandler {
             wl_resource_destroy(request.resource)
         case WL_SHM_POOL_RESIZE:
             do {
-                try pool.resize(to: request.int(0))
+                try pool.resize(to: request.int(0), policy: server.configuration.sealPolicy)
             } catch {
-                server.postError(request.resource, code: error.code.rawValue, error.message)
+                server.poolRefused(request.resource, error)
             }
         default: break
         }

@@ -10,8 +10,10 @@ final class PixmanRenderer {
 
     init(background: UInt32) { self.background = background }
 
-    func render(_ scene: Scene, into target: OpaquePointer, damage: Region) {
-        guard !damage.isEmpty else { return }
+    /// Returns the buffers whose read faulted (SIGBUS caught by the guard).
+    @discardableResult
+    func render(_ scene: Scene, into target: OpaquePointer, damage: Region) -> [Buffer] {
+        guard !damage.isEmpty else { return [] }
         damage.withPixmanRegion { _ = pixman_image_set_clip_region32(target, $0) }
         defer { pixman_image_set_clip_region32(target, nil) }
 
@@ -19,17 +21,19 @@ final class PixmanRenderer {
         let boxes = damage.rects.map { pixman_box32_t(x1: $0.x, y1: $0.y, x2: $0.x + $0.width, y2: $0.y + $0.height) }
         boxes.withUnsafeBufferPointer { _ = pixman_image_fill_boxes(PIXMAN_OP_SRC, target, &color, Int32($0.count), $0.baseAddress) }
 
+        var faulted: [Buffer] = []
         for view in scene.views {
-            draw(view, into: target, damage: damage)
+            guard let buffer = view.surface.current.buffer, !view.frame.isEmpty,
+                  !damage.intersection(view.frame).isEmpty else { continue }
+            let outcome = buffer.contents.withImage { image in draw(view, image, buffer.contents.hasAlpha, into: target) }
+            if outcome == .faulted { faulted.append(buffer) }
         }
+        return faulted
     }
 
-    private func draw(_ view: View, into target: OpaquePointer, damage: Region) {
+    private func draw(_ view: View, _ image: OpaquePointer, _ hasAlpha: Bool, into target: OpaquePointer) {
         let surface = view.surface
         let frame = view.frame
-        guard !frame.isEmpty, let buffer = surface.current.buffer,
-              !damage.intersection(frame).isEmpty,
-              let image = buffer.contents.pixmanImage() else { return }
 
         let state = surface.current
         let transformed = state.bufferScale != 1 || state.bufferTransform != .normal
@@ -38,7 +42,7 @@ final class PixmanRenderer {
             pixman_image_set_transform(image, &matrix)
             pixman_image_set_filter(image, PIXMAN_FILTER_NEAREST, nil, 0)
         }
-        let op = buffer.contents.hasAlpha ? PIXMAN_OP_OVER : PIXMAN_OP_SRC
+        let op = hasAlpha ? PIXMAN_OP_OVER : PIXMAN_OP_SRC
         pixman_image_composite32(op, image, nil, target, 0, 0, 0, 0, frame.x, frame.y, frame.width, frame.height)
         if transformed { pixman_image_set_transform(image, nil) }
     }

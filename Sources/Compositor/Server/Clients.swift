@@ -5,11 +5,13 @@ import Logging
 final class Clients {
     struct Info {
         let pid: pid_t, uid: uid_t, gid: gid_t
-        var protocolErrors = 0
     }
 
     private let logger: Logger
     private var infos: [OpaquePointer: Info] = [:]
+    /// Statistics of every client ever connected, in connection order (index into it per client).
+    private(set) var statistics: [ClientStatistics] = []
+    private var statisticsIndex: [OpaquePointer: Int] = [:]
     private var destroyListeners: [OpaquePointer: Listener] = [:]
     private var createdListener: Listener?
     /// Called after a client has gone and all its resources were destroyed.
@@ -28,12 +30,18 @@ final class Clients {
 
     func info(_ client: OpaquePointer) -> Info? { infos[client] }
 
-    func recordProtocolError(_ client: OpaquePointer) { infos[client]?.protocolErrors += 1 }
+    /// Updates the statistics of a connected client.
+    func record(_ client: OpaquePointer, _ update: (inout ClientStatistics) -> Void) {
+        guard let i = statisticsIndex[client] else { return }
+        update(&statistics[i])
+    }
 
     private func connected(_ client: OpaquePointer) {
         var pid: pid_t = 0, uid: uid_t = 0, gid: gid_t = 0
         wl_client_get_credentials(client, &pid, &uid, &gid)
         infos[client] = Info(pid: pid, uid: uid, gid: gid)
+        statisticsIndex[client] = statistics.count
+        statistics.append(ClientStatistics(pid: pid, uid: uid))
         logger.info("client connected", metadata: ["pid": "\(pid)", "uid": "\(uid)", "gid": "\(gid)"])
         let listener = Listener { [unowned self] _ in self.disconnected(client) }
         listener.listen(toClientDestroy: client)
@@ -42,9 +50,11 @@ final class Clients {
 
     private func disconnected(_ client: OpaquePointer) {
         let info = infos.removeValue(forKey: client)
+        let stats = statisticsIndex.removeValue(forKey: client).map { statistics[$0] }
         destroyListeners.removeValue(forKey: client)
         logger.info("client disconnected", metadata: [
-            "pid": "\(info?.pid ?? 0)", "uid": "\(info?.uid ?? 0)", "protocol-errors": "\(info?.protocolErrors ?? 0)",
+            "pid": "\(info?.pid ?? 0)", "uid": "\(info?.uid ?? 0)", "protocol-errors": "\(stats?.protocolErrors ?? 0)",
+            "sigbus-faults": "\(stats?.sigbusFaults ?? 0)",
         ])
         onDisconnect(client)
     }

@@ -154,7 +154,8 @@ public final class Server {
     private func frame(presentedAt ns: UInt64) {
         let damage = scene.takeDamage()
         if !damage.isEmpty {
-            output.composite(scene, damage: damage, renderer: renderer)
+            let faulted = output.composite(scene, damage: damage, renderer: renderer).faulted
+            for buffer in faulted { bufferFaulted(buffer) }
         }
         let ms = UInt32(truncatingIfNeeded: ns / 1_000_000)
         let callbacks = pendingFrameCallbacks
@@ -171,6 +172,20 @@ public final class Server {
         }
     }
 
+    /// A guarded read of `buffer` took SIGBUS: the client shrank its pool file. The frame has
+    /// completed with zeros; the client gets invalid_fd on the buffer and is disconnected.
+    private func bufferFaulted(_ buffer: Buffer) {
+        guard let resource = buffer.resource, let client = wl_resource_get_client(resource) else { return }
+        let file = (buffer.contents as? ShmBuffer)?.pool.file
+        clients.record(client) { $0.sigbusFaults += 1 }
+        logger.warning("SIGBUS caught reading a pool", metadata: [
+            "client": "\(clients.describe(client))", "class": "\(file?.kind.rawValue ?? "-")", "seals": "\(file?.sealDescription ?? "-")",
+            "rule": "pool-shrunk-under-mapping",
+        ])
+        postError(resource, code: WL_SHM_ERROR_INVALID_FD.rawValue,
+                  "the pool's file shrank below the buffer while the compositor read it (SIGBUS): seal memfd pools with F_SEAL_SHRINK and never truncate a pool's file")
+    }
+
     // MARK: protocol errors
 
     /// Posts a protocol error on `resource` (the client is disconnected after it) and logs it.
@@ -181,8 +196,36 @@ public final class Server {
         logger.warning("protocol error", metadata: [
             "client": "\(clients.describe(client))", "object": "\(iface)@\(id)", "code": "\(code)", "message": "\(message)",
         ])
-        clients.recordProtocolError(client)
+        clients.record(client) { $0.protocolErrors += 1 }
         cw_resource_post_error(resource, code, message)
+    }
+
+    // MARK: seal policy
+
+    /// A pool passed the policy: count it by file class.
+    func poolAccepted(_ client: OpaquePointer, _ pool: ShmPool) {
+        clients.record(client) { $0.poolsAccepted[pool.file.kind.rawValue, default: 0] += 1 }
+        logger.debug("pool accepted", metadata: [
+            "client": "\(clients.describe(client))", "class": "\(pool.file.kind.rawValue)", "seals": "\(pool.file.sealDescription)",
+            "size": "\(pool.size)", "guarded": "\(pool.guarded)",
+        ])
+    }
+
+    /// A pool (or a resize) broke a rule: one log line with the file's class and seals, a count,
+    /// and the protocol error on the object the request came on.
+    func poolRefused(_ resource: OpaquePointer, _ failure: ShmPool.Failure) {
+        let client = wl_resource_get_client(resource)!
+        clients.record(client) { $0.refusals[failure.rule, default: 0] += 1 }
+        logger.warning("pool refused", metadata: [
+            "client": "\(clients.describe(client))", "class": "\(failure.file?.kind.rawValue ?? "-")",
+            "seals": "\(failure.file?.sealDescription ?? "-")", "rule": "\(failure.rule)", "policy": "\(configuration.sealPolicy.rawValue)",
+        ])
+        postError(resource, code: failure.code.rawValue, failure.message)
+    }
+
+    /// Statistics of every client so far (for `--stats`).
+    public var statistics: Statistics {
+        Statistics(sealPolicy: configuration.sealPolicy.rawValue, clients: clients.statistics)
     }
 
     func nextSerial() -> UInt32 { wl_display_next_serial(display) }
@@ -220,7 +263,7 @@ public final class Server {
 }
 
 /// Writes bytes to a file atomically (temporary file + rename), so readers never see half a PNG.
-func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+public func writeFile(_ path: String, _ bytes: [UInt8]) throws {
     struct WriteError: Error, CustomStringConvertible { let description: String }
     let tmp = path + ".tmp-\(getpid())"
     let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

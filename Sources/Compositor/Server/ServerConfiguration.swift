@@ -8,6 +8,8 @@ public struct ServerConfiguration: Sendable {
     public var refreshHz: Double = 60
     /// The output background, 0xAARRGGBB (documented in the README: a dark slate).
     public var background: UInt32 = 0xFF20_2830
+    /// Which wl_shm pool files are accepted and which are read under the SIGBUS guard.
+    public var sealPolicy: SealPolicy = .enforce
 
     public init() {}
 }

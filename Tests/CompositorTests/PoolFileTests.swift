@@ -1,0 +1,134 @@
+import CWayland
+import Glibc
+import Testing
+@testable import Compositor
+
+/// Real files of every class the seal policy distinguishes.
+@Suite struct PoolFileTests {
+    func memfd(sealing: Bool, seals: Int32 = 0, size: Int = 4096) -> Int32 {
+        let flags = UInt32(CW_MFD_CLOEXEC) | (sealing ? UInt32(CW_MFD_ALLOW_SEALING) : 0)
+        let fd = cw_memfd_create("pool-test", flags)
+        precondition(fd >= 0 && ftruncate(fd, off_t(size)) == 0)
+        if seals != 0 { precondition(fcntl(fd, Int32(CW_F_ADD_SEALS), seals) == 0) }
+        return fd
+    }
+
+    func shmOpenFile(size: Int = 4096) -> Int32 {
+        let name = "/compositord-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        precondition(fd >= 0)
+        shm_unlink(name)
+        precondition(ftruncate(fd, off_t(size)) == 0)
+        return fd
+    }
+
+    @Test func memfdClasses() {
+        let sealed = memfd(sealing: true, seals: Int32(CW_F_SEAL_SHRINK))
+        let unsealed = memfd(sealing: true)
+        let unsealable = memfd(sealing: false)
+        let sealOnly = memfd(sealing: true, seals: Int32(CW_F_SEAL_SEAL))
+        defer { [sealed, unsealed, unsealable, sealOnly].forEach { close($0) } }
+        let s = PoolFile.classify(fd: sealed)
+        #expect(s.kind == .sealedMemfd && !s.canShrink && s.sealDescription == "SHRINK" && s.size == 4096)
+        #expect(PoolFile.classify(fd: unsealed).kind == .unsealedMemfd)
+        #expect(PoolFile.classify(fd: unsealed).sealDescription == "none")
+        #expect(PoolFile.classify(fd: unsealable).kind == .unsealableMemfd)
+        #expect(PoolFile.classify(fd: unsealable).sealDescription == "SEAL")
+        #expect(PoolFile.classify(fd: sealOnly).kind == .unsealableMemfd)
+    }
+
+    @Test func shmFilesAndOtherFiles() throws {
+        let shm = shmOpenFile()
+        defer { close(shm) }
+        #expect(PoolFile.classify(fd: shm).kind == .shmFile)
+
+        // O_TMPFILE in /dev/shm (tmpfs): a shm file; and a plain file on a non-tmpfs disk if one exists.
+        let tmpfile = open("/dev/shm", Int32(CW_O_TMPFILE) | O_RDWR | O_CLOEXEC, 0o600)
+        try #require(tmpfile >= 0)
+        defer { close(tmpfile) }
+        #expect(PoolFile.classify(fd: tmpfile).kind == .shmFile)
+        #expect(PoolFile.classify(fd: tmpfile).canShrink)
+
+        let exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
+        defer { close(exe) }
+        let k = PoolFile.classify(fd: exe).kind
+        #expect(k == .regularFile || k == .shmFile)
+    }
+
+    @Test func nonRegularFiles() {
+        var p: [Int32] = [0, 0]
+        precondition(pipe(&p) == 0)
+        defer { close(p[0]); close(p[1]) }
+        let pipeFile = PoolFile.classify(fd: p[0])
+        #expect(pipeFile.kind == .notRegularFile && pipeFile.typeName == "pipe")
+        let dir = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        defer { close(dir) }
+        #expect(PoolFile.classify(fd: dir).typeName == "directory")
+        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        defer { close(null) }
+        #expect(PoolFile.classify(fd: null).typeName == "device")
+    }
+
+    @Test func policyDecisions() {
+        func file(_ kind: PoolFile.Kind, shrinkSealed: Bool = false) -> PoolFile {
+            PoolFile(kind: kind, seals: shrinkSealed ? Int32(CW_F_SEAL_SHRINK) : 0, size: 4096, typeName: "x")
+        }
+        let sealed = file(.sealedMemfd, shrinkSealed: true)
+        for policy in SealPolicy.allCases {
+            #expect(policy.decide(sealed) == .accept(guarded: false), "\(policy)")
+            if case .accept = policy.decide(file(.notRegularFile)) { Issue.record("non-regular accepted by \(policy)") }
+        }
+        #expect(SealPolicy.enforce.decide(file(.shmFile)) == .accept(guarded: true))
+        #expect(SealPolicy.enforce.decide(file(.regularFile)) == .accept(guarded: true))
+        guard case let .refuse(rule, message) = SealPolicy.enforce.decide(file(.unsealedMemfd)) else { Issue.record("accepted"); return }
+        #expect(rule == "memfd-without-shrink-seal")
+        #expect(message.contains("F_SEAL_SHRINK") && message.contains("F_ADD_SEALS"))
+        if case .accept = SealPolicy.enforce.decide(file(.unsealableMemfd)) { Issue.record("unsealable accepted by enforce") }
+        if case .accept = SealPolicy.strict.decide(file(.shmFile)) { Issue.record("shm file accepted by strict") }
+        #expect(SealPolicy.guardOnly.decide(file(.unsealableMemfd)) == .accept(guarded: true))
+        #expect(SealPolicy.guardOnly.decide(file(.shmFile)) == .accept(guarded: true))
+    }
+
+    @Test func poolRulesAtCreateAndResize() throws {
+        // Larger than the file: refused under every policy, at create and at resize.
+        for policy in SealPolicy.allCases {
+            #expect(throws: ShmPool.Failure.self) { try ShmPool(fd: memfd(sealing: true, seals: Int32(CW_F_SEAL_SHRINK)), size: 8192, policy: policy) }
+        }
+        let pool = try ShmPool(fd: memfd(sealing: true, seals: Int32(CW_F_SEAL_SHRINK)), size: 4096, policy: .strict)
+        #expect(!pool.guarded)
+        do {
+            try pool.resize(to: 8192, policy: .strict)  // the libwayland hole: sealed, file not grown
+            Issue.record("resize beyond the file was accepted")
+        } catch {
+            #expect(error.rule == "resize-beyond-file" && error.code == WL_SHM_ERROR_INVALID_FD)
+        }
+        do {
+            try pool.resize(to: 2048, policy: .strict)
+            Issue.record("shrinking resize accepted")
+        } catch {
+            #expect(error.rule == "shrinking-resize" && error.code == WL_SHM_ERROR_INVALID_STRIDE)
+        }
+        // Grow the file, then the resize is fine.
+        precondition(ftruncate(pool.fd.rawValue, 8192) == 0)
+        try pool.resize(to: 8192, policy: .strict)
+        #expect(pool.size == 8192)
+    }
+
+    @Test func guardedReadSurvivesTruncation() throws {
+        let fd = shmOpenFile(size: 64 * 64 * 4)
+        let pool = try ShmPool(fd: fd, size: 64 * 64 * 4, policy: .enforce)
+        #expect(pool.guarded)
+        let layout = try ShmBufferLayout.validate(offset: 0, width: 64, height: 64, stride: 256, format: .xrgb8888, poolSize: pool.size).get()
+        let buffer = ShmBuffer(pool: pool, layout: layout)
+        var sum = 0
+        #expect(buffer.withImage { _ in sum += Int(pool.data.load(fromByteOffset: 8000, as: UInt8.self)) } == .read)
+        // The client shrinks its file: the next read faults, is caught, and reads zeros.
+        precondition(ftruncate(fd, 0) == 0)
+        let outcome = buffer.withImage { _ in sum += Int(pool.data.load(fromByteOffset: 8000, as: UInt8.self)) }
+        #expect(outcome == .faulted)
+        #expect(pool.faulted)
+        #expect(sum == 0)
+        // Later reads are refused without touching the memory again.
+        #expect(buffer.withImage { _ in } == .faulted)
+    }
+}
