@@ -102,6 +102,10 @@ void *cw_mremap(void *old_address, size_t old_size, size_t new_size, int flags) 
     return mremap(old_address, old_size, new_size, flags);
 }
 
+int cw_mkostemp(char *template_path, int flags) {
+    return mkostemp(template_path, flags);
+}
+
 static cw_log_fn cw_client_log_fn;
 static cw_log_fn cw_server_log_fn;
 

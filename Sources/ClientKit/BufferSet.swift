@@ -9,11 +9,11 @@ public final class BufferSet {
 
     public init(
         shm: Shm, width: Int, height: Int, format: ShmFormat = .xrgb8888, count: Int = 2,
-        strategies: [AnonymousFile.Strategy] = AnonymousFile.Strategy.allCases
+        strategy: AnonymousFile.Strategy = .automatic, options: AnonymousFile.Options = AnonymousFile.Options()
     ) throws {
         precondition(width > 0 && height > 0 && count >= 1, "invalid buffer set")
         let bufferSize = width * format.bytesPerPixel * height
-        let pool = try ShmPool(shm: shm, size: bufferSize * count, strategies: strategies)
+        let pool = try ShmPool(shm: shm, size: bufferSize * count, strategy: strategy, options: options)
         self.pool = pool
         self.buffers = (0..<count).map {
             ShmBuffer(pool: pool, offset: $0 * bufferSize, width: width, height: height, format: format)
@@ -21,6 +21,16 @@ public final class BufferSet {
         self.width = width
         self.height = height
         self.format = format
+    }
+
+    /// Equal buffers already made (all the same size and format, at least one).
+    init(pool: ShmPool, buffers: [ShmBuffer]) {
+        precondition(!buffers.isEmpty, "a buffer set needs a buffer")
+        self.pool = pool
+        self.buffers = buffers
+        self.width = buffers[0].width
+        self.height = buffers[0].height
+        self.format = buffers[0].format
     }
 
     /// The strategy that made the pool's file.

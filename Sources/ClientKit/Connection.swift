@@ -158,13 +158,23 @@ public final class Connection {
     }
 
     private func makeError(code: Int32, operation: ConnectionError.Operation) -> any Error {
-        guard code == EPROTO, wl_display_get_error(display) == EPROTO else {
-            return ConnectionError(operation: operation, errno: Errno(rawValue: code), displayName: displayName)
-        }
+        protocolError() ?? ConnectionError(operation: operation, errno: Errno(rawValue: code), displayName: displayName)
+    }
+
+    /// The protocol error that broke the connection, if that is what did.
+    ///
+    /// libwayland sets the display's error to EPROTO for errors on any object but `wl_display`;
+    /// `wl_display`'s own errors (invalid_object, invalid_method: EINVAL; no_memory: ENOMEM;
+    /// implementation: EPROTO) are recognised by the interface it records with them.
+    private func protocolError() -> ProtocolError? {
+        let last = wl_display_get_error(display)
+        guard last != 0 else { return nil }
         var interface: UnsafePointer<wl_interface>?
         var objectID: UInt32 = 0
         let errorCode = wl_display_get_protocol_error(display, &interface, &objectID)
-        let name = interface.flatMap { $0.pointee.name.map { String(cString: $0) } } ?? "[destroyed object]"
+        let interfaceName = interface.flatMap { $0.pointee.name.map { String(cString: $0) } }
+        guard last == EPROTO || interfaceName == "wl_display" else { return nil }
+        let name = interfaceName ?? "[destroyed object]"
         let message = ProtocolErrorLog.message(interface: name, objectID: objectID, code: errorCode)
             ?? "(no message)"
         return ProtocolError(interface: name, objectID: objectID, code: errorCode, message: message)

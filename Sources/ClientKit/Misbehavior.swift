@@ -1,9 +1,105 @@
-/// Deliberate protocol violations, for checking that a compositor reacts as the protocol says.
-/// To add one: a case, its two descriptions, its expected error, and a branch in `perform`.
+import CWayland
+import Glibc
+import SystemPackage
+
+/// compositord's `--seal-policy` values, which decide how it treats files that cannot be sealed.
+public enum SealPolicyName: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// memfd pools must carry F_SEAL_SHRINK; unsealable files (shm-open, runtime-dir) are
+    /// accepted and read under a SIGBUS guard. The default.
+    case enforce
+    /// Only sealed memfd pools are accepted; anything else gets `wl_shm.error.invalid_fd`.
+    case strict
+    /// Everything is accepted; unsealed files are read under a SIGBUS guard.
+    case `guard`
+
+    public var description: String { rawValue }
+}
+
+/// Deliberate protocol violations (and legal but hostile sequences), for checking that a
+/// compositor reacts as the protocol and its seal policy say.
+///
+/// To add one: a case, its summary, its row in `expected(policy:)`, and a branch in `run`.
 public enum Misbehavior: String, Sendable, CaseIterable {
     case attachBeforeConfigure = "attach-before-configure"
     /// Legal but nasty: exercises destroy orderings a compositor must survive.
     case destroyOrderings = "destroy-orderings"
+    case unsealedMemfd = "unsealed-memfd"
+    case unsealableMemfd = "unsealable-memfd"
+    case truncateAfterCommit = "truncate-after-commit"
+    case poolLargerThanFile = "pool-larger-than-file"
+    case resizeBeyondFile = "resize-beyond-file"
+    case shrinkPool = "shrink-pool"
+    case strideTooSmall = "stride-too-small"
+    case strideUnaligned = "stride-unaligned"
+    case offsetOutOfBounds = "offset-out-of-bounds"
+    case sizeOverflow = "size-overflow"
+    case unknownFormat = "unknown-format"
+    case nonFileFD = "non-file-fd"
+    case zeroSizePool = "zero-size-pool"
+    /// Legal: buffers outlive their pool.
+    case bufferAfterPoolDestroy = "buffer-after-pool-destroy"
+    case useAfterDestroy = "use-after-destroy"
+
+    /// How a correct compositor reacts to one misbehaviour.
+    public enum Expectation: Sendable, Hashable, CustomStringConvertible {
+        /// A fatal protocol error on an object of `interface` with this code.
+        case error(interface: String, code: UInt32)
+        /// No error: the client goes on rendering (and exits 0).
+        case renders
+
+        public var description: String {
+            switch self {
+            case let .error(interface, code):
+                let name = Misbehavior.errorName(interface: interface, code: code).map { " (\($0))" } ?? ""
+                return "\(interface) error \(code)\(name)"
+            case .renders:
+                return "renders"
+            }
+        }
+    }
+
+    /// The reaction of a correct compositord running with `--seal-policy policy`.
+    public func expected(policy: SealPolicyName) -> Expectation {
+        switch self {
+        case .unsealedMemfd, .unsealableMemfd:
+            return policy == .guard ? .renders : .error(interface: "wl_shm", code: 2)
+        case .truncateAfterCommit:
+            // Under strict the shm_open pool is refused outright, before anything is truncated.
+            return policy == .strict ? .error(interface: "wl_shm", code: 2) : .error(interface: "wl_buffer", code: 2)
+        case .poolLargerThanFile: return .error(interface: "wl_shm", code: 2)
+        case .resizeBeyondFile: return .error(interface: "wl_shm_pool", code: 2)
+        case .shrinkPool, .strideTooSmall, .strideUnaligned, .offsetOutOfBounds, .sizeOverflow:
+            return .error(interface: "wl_shm_pool", code: 1)
+        case .unknownFormat: return .error(interface: "wl_shm_pool", code: 0)
+        case .nonFileFD: return .error(interface: "wl_shm", code: 2)
+        case .zeroSizePool: return .error(interface: "wl_shm", code: 1)
+        case .bufferAfterPoolDestroy, .destroyOrderings: return .renders
+        case .useAfterDestroy:
+            // libwayland-server checks a request's object arguments before the compositor sees
+            // the request, and answers an unknown one with invalid_method ("invalid arguments
+            // for wl_surface@N.attach"); invalid_object (0) is for requests sent *to* an
+            // unknown object.
+            return .error(interface: "wl_display", code: 1)
+        case .attachBeforeConfigure: return .error(interface: "xdg_surface", code: 3)
+        }
+    }
+
+    /// True when every policy forbids the mode: a compositor that lets it pass is wrong whatever
+    /// its policy (demo-client then exits 2).
+    public var isForbiddenUnderEveryPolicy: Bool {
+        SealPolicyName.allCases.allSatisfy { expected(policy: $0) != .renders }
+    }
+
+    /// True when the sequence is legal under every policy.
+    public var isLegal: Bool {
+        SealPolicyName.allCases.allSatisfy { expected(policy: $0) == .renders }
+    }
+
+    /// The protocol error under the default policy (enforce), nil if the mode is tolerated there.
+    public var expectedError: (interface: String, code: UInt32)? {
+        if case let .error(interface, code) = expected(policy: .enforce) { return (interface, code) }
+        return nil
+    }
 
     /// One sentence: what the client does.
     public var summary: String {
@@ -12,74 +108,408 @@ public enum Misbehavior: String, Sendable, CaseIterable {
             return "Creates a toplevel and attaches and commits a buffer before acking the first configure."
         case .destroyOrderings:
             return "Destroys a wl_buffer while it is on screen, destroys a surface with committed and uncommitted frame callbacks, then leaves mid-frame."
+        case .unsealedMemfd:
+            return "Creates a pool from a memfd made with MFD_ALLOW_SEALING but never sealed."
+        case .unsealableMemfd:
+            return "Creates a pool from a memfd made without MFD_ALLOW_SEALING (it can never be sealed)."
+        case .truncateAfterCommit:
+            return "Renders a frame from an shm_open pool, truncates the file to 0 bytes, then re-attaches and commits the same buffer."
+        case .poolLargerThanFile:
+            return "Creates a pool of 8192 bytes over a sealed 4096-byte memfd."
+        case .resizeBeyondFile:
+            return "Resizes a pool over a sealed 4096-byte memfd to 8192 bytes without growing the file, then commits a 16x16 buffer at offset 4096."
+        case .shrinkPool:
+            return "Creates a pool holding 2 buffers, then resizes it to half its size."
+        case .strideTooSmall:
+            return "Creates a 64x64 XRGB8888 buffer with stride 252 (width * 4 - 4)."
+        case .strideUnaligned:
+            return "Creates a 64x64 XRGB8888 buffer with stride 257 (width * 4 + 1)."
+        case .offsetOutOfBounds:
+            return "Creates a 64x64 buffer at offset pool size - 4."
+        case .sizeOverflow:
+            return "Creates a 65536x65536 buffer with stride 262144 (stride * height overflows int32) in a 32 KiB pool."
+        case .unknownFormat:
+            return "Creates a buffer with format 0x20203843 ('C8'), which wl_shm does not advertise."
+        case .nonFileFD:
+            return "Creates a pool from one end of a pipe."
+        case .zeroSizePool:
+            return "Creates a pool of size 0."
+        case .bufferAfterPoolDestroy:
+            return "Creates buffers, destroys their wl_shm_pool, then renders with the buffers (legal)."
+        case .useAfterDestroy:
+            return "Destroys a wl_buffer on the server while keeping the proxy, then attaches it and commits."
         }
     }
 
-    /// One sentence: how a correct compositor reacts.
+    /// One sentence: how a correct compositor reacts, per policy.
     public var expectedReaction: String {
-        switch self {
-        case .attachBeforeConfigure:
-            return "The compositor raises xdg_surface error 3 (unconfigured_buffer) and disconnects the client."
-        case .destroyOrderings:
-            return "All of it is legal: no protocol error, frames keep coming, and the compositor survives the client leaving."
+        func text(_ expectation: Expectation) -> String {
+            expectation == .renders ? "no error, keeps rendering" : "\(expectation)"
+        }
+        let all = SealPolicyName.allCases.map { expected(policy: $0) }
+        if Set(all).count == 1 { return "any policy: \(text(all[0]))" }
+        return SealPolicyName.allCases.map { "\($0): \(text(expected(policy: $0)))" }.joined(separator: "; ")
+    }
+
+    /// The protocol's name for an error code, where this kit knows it.
+    static func errorName(interface: String, code: UInt32) -> String? {
+        switch (interface, code) {
+        case ("wl_display", 0): return "invalid_object"
+        case ("wl_display", 1): return "invalid_method"
+        case ("wl_display", 2): return "no_memory"
+        case ("wl_display", 3): return "implementation"
+        case ("wl_shm", _), ("wl_shm_pool", _), ("wl_buffer", _):
+            // wl_shm's error enum, posted on whichever object was at fault.
+            return ["invalid_format", "invalid_stride", "invalid_fd"][safe: Int(code)]
+        case ("xdg_surface", 1): return "not_constructed"
+        case ("xdg_surface", 2): return "already_constructed"
+        case ("xdg_surface", 3): return "unconfigured_buffer"
+        default: return nil
         }
     }
 
-    /// The protocol error a correct compositor raises: interface name and code (nil: none, the
-    /// sequence is legal and must be tolerated).
-    public var expectedError: (interface: String, code: UInt32)? {
-        switch self {
-        case .attachBeforeConfigure: return ("xdg_surface", 3)
-        case .destroyOrderings: return nil
+    /// Does the violation, then (if the compositor let it pass) renders `frames` frames of the
+    /// demo pattern, with the misbehaving pool's buffers where they are usable.
+    ///
+    /// `report` gets one line, `misbehave <mode>: <what it did>`, as soon as the violation is
+    /// queued. Returns the render summary (nil for `destroy-orderings`, which ends by leaving
+    /// mid-frame). Throws the compositor's `ProtocolError`, or `ClientError.interrupted`.
+    /// `width`/`height` size the ordinary buffers some modes draw with; the misbehaving pools
+    /// use the fixed sizes in `summary`. `anonymousFile` makes those ordinary pools only: the
+    /// misbehaving ones are memfds (or shm_open) by definition.
+    public func run(
+        context: ClientContext, frames: Int = 30, width: Int = 64, height: Int = 64,
+        anonymousFile: AnonymousFile.Strategy = .automatic, timeout: Duration? = nil,
+        report: (String) -> Void
+    ) throws -> FrameLoop.Summary? {
+        try withoutActuallyEscaping(report) { report in
+            let runner = MisbehaviorRunner(
+                mode: self, context: context, frames: frames, width: width, height: height,
+                anonymousFile: anonymousFile, timeout: timeout, report: report)
+            return try runner.run()
+        }
+    }
+}
+
+extension Array {
+    fileprivate subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}
+
+/// The steps of each mode. Raw requests go through the module's internals, where ClientKit's
+/// safe types would refuse to send them.
+private struct MisbehaviorRunner {
+    let mode: Misbehavior
+    let context: ClientContext
+    let frames: Int
+    let width: Int
+    let height: Int
+    let anonymousFile: AnonymousFile.Strategy
+    let timeout: Duration?
+    let report: (String) -> Void
+
+    /// Misbehaving pools hold 64x64 XRGB8888 buffers.
+    static let side = 64
+    static let stride = 256
+    static let bufferSize = stride * side
+    /// How long to wait for a frame the compositor might never complete.
+    static let frameGrace = Duration.seconds(5)
+
+    var shm: Shm { context.shm }
+    var connection: Connection { context.connection }
+
+    func say(_ what: String) { report("misbehave \(mode.rawValue): \(what)") }
+
+    func run() throws -> FrameLoop.Summary? {
+        switch mode {
+        case .attachBeforeConfigure: return try attachBeforeConfigure()
+        case .destroyOrderings: try destroyOrderings(); return nil
+        case .unsealedMemfd: return try memfdWithoutSeals(allowSealing: true)
+        case .unsealableMemfd: return try memfdWithoutSeals(allowSealing: false)
+        case .truncateAfterCommit: return try truncateAfterCommit()
+        case .poolLargerThanFile: return try poolLargerThanFile()
+        case .resizeBeyondFile: return try resizeBeyondFile()
+        case .shrinkPool: return try shrinkPool()
+        case .strideTooSmall:
+            return try badBuffer(offset: 0, width: 64, height: 64, stride: 64 * 4 - 4, format: ShmFormat.xrgb8888.rawValue,
+                                 what: "created a 64x64 XRGB8888 buffer with stride 252 (needs at least 256)")
+        case .strideUnaligned:
+            return try badBuffer(offset: 0, width: 64, height: 64, stride: 64 * 4 + 1, format: ShmFormat.xrgb8888.rawValue,
+                                 what: "created a 64x64 XRGB8888 buffer with stride 257 (not a multiple of 4)")
+        case .offsetOutOfBounds:
+            let poolSize = 2 * Self.bufferSize
+            return try badBuffer(offset: Int32(poolSize - 4), width: 64, height: 64, stride: 256, format: ShmFormat.xrgb8888.rawValue,
+                                 what: "created a 64x64 buffer (16384 bytes) at offset \(poolSize - 4) of a \(poolSize)-byte pool")
+        case .sizeOverflow:
+            return try badBuffer(offset: 0, width: 65536, height: 65536, stride: 262144, format: ShmFormat.xrgb8888.rawValue,
+                                 what: "created a 65536x65536 buffer with stride 262144 (2^34 bytes) in a \(2 * Self.bufferSize)-byte pool")
+        case .unknownFormat:
+            let format: UInt32 = 0x2020_3843
+            let advertised = shm.formats.contains(format)
+            let note = advertised
+                ? "which wl_shm DOES advertise, so this proves nothing"
+                : "not among the \(shm.formats.count) formats wl_shm advertised"
+            return try badBuffer(offset: 0, width: 64, height: 64, stride: 256, format: format,
+                                 what: "created a 64x64 buffer with format 0x20203843 ('C8'), \(note)")
+        case .nonFileFD: return try nonFileFD()
+        case .zeroSizePool: return try zeroSizePool()
+        case .bufferAfterPoolDestroy: return try bufferAfterPoolDestroy()
+        case .useAfterDestroy: return try useAfterDestroy()
         }
     }
 
-    /// Commits the violation using `buffers`, then roundtrips. Returns normally only if the
-    /// compositor tolerated it; otherwise throws its `ProtocolError` (or a connection error).
-    public func perform(context: ClientContext, buffers: BufferSet, timeout: Duration? = nil) throws {
-        switch self {
-        case .attachBeforeConfigure:
-            let toplevel = Toplevel(context: context, title: "demo-client (misbehaving)", appID: "demo-client")
-            guard let buffer = buffers.freeBuffer() else { preconditionFailure("no free buffer") }
-            DemoPattern.draw(into: buffer, frame: 0)
-            // Nothing was dispatched since the initial commit, so no configure can have been acked.
-            toplevel.surface.attach(buffer)
-            toplevel.surface.damageBuffer(x: 0, y: 0, width: buffer.width, height: buffer.height)
-            toplevel.surface.commit()
-            try context.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "the compositor's reaction")
-            withExtendedLifetime(toplevel) {}
+    // MARK: Helpers
 
-        case .destroyOrderings:
-            // 1. A mapped window whose wl_buffer is destroyed while attached: the compositor must
-            //    keep reading its pixels safely and still complete frames.
-            var toplevel: Toplevel? = Toplevel(context: context, title: "demo-client (destroy orderings)", appID: "demo-client")
-            try toplevel!.waitForConfigure(timeout: timeout).orThrow(waitingFor: "the first configure")
-            let shown = buffers.buffers[0]
-            DemoPattern.draw(into: shown, frame: 0)
-            let first = toplevel!.present(shown)!
-            try context.connection.wait(timeout: timeout) { first.isDone }.orThrow(waitingFor: "the first frame")
-            shown.destroy()
-            let afterDestroy = toplevel!.surface.requestFrame()
-            toplevel!.surface.commit()
-            try context.connection.wait(timeout: timeout) { afterDestroy.isDone }
-                .orThrow(waitingFor: "a frame after destroying the attached buffer")
+    /// A toplevel whose first configure has been acked, so later violations are the only ones.
+    func mappedWindow() throws -> Toplevel {
+        let toplevel = Toplevel(context: context, title: "demo-client (\(mode.rawValue))", appID: "demo-client")
+        try toplevel.waitForConfigure(timeout: timeout).orThrow(waitingFor: "the first configure")
+        return toplevel
+    }
 
-            // 2. The surface destroyed with frame callbacks pending, one committed, one not.
-            let committed = toplevel!.surface.requestFrame()
-            toplevel!.surface.commit()
-            let uncommitted = toplevel!.surface.requestFrame()
-            toplevel = nil  // xdg_toplevel, xdg_surface, then wl_surface
-            try context.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "the compositor after the surface went")
-            withExtendedLifetime((committed, uncommitted)) {}
+    func roundtrip(_ what: String = "the compositor's reaction") throws {
+        try connection.roundtrip(timeout: timeout).orThrow(waitingFor: what)
+    }
 
-            // 3. Gone mid-frame: a new window commits a buffer and the client leaves at once.
-            let last = Toplevel(context: context, title: "demo-client (leaving)", appID: "demo-client")
-            try last.waitForConfigure(timeout: timeout).orThrow(waitingFor: "the second window's configure")
-            let leaving = buffers.buffers[1]
-            DemoPattern.draw(into: leaving, frame: 1)
-            last.present(leaving)
-            try context.connection.flush()
-            withExtendedLifetime(last) {}
+    /// Renders the demo pattern with `buffers` for `frames` frames.
+    func render(_ toplevel: Toplevel, _ buffers: BufferSet) throws -> FrameLoop.Summary {
+        let loop = FrameLoop(toplevel: toplevel, buffers: buffers) { buffer, frame in
+            DemoPattern.draw(into: buffer, frame: frame)
         }
+        let summary = try loop.run(frames: frames, timeout: timeout)
+        if summary.stopReason == .interrupted { throw ClientError.interrupted }
+        try roundtrip("the last frame")
+        return summary
+    }
+
+    /// An ordinary buffer set (the `--anon-file` strategy), for modes whose own buffers are unusable.
+    func ordinaryBuffers() throws -> BufferSet {
+        let set = try BufferSet(shm: shm, width: width, height: height, strategy: anonymousFile)
+        report("anon-file: \(set.anonymousFileStrategy)")
+        return set
+    }
+
+    /// A sealed memfd (F_SEAL_SHRINK) of `size` bytes: the violation is never the file itself.
+    func sealedMemfd(size: Int) throws -> AnonymousFile {
+        try AnonymousFile(size: size, strategy: .memfd, options: .init(name: "demo-client-\(mode.rawValue)"))
+    }
+
+    /// Buffers `side` x `side` at `offsets` of `pool`, as a set FrameLoop can draw with.
+    func bufferSet(_ pool: ShmPool, side: Int = MisbehaviorRunner.side, offsets: [Int]) -> BufferSet {
+        BufferSet(pool: pool, buffers: offsets.map {
+            ShmBuffer(pool: pool, offset: $0, width: side, height: side, format: .xrgb8888)
+        })
+    }
+
+    /// A memfd created with these flags and no seals, filled to `size`.
+    func unsealedMemfd(size: Int, allowSealing: Bool) throws -> AnonymousFile {
+        let flags = UInt32(CW_MFD_CLOEXEC) | (allowSealing ? UInt32(CW_MFD_ALLOW_SEALING) : 0)
+        let raw = cw_memfd_create("demo-client-\(mode.rawValue)", flags)
+        guard raw >= 0 else { throw ClientError.system(operation: "memfd_create", errno: .current) }
+        let fd = FileDescriptor(rawValue: raw)
+        do throws(AnonymousFile.Failure) {
+            try AnonymousFile.allocate(fd, size: size)
+        } catch {
+            try? fd.close()
+            throw ClientError.system(operation: "sizing the memfd", errno: error.errno ?? .invalidArgument)
+        }
+        return AnonymousFile(adopting: fd, size: size, strategy: .memfd, name: "demo-client-\(mode.rawValue)")
+    }
+
+    static func hex(_ value: Int32) -> String { "0x" + String(UInt32(bitPattern: value), radix: 16) }
+
+    // MARK: Modes
+
+    func attachBeforeConfigure() throws -> FrameLoop.Summary? {
+        let buffers = try ordinaryBuffers()
+        let toplevel = Toplevel(context: context, title: "demo-client (misbehaving)", appID: "demo-client")
+        guard let buffer = buffers.freeBuffer() else { preconditionFailure("no free buffer") }
+        DemoPattern.draw(into: buffer, frame: 0)
+        // Nothing was dispatched since the initial commit, so no configure can have been acked.
+        toplevel.surface.attach(buffer)
+        toplevel.surface.damageBuffer(x: 0, y: 0, width: buffer.width, height: buffer.height)
+        toplevel.surface.commit()
+        say("attached and committed a buffer before the first configure")
+        try roundtrip()
+        return try render(toplevel, buffers)
+    }
+
+    func destroyOrderings() throws {
+        let buffers = try ordinaryBuffers()
+        // 1. A mapped window whose wl_buffer is destroyed while attached: the compositor must
+        //    keep reading its pixels safely and still complete frames.
+        var toplevel: Toplevel? = try mappedWindow()
+        let shown = buffers.buffers[0]
+        DemoPattern.draw(into: shown, frame: 0)
+        let first = toplevel!.present(shown)!
+        try connection.wait(timeout: timeout) { first.isDone }.orThrow(waitingFor: "the first frame")
+        shown.destroy()
+        let afterDestroy = toplevel!.surface.requestFrame()
+        toplevel!.surface.commit()
+        try connection.wait(timeout: timeout) { afterDestroy.isDone }
+            .orThrow(waitingFor: "a frame after destroying the attached buffer")
+
+        // 2. The surface destroyed with frame callbacks pending, one committed, one not.
+        let committed = toplevel!.surface.requestFrame()
+        toplevel!.surface.commit()
+        let uncommitted = toplevel!.surface.requestFrame()
+        toplevel = nil  // xdg_toplevel, xdg_surface, then wl_surface
+        try roundtrip("the compositor after the surface went")
+        withExtendedLifetime((committed, uncommitted)) {}
+
+        // 3. Gone mid-frame: a new window commits a buffer and the client leaves at once.
+        let last = try mappedWindow()
+        let leaving = buffers.buffers[1]
+        DemoPattern.draw(into: leaving, frame: 1)
+        last.present(leaving)
+        try connection.flush()
+        say("destroyed an attached wl_buffer, destroyed a surface with pending frame callbacks, committed and left mid-frame")
+        withExtendedLifetime(last) {}
+    }
+
+    func memfdWithoutSeals(allowSealing: Bool) throws -> FrameLoop.Summary {
+        let toplevel = try mappedWindow()
+        let size = 2 * Self.bufferSize
+        let file = try unsealedMemfd(size: size, allowSealing: allowSealing)
+        let pool = try ShmPool(shm: shm, file: file)
+        let buffers = bufferSet(pool, offsets: [0, Self.bufferSize])
+        let how = allowSealing ? "with MFD_ALLOW_SEALING but no seals" : "without MFD_ALLOW_SEALING"
+        say("created a wl_shm_pool from a \(size)-byte memfd \(how) (F_GET_SEALS \(Self.hex(file.seals)))")
+        try roundtrip()
+        return try render(toplevel, buffers)
+    }
+
+    func truncateAfterCommit() throws -> FrameLoop.Summary {
+        let toplevel = try mappedWindow()
+        let size = 2 * Self.bufferSize
+        let file = try AnonymousFile(size: size, strategy: .shmOpen, options: .init(name: "demo-client-truncate"))
+        let pool = try ShmPool(shm: shm, file: file)
+        let buffers = bufferSet(pool, offsets: [0, Self.bufferSize])
+        say("rendered frame 0 from a \(size)-byte shm_open pool, truncated the file to 0 bytes, then re-attached and committed the same buffer")
+        let buffer = buffers.buffers[0]
+        DemoPattern.draw(into: buffer, frame: 0)
+        let first = toplevel.present(buffer)!
+        try connection.wait(timeout: timeout) { first.isDone }.orThrow(waitingFor: "the first frame")
+
+        // From here on the client must not touch the mapping either: it lies past EOF.
+        guard ftruncate(file.fileDescriptor.rawValue, 0) == 0 else {
+            throw ClientError.system(operation: "ftruncate", errno: .current)
+        }
+        toplevel.surface.attach(buffer)
+        toplevel.surface.damageBuffer(x: 0, y: 0, width: buffer.width, height: buffer.height)
+        let again = toplevel.surface.requestFrame()
+        toplevel.surface.commit()
+        // The compositor reads the pixels when it repaints; give it that long to object.
+        try connection.wait(timeout: Self.frameGrace) { again.isDone }
+        try roundtrip()
+
+        // Tolerated: give the file its size back (zero-filled) and carry on with the same pool.
+        guard ftruncate(file.fileDescriptor.rawValue, off_t(size)) == 0 else {
+            throw ClientError.system(operation: "ftruncate", errno: .current)
+        }
+        return try render(toplevel, buffers)
+    }
+
+    func poolLargerThanFile() throws -> FrameLoop.Summary {
+        let toplevel = try mappedWindow()
+        let file = try sealedMemfd(size: 4096)
+        let pool = try ShmPool(shm: shm, file: file, declaredSize: 8192)
+        // Only the part backed by the file is drawn into: two 16x16 buffers.
+        let buffers = bufferSet(pool, side: 16, offsets: [0, 1024])
+        say("created a wl_shm_pool of 8192 bytes over a 4096-byte memfd sealed \(Self.hex(file.seals))")
+        try roundtrip()
+        return try render(toplevel, buffers)
+    }
+
+    func resizeBeyondFile() throws -> FrameLoop.Summary {
+        let toplevel = try mappedWindow()
+        let file = try sealedMemfd(size: 4096)
+        let pool = try ShmPool(shm: shm, file: file)
+        let buffers = bufferSet(pool, side: 16, offsets: [0, 1024])
+        pool.sendResize(8192)
+        let beyond = pool.makeRawBufferProxy(offset: 4096, width: 16, height: 16, stride: 64, format: ShmFormat.xrgb8888.rawValue)
+        wl_surface_attach(toplevel.surface.proxy, beyond, 0, 0)
+        toplevel.surface.damageBuffer(x: 0, y: 0, width: 16, height: 16)
+        let frame = toplevel.surface.requestFrame()
+        toplevel.surface.commit()
+        say("resized a pool over a 4096-byte memfd sealed \(Self.hex(file.seals)) to 8192 without growing the file, then committed a 16x16 buffer at offset 4096")
+        try connection.wait(timeout: Self.frameGrace) { frame.isDone }
+        try roundtrip()
+        wl_buffer_destroy(beyond)
+        return try render(toplevel, buffers)
+    }
+
+    func shrinkPool() throws -> FrameLoop.Summary {
+        let toplevel = try mappedWindow()
+        let size = 2 * Self.bufferSize
+        let pool = try ShmPool(shm: shm, file: sealedMemfd(size: size))
+        let buffers = bufferSet(pool, offsets: [0, Self.bufferSize])
+        pool.sendResize(Int32(size / 2))
+        say("created a \(size)-byte pool holding 2 buffers, then resized it to \(size / 2)")
+        try roundtrip()
+        return try render(toplevel, buffers)
+    }
+
+    /// A pool of two good 64x64 buffers plus one made with these (bad) arguments.
+    func badBuffer(offset: Int32, width: Int32, height: Int32, stride: Int32, format: UInt32, what: String) throws -> FrameLoop.Summary {
+        let toplevel = try mappedWindow()
+        let pool = try ShmPool(shm: shm, file: sealedMemfd(size: 2 * Self.bufferSize))
+        let buffers = bufferSet(pool, offsets: [0, Self.bufferSize])
+        let bad = pool.makeRawBufferProxy(offset: offset, width: width, height: height, stride: stride, format: format)
+        say(what)
+        try roundtrip()
+        wl_buffer_destroy(bad)
+        return try render(toplevel, buffers)
+    }
+
+    func nonFileFD() throws -> FrameLoop.Summary {
+        let toplevel = try mappedWindow()
+        let (readEnd, writeEnd) = try FileDescriptor.pipe()
+        defer {
+            try? readEnd.close()
+            try? writeEnd.close()
+        }
+        let pool = wl_shm_create_pool(shm.proxy, readEnd.rawValue, 4096)!
+        say("created a 4096-byte wl_shm_pool from the read end of a pipe")
+        try roundtrip()
+        wl_shm_pool_destroy(pool)
+        return try render(toplevel, ordinaryBuffers())
+    }
+
+    func zeroSizePool() throws -> FrameLoop.Summary {
+        let toplevel = try mappedWindow()
+        let file = try sealedMemfd(size: 4096)
+        let pool = wl_shm_create_pool(shm.proxy, file.fileDescriptor.rawValue, 0)!
+        say("created a wl_shm_pool of size 0 over a 4096-byte sealed memfd")
+        try roundtrip()
+        wl_shm_pool_destroy(pool)
+        return try render(toplevel, ordinaryBuffers())
+    }
+
+    func bufferAfterPoolDestroy() throws -> FrameLoop.Summary {
+        let toplevel = try mappedWindow()
+        let pool = try ShmPool(shm: shm, file: sealedMemfd(size: 2 * Self.bufferSize))
+        let buffers = bufferSet(pool, offsets: [0, Self.bufferSize])
+        pool.destroyProxy()  // the mapping stays: the buffers still need it
+        say("created 2 buffers, destroyed their wl_shm_pool, and renders with the buffers")
+        try roundtrip()
+        return try render(toplevel, buffers)
+    }
+
+    func useAfterDestroy() throws -> FrameLoop.Summary {
+        let toplevel = try mappedWindow()
+        let pool = try ShmPool(shm: shm, file: sealedMemfd(size: 3 * Self.bufferSize))
+        let buffers = bufferSet(pool, offsets: [0, Self.bufferSize])
+        let victim = ShmBuffer(pool: pool, offset: 2 * Self.bufferSize, width: Self.side, height: Self.side, format: .xrgb8888)
+        DemoPattern.draw(into: victim, frame: 0)
+        try roundtrip("the buffer's creation")
+        // The request only: wl_buffer_destroy would free the proxy too.
+        victim.sendDestroyKeepingProxy()
+        toplevel.surface.attach(victim)
+        toplevel.surface.damageBuffer(x: 0, y: 0, width: Self.side, height: Self.side)
+        toplevel.surface.commit()
+        say("sent wl_buffer.destroy but kept the proxy, then attached that buffer and committed")
+        try roundtrip()
+        victim.destroy()  // frees the proxy only (no second destroy request)
+        return try render(toplevel, buffers)
     }
 }

@@ -17,6 +17,7 @@ public final class ShmBuffer: EventReceiver {
     /// How many times the compositor released this buffer.
     public private(set) var releaseCount = 0
 
+    /// A buffer `width` x `height` at `offset`, rows packed (`stride = width * 4`).
     init(pool: ShmPool, offset: Int, width: Int, height: Int, format: ShmFormat) {
         self.pool = pool
         self.offset = offset
@@ -29,6 +30,8 @@ public final class ShmBuffer: EventReceiver {
     }
 
     private var destroyed = false
+    /// The destroy request went out but the proxy was kept (`sendDestroyKeepingProxy`).
+    private var destroyRequestSent = false
 
     deinit { destroy() }
 
@@ -37,7 +40,21 @@ public final class ShmBuffer: EventReceiver {
     public func destroy() {
         guard !destroyed else { return }
         destroyed = true
-        wl_buffer_destroy(proxy)
+        if destroyRequestSent {
+            // The server already forgot the object: free the proxy without another request,
+            // which would name an unknown object.
+            wl_proxy_destroy(proxy)
+        } else {
+            wl_buffer_destroy(proxy)
+        }
+    }
+
+    /// Sends `wl_buffer.destroy` but keeps the proxy alive, so the client can go on naming a
+    /// dead object (the use-after-destroy misbehaviour). `wl_buffer_destroy` would free the proxy.
+    func sendDestroyKeepingProxy() {
+        guard !destroyed, !destroyRequestSent else { return }
+        destroyRequestSent = true
+        wl_proxy_marshal_array(proxy, UInt32(WL_BUFFER_DESTROY), nil)
     }
 
     /// The pixels, valid until the pool grows. Drawing into a busy buffer is a bug.

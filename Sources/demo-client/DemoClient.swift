@@ -8,12 +8,19 @@ struct DemoClient: ParsableCommand {
         commandName: "demo-client",
         abstract: "A Wayland client that draws a test pattern into shared-memory buffers.",
         discussion: """
-            Exit status: 0 success (also after SIGINT/SIGTERM or a close request), 1 connection \
-            failure, 2 a forbidden misbehaviour the compositor tolerated, 3 protocol error.
+            Prints 'anon-file: memfd|shm-open|runtime-dir' (how its pool file was made) and, at the \
+            end, 'frames: N fps: F'. With --misbehave MODE it first prints \
+            'misbehave MODE: <what it did>'; if the compositor lets it pass, it renders --frames \
+            frames (default 30) and prints 'misbehave MODE: tolerated'.
+
+            Exit status: 0 success (also after SIGINT/SIGTERM or a close request, and after a \
+            tolerated misbehaviour that some seal policy allows), 1 connection or system failure, \
+            2 a misbehaviour that every policy forbids got no error, 3 protocol error (printed to \
+            stderr as 'protocol error: <interface>@<id> code <n>: <message>').
             """
     )
 
-    @Option(help: "Stop after this many frames (default: run until interrupted).")
+    @Option(help: "Stop after this many frames (default: run until interrupted; 30 with --misbehave).")
     var frames: Int?
 
     @Option(help: "Buffer width in pixels.")
@@ -25,6 +32,9 @@ struct DemoClient: ParsableCommand {
     @Option(help: "Wayland display name (default: $WAYLAND_DISPLAY).")
     var socket: String?
 
+    @Option(help: "How to make the pool's file: auto (memfd, then shm-open, then runtime-dir), memfd, shm-open or runtime-dir.")
+    var anonFile = "auto"
+
     @Option(help: "Break the protocol on purpose; 'list' shows the modes.")
     var misbehave: String?
 
@@ -35,6 +45,9 @@ struct DemoClient: ParsableCommand {
         if let frames, frames < 0 { throw ValidationError("--frames must not be negative") }
         if let misbehave, misbehave != "list", Misbehavior(rawValue: misbehave) == nil {
             throw ValidationError("unknown --misbehave mode '\(misbehave)'; see --misbehave list")
+        }
+        if AnonymousFile.Strategy(rawValue: anonFile) == nil {
+            throw ValidationError("--anon-file must be one of: \(AnonymousFile.Strategy.allCases.map(\.rawValue).joined(separator: ", "))")
         }
     }
 
@@ -56,10 +69,14 @@ struct DemoClient: ParsableCommand {
         } catch let error as ClientError {
             printError("demo-client: \(error)")
             throw ExitCode(1)
+        } catch let error as AnonymousFileError {
+            printError("demo-client: \(error)")
+            throw ExitCode(1)
         }
     }
 
     private func runClient() throws {
+        let strategy = AnonymousFile.Strategy(rawValue: anonFile)!
         let interrupt = try SignalInterrupt()
         let connection = try Connection(displayName: socket)
         connection.interrupt = interrupt
@@ -72,22 +89,26 @@ struct DemoClient: ParsableCommand {
             return
         }
 
-        let buffers = try BufferSet(shm: context.shm, width: width, height: height, format: .xrgb8888, count: 2)
-        print("anon-file: \(buffers.anonymousFileStrategy)")
-
         if let name = misbehave, let mode = Misbehavior(rawValue: name) {
+            let summary: FrameLoop.Summary?
             do {
-                try mode.perform(context: context, buffers: buffers)
+                summary = try mode.run(
+                    context: context, frames: frames ?? 30, width: width, height: height,
+                    anonymousFile: strategy, report: { print($0) })
             } catch ClientError.interrupted {
                 return
             }
-            guard mode.expectedError != nil else {
-                print("misbehave \(mode.rawValue): tolerated, as the protocol requires")
-                return
+            if let summary { printSummary(frames: summary.frames, fps: summary.framesPerSecond) }
+            print("misbehave \(mode.rawValue): tolerated\(mode.isLegal ? ", as the protocol requires" : "")")
+            if mode.isForbiddenUnderEveryPolicy {
+                printError("demo-client: the compositor tolerated misbehaviour '\(mode.rawValue)' (expected: \(mode.expectedReaction))")
+                throw ExitCode(2)
             }
-            printError("demo-client: the compositor tolerated misbehaviour '\(mode.rawValue)' (expected: \(mode.expectedReaction))")
-            throw ExitCode(2)
+            return
         }
+
+        let buffers = try BufferSet(shm: context.shm, width: width, height: height, format: .xrgb8888, count: 2, strategy: strategy)
+        print("anon-file: \(buffers.anonymousFileStrategy)")
 
         let toplevel = Toplevel(context: context, title: "demo-client", appID: "demo-client")
         let loop = FrameLoop(toplevel: toplevel, buffers: buffers) { buffer, frame in

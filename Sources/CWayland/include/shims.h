@@ -43,6 +43,8 @@ enum {
 /* Returns the fd, or -1 with errno set (ENOSYS where the kernel lacks memfd_create). */
 int cw_memfd_create(const char *name, unsigned int flags);
 void *cw_mremap(void *old_address, size_t old_size, size_t new_size, int flags);
+/* mkostemp, which the Glibc module hides behind _GNU_SOURCE. */
+int cw_mkostemp(char *template_path, int flags);
 
 /* libwayland's log (wl_log) is printf-style. These route it to a plain-string callback:
  * the client side uses it to learn the message of a protocol error, which

@@ -62,10 +62,12 @@ public struct PoolFile: Sendable, Equatable {
 
     /// memfds show up in /proc as "/memfd:<name> (deleted)"; nothing else does.
     private static func isMemfd(_ fd: Int32) -> Bool {
-        var buffer = [CChar](repeating: 0, count: 64)
-        let n = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = buffer.withUnsafeMutableBufferPointer { p in
+            p.withMemoryRebound(to: CChar.self) { readlink("/proc/self/fd/\(fd)", $0.baseAddress!, $0.count) }
+        }
         guard n > 0 else { return false }
-        return String(cString: buffer).hasPrefix("/memfd:")
+        return String(decoding: buffer[..<n], as: UTF8.self).hasPrefix("/memfd:")
     }
 
     private static let tmpfsMagic = 0x0102_1994

@@ -1,0 +1,56 @@
+import ClientKit
+import Testing
+
+/// The expectation table of issue 3, read back through the public API the integration tests use.
+@Suite struct MisbehaviorTests {
+    typealias E = Misbehavior.Expectation
+
+    static func err(_ interface: String, _ code: UInt32) -> E { .error(interface: interface, code: code) }
+
+    /// mode: (enforce, strict, guard)
+    static let table: [String: (E, E, E)] = [
+        "unsealed-memfd": (err("wl_shm", 2), err("wl_shm", 2), .renders),
+        "unsealable-memfd": (err("wl_shm", 2), err("wl_shm", 2), .renders),
+        "truncate-after-commit": (err("wl_buffer", 2), err("wl_shm", 2), err("wl_buffer", 2)),
+        "pool-larger-than-file": (err("wl_shm", 2), err("wl_shm", 2), err("wl_shm", 2)),
+        "resize-beyond-file": (err("wl_shm_pool", 2), err("wl_shm_pool", 2), err("wl_shm_pool", 2)),
+        "shrink-pool": (err("wl_shm_pool", 1), err("wl_shm_pool", 1), err("wl_shm_pool", 1)),
+        "stride-too-small": (err("wl_shm_pool", 1), err("wl_shm_pool", 1), err("wl_shm_pool", 1)),
+        "stride-unaligned": (err("wl_shm_pool", 1), err("wl_shm_pool", 1), err("wl_shm_pool", 1)),
+        "offset-out-of-bounds": (err("wl_shm_pool", 1), err("wl_shm_pool", 1), err("wl_shm_pool", 1)),
+        "size-overflow": (err("wl_shm_pool", 1), err("wl_shm_pool", 1), err("wl_shm_pool", 1)),
+        "unknown-format": (err("wl_shm_pool", 0), err("wl_shm_pool", 0), err("wl_shm_pool", 0)),
+        "non-file-fd": (err("wl_shm", 2), err("wl_shm", 2), err("wl_shm", 2)),
+        "zero-size-pool": (err("wl_shm", 1), err("wl_shm", 1), err("wl_shm", 1)),
+        "buffer-after-pool-destroy": (.renders, .renders, .renders),
+        // libwayland-server answers an unknown object *argument* with invalid_method (1).
+        "use-after-destroy": (err("wl_display", 1), err("wl_display", 1), err("wl_display", 1)),
+        "attach-before-configure": (err("xdg_surface", 3), err("xdg_surface", 3), err("xdg_surface", 3)),
+        "destroy-orderings": (.renders, .renders, .renders),
+    ]
+
+    @Test func everyModeHasItsRow() {
+        #expect(Set(Misbehavior.allCases.map(\.rawValue)) == Set(Self.table.keys))
+        for mode in Misbehavior.allCases {
+            guard let row = Self.table[mode.rawValue] else { continue }
+            #expect(mode.expected(policy: .enforce) == row.0, "\(mode.rawValue) enforce")
+            #expect(mode.expected(policy: .strict) == row.1, "\(mode.rawValue) strict")
+            #expect(mode.expected(policy: .guard) == row.2, "\(mode.rawValue) guard")
+        }
+    }
+
+    @Test func policyNamesAreTheCommandLineValues() {
+        #expect(SealPolicyName.allCases.map(\.rawValue) == ["enforce", "strict", "guard"])
+    }
+
+    @Test func derivedProperties() {
+        #expect(Misbehavior.strideTooSmall.isForbiddenUnderEveryPolicy)
+        #expect(!Misbehavior.unsealedMemfd.isForbiddenUnderEveryPolicy)
+        #expect(!Misbehavior.unsealedMemfd.isLegal)
+        #expect(Misbehavior.bufferAfterPoolDestroy.isLegal)
+        #expect(Misbehavior.destroyOrderings.isLegal)
+        #expect(Misbehavior.attachBeforeConfigure.expectedError! == ("xdg_surface", 3))
+        #expect(Misbehavior.unsealedMemfd.expectedReaction.contains("guard: no error"))
+        #expect(Misbehavior.Expectation.error(interface: "wl_shm", code: 2).description == "wl_shm error 2 (invalid_fd)")
+    }
+}
