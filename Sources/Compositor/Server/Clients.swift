@@ -59,9 +59,9 @@ final class Clients {
         onDisconnect(client)
     }
 
-    /// A "pid=… " prefix for log lines about a client.
+    /// "pid=… uid=…" for log lines about a client.
     func describe(_ client: OpaquePointer) -> String {
-        guard let i = infos[client] else { return "client" }
-        return "client pid=\(i.pid) uid=\(i.uid)"
+        guard let i = infos[client] else { return "unknown" }
+        return "pid=\(i.pid) uid=\(i.uid)"
     }
 }

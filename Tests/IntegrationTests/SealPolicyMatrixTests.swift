@@ -1,0 +1,91 @@
+import ClientKit
+import Foundation
+import Testing
+
+/// Every hostile mode of demo-client against every seal policy: the exact protocol error (or that
+/// the client keeps rendering), compositord alive, a well-behaved observer still animating, and
+/// compositord's fd table back at its baseline once the hostile client is gone.
+@Suite struct SealPolicyMatrixTests {
+    @Test(arguments: SealPolicyName.allCases)
+    func everyMisbehaviourGetsItsExpectedReaction(policy: SealPolicyName) throws {
+        let stats = RuntimeDir()
+        let statsPath = "\(stats.path)/stats.json"
+        let c = try CompositorProcess(["--seal-policy", policy.rawValue, "--stats", statsPath, "--width", "640", "--height", "480"])
+        let observer = try c.start("demo-client", tag: "observer")
+        defer { observer.signal(SIGKILL); observer.wait(timeout: 5) }
+        // The observer's window is at (32, 32), 256×256; its animated band is rows [128, 192).
+        _ = try c.screenshot { $0.rgb(96, 96) == 0xFF0000 }
+        let bandRow = 160
+        let baseline = ProcStat.fdCount(c.child.pid)
+        var expectedFaults = 0
+
+        for mode in Misbehavior.allCases {
+            let expected = mode.expected(policy: policy)
+            let r = try c.run("demo-client", ["--misbehave", mode.rawValue], timeout: 30, tag: "\(policy)-\(mode.rawValue)")
+            switch expected {
+            case let .error(interface, code):
+                #expect(r.status == 3, "\(mode) under \(policy): exit \(r.status), stderr: \(r.stderr)")
+                #expect(r.stderr.contains("protocol error: \(interface)@"), "\(mode) under \(policy): \(r.stderr)")
+                #expect(r.stderr.contains(" code \(code): "), "\(mode) under \(policy): \(r.stderr)")
+                if interface == "wl_buffer" { expectedFaults += 1 }
+            case .renders:
+                #expect(r.status == 0, "\(mode) under \(policy): exit \(r.status), stderr: \(r.stderr)")
+                #expect(r.stdout.contains("tolerated"), "\(mode) under \(policy): \(r.stdout)")
+            }
+            #expect(!r.timedOut, "\(mode) under \(policy) hung")
+            #expect(c.isRunning, "compositord died on \(mode) under \(policy)")
+
+            // The fd table returns to its baseline (the client's pool fds and socket are gone).
+            let deadline = Date().addingTimeInterval(3)
+            while ProcStat.fdCount(c.child.pid) != baseline, Date() < deadline { usleep(20_000) }
+            #expect(ProcStat.fdCount(c.child.pid) == baseline, "fd leak after \(mode) under \(policy)")
+
+            // The observer is still animating: its band row changes between two frames.
+            #expect(observer.isRunning, "observer died during \(mode) under \(policy)")
+            let a = try c.screenshot()
+            usleep(60_000)
+            let b = try c.screenshot { shot in (32..<288).contains { shot.rgb($0, bandRow) != a.rgb($0, bandRow) } }
+            #expect((32..<288).contains { a.rgb($0, bandRow) != b.rgb($0, bandRow) }, "observer froze after \(mode) under \(policy)")
+            #expect(b.rgb(96, 96) == 0xFF0000)
+        }
+
+        observer.signal(SIGINT)
+        let o = observer.wait(timeout: 10)
+        #expect(o.status == 0, "observer: \(o.stderr)")
+        #expect(!o.stderr.contains("protocol error"))
+        #expect(c.terminate().status == 0)
+
+        // --stats saw the same: one SIGBUS fault per truncate-after-commit that got that far.
+        let data = try #require(FileManager.default.contents(atPath: statsPath))
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let totals = try #require(json["totals"] as? [String: Any])
+        #expect(totals["sigbus_faults"] as? Int == expectedFaults, "\(policy): \(totals)")
+        #expect(expectedFaults == (policy == .strict ? 0 : 1))
+        let refusals = (totals["refusals"] as? [String: Int]) ?? [:]
+        if policy == .guard {
+            #expect(refusals["memfd-without-shrink-seal"] == nil && refusals["unsealable-memfd"] == nil)
+        } else {
+            #expect(refusals[policy == .strict ? "unsealed-pool-strict" : "memfd-without-shrink-seal"] != nil, "\(refusals)")
+        }
+        #expect(refusals["resize-beyond-file"] == 1 && refusals["pool-larger-than-file"] == 1, "\(refusals)")
+    }
+
+    /// Issue 4: each anonymous-file strategy against each policy.
+    @Test(arguments: SealPolicyName.allCases)
+    func everyAnonymousFileStrategyUnderThePolicy(policy: SealPolicyName) throws {
+        let c = try CompositorProcess(["--seal-policy", policy.rawValue, "--width", "640", "--height", "480"])
+        for strategy in ["auto", "memfd", "shm-open", "runtime-dir"] {
+            let r = try c.run("demo-client", ["--anon-file", strategy, "--frames", "10"], timeout: 30, tag: "\(policy)-\(strategy)")
+            let used = strategy == "auto" ? "memfd" : strategy
+            #expect(r.stdout.contains("anon-file: \(used)"), "\(strategy): \(r.stdout)")
+            if policy == .strict && (strategy == "shm-open" || strategy == "runtime-dir") {
+                #expect(r.status == 3, "\(strategy) under strict: \(r.stderr)")
+                #expect(r.stderr.contains("protocol error: wl_shm@") && r.stderr.contains(" code 2: "), "\(r.stderr)")
+            } else {
+                #expect(r.status == 0, "\(strategy) under \(policy): \(r.stderr)")
+                #expect(r.stdout.contains("frames: 10"), "\(r.stdout)")
+            }
+        }
+        #expect(c.isRunning)
+    }
+}
