@@ -39,7 +39,7 @@ let package = Package(
         .target(
             name: "ClientKit",
             dependencies: [
-                "CWayland",
+                "CWayland", "CDRM",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
