@@ -44,6 +44,9 @@ public struct PixelFormat: Hashable, Sendable, CustomStringConvertible {
 
     public static func shm(_ code: UInt32) -> PixelFormat? { all.first { $0.shmCode == code } }
 
+    /// The format with this DRM fourcc (linux-dmabuf speaks fourccs, also for ARGB/XRGB8888).
+    public static func drm(_ fourcc: UInt32) -> PixelFormat? { all.first { $0.drmFourcc == fourcc } }
+
     private init(_ code: wl_shm_format, _ name: String, _ bpp: Int32, _ alpha: Bool, _ pixman: pixman_format_code_t) {
         shmCode = code.rawValue
         self.name = name

@@ -25,12 +25,10 @@ final class ShmPool {
     /// Reads must happen under the SIGBUS guard (the file could still shrink).
     private(set) var guarded: Bool
     /// A guarded read faulted: the mapping now holds zero pages and the client is being dropped.
-    private(set) var faulted = false
+    var faulted: Bool { guardRange.faulted }
     private(set) var data: UnsafeMutableRawPointer
     private(set) var size: Int
-    /// Bumped when the mapping moves (mremap), so cached pixman images are rebuilt.
-    private(set) var generation = 0
-    private let access: UnsafeMutablePointer<cw_guarded_access>
+    private let guardRange: GuardedRange
 
     /// Takes ownership of `fd` (closed on failure too).
     init(fd rawFD: Int32, size: Int32, policy: SealPolicy) throws(Failure) {
@@ -52,13 +50,11 @@ final class ShmPool {
         self.guarded = guarded
         data = mapping
         self.size = Int(size)
-        access = .allocate(capacity: 1)
-        access.initialize(to: cw_guarded_access(address: mapping, length: Int(size), faulted: 0))
+        guardRange = GuardedRange(address: mapping, length: Int(size))
     }
 
     deinit {
         munmap(data, size)
-        access.deallocate()
         try? fd.close()
     }
 
@@ -79,23 +75,14 @@ final class ShmPool {
         guarded = guarded && stillGuarded  // seals are never removed; a guard is never dropped wrongly
         data = moved
         size = Int(newSize)
-        access.pointee.address = moved
-        access.pointee.length = size
-        generation += 1
+        guardRange.update(address: moved, length: size)
     }
 
     /// Runs `body` (which reads the mapping) under the SIGBUS guard when the pool needs it.
     /// Returns false when the read faulted.
     func read(_ body: () -> Void) -> Bool {
         guard guarded else { body(); return true }
-        guard !faulted else { return false }
-        cw_sigbus_guard_begin(access)
-        body()
-        if cw_sigbus_guard_end() != 0 {
-            faulted = true
-            return false
-        }
-        return true
+        return guardRange.read(body)
     }
 
     /// The policy's decision plus the size rule that holds for every policy: the pool must not
@@ -118,7 +105,7 @@ final class ShmPool {
                           file: file)
         }
         // The guard's signal handler is process-wide and installed once, when first needed.
-        if guarded, case let status = cw_sigbus_guard_install(), status != 0 {
+        if guarded, case let status = GuardedRange.install(), status != 0 {
             throw Failure(code: WL_SHM_ERROR_INVALID_FD, rule: "guard-unavailable",
                           message: "the pool needs the SIGBUS guard, which cannot be installed (\(Errno(rawValue: -status))): seal it with F_SEAL_SHRINK", file: file)
         }

@@ -27,6 +27,9 @@ public final class Server {
     /// Bound wl_output resources, for wl_surface.enter and leave.
     var outputs: [WlOutput] = []
     private var isShutDown = false
+    /// linux-dmabuf: the formats we import (and their sealed table), and the device we name.
+    let dmabufFormats: DmabufFormatTable
+    let dmabufMainDevice: dev_t
 
     public init(configuration: ServerConfiguration, logger: Logger) throws(ServerError) {
         self.configuration = configuration
@@ -38,7 +41,9 @@ public final class Server {
         scene = Scene(width: configuration.width, height: configuration.height)
         renderer = PixmanRenderer(background: configuration.background)
         clients = Clients(display: display, logger: logger)
+        dmabufMainDevice = DrmNodes.mainDevice()
         do {
+            dmabufFormats = try DmabufFormatTable()
             let backend = try MemfdBackend(width: configuration.width, height: configuration.height)
             output = Output(backend: backend, refreshMilliHz: Int32((configuration.refreshHz * 1000).rounded()))
         } catch {
@@ -96,6 +101,7 @@ public final class Server {
         add(cw_wl_shm_interface(), WlShm.version) { [unowned self] c, v, id in WlShm.bind(self, c, v, id) }
         add(cw_wl_output_interface(), WlOutput.version) { [unowned self] c, v, id in WlOutput.bind(self, c, v, id) }
         add(cw_xdg_wm_base_interface(), XdgWmBase.version) { [unowned self] c, v, id in XdgWmBase.bind(self, c, v, id) }
+        add(cw_zwp_linux_dmabuf_v1_interface(), LinuxDmabuf.version) { [unowned self] c, v, id in LinuxDmabuf.bind(self, c, v, id) }
     }
 
     /// Runs until `terminate()` (or SIGINT/SIGTERM once `handleSignals` was called).

@@ -1,0 +1,75 @@
+import CDRM
+import CWayland
+import Glibc
+import SystemPackage
+
+/// A single-plane linear dma-buf imported by mapping it for the CPU, as Smithay's pixman renderer
+/// does: no GPU needed. Every read is bracketed by DMA_BUF_IOCTL_SYNC (START|READ … END|READ) so
+/// the exporter can flush caches, and runs under the SIGBUS guard so a misbehaving exporter
+/// cannot take the compositor down.
+final class DmabufBuffer: ClientBuffer {
+    /// One plane as `zwp_linux_buffer_params_v1.add` described it.
+    struct Plane {
+        let fd: FileDescriptor
+        let offset: UInt32
+        let stride: UInt32
+        let modifier: UInt64
+    }
+
+    struct ImportFailure: Error, CustomStringConvertible { let description: String }
+
+    let width: Int32, height: Int32
+    let format: PixelFormat
+    private let fd: FileDescriptor
+    private let mapping: UnsafeMutableRawPointer
+    private let mappingSize: Int
+    private let guardRange: GuardedRange
+    private let view: PixmanView
+
+    /// Takes ownership of the plane's fd (closed on failure too). The caller has validated the
+    /// geometry against the fd's size (LinuxBufferParams).
+    init(plane: Plane, width: Int32, height: Int32, format: PixelFormat) throws(ImportFailure) {
+        let fsType = cw_fs_type(plane.fd.rawValue)
+        guard fsType == 0x444D_4142 else {  // DMA_BUF_MAGIC "DMAB"
+            try? plane.fd.close()
+            throw ImportFailure(description: "the plane fd is not a dma-buf (file system magic 0x\(String(fsType, radix: 16)))")
+        }
+        let size = Int(lseek(plane.fd.rawValue, 0, SEEK_END))
+        guard size > 0, let m = mmap(nil, size, PROT_READ, MAP_SHARED, plane.fd.rawValue, 0), m != MAP_FAILED else {
+            let e = Errno.current
+            try? plane.fd.close()
+            throw ImportFailure(description: "cannot map the dma-buf for reading: \(e)")
+        }
+        guard GuardedRange.install() == 0 else {
+            munmap(m, size)
+            try? plane.fd.close()
+            throw ImportFailure(description: "the SIGBUS guard cannot be installed")
+        }
+        fd = plane.fd
+        mapping = m
+        mappingSize = size
+        self.width = width
+        self.height = height
+        self.format = format
+        guardRange = GuardedRange(address: m, length: size)
+        view = PixmanView(width: width, height: height, stride: Int32(plane.stride), offset: Int(plane.offset), format: format)
+    }
+
+    deinit {
+        munmap(mapping, mappingSize)
+        try? fd.close()
+    }
+
+    var hasAlpha: Bool { format.hasAlpha }
+
+    func withImage(_ body: (OpaquePointer) -> Void) -> BufferRead {
+        var outcome = BufferRead.read
+        _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START | CDRM_SYNC_READ))
+        let ok = guardRange.read {
+            guard let image = view.image(base: mapping) else { outcome = .unreadable; return }
+            body(image)
+        }
+        _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_END | CDRM_SYNC_READ))
+        return ok ? outcome : .faulted
+    }
+}

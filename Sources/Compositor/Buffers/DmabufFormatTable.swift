@@ -1,0 +1,36 @@
+import CWayland
+import Glibc
+
+/// DRM_FORMAT_MOD_LINEAR: the only layout a CPU renderer can read.
+public let drmFormatModLinear: UInt64 = 0
+
+/// The (format, modifier) pairs compositord imports as dma-bufs: every format the renderer
+/// composites, linear only; and the linux-dmabuf v4 format table that lists them: 16-byte
+/// entries (u32 format, u32 padding, u64 modifier) in a sealed, read-only memfd
+/// (SHRINK|GROW|WRITE|SEAL), so a client can map it and no one can change or shrink it.
+final class DmabufFormatTable {
+    struct Entry: Equatable {
+        let format: UInt32
+        let modifier: UInt64
+    }
+
+    let entries: [Entry]
+    let file: SealedFile
+
+    init() throws {
+        entries = PixelFormat.all.map { Entry(format: $0.drmFourcc, modifier: drmFormatModLinear) }
+        var bytes: [UInt8] = []
+        for e in entries {
+            withUnsafeBytes(of: e.format.littleEndian) { bytes += $0 }
+            bytes += [0, 0, 0, 0]
+            withUnsafeBytes(of: e.modifier.littleEndian) { bytes += $0 }
+        }
+        file = try SealedFile(name: "compositord-dmabuf-formats", contents: bytes)
+    }
+
+    func contains(format: UInt32, modifier: UInt64) -> Bool {
+        entries.contains(Entry(format: format, modifier: modifier))
+    }
+
+    var size: UInt32 { UInt32(file.size) }
+}

@@ -1,0 +1,34 @@
+import CWayland
+
+/// A client mapping whose reads may fault (a file that can still shrink, a dma-buf from an
+/// exporter we do not trust): every read runs under the C SIGBUS guard. After a fault the range
+/// holds zero pages and stays marked `faulted`; further reads are refused without touching it.
+final class GuardedRange {
+    private let access: UnsafeMutablePointer<cw_guarded_access>
+    private(set) var faulted = false
+
+    init(address: UnsafeMutableRawPointer, length: Int) {
+        access = .allocate(capacity: 1)
+        access.initialize(to: cw_guarded_access(address: address, length: length, faulted: 0))
+    }
+
+    deinit { access.deallocate() }
+
+    /// The mapping moved or grew (wl_shm_pool.resize).
+    func update(address: UnsafeMutableRawPointer, length: Int) {
+        access.pointee.address = address
+        access.pointee.length = length
+    }
+
+    /// Runs `body` under the guard; false when it faulted (now or before).
+    func read(_ body: () -> Void) -> Bool {
+        guard !faulted else { return false }
+        cw_sigbus_guard_begin(access)
+        body()
+        if cw_sigbus_guard_end() != 0 { faulted = true }
+        return !faulted
+    }
+
+    /// The process-wide handler, installed once when first needed; 0 or -errno.
+    static func install() -> Int32 { cw_sigbus_guard_install() }
+}
