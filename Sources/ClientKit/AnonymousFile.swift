@@ -387,6 +387,8 @@ extension Errno {
             Glibc.ENOTDIR: "ENOTDIR", Glibc.EISDIR: "EISDIR", Glibc.EINVAL: "EINVAL", Glibc.ENFILE: "ENFILE", Glibc.EMFILE: "EMFILE",
             Glibc.EFBIG: "EFBIG", Glibc.ENOSPC: "ENOSPC", Glibc.EROFS: "EROFS", Glibc.ENAMETOOLONG: "ENAMETOOLONG",
             Glibc.ENOSYS: "ENOSYS", Glibc.EOPNOTSUPP: "EOPNOTSUPP", Glibc.ESPIPE: "ESPIPE", Glibc.ENODEV: "ENODEV",
+            Glibc.ENOTTY: "ENOTTY", Glibc.EBADFD: "EBADFD", Glibc.ENXIO: "ENXIO", Glibc.E2BIG: "E2BIG",
+            Glibc.EPROTO: "EPROTO", Glibc.EFAULT: "EFAULT",
         ]
         let text = String(cString: strerror(rawValue))
         return names[rawValue].map { "\($0) (\(text))" } ?? "errno \(rawValue) (\(text))"

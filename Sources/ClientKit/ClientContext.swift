@@ -38,4 +38,19 @@ public final class ClientContext {
     deinit {
         wl_compositor_destroy(compositor)
     }
+
+    private var boundLinuxDmabuf: LinuxDmabuf?
+
+    /// `zwp_linux_dmabuf_v1`, bound on first use at the highest version up to 4 (at least 2, for
+    /// `create_immed`), with what the compositor supports already collected: the `format` and
+    /// `modifier` events (versions 2 and 3) or the default feedback (4). Later calls return the
+    /// same object. Throws `ClientError.missingGlobal` if the compositor lacks it.
+    public func linuxDmabuf(timeout: Duration? = nil) throws -> LinuxDmabuf {
+        if let boundLinuxDmabuf { return boundLinuxDmabuf }
+        let bound = try registry.bind("zwp_linux_dmabuf_v1", table: cw_zwp_linux_dmabuf_v1_interface(), minVersion: 2, maxVersion: 4)
+        let dmabuf = LinuxDmabuf(connection: connection, proxy: bound.proxy, version: bound.version)
+        try dmabuf.collectFormats(timeout: timeout)
+        boundLinuxDmabuf = dmabuf
+        return dmabuf
+    }
 }

@@ -62,8 +62,16 @@ public enum DemoPattern {
         }
     }
 
-    /// Draws `frame` into a buffer.
+    /// Draws `frame` into a shared-memory buffer (no bracketing needed, so it cannot fail).
     public static func draw(into buffer: ShmBuffer, frame: Int) {
         draw(into: buffer.pixels, width: buffer.width, height: buffer.height, stride: buffer.stride, frame: frame)
+    }
+
+    /// Draws `frame` into any buffer; for a dma-buf the writes are bracketed by
+    /// `DMA_BUF_IOCTL_SYNC` (see `WaylandBuffer.withMutablePixels`), which can fail.
+    public static func draw(into buffer: WaylandBuffer, frame: Int) throws {
+        try buffer.withMutablePixels { pixels in
+            draw(into: pixels, width: buffer.width, height: buffer.height, stride: buffer.stride, frame: frame)
+        }
     }
 }

@@ -19,6 +19,15 @@ struct EventArguments {
         guard let s = base?[index].s else { return "" }
         return String(cString: s)
     }
+    /// A descriptor received with the event: the receiver owns it and must close it.
+    func fd(_ index: Int) -> Int32 { base?[index].h ?? -1 }
+    /// An `array` argument's bytes, copied.
+    func array(_ index: Int) -> [UInt8] {
+        guard let array = base?[index].a, let data = array.pointee.data, array.pointee.size > 0 else { return [] }
+        return Array(UnsafeRawBufferPointer(start: data, count: array.pointee.size))
+    }
+    /// An `object` or `new_id` argument: for a `new_id` event, the proxy libwayland just made.
+    func object(_ index: Int) -> OpaquePointer? { base?[index].o }
 }
 
 /// Routes the events of `proxy` to `receiver` (not retained).

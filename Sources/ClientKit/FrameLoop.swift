@@ -26,20 +26,27 @@ public final class FrameLoop {
     }
 
     public let toplevel: Toplevel
-    public let buffers: BufferSet
-    /// Draws frame `index` (0, 1, 2...) into a free buffer.
-    private let draw: (ShmBuffer, Int) -> Void
+    /// A free buffer of the set, waiting for a release if none is (nil: timed out, interrupted, stopped).
+    private let nextFreeBuffer: (_ timeout: Duration?, _ stop: () -> Bool) throws -> WaylandBuffer?
+    /// Draws frame `index` (0, 1, 2...) into a free buffer of the set.
+    private let draw: (WaylandBuffer, Int) throws -> Void
 
     public private(set) var framesCompleted = 0
 
-    public init(toplevel: Toplevel, buffers: BufferSet, draw: @escaping (ShmBuffer, Int) -> Void) {
+    /// Renders with `buffers` (shm or dma-buf). `draw` may throw (dma-buf access can fail);
+    /// `run` then rethrows.
+    public init<Buffer: WaylandBuffer>(
+        toplevel: Toplevel, buffers: BufferSet<Buffer>, draw: @escaping (Buffer, Int) throws -> Void
+    ) {
         self.toplevel = toplevel
-        self.buffers = buffers
-        self.draw = draw
+        self.nextFreeBuffer = { timeout, stop in try buffers.waitForFreeBuffer(timeout: timeout, stop: stop) }
+        // The set only ever hands out its own buffers, so the cast back always succeeds.
+        self.draw = { buffer, frame in try draw(buffer as! Buffer, frame) }
     }
 
     /// Waits for the first configure, then renders until `frames` frames completed (nil: until
-    /// closed or interrupted) or `timeout` passed. Throws `ProtocolError` / `ConnectionError`.
+    /// closed or interrupted) or `timeout` passed. Throws `ProtocolError` / `ConnectionError`, or
+    /// what `draw` threw.
     public func run(frames: Int? = nil, timeout: Duration? = nil) throws -> Summary {
         let clock = ContinuousClock()
         let deadline = timeout.map { clock.now + $0 }
@@ -60,10 +67,10 @@ public final class FrameLoop {
         var frameIndex = 0
         while frames.map({ framesCompleted < $0 }) ?? true {
             // Never draw into a buffer the compositor may still be reading.
-            guard let buffer = try buffers.waitForFreeBuffer(timeout: remaining(), stop: { toplevel.closeRequested }) else {
+            guard let buffer = try nextFreeBuffer(remaining(), { toplevel.closeRequested }) else {
                 return summary(stopReason(for: toplevel.connection.interrupt?.isTriggered == true ? .interrupted : .timedOut))
             }
-            draw(buffer, frameIndex)
+            try draw(buffer, frameIndex)
             let callback = toplevel.present(buffer)!
             if firstCommit == nil { firstCommit = clock.now }
             frameIndex += 1

@@ -39,6 +39,11 @@ public enum Misbehavior: String, Sendable, CaseIterable {
     /// Legal: buffers outlive their pool.
     case bufferAfterPoolDestroy = "buffer-after-pool-destroy"
     case useAfterDestroy = "use-after-destroy"
+    case dmabufOutOfBoundsPlane = "dmabuf-out-of-bounds-plane"
+    case dmabufMissingPlane = "dmabuf-missing-plane"
+    case dmabufNotADmabuf = "dmabuf-not-a-dmabuf"
+    case dmabufUnadvertisedModifier = "dmabuf-unadvertised-modifier"
+    case dmabufReusedParams = "dmabuf-reused-params"
 
     /// How a correct compositor reacts to one misbehaviour.
     public enum Expectation: Sendable, Hashable, CustomStringConvertible {
@@ -81,8 +86,17 @@ public enum Misbehavior: String, Sendable, CaseIterable {
             // unknown object.
             return .error(interface: "wl_display", code: 1)
         case .attachBeforeConfigure: return .error(interface: "xdg_surface", code: 3)
+        // dma-bufs are not pool files: the seal policy plays no part.
+        case .dmabufOutOfBoundsPlane: return .error(interface: "zwp_linux_buffer_params_v1", code: 6)
+        case .dmabufMissingPlane: return .error(interface: "zwp_linux_buffer_params_v1", code: 3)
+        case .dmabufNotADmabuf: return .error(interface: "zwp_linux_buffer_params_v1", code: 7)
+        case .dmabufUnadvertisedModifier: return .error(interface: "zwp_linux_buffer_params_v1", code: 4)
+        case .dmabufReusedParams: return .error(interface: "zwp_linux_buffer_params_v1", code: 0)
         }
     }
+
+    /// True for the modes that use `zwp_linux_dmabuf_v1` (the compositor must offer it).
+    public var usesDmabuf: Bool { rawValue.hasPrefix("dmabuf-") }
 
     /// True when every policy forbids the mode: a compositor that lets it pass is wrong whatever
     /// its policy (demo-client then exits 2).
@@ -138,6 +152,16 @@ public enum Misbehavior: String, Sendable, CaseIterable {
             return "Creates buffers, destroys their wl_shm_pool, then renders with the buffers (legal)."
         case .useAfterDestroy:
             return "Destroys a wl_buffer on the server while keeping the proxy, then attaches it and commits."
+        case .dmabufOutOfBoundsPlane:
+            return "Adds a dma-buf plane (stride 256) at an offset that makes a 64x64 XR24 buffer end 4096 bytes past the dma-buf, then create_immed."
+        case .dmabufMissingPlane:
+            return "Sends zwp_linux_buffer_params_v1.create_immed for a 64x64 XR24 buffer without adding any plane."
+        case .dmabufNotADmabuf:
+            return "Adds a sealed memfd (not a dma-buf) as plane 0 of a valid 64x64 XR24 LINEAR buffer, then create_immed."
+        case .dmabufUnadvertisedModifier:
+            return "Adds a dma-buf plane with a modifier the compositor did not advertise (0x100000000000001, Intel X-tiled, or another), then create_immed."
+        case .dmabufReusedParams:
+            return "Creates a buffer from a zwp_linux_buffer_params_v1, then sends create_immed on the same params again."
         }
     }
 
@@ -164,6 +188,9 @@ public enum Misbehavior: String, Sendable, CaseIterable {
         case ("xdg_surface", 1): return "not_constructed"
         case ("xdg_surface", 2): return "already_constructed"
         case ("xdg_surface", 3): return "unconfigured_buffer"
+        case ("zwp_linux_buffer_params_v1", _):
+            return ["already_used", "plane_idx", "plane_set", "incomplete", "invalid_format", "invalid_dimensions",
+                    "out_of_bounds", "invalid_wl_buffer"][safe: Int(code)]
         default: return nil
         }
     }
@@ -177,15 +204,20 @@ public enum Misbehavior: String, Sendable, CaseIterable {
     /// `width`/`height` size the ordinary buffers some modes draw with; the misbehaving pools
     /// use the fixed sizes in `summary`. `anonymousFile` makes those ordinary pools only: the
     /// misbehaving ones are memfds (or shm_open) by definition.
+    ///
+    /// The dma-buf modes (`usesDmabuf`) allocate their plane with `dmabufSource` and, when no
+    /// dma-buf can be had (no device, as on most hosts), use a sealed memfd of the same size
+    /// instead; they report which as `dmabuf-source: <strategy>` or `dmabuf-source: memfd (...)`.
+    /// A compositor that checks the violation before importing reacts the same to both.
     public func run(
         context: ClientContext, frames: Int = 30, width: Int = 64, height: Int = 64,
-        anonymousFile: AnonymousFile.Strategy = .automatic, timeout: Duration? = nil,
-        report: (String) -> Void
+        anonymousFile: AnonymousFile.Strategy = .automatic, dmabufSource: DmaBuf.Strategy = .automatic,
+        timeout: Duration? = nil, report: (String) -> Void
     ) throws -> FrameLoop.Summary? {
         try withoutActuallyEscaping(report) { report in
             let runner = MisbehaviorRunner(
                 mode: self, context: context, frames: frames, width: width, height: height,
-                anonymousFile: anonymousFile, timeout: timeout, report: report)
+                anonymousFile: anonymousFile, dmabufSource: dmabufSource, timeout: timeout, report: report)
             return try runner.run()
         }
     }
@@ -204,6 +236,7 @@ private struct MisbehaviorRunner {
     let width: Int
     let height: Int
     let anonymousFile: AnonymousFile.Strategy
+    let dmabufSource: DmaBuf.Strategy
     let timeout: Duration?
     let report: (String) -> Void
 
@@ -254,6 +287,11 @@ private struct MisbehaviorRunner {
         case .zeroSizePool: return try zeroSizePool()
         case .bufferAfterPoolDestroy: return try bufferAfterPoolDestroy()
         case .useAfterDestroy: return try useAfterDestroy()
+        case .dmabufOutOfBoundsPlane: return try dmabufOutOfBoundsPlane()
+        case .dmabufMissingPlane: return try dmabufMissingPlane()
+        case .dmabufNotADmabuf: return try dmabufNotADmabuf()
+        case .dmabufUnadvertisedModifier: return try dmabufUnadvertisedModifier()
+        case .dmabufReusedParams: return try dmabufReusedParams()
         }
     }
 
@@ -271,9 +309,9 @@ private struct MisbehaviorRunner {
     }
 
     /// Renders the demo pattern with `buffers` for `frames` frames.
-    func render(_ toplevel: Toplevel, _ buffers: BufferSet) throws -> FrameLoop.Summary {
+    func render<Buffer: WaylandBuffer>(_ toplevel: Toplevel, _ buffers: BufferSet<Buffer>) throws -> FrameLoop.Summary {
         let loop = FrameLoop(toplevel: toplevel, buffers: buffers) { buffer, frame in
-            DemoPattern.draw(into: buffer, frame: frame)
+            try DemoPattern.draw(into: buffer, frame: frame)
         }
         let summary = try loop.run(frames: frames, timeout: timeout)
         if summary.stopReason == .interrupted { throw ClientError.interrupted }
@@ -282,7 +320,7 @@ private struct MisbehaviorRunner {
     }
 
     /// An ordinary buffer set (the `--anon-file` strategy), for modes whose own buffers are unusable.
-    func ordinaryBuffers() throws -> BufferSet {
+    func ordinaryBuffers() throws -> BufferSet<ShmBuffer> {
         let set = try BufferSet(shm: shm, width: width, height: height, strategy: anonymousFile)
         report("anon-file: \(set.anonymousFileStrategy)")
         return set
@@ -294,7 +332,7 @@ private struct MisbehaviorRunner {
     }
 
     /// Buffers `side` x `side` at `offsets` of `pool`, as a set FrameLoop can draw with.
-    func bufferSet(_ pool: ShmPool, side: Int = MisbehaviorRunner.side, offsets: [Int]) -> BufferSet {
+    func bufferSet(_ pool: ShmPool, side: Int = MisbehaviorRunner.side, offsets: [Int]) -> BufferSet<ShmBuffer> {
         BufferSet(pool: pool, buffers: offsets.map {
             ShmBuffer(pool: pool, offset: $0, width: side, height: side, format: .xrgb8888)
         })
@@ -511,5 +549,163 @@ private struct MisbehaviorRunner {
         try roundtrip()
         victim.destroy()  // frees the proxy only (no second destroy request)
         return try render(toplevel, buffers)
+    }
+
+    // MARK: dma-buf modes
+
+    /// The plane of a dma-buf mode: a real dma-buf, or a sealed memfd standing in for one.
+    enum Plane {
+        case dmabuf(DmaBuf)
+        case memfd(AnonymousFile)
+
+        var fd: Int32 {
+            switch self {
+            case let .dmabuf(buffer): return buffer.fileDescriptor.rawValue
+            case let .memfd(file): return file.fileDescriptor.rawValue
+            }
+        }
+        var size: Int {
+            switch self {
+            case let .dmabuf(buffer): return buffer.size
+            case let .memfd(file): return file.size
+            }
+        }
+        var stride: Int {
+            if case let .dmabuf(buffer) = self { return buffer.stride }
+            return MisbehaviorRunner.stride
+        }
+        var what: String {
+            switch self {
+            case let .dmabuf(buffer): return "\(buffer.size)-byte dma-buf from \(buffer.strategy)"
+            case let .memfd(file): return "\(file.size)-byte sealed memfd"
+            }
+        }
+        var isDmabuf: Bool {
+            if case .dmabuf = self { return true }
+            return false
+        }
+    }
+
+    var xr24: UInt32 { DrmFormat.xrgb8888 }
+
+    /// A 64x64 XRGB8888 dma-buf from `dmabufSource`, else a sealed memfd of 64 * 256 bytes.
+    func plane() throws -> Plane {
+        do {
+            let buffer = try DmaBuf(width: Self.side, height: Self.side, strategy: dmabufSource)
+            report("dmabuf-source: \(buffer.strategy)")
+            return .dmabuf(buffer)
+        } catch {
+            report("dmabuf-source: memfd (a sealed memfd stands in for the dma-buf: \(error))")
+            return .memfd(try sealedMemfd(size: Self.bufferSize))
+        }
+    }
+
+    /// The factory, and a note when XR24/LINEAR is not advertised (the compositor would then
+    /// rightly answer invalid_format before reaching the intended violation).
+    func linuxDmabuf() throws -> (LinuxDmabuf, note: String) {
+        let factory = try context.linuxDmabuf(timeout: timeout)
+        let advertised = factory.supports(format: xr24, modifier: DrmModifier.linear)
+        return (factory, advertised ? "" : "; XR24/LINEAR is NOT advertised, so this proves nothing")
+    }
+
+    /// After a tolerated dma-buf violation: render the demo pattern with ordinary shm buffers.
+    func renderAfterDmabuf(_ toplevel: Toplevel, _ keep: AnyObject...) throws -> FrameLoop.Summary {
+        let summary = try render(toplevel, ordinaryBuffers())
+        withExtendedLifetime(keep) {}
+        return summary
+    }
+
+    func dmabufOutOfBoundsPlane() throws -> FrameLoop.Summary {
+        let toplevel = try mappedWindow()
+        let (factory, note) = try linuxDmabuf()
+        let plane = try plane()
+        let stride = plane.stride
+        // The buffer's last 4096 bytes lie past the end of the dma-buf.
+        let offset = plane.size - stride * Self.side + 4096
+        let params = DmabufParams(factory: factory)
+        params.add(fd: plane.fd, plane: 0, offset: UInt32(offset), stride: UInt32(stride), modifier: DrmModifier.linear)
+        let buffer = params.createImmediate(width: Int32(Self.side), height: Int32(Self.side), format: xr24)
+        say("added plane 0 at offset \(offset) with stride \(stride) for a 64x64 XR24 buffer, which ends at \(offset + stride * Self.side), past the \(plane.what), then create_immed\(note)")
+        try roundtrip()
+        wl_buffer_destroy(buffer)
+        params.destroy()
+        return try renderAfterDmabuf(toplevel)
+    }
+
+    func dmabufMissingPlane() throws -> FrameLoop.Summary {
+        let toplevel = try mappedWindow()
+        let (factory, note) = try linuxDmabuf()
+        let params = DmabufParams(factory: factory)
+        let buffer = params.createImmediate(width: Int32(Self.side), height: Int32(Self.side), format: xr24)
+        say("sent create_immed for a 64x64 XR24 buffer without adding a plane\(note)")
+        try roundtrip()
+        wl_buffer_destroy(buffer)
+        params.destroy()
+        return try renderAfterDmabuf(toplevel)
+    }
+
+    func dmabufNotADmabuf() throws -> FrameLoop.Summary {
+        let toplevel = try mappedWindow()
+        let (factory, note) = try linuxDmabuf()
+        let memfd = try sealedMemfd(size: Self.bufferSize)
+        let params = DmabufParams(factory: factory)
+        params.add(fd: memfd.fileDescriptor.rawValue, plane: 0, offset: 0, stride: UInt32(Self.stride), modifier: DrmModifier.linear)
+        let buffer = params.createImmediate(width: Int32(Self.side), height: Int32(Self.side), format: xr24)
+        say("added a \(memfd.size)-byte memfd sealed \(Self.hex(memfd.seals)) (not a dma-buf) as plane 0 of a 64x64 XR24 LINEAR buffer, then create_immed\(note)")
+        try roundtrip()
+        wl_buffer_destroy(buffer)
+        params.destroy()
+        return try renderAfterDmabuf(toplevel, memfd)
+    }
+
+    func dmabufUnadvertisedModifier() throws -> FrameLoop.Summary {
+        let toplevel = try mappedWindow()
+        let factory = try context.linuxDmabuf(timeout: timeout)
+        let candidates = [DrmModifier.intelXTiled, DrmModifier.invalid, 0x0200_0000_0000_0001, 0x00FF_FFFF_FFFF_FFFE]
+        let modifier = candidates.first { !factory.supports(format: xr24, modifier: $0) }
+        let plane = try plane()
+        let params = DmabufParams(factory: factory)
+        let chosen = modifier ?? DrmModifier.intelXTiled
+        params.add(fd: plane.fd, plane: 0, offset: 0, stride: UInt32(plane.stride), modifier: chosen)
+        let buffer = params.createImmediate(width: Int32(Self.side), height: Int32(Self.side), format: xr24)
+        let note = modifier == nil ? ", which the compositor DOES advertise, so this proves nothing" : ", not advertised for XR24 (\(factory.formats.count) pairs advertised)"
+        say("added plane 0 (the \(plane.what)) with modifier \(DrmModifier.name(chosen))\(note), then create_immed")
+        try roundtrip()
+        wl_buffer_destroy(buffer)
+        params.destroy()
+        return try renderAfterDmabuf(toplevel)
+    }
+
+    func dmabufReusedParams() throws -> FrameLoop.Summary {
+        let toplevel = try mappedWindow()
+        let (factory, note) = try linuxDmabuf()
+        let plane = try plane()
+        let params = DmabufParams(factory: factory)
+        params.add(fd: plane.fd, plane: 0, offset: 0, stride: UInt32(plane.stride), modifier: DrmModifier.linear)
+        let width = Int32(Self.side), height = Int32(Self.side)
+        var buffers: [OpaquePointer] = []
+        if plane.isDmabuf {
+            buffers.append(params.createImmediate(width: width, height: height, format: xr24))
+            buffers.append(params.createImmediate(width: width, height: height, format: xr24))
+            say("sent create_immed twice on the same zwp_linux_buffer_params_v1 (plane: the \(plane.what))\(note)")
+        } else {
+            // A memfd fails the import: create_immed would end the client with invalid_wl_buffer
+            // before the second request. create answers with a non-fatal failed event instead.
+            params.create(width: width, height: height, format: xr24)
+            try connection.wait(timeout: timeout) { params.state != .pending }
+                .orThrow(waitingFor: "zwp_linux_buffer_params_v1.created or .failed")
+            let answer: String
+            switch params.state {
+            case let .created(buffer): buffers.append(buffer); answer = "created"
+            case .failed: answer = "failed"
+            case .pending: answer = "nothing"
+            }
+            buffers.append(params.createImmediate(width: width, height: height, format: xr24))
+            say("sent create on a zwp_linux_buffer_params_v1 (plane: the \(plane.what); answered '\(answer)'), then create_immed on the same params\(note)")
+        }
+        try roundtrip()
+        buffers.forEach { wl_buffer_destroy($0) }
+        params.destroy()
+        return try renderAfterDmabuf(toplevel)
     }
 }

@@ -38,7 +38,7 @@ public final class Surface: EventReceiver {
 
     /// Attaches `buffer` for the next commit; the buffer counts as busy from here on
     /// (once committed, only `wl_buffer.release` frees it).
-    public func attach(_ buffer: ShmBuffer?) {
+    public func attach(_ buffer: WaylandBuffer?) {
         wl_surface_attach(proxy, buffer?.proxy, 0, 0)
         buffer?.markBusy()
     }

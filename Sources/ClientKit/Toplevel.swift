@@ -47,7 +47,7 @@ public final class Toplevel: EventReceiver {
     /// Attaches `buffer`, damages all of it, optionally requests a frame callback, and commits.
     /// Only valid after the first configure (else the compositor raises unconfigured_buffer).
     @discardableResult
-    public func present(_ buffer: ShmBuffer, requestFrame: Bool = true) -> Callback? {
+    public func present(_ buffer: WaylandBuffer, requestFrame: Bool = true) -> Callback? {
         surface.attach(buffer)
         surface.damageBuffer(x: 0, y: 0, width: buffer.width, height: buffer.height)
         let callback = requestFrame ? surface.requestFrame() : nil

@@ -6,15 +6,17 @@ import Glibc
 struct DemoClient: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo-client",
-        abstract: "A Wayland client that draws a test pattern into shared-memory buffers.",
+        abstract: "A Wayland client that draws a test pattern into shared-memory or dma-buf buffers.",
         discussion: """
-            Prints 'anon-file: memfd|shm-open|runtime-dir' (how its pool file was made) and, at the \
+            Prints 'anon-file: memfd|shm-open|runtime-dir' (how its pool file was made) or, with \
+            --buffer dmabuf, 'dmabuf-source: udmabuf|dumb|heap' (how its dma-bufs were made) and, at the \
             end, 'frames: N fps: F'. With --misbehave MODE it first prints \
             'misbehave MODE: <what it did>'; if the compositor lets it pass, it renders --frames \
             frames (default 30) and prints 'misbehave MODE: tolerated'.
 
             Exit status: 0 success (also after SIGINT/SIGTERM or a close request, and after a \
-            tolerated misbehaviour that some seal policy allows), 1 connection or system failure, \
+            tolerated misbehaviour that some seal policy allows), 1 connection or system failure \
+            (including no dma-buf device, or a compositor without zwp_linux_dmabuf_v1 or XR24/LINEAR), \
             2 a misbehaviour that every policy forbids got no error, 3 protocol error (printed to \
             stderr as 'protocol error: <interface>@<id> code <n>: <message>').
             """
@@ -35,6 +37,12 @@ struct DemoClient: ParsableCommand {
     @Option(help: "How to make the pool's file: auto (memfd, then shm-open, then runtime-dir), memfd, shm-open or runtime-dir.")
     var anonFile = "auto"
 
+    @Option(help: "What the frames are drawn into: shm (a wl_shm pool) or dmabuf (zwp_linux_dmabuf_v1).")
+    var buffer = "shm"
+
+    @Option(help: "How to allocate dma-bufs: auto (udmabuf, then dumb, then heap), udmabuf, dumb or heap.")
+    var dmabufSource = "auto"
+
     @Option(help: "Break the protocol on purpose; 'list' shows the modes.")
     var misbehave: String?
 
@@ -48,6 +56,12 @@ struct DemoClient: ParsableCommand {
         }
         if AnonymousFile.Strategy(rawValue: anonFile) == nil {
             throw ValidationError("--anon-file must be one of: \(AnonymousFile.Strategy.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if BufferKind(rawValue: buffer) == nil {
+            throw ValidationError("--buffer must be one of: \(BufferKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if DmaBuf.Strategy(rawValue: dmabufSource) == nil {
+            throw ValidationError("--dmabuf-source must be one of: \(DmaBuf.Strategy.allCases.map(\.rawValue).joined(separator: ", "))")
         }
     }
 
@@ -72,6 +86,15 @@ struct DemoClient: ParsableCommand {
         } catch let error as AnonymousFileError {
             printError("demo-client: \(error)")
             throw ExitCode(1)
+        } catch let error as DmaBufError {
+            printError("demo-client: \(error)")
+            throw ExitCode(1)
+        } catch let error as DmaBufferError {
+            printError("demo-client: \(error)")
+            throw ExitCode(1)
+        } catch let error as DmaBuf.Failure {
+            printError("demo-client: \(error)")
+            throw ExitCode(1)
         }
     }
 
@@ -94,7 +117,7 @@ struct DemoClient: ParsableCommand {
             do {
                 summary = try mode.run(
                     context: context, frames: frames ?? 30, width: width, height: height,
-                    anonymousFile: strategy, report: { print($0) })
+                    anonymousFile: strategy, dmabufSource: DmaBuf.Strategy(rawValue: dmabufSource)!, report: { print($0) })
             } catch ClientError.interrupted {
                 return
             }
@@ -107,12 +130,31 @@ struct DemoClient: ParsableCommand {
             return
         }
 
-        let buffers = try BufferSet(shm: context.shm, width: width, height: height, format: .xrgb8888, count: 2, strategy: strategy)
-        print("anon-file: \(buffers.anonymousFileStrategy)")
+        switch BufferKind(rawValue: buffer)! {
+        case .shm:
+            let buffers = try BufferSet(shm: context.shm, width: width, height: height, format: .xrgb8888, count: 2, strategy: strategy)
+            print("anon-file: \(buffers.anonymousFileStrategy)")
+            try render(context: context, buffers: buffers)
+        case .dmabuf:
+            let linuxDmabuf: LinuxDmabuf
+            do {
+                linuxDmabuf = try context.linuxDmabuf()
+            } catch ClientError.interrupted {
+                printSummary(frames: 0, fps: 0)
+                return
+            }
+            let buffers = try BufferSet(
+                linuxDmabuf: linuxDmabuf, width: width, height: height, count: 2,
+                strategy: DmaBuf.Strategy(rawValue: dmabufSource)!)
+            print("dmabuf-source: \(buffers.dmabufStrategy)")
+            try render(context: context, buffers: buffers)
+        }
+    }
 
+    private func render<Buffer: WaylandBuffer>(context: ClientContext, buffers: BufferSet<Buffer>) throws {
         let toplevel = Toplevel(context: context, title: "demo-client", appID: "demo-client")
         let loop = FrameLoop(toplevel: toplevel, buffers: buffers) { buffer, frame in
-            DemoPattern.draw(into: buffer, frame: frame)
+            try DemoPattern.draw(into: buffer, frame: frame)
         }
         let summary = try loop.run(frames: frames)
         printSummary(frames: summary.frames, fps: summary.framesPerSecond)
@@ -127,4 +169,10 @@ struct DemoClient: ParsableCommand {
         var text = line + "\n"
         text.withUTF8 { bytes in _ = write(STDERR_FILENO, bytes.baseAddress, bytes.count) }
     }
+}
+
+/// `--buffer`.
+enum BufferKind: String, CaseIterable {
+    case shm
+    case dmabuf
 }

@@ -27,7 +27,14 @@ import Testing
         "use-after-destroy": (err("wl_display", 1), err("wl_display", 1), err("wl_display", 1)),
         "attach-before-configure": (err("xdg_surface", 3), err("xdg_surface", 3), err("xdg_surface", 3)),
         "destroy-orderings": (.renders, .renders, .renders),
+        // dma-bufs are no pool files: the seal policy does not matter.
+        "dmabuf-out-of-bounds-plane": (err(params, 6), err(params, 6), err(params, 6)),
+        "dmabuf-missing-plane": (err(params, 3), err(params, 3), err(params, 3)),
+        "dmabuf-not-a-dmabuf": (err(params, 7), err(params, 7), err(params, 7)),
+        "dmabuf-unadvertised-modifier": (err(params, 4), err(params, 4), err(params, 4)),
+        "dmabuf-reused-params": (err(params, 0), err(params, 0), err(params, 0)),
     ]
+    static let params = "zwp_linux_buffer_params_v1"
 
     @Test func everyModeHasItsRow() {
         #expect(Set(Misbehavior.allCases.map(\.rawValue)) == Set(Self.table.keys))
@@ -52,5 +59,15 @@ import Testing
         #expect(Misbehavior.attachBeforeConfigure.expectedError! == ("xdg_surface", 3))
         #expect(Misbehavior.unsealedMemfd.expectedReaction.contains("guard: no error"))
         #expect(Misbehavior.Expectation.error(interface: "wl_shm", code: 2).description == "wl_shm error 2 (invalid_fd)")
+        #expect(Misbehavior.dmabufOutOfBoundsPlane.expectedReaction == "any policy: zwp_linux_buffer_params_v1 error 6 (out_of_bounds)")
+        #expect(Misbehavior.dmabufNotADmabuf.expected(policy: .guard).description == "zwp_linux_buffer_params_v1 error 7 (invalid_wl_buffer)")
+        #expect(Misbehavior.dmabufReusedParams.expectedError! == ("zwp_linux_buffer_params_v1", 0))
+    }
+
+    @Test func dmabufModes() {
+        let dmabuf = Misbehavior.allCases.filter(\.usesDmabuf).map(\.rawValue)
+        #expect(dmabuf == ["dmabuf-out-of-bounds-plane", "dmabuf-missing-plane", "dmabuf-not-a-dmabuf",
+                           "dmabuf-unadvertised-modifier", "dmabuf-reused-params"])
+        #expect(Misbehavior.allCases.filter { $0.usesDmabuf }.allSatisfy { $0.isForbiddenUnderEveryPolicy })
     }
 }

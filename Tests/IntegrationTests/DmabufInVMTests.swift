@@ -1,0 +1,62 @@
+import ClientKit
+import Foundation
+import Testing
+
+/// Runs only inside the test VM (scripts/vm/run sets nothing; VMDmabufTests passes
+/// COMPOSITORD_IN_VM=1), where /dev/udmabuf, /dev/dma_heap/system and a vgem card exist.
+/// The host-side VMDmabufTests boots the VM and runs this suite there, with the same binaries.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["COMPOSITORD_IN_VM"] == "1"))
+struct DmabufInVMTests {
+    static let background: UInt32 = 0x20_2830
+
+    /// demo-client draws into dma-bufs from each exporter; the screenshot shows its pattern at
+    /// the documented place with exact pixel values.
+    @Test(arguments: ["udmabuf", "dumb", "heap"])
+    func dmabufClientRendersItsPattern(source: String) throws {
+        let c = try CompositorProcess(["--width", "640", "--height", "480"])
+        let frames = try c.run("demo-client", ["--buffer", "dmabuf", "--dmabuf-source", source, "--frames", "10"],
+                               timeout: 120, tag: "\(source)-frames")
+        #expect(frames.status == 0, "\(source): \(frames.stderr)")
+        #expect(frames.stdout.contains("dmabuf-source: \(source)"), "\(frames.stdout)")
+        #expect(frames.stdout.contains("frames: 10"), "\(frames.stdout)")
+
+        let client = try c.start("demo-client", ["--buffer", "dmabuf", "--dmabuf-source", source], tag: "\(source)-window")
+        defer { client.signal(SIGKILL); client.wait(timeout: 10) }
+        let (l, t, s) = (32, 32, 256)
+        let shot = try c.screenshot(timeout: 60) { $0.rgb(l + s / 4, t + s / 4) == 0xFF0000 }
+        #expect(shot.rgb(l + s / 4, t + s / 4) == 0xFF0000, "\(source)")
+        #expect(shot.rgb(l + 3 * s / 4, t + s / 4) == 0x00FF00, "\(source)")
+        #expect(shot.rgb(l + s / 4, t + 3 * s / 4) == 0x0000FF, "\(source)")
+        #expect(shot.rgb(l + 3 * s / 4, t + 3 * s / 4) == 0xFFFF00, "\(source)")
+        #expect(shot.rgb(l, t) == 0xFF0000 && shot.rgb(l + s - 1, t + s - 1) == 0xFFFF00, "\(source)")
+        #expect(shot.rgb(l - 1, t - 1) == Self.background && shot.rgb(l + s, t + s) == Self.background, "\(source)")
+        client.signal(SIGINT)
+        #expect(client.wait(timeout: 30).status == 0)
+        #expect(!c.log.contains("protocol error"), "\(c.log)")
+    }
+
+    /// The hostile dma-buf modes get their errors; compositord and an observer survive.
+    @Test func hostileDmabufModesLeaveOthersRendering() throws {
+        let c = try CompositorProcess(["--width", "640", "--height", "480"])
+        let observer = try c.start("demo-client", ["--buffer", "dmabuf"], tag: "observer")
+        defer { observer.signal(SIGKILL); observer.wait(timeout: 10) }
+        _ = try c.screenshot(timeout: 60) { $0.rgb(96, 96) == 0xFF0000 }
+        for mode in Misbehavior.allCases where mode.rawValue.hasPrefix("dmabuf-") {
+            let r = try c.run("demo-client", ["--misbehave", mode.rawValue], timeout: 120, tag: mode.rawValue)
+            switch mode.expected(policy: .enforce) {
+            case let .error(interface, code):
+                #expect(r.status == 3, "\(mode): \(r.stderr)")
+                #expect(r.stderr.contains("protocol error: \(interface)@") && r.stderr.contains(" code \(code): "), "\(mode): \(r.stderr)")
+            case .renders:
+                #expect(r.status == 0, "\(mode): \(r.stderr)")
+            }
+            #expect(c.isRunning, "compositord died on \(mode)")
+            #expect(observer.isRunning, "observer died during \(mode)")
+        }
+        let a = try c.screenshot()
+        let b = try c.screenshot(timeout: 30) { shot in (32..<288).contains { shot.rgb($0, 160) != a.rgb($0, 160) } }
+        #expect((32..<288).contains { a.rgb($0, 160) != b.rgb($0, 160) }, "observer kept animating")
+        observer.signal(SIGINT)
+        #expect(observer.wait(timeout: 30).status == 0)
+    }
+}
