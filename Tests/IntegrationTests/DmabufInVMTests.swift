@@ -35,6 +35,28 @@ struct DmabufInVMTests {
         #expect(!c.log.contains("protocol error"), "\(c.log)")
     }
 
+    /// `create` (not create_immed) answers `created` with a working wl_buffer for a real dma-buf,
+    /// and a v4 client sees the main device (the vgem card) in the feedback.
+    @Test func asyncCreateAnswersCreatedAndFeedbackNamesTheDevice() throws {
+        let c = try CompositorProcess(["--width", "640", "--height", "480"])
+        let context = try ClientContext(displayName: "\(c.runtime.path)/\(c.socketName)", timeout: .seconds(60))
+        let dmabuf = try context.linuxDmabuf(timeout: .seconds(60))
+        #expect(dmabuf.version == 4)
+        let feedback = try #require(dmabuf.defaultFeedback)
+        #expect((feedback.mainDevice ?? 0) != 0, "main_device names /dev/dri/* inside the VM")
+        #expect(feedback.tranches.first?.formats.count == 13)
+        let allocation = try DmaBuf(width: 64, height: 64, strategy: .udmabuf)
+        let buffer = try DmaBuffer(linuxDmabuf: dmabuf, dmabuf: allocation, creation: .async, timeout: .seconds(60))
+        let toplevel = Toplevel(context: context, title: "async", appID: "test")
+        try toplevel.waitForConfigure(timeout: .seconds(60)).orThrow(waitingFor: "configure")
+        try DemoPattern.draw(into: buffer, frame: 0)
+        let frame = try #require(toplevel.present(buffer))
+        try context.connection.wait(timeout: .seconds(60)) { frame.isDone }.orThrow(waitingFor: "frame")
+        let shot = try c.screenshot(timeout: 60) { $0.rgb(32 + 16, 32 + 16) == 0xFF0000 }
+        #expect(shot.rgb(32 + 16, 32 + 16) == 0xFF0000)
+        #expect(shot.rgb(32 + 48, 32 + 48) == 0xFFFF00)
+    }
+
     /// The hostile dma-buf modes get their errors; compositord and an observer survive.
     @Test func hostileDmabufModesLeaveOthersRendering() throws {
         let c = try CompositorProcess(["--width", "640", "--height", "480"])
