@@ -67,17 +67,7 @@ public final class AnonymousFile {
     }
 
     /// One strategy that was tried and failed.
-    public struct Attempt: Sendable, Equatable, CustomStringConvertible {
-        public var strategy: Strategy
-        public var failure: Failure
-
-        public init(strategy: Strategy, failure: Failure) {
-            self.strategy = strategy
-            self.failure = failure
-        }
-
-        public var description: String { "\(strategy): \(failure)" }
-    }
+    public typealias Attempt = StrategyAttempt<Strategy, Failure>
 
     /// Replaceable parts, so tests can force failures and collisions without an old kernel.
     public struct Options: Sendable {

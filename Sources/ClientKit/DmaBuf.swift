@@ -96,17 +96,7 @@ public final class DmaBuf {
     }
 
     /// One strategy that was tried and failed.
-    public struct Attempt: Sendable, Equatable, CustomStringConvertible {
-        public var strategy: Strategy
-        public var failure: Failure
-
-        public init(strategy: Strategy, failure: Failure) {
-            self.strategy = strategy
-            self.failure = failure
-        }
-
-        public var description: String { "\(strategy): \(failure)" }
-    }
+    public typealias Attempt = StrategyAttempt<Strategy, Failure>
 
     /// The device paths (replaceable so tests can point them at nothing, or at the wrong thing).
     public struct Options: Sendable {
