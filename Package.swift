@@ -28,10 +28,12 @@ let package = Package(
         ),
         // libdrm and the kernel's DRM / dma-buf / udmabuf uapi, with small ioctl helpers.
         .target(name: "CDRM", dependencies: ["CLibDRM"], exclude: ["system"]),
+        // PNG encoding and decoding (screenshots, captures, and tests that read them back).
+        .target(name: "PNG", dependencies: ["CZlib"]),
         .target(
             name: "Compositor",
             dependencies: [
-                "CWayland", "CPixman", "CDRM", "CZlib",
+                "CWayland", "CPixman", "CDRM", "PNG",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -39,7 +41,7 @@ let package = Package(
         .target(
             name: "ClientKit",
             dependencies: [
-                "CWayland", "CDRM",
+                "CWayland", "CDRM", "PNG",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -62,7 +64,7 @@ let package = Package(
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "CWayland"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["compositord", "demo-client", "CZlib", "ClientKit", "CWayland"]
+            dependencies: ["compositord", "demo-client", "PNG", "ClientKit", "CWayland"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -2,6 +2,7 @@ import CWayland
 import SystemPackage
 import Glibc
 import Logging
+import PNG
 
 /// The compositor: one wl_display with its globals, the scene, the output and the frame clock.
 ///

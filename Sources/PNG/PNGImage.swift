@@ -2,17 +2,17 @@ import CZlib
 
 /// Decodes 8-bit RGB / RGBA non-interlaced PNGs (what compositord and grim write), all five
 /// scanline filters, so tests can check exact pixel values.
-struct PNGImage {
-    let width: Int, height: Int
+public struct PNGImage: Sendable {
+    public let width: Int, height: Int
     /// 0xFFRRGGBB (alpha kept for RGBA images).
-    let pixels: [UInt32]
+    public let pixels: [UInt32]
 
-    func pixel(_ x: Int, _ y: Int) -> UInt32 { pixels[y * width + x] }
-    func rgb(_ x: Int, _ y: Int) -> UInt32 { pixel(x, y) & 0xFF_FFFF }
+    public func pixel(_ x: Int, _ y: Int) -> UInt32 { pixels[y * width + x] }
+    public func rgb(_ x: Int, _ y: Int) -> UInt32 { pixel(x, y) & 0xFF_FFFF }
 
-    struct Failure: Error, CustomStringConvertible { let description: String }
+    public struct Failure: Error, CustomStringConvertible { public let description: String }
 
-    init(bytes: [UInt8]) throws {
+    public init(bytes: [UInt8]) throws {
         guard bytes.count > 8, bytes[0..<8].elementsEqual([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) else {
             throw Failure(description: "not a PNG")
         }
