@@ -42,6 +42,11 @@ struct Compositord: ParsableCommand {
         valueName: "enforce|strict|guard"))
     var sealPolicy: String = "enforce"
 
+    @Option(help: ArgumentHelp(
+        "Output memory: auto (DRM dumb buffers on the first usable /dev/dri/card*, else udmabuf, else the system dma-heap, else a sealed memfd), none (the memfd), or a device path (/dev/dri/cardN, /dev/udmabuf, /dev/dma_heap/NAME) that must work.",
+        valueName: "auto|none|path"))
+    var outputDevice: String = "auto"
+
     @Option(help: ArgumentHelp("Write per-client seal-policy statistics as JSON to this path at exit.", valueName: "file.json"))
     var stats: String?
 
@@ -87,6 +92,7 @@ struct Compositord: ParsableCommand {
         config.height = height
         config.refreshHz = refresh
         config.sealPolicy = SealPolicy(rawValue: sealPolicy)!
+        config.outputDevice = OutputDeviceChoice(outputDevice)
         let server: Server
         do {
             server = try Server(configuration: config, logger: logger)
@@ -94,7 +100,6 @@ struct Compositord: ParsableCommand {
             FileHandleStderr.write("compositord: \(error)\n")
             throw ExitCode(1)
         }
-        logger.info("\(server.outputSummary)")
 
         var shots = 0
         let screenshotPath = screenshot
@@ -104,6 +109,7 @@ struct Compositord: ParsableCommand {
             do { try server.writeScreenshot(to: path) } catch { logger.error("screenshot failed: \(error)") }
         }
 
+        print(server.outputSummary)
         print("WAYLAND_DISPLAY=\(server.socketName)")
         fflush(nil)  // stdout may be a pipe: the line must leave now
         server.run()

@@ -38,7 +38,7 @@ import Testing
         // Scribble, then a frame damaging only (0,0): the scribble outside survives.
         output.front!.data.storeBytes(of: UInt32(0x123456), toByteOffset: (40 * 64 + 40) * 4, as: UInt32.self)
         let repainted = output.composite(s, damage: Region(Rect(x: 0, y: 0, width: 1, height: 1)), renderer: PixmanRenderer(background: 0))
-        #expect(repainted.repainted == Region(Rect(x: 0, y: 0, width: 1, height: 1)))
+        #expect(repainted?.repainted == Region(Rect(x: 0, y: 0, width: 1, height: 1)))
         #expect(output.front!.pixel(x: 40, y: 40) == 0x123456)
     }
 
@@ -64,5 +64,35 @@ import Testing
         #expect(fb2.pixel(x: 5, y: 5) & 0xFFFFFF == 0xFFFFFF)
         #expect(fb2.pixel(x: 6, y: 6) & 0xFFFFFF == 0x000000)
         #expect(fb2.pixel(x: 7, y: 7) & 0xFFFFFF == 0x808080)
+    }
+}
+
+extension RendererTests {
+    /// A consumer holding a frame (export-dmabuf) keeps it intact: new frames go elsewhere, and
+    /// when every other buffer is held the frame is skipped, never drawn into the held buffer.
+    @Test func heldFramebufferIsNeverRedrawn() throws {
+        let red = try makeShmBuffer(width: 64, height: 48) { _, _ in 0xFFFF_0000 }
+        let blue = try makeShmBuffer(width: 64, height: 48) { _, _ in 0xFF00_00FF }
+        let s = scene(with: red, at: 0, 0)
+        let output = Output(backend: try MemfdBackend(width: 64, height: 48, count: 3), refreshMilliHz: 60000)
+        let renderer = PixmanRenderer(background: 0)
+        output.composite(s, damage: s.takeDamage(), renderer: renderer)
+        let held = try #require(output.front)
+        held.holds += 1
+        #expect(held.pixel(x: 10, y: 10) & 0xFFFFFF == 0xFF0000)
+
+        // New content: frames keep coming, none lands in the held buffer.
+        let surface = s.views[0].surface
+        for i in 0..<6 {
+            surface.pending.attachment = .attached(i % 2 == 0 ? blue : red)
+            _ = surface.current.apply(&surface.pending) { ($0.width, $0.height) }
+            let result = output.composite(s, damage: Region(s.bounds), renderer: renderer)
+            #expect(result != nil)
+            #expect(output.front !== held)
+            #expect(held.pixel(x: 10, y: 10) & 0xFFFFFF == 0xFF0000, "frame \(i) drew into the held buffer")
+        }
+        // Hold the other two as well: the frame is skipped rather than drawn into a held buffer.
+        for fb in output.backend.framebuffers where fb !== held { fb.holds += 1 }
+        #expect(output.composite(s, damage: Region(s.bounds), renderer: renderer) == nil)
     }
 }

@@ -1,20 +1,21 @@
 import Glibc
+import SystemPackage
 
-/// The fallback output backend: framebuffers in one sealed memfd (not a dma-buf, and it says so).
-/// Sealing means no one holding the fd can shrink it under the compositor or a consumer.
+/// The last fallback: framebuffers in one sealed memfd. Not a dma-buf, and it says so (no
+/// consumer can take its frames by fd; export-dmabuf cancels). Sealing means no one holding the fd
+/// can shrink it under the compositor.
 final class MemfdBackend: OutputBackend {
     let kind = "memfd"
     let device: String? = nil
     let width: Int32, height: Int32
-    let fourcc = fourccCode("XR24")
     let framebuffers: [Framebuffer]
-    let file: SealedFile
+    private let file: SealedFile
     private let mapping: UnsafeMutableRawPointer
     private let mappingSize: Int
 
     struct Failure: Error, CustomStringConvertible { let description: String }
 
-    init(width: Int32, height: Int32, count: Int = 2) throws {
+    init(width: Int32, height: Int32, count: Int = OutputBackends.swapchainLength) throws {
         self.width = width
         self.height = height
         let stride = Int(width) * 4
@@ -22,7 +23,7 @@ final class MemfdBackend: OutputBackend {
         mappingSize = bufferSize * count
         file = try SealedFile(name: "compositord-output", size: mappingSize)
         guard let m = mmap(nil, mappingSize, PROT_READ | PROT_WRITE, MAP_SHARED, file.fd.rawValue, 0), m != MAP_FAILED else {
-            throw Failure(description: "mmap of the output memfd failed: errno \(errno)")
+            throw Failure(description: "mmap of the output memfd failed: \(Errno.current)")
         }
         mapping = m
         framebuffers = (0..<count).map {
@@ -31,9 +32,4 @@ final class MemfdBackend: OutputBackend {
     }
 
     deinit { munmap(mapping, mappingSize) }
-
-    func beginWrite(_ framebuffer: Framebuffer) {}
-    func endWrite(_ framebuffer: Framebuffer) {}
-    func beginRead(_ framebuffer: Framebuffer) {}
-    func endRead(_ framebuffer: Framebuffer) {}
 }

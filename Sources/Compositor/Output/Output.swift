@@ -24,11 +24,15 @@ final class Output {
     var description: String { "compositord headless output \(width)x\(height)" }
 
     /// Composites `damage` (plus what the back buffer missed) and makes it the front buffer.
-    /// Returns the region that was repainted and the buffers whose guarded read faulted.
+    /// Returns the region that was repainted and the buffers whose guarded read faulted, or nil
+    /// when every other buffer is held by a consumer (the caller keeps the damage for later:
+    /// compositord never writes a buffer a consumer is reading, and never waits for one).
     @discardableResult
-    func composite(_ scene: Scene, damage: Region, renderer: PixmanRenderer) -> (repainted: Region, faulted: [Buffer]) {
+    func composite(_ scene: Scene, damage: Region, renderer: PixmanRenderer) -> (repainted: Region, faulted: [Buffer])? {
+        // The least recently drawn buffer no consumer holds, the front one only as a last resort.
+        let free = backend.framebuffers.filter { $0.holds == 0 }
+        guard let back = free.filter({ $0 !== front }).min(by: { $0.lastFrame < $1.lastFrame }) ?? free.first else { return nil }
         frameCount += 1
-        let back = backend.framebuffers.first { $0 !== front } ?? backend.framebuffers[0]
         var repaint = damage
         let age = back.lastFrame == 0 ? UInt64.max : frameCount - back.lastFrame
         if age > UInt64(damageHistory.count) + 1 {
@@ -36,9 +40,7 @@ final class Output {
         } else if age > 1 {
             for d in damageHistory.suffix(Int(age - 1)) { repaint.formUnion(d) }
         }
-        backend.beginWrite(back)
-        let faulted = renderer.render(scene, into: back.image, damage: repaint)
-        backend.endWrite(back)
+        let faulted = back.withCPUAccess(write: true) { renderer.render(scene, into: back.image, damage: repaint) }
         back.lastFrame = frameCount
         front = back
         damageHistory.append(damage)

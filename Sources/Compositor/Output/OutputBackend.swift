@@ -1,46 +1,81 @@
-import CPixman
-
-/// One buffer the output composites into, with a pixman image over its memory.
-final class Framebuffer {
-    let width: Int32, height: Int32, stride: Int32
-    let data: UnsafeMutableRawPointer
-    let image: OpaquePointer
-    /// The frame number this buffer last received (0 = never), for buffer-age damage tracking.
-    var lastFrame: UInt64 = 0
-
-    init(width: Int32, height: Int32, stride: Int32, data: UnsafeMutableRawPointer) {
-        self.width = width
-        self.height = height
-        self.stride = stride
-        self.data = data
-        image = pixman_image_create_bits_no_clear(PIXMAN_x8r8g8b8, width, height, data.assumingMemoryBound(to: UInt32.self), stride)
-    }
-
-    deinit { pixman_image_unref(image) }
-
-    /// The pixel at (x, y) as 0xXXRRGGBB.
-    func pixel(x: Int, y: Int) -> UInt32 {
-        data.load(fromByteOffset: y * Int(stride) + x * 4, as: UInt32.self)
-    }
-}
-
 /// Where composited frames go: the seam between the renderer and the memory it draws into.
-/// Today: a sealed memfd. Next: DRM dumb buffers exported as dma-buf, udmabuf, dma-heap.
+/// Every backend hands out a small swapchain of XRGB8888 framebuffers; all but memfd are dma-bufs
+/// a consumer can take by fd.
 protocol OutputBackend: AnyObject {
-    /// Short name printed at start-up: "memfd", later "drm-dumb", "udmabuf", "dma-heap".
+    /// Short name printed at start-up: "drm-dumb", "udmabuf", "dma-heap" or "memfd".
     var kind: String { get }
     /// The device used, or nil ("-") for none.
     var device: String? { get }
     var width: Int32 { get }
     var height: Int32 { get }
-    /// DRM fourcc of the framebuffers (XRGB8888).
-    var fourcc: UInt32 { get }
     /// Every framebuffer of the swapchain.
     var framebuffers: [Framebuffer] { get }
-    /// Brackets CPU writes (a dma-buf needs DMA_BUF_IOCTL_SYNC around them).
-    func beginWrite(_ framebuffer: Framebuffer)
-    func endWrite(_ framebuffer: Framebuffer)
-    /// Brackets CPU reads (screenshots, screencopy).
-    func beginRead(_ framebuffer: Framebuffer)
-    func endRead(_ framebuffer: Framebuffer)
+}
+
+extension OutputBackend {
+    /// DRM fourcc of the framebuffers.
+    var fourcc: UInt32 { fourccCode("XR24") }
+    var isDmabuf: Bool { framebuffers.first?.export != nil }
+}
+
+/// `compositord --output-device auto|none|PATH`.
+public enum OutputDeviceChoice: Sendable, Equatable {
+    /// drm-dumb on the first usable /dev/dri/card*, else udmabuf, else dma-heap, else memfd.
+    case automatic
+    /// The sealed memfd backend (no dma-buf).
+    case none
+    /// Exactly this device (a /dev/dri/card* node, /dev/udmabuf or a /dev/dma_heap/* heap), or fail.
+    case path(String)
+
+    public init(_ argument: String) {
+        switch argument {
+        case "auto": self = .automatic
+        case "none": self = .none
+        default: self = .path(argument)
+        }
+    }
+}
+
+/// Picks the output backend: walks the fallback chain for `auto`, and says why each earlier
+/// candidate was skipped.
+enum OutputBackends {
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    static let swapchainLength = 3
+
+    static func make(_ choice: OutputDeviceChoice, width: Int32, height: Int32) throws
+        -> (backend: OutputBackend, skipped: [String]) {
+        let n = swapchainLength
+        switch choice {
+        case .none:
+            return (try MemfdBackend(width: width, height: height, count: n), [])
+        case let .path(path):
+            do {
+                if path.hasPrefix("/dev/dma_heap/") {
+                    return (try DmaHeapBackend(heap: path, width: width, height: height, count: n), [])
+                } else if path.hasSuffix("udmabuf") {
+                    return (try UdmabufBackend(device: path, width: width, height: height, count: n), [])
+                } else {
+                    return (try DrmDumbBackend(device: path, width: width, height: height, count: n), [])
+                }
+            } catch {
+                throw Failure(description: "--output-device \(path): \(error)")
+            }
+        case .automatic:
+            var skipped: [String] = []
+            for card in DrmNodes.primaryNodes() {
+                do { return (try DrmDumbBackend(device: card, width: width, height: height, count: n), skipped) } catch {
+                    skipped.append("drm-dumb \(card): \(error)")
+                }
+            }
+            if DrmNodes.primaryNodes().isEmpty { skipped.append("drm-dumb: no /dev/dri/card* node") }
+            do { return (try UdmabufBackend(device: "/dev/udmabuf", width: width, height: height, count: n), skipped) } catch {
+                skipped.append("udmabuf /dev/udmabuf: \(error)")
+            }
+            do { return (try DmaHeapBackend(heap: "/dev/dma_heap/system", width: width, height: height, count: n), skipped) } catch {
+                skipped.append("dma-heap /dev/dma_heap/system: \(error)")
+            }
+            return (try MemfdBackend(width: width, height: height, count: n), skipped)
+        }
+    }
 }

@@ -45,7 +45,11 @@ public final class Server {
         dmabufMainDevice = DrmNodes.mainDevice()
         do {
             dmabufFormats = try DmabufFormatTable()
-            let backend = try MemfdBackend(width: configuration.width, height: configuration.height)
+            let (backend, skipped) = try OutputBackends.make(configuration.outputDevice, width: configuration.width, height: configuration.height)
+            for reason in skipped { logger.notice("output backend skipped: \(reason)") }
+            if !backend.isDmabuf {
+                logger.warning("output is a sealed memfd, NOT a dma-buf: consumers cannot take frames by fd (export-dmabuf cancels)")
+            }
             output = Output(backend: backend, refreshMilliHz: Int32((configuration.refreshHz * 1000).rounded()))
         } catch {
             wl_display_destroy(display)
@@ -88,6 +92,9 @@ public final class Server {
     public var outputSummary: String {
         "output: \(output.backend.kind) \(output.backend.device ?? "-") \(output.width)x\(output.height) XRGB8888"
     }
+
+    /// The output backend's kind ("drm-dumb", "udmabuf", "dma-heap", "memfd").
+    public var outputBackendKind: String { output.backend.kind }
 
     private func createGlobals() {
         func add(_ iface: UnsafePointer<wl_interface>, _ version: UInt32,
@@ -161,8 +168,12 @@ public final class Server {
     private func frame(presentedAt ns: UInt64) {
         let damage = scene.takeDamage()
         if !damage.isEmpty {
-            let faulted = output.composite(scene, damage: damage, renderer: renderer).faulted
-            for buffer in faulted { bufferFaulted(buffer) }
+            if let result = output.composite(scene, damage: damage, renderer: renderer) {
+                for buffer in result.faulted { bufferFaulted(buffer) }
+            } else {
+                // Every free buffer is held by consumers: keep the damage, try next frame.
+                scene.addDamage(damage)
+            }
         }
         let ms = UInt32(truncatingIfNeeded: ns / 1_000_000)
         let callbacks = pendingFrameCallbacks
@@ -244,10 +255,10 @@ public final class Server {
         if output.front == nil {
             output.composite(scene, damage: Region(scene.bounds), renderer: renderer)
         }
-        let fb = output.front!
-        output.backend.beginRead(fb)
-        defer { output.backend.endRead(fb) }
-        return try PNGEncoder.encodeXRGB8888(width: Int(fb.width), height: Int(fb.height), stride: Int(fb.stride), pixels: fb.data)
+        guard let fb = output.front else { throw ServerError.output("no frame has been composited") }
+        return try fb.withCPUAccess(write: false) {
+            try PNGEncoder.encodeXRGB8888(width: Int(fb.width), height: Int(fb.height), stride: Int(fb.stride), pixels: fb.data)
+        }
     }
 
     /// Writes the front buffer to `path` as PNG.

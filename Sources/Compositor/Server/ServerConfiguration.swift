@@ -10,6 +10,8 @@ public struct ServerConfiguration: Sendable {
     public var background: UInt32 = 0xFF20_2830
     /// Which wl_shm pool files are accepted and which are read under the SIGBUS guard.
     public var sealPolicy: SealPolicy = .enforce
+    /// Which output backend: auto (drm-dumb → udmabuf → dma-heap → memfd), none (memfd), or a device.
+    public var outputDevice: OutputDeviceChoice = .automatic
 
     public init() {}
 }

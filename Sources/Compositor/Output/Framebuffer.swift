@@ -1,0 +1,51 @@
+import CDRM
+import CPixman
+
+/// A framebuffer exported as a dma-buf: what export-dmabuf hands a consumer.
+struct DmabufExport {
+    /// Owned by the backend; consumers get duplicates through the protocol.
+    let fd: Int32
+    let size: Int
+    let offset: UInt32
+    let stride: UInt32
+    let modifier: UInt64
+}
+
+/// One buffer of the output's swapchain, with a pixman image over its CPU mapping.
+final class Framebuffer {
+    let width: Int32, height: Int32, stride: Int32
+    let data: UnsafeMutableRawPointer
+    let image: OpaquePointer
+    /// Set when the memory is a dma-buf (drm-dumb, udmabuf, dma-heap), nil for the memfd backend.
+    let export: DmabufExport?
+    /// The frame number this buffer last received (0 = never), for buffer-age damage tracking.
+    var lastFrame: UInt64 = 0
+    /// Consumers currently reading this buffer (export-dmabuf frames not yet destroyed): the
+    /// compositor never renders into a held buffer.
+    var holds = 0
+
+    init(width: Int32, height: Int32, stride: Int32, data: UnsafeMutableRawPointer, export: DmabufExport? = nil) {
+        self.width = width
+        self.height = height
+        self.stride = stride
+        self.data = data
+        self.export = export
+        image = pixman_image_create_bits_no_clear(PIXMAN_x8r8g8b8, width, height, data.assumingMemoryBound(to: UInt32.self), stride)
+    }
+
+    deinit { pixman_image_unref(image) }
+
+    /// Runs `body` with CPU access; a dma-buf is bracketed by DMA_BUF_IOCTL_SYNC START … END so
+    /// the exporter keeps caches coherent with other devices.
+    func withCPUAccess<T>(write: Bool, _ body: () throws -> T) rethrows -> T {
+        let direction = UInt64(write ? CDRM_SYNC_WRITE : CDRM_SYNC_READ)
+        if let export { _ = cdrm_dmabuf_sync(export.fd, UInt64(CDRM_SYNC_START) | direction) }
+        defer { if let export { _ = cdrm_dmabuf_sync(export.fd, UInt64(CDRM_SYNC_END) | direction) } }
+        return try body()
+    }
+
+    /// The pixel at (x, y) as 0xXXRRGGBB.
+    func pixel(x: Int, y: Int) -> UInt32 {
+        data.load(fromByteOffset: y * Int(stride) + x * 4, as: UInt32.self)
+    }
+}
