@@ -37,7 +37,8 @@ static void handle_sigbus(int sig, siginfo_t *info, void *context) {
         if (fault >= start && fault - start < access->length) {
             /* mmap is async-signal-safe in practice (a plain syscall); MAP_FIXED replaces the
              * file pages in place so the interrupted read sees zeros. */
-            void *zero = mmap(access->address, access->length, PROT_READ,
+            int prot = access->writable ? PROT_READ | PROT_WRITE : PROT_READ;
+            void *zero = mmap(access->address, access->length, prot,
                               MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS, -1, 0);
             if (zero != MAP_FAILED) {
                 access->faulted = 1;

@@ -13,6 +13,9 @@ struct cw_guarded_access {
     void *address;
     size_t length;
     volatile int faulted;
+    /* The replacement zero pages are writable too (guarded writes, e.g. screencopy into a
+     * client's pool), so the interrupted write completes instead of faulting again. */
+    int writable;
 };
 
 /* Installs the process-wide handler once (idempotent, thread-safe). Returns 0 or -errno. */

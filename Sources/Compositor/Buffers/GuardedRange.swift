@@ -7,9 +7,9 @@ final class GuardedRange {
     private let access: UnsafeMutablePointer<cw_guarded_access>
     private(set) var faulted = false
 
-    init(address: UnsafeMutableRawPointer, length: Int) {
+    init(address: UnsafeMutableRawPointer, length: Int, writable: Bool = false) {
         access = .allocate(capacity: 1)
-        access.initialize(to: cw_guarded_access(address: address, length: length, faulted: 0))
+        access.initialize(to: cw_guarded_access(address: address, length: length, faulted: 0, writable: writable ? 1 : 0))
     }
 
     deinit { access.deallocate() }

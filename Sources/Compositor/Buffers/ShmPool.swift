@@ -85,6 +85,16 @@ final class ShmPool {
         return guardRange.read(body)
     }
 
+    /// Runs `body` with a writable mapping of the pool (screencopy writes into client buffers),
+    /// guarded like reads when the file could shrink. False when the file cannot be mapped
+    /// writable (e.g. F_SEAL_WRITE) or the write faulted.
+    func write(_ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
+        guard let m = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.rawValue, 0), m != MAP_FAILED else { return false }
+        defer { munmap(m, size) }
+        guard guarded else { body(m); return true }
+        return GuardedRange(address: m, length: size, writable: true).read { body(m) }
+    }
+
     /// The policy's decision plus the size rule that holds for every policy: the pool must not
     /// be larger than its file, or reads past the end fault.
     private static func admit(_ file: PoolFile, size: Int32, policy: SealPolicy, resizing: Bool) throws(Failure) -> Bool {

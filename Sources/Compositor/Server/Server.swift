@@ -25,6 +25,8 @@ public final class Server {
     private var signalSources: [OpaquePointer] = []
     /// Frame callbacks committed since the last frame: done after the next one is composited.
     private var pendingFrameCallbacks: [FrameCallback] = []
+    /// Capture consumers waiting for frames (export-dmabuf, screencopy).
+    private var frameObservers: [FrameObserver] = []
     /// Bound wl_output resources, for wl_surface.enter and leave.
     var outputs: [WlOutput] = []
     private var isShutDown = false
@@ -110,6 +112,9 @@ public final class Server {
         add(cw_wl_output_interface(), WlOutput.version) { [unowned self] c, v, id in WlOutput.bind(self, c, v, id) }
         add(cw_xdg_wm_base_interface(), XdgWmBase.version) { [unowned self] c, v, id in XdgWmBase.bind(self, c, v, id) }
         add(cw_zwp_linux_dmabuf_v1_interface(), LinuxDmabuf.version) { [unowned self] c, v, id in LinuxDmabuf.bind(self, c, v, id) }
+        add(cw_zxdg_output_manager_v1_interface(), XdgOutputManager.version) { [unowned self] c, v, id in XdgOutputManager.bind(self, c, v, id) }
+        add(cw_zwlr_export_dmabuf_manager_v1_interface(), ExportDmabufManager.version) { [unowned self] c, v, id in ExportDmabufManager.bind(self, c, v, id) }
+        add(cw_zwlr_screencopy_manager_v1_interface(), ScreencopyManager.version) { [unowned self] c, v, id in ScreencopyManager.bind(self, c, v, id) }
     }
 
     /// Runs until `terminate()` (or SIGINT/SIGTERM once `handleSignals` was called).
@@ -148,6 +153,10 @@ public final class Server {
         for s in signalSources { wl_event_source_remove(s) }
         signalSources = []
         frameClock.shutdown()
+        // The output goes away: captures in flight are cancelled before clients are dropped.
+        for observer in frameObservers { observer.outputGone() }
+        frameObservers = []
+        wl_display_flush_clients(display)
         wl_display_destroy_clients(display)
         for g in globals { g.destroy() }
         globals = []
@@ -165,10 +174,18 @@ public final class Server {
         frameClock.schedule()
     }
 
+    /// Calls `observer` after every frame until it returns false, and makes sure a frame comes.
+    func observeFrames(_ observer: FrameObserver) {
+        frameObservers.append(observer)
+        frameClock.schedule()
+    }
+
     private func frame(presentedAt ns: UInt64) {
         let damage = scene.takeDamage()
+        var repainted = Region()
         if !damage.isEmpty {
             if let result = output.composite(scene, damage: damage, renderer: renderer) {
+                repainted = damage
                 for buffer in result.faulted { bufferFaulted(buffer) }
             } else {
                 // Every free buffer is held by consumers: keep the damage, try next frame.
@@ -179,6 +196,12 @@ public final class Server {
         let callbacks = pendingFrameCallbacks
         pendingFrameCallbacks = []
         for cb in callbacks { cb.done(timeMs: ms) }
+        if !frameObservers.isEmpty, let front = output.front {
+            let info = FrameInfo(front: front, damage: repainted, presentedNs: ns)
+            let observers = frameObservers
+            frameObservers = []
+            frameObservers += observers.filter { $0.frameComposited(info) }
+        }
     }
 
     /// wl_surface.enter when a surface appears on the (only) output, leave when it goes.

@@ -1,0 +1,148 @@
+import CWayland
+import Glibc
+
+/// `zwlr_screencopy_manager_v1` v3: copies the output (or a region) into a client's wl_shm buffer.
+/// The manager remembers the output damage since its last copy, for `copy_with_damage`.
+final class ScreencopyManager: ResourceHandler, FrameObserver {
+    static let version: UInt32 = 3
+    private unowned let server: Server
+    private var alive = true
+    /// Output damage since the last copy through this manager; nil before the first copy
+    /// (then everything counts as damaged).
+    var damageSinceLastCopy: Region?
+
+    init(server: Server) { self.server = server }
+
+    static func bind(_ server: Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+        Resources.create(client: client, interface: cw_zwlr_screencopy_manager_v1_interface(), version: version, id: id) { _ in
+            ScreencopyManager(server: server)
+        }
+    }
+
+    func handle(_ request: Request) {
+        switch Int32(request.opcode) {
+        case ZWLR_SCREENCOPY_MANAGER_V1_DESTROY:
+            wl_resource_destroy(request.resource)
+        case ZWLR_SCREENCOPY_MANAGER_V1_CAPTURE_OUTPUT:
+            capture(request, region: server.output.bounds)
+        case ZWLR_SCREENCOPY_MANAGER_V1_CAPTURE_OUTPUT_REGION:
+            let r = Rect(x: request.int(3), y: request.int(4), width: request.int(5), height: request.int(6))
+            capture(request, region: Region(r).intersection(server.output.bounds).extents)
+        default: break
+        }
+    }
+
+    private func capture(_ request: Request, region: Rect) {
+        guard let r = Resources.create(client: request.client, interface: cw_zwlr_screencopy_frame_v1_interface(),
+                                       version: request.version, id: request.newID(0),
+                                       handler: { r in ScreencopyFrame(server: server, manager: self, resource: r, region: region) })
+        else { return }
+        (Resources.handler(of: r) as? ScreencopyFrame)?.advertise()
+    }
+
+    /// Starts tracking damage once a copy has happened.
+    func copied() {
+        if damageSinceLastCopy == nil { server.observeFrames(self) }
+        damageSinceLastCopy = Region()
+    }
+
+    func frameComposited(_ frame: FrameInfo) -> Bool {
+        damageSinceLastCopy?.formUnion(frame.damage)
+        return alive
+    }
+
+    func outputGone() {}
+
+    func resourceDestroyed() { alive = false }
+}
+
+/// `zwlr_screencopy_frame_v1`: advertises the one buffer layout it accepts (wl_shm XRGB8888), then
+/// on `copy` waits for the next frame (with damage, for `copy_with_damage`) and writes it.
+final class ScreencopyFrame: ResourceHandler, FrameObserver {
+    private unowned let server: Server
+    private let manager: ScreencopyManager
+    private var resource: OpaquePointer?
+    private let region: Rect
+    private var target: (buffer: Buffer, shm: ShmBuffer)?
+    private var withDamage = false
+    private var used = false
+    private var stride: Int32 { region.width * 4 }
+
+    init(server: Server, manager: ScreencopyManager, resource: OpaquePointer, region: Rect) {
+        self.server = server
+        self.manager = manager
+        self.resource = resource
+        self.region = region
+    }
+
+    func advertise() {
+        guard let resource else { return }
+        guard !region.isEmpty else { return zwlr_screencopy_frame_v1_send_failed(resource) }
+        zwlr_screencopy_frame_v1_send_buffer(resource, WL_SHM_FORMAT_XRGB8888.rawValue, UInt32(region.width), UInt32(region.height), UInt32(stride))
+        if wl_resource_get_version(resource) >= 3 { zwlr_screencopy_frame_v1_send_buffer_done(resource) }
+    }
+
+    func handle(_ request: Request) {
+        switch Int32(request.opcode) {
+        case ZWLR_SCREENCOPY_FRAME_V1_DESTROY:
+            wl_resource_destroy(request.resource)
+        case ZWLR_SCREENCOPY_FRAME_V1_COPY, ZWLR_SCREENCOPY_FRAME_V1_COPY_WITH_DAMAGE:
+            guard !used else {
+                return server.postError(request.resource, code: ZWLR_SCREENCOPY_FRAME_V1_ERROR_ALREADY_USED.rawValue,
+                                        "copy was already requested on this frame")
+            }
+            used = true
+            guard let buffer = Resources.object(request.object(0), as: Buffer.self), let shm = buffer.contents as? ShmBuffer,
+                  shm.format == .xrgb8888 || shm.format == .argb8888,
+                  shm.width == region.width, shm.height == region.height, shm.layout.stride == stride else {
+                return server.postError(request.resource, code: ZWLR_SCREENCOPY_FRAME_V1_ERROR_INVALID_BUFFER.rawValue,
+                                        "the buffer must be a wl_shm XRGB8888 \(region.width)x\(region.height) buffer with stride \(stride), as advertised")
+            }
+            target = (buffer, shm)
+            withDamage = Int32(request.opcode) == ZWLR_SCREENCOPY_FRAME_V1_COPY_WITH_DAMAGE
+            server.observeFrames(self)
+        default: break
+        }
+    }
+
+    func frameComposited(_ frame: FrameInfo) -> Bool {
+        guard let resource, let target else { return false }
+        var damage = manager.damageSinceLastCopy.map { $0.intersection(region) } ?? Region(region)
+        if withDamage && damage.isEmpty { return true }  // wait for something to change
+        let fb = frame.front
+        let ok = fb.withCPUAccess(write: false) {
+            target.shm.pool.write { base in
+                let dst = base + target.shm.layout.offset
+                for row in 0..<Int(region.height) {
+                    memcpy(dst + row * Int(stride), fb.data + (Int(region.y) + row) * Int(fb.stride) + Int(region.x) * 4, Int(stride))
+                }
+            }
+        }
+        guard ok else {
+            zwlr_screencopy_frame_v1_send_failed(resource)
+            return false
+        }
+        manager.copied()
+        zwlr_screencopy_frame_v1_send_flags(resource, 0)
+        if withDamage {
+            damage.translate(dx: -region.x, dy: -region.y)
+            for r in damage.rects {
+                zwlr_screencopy_frame_v1_send_damage(resource, UInt32(r.x), UInt32(r.y), UInt32(r.width), UInt32(r.height))
+            }
+        }
+        let seconds = frame.presentedNs / 1_000_000_000
+        zwlr_screencopy_frame_v1_send_ready(resource, UInt32(seconds >> 32), UInt32(seconds & 0xFFFF_FFFF), UInt32(frame.presentedNs % 1_000_000_000))
+        self.target = nil
+        return false
+    }
+
+    func outputGone() {
+        if let resource, target != nil { zwlr_screencopy_frame_v1_send_failed(resource) }
+        target = nil
+    }
+
+    func resourceDestroyed() {
+        resource = nil
+        target = nil
+    }
+}
