@@ -53,6 +53,17 @@ public final class Registry: EventReceiver {
         return (OpaquePointer(raw), version)
     }
 
+    /// Binds one particular global (e.g. the second `wl_output`) at `min(its version, maxVersion)`.
+    func bind(
+        _ global: Global, table: UnsafePointer<wl_interface>, maxVersion: UInt32
+    ) throws -> (proxy: OpaquePointer, version: UInt32) {
+        let version = min(global.version, maxVersion)
+        guard let raw = wl_registry_bind(proxy, global.name, table, version) else {
+            throw ClientError.system(operation: "wl_registry.bind \(global.interface)", errno: .noMemory)
+        }
+        return (OpaquePointer(raw), version)
+    }
+
     func handleEvent(proxy: OpaquePointer, opcode: UInt32, arguments: EventArguments) {
         switch opcode {
         case 0: // global(name, interface, version)

@@ -10,11 +10,16 @@ public final class ShmBuffer: WaylandBuffer {
     public let format: ShmFormat
 
     /// A buffer `width` x `height` at `offset`, rows packed (`stride = width * 4`).
-    init(pool: ShmPool, offset: Int, width: Int, height: Int, format: ShmFormat) {
+    convenience init(pool: ShmPool, offset: Int, width: Int, height: Int, format: ShmFormat) {
+        self.init(pool: pool, offset: offset, width: width, height: height, stride: width * format.bytesPerPixel, format: format)
+    }
+
+    /// A buffer with rows `stride` bytes apart (at least `width * 4`), e.g. the layout a
+    /// compositor asks for in `zwlr_screencopy_frame_v1.buffer`.
+    init(pool: ShmPool, offset: Int, width: Int, height: Int, stride: Int, format: ShmFormat) {
         self.pool = pool
         self.offset = offset
         self.format = format
-        let stride = width * format.bytesPerPixel
         let proxy = pool.makeBufferProxy(offset: offset, width: width, height: height, stride: stride, format: format)
         super.init(proxy: proxy, width: width, height: height, stride: stride)
     }

@@ -6,7 +6,7 @@ import Glibc
 struct DemoClient: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo-client",
-        abstract: "A Wayland client that draws a test pattern into shared-memory or dma-buf buffers.",
+        abstract: "A Wayland client that draws a test pattern into shared-memory or dma-buf buffers, or captures an output.",
         discussion: """
             Prints 'anon-file: memfd|shm-open|runtime-dir' (how its pool file was made) or, with \
             --buffer dmabuf, 'dmabuf-source: udmabuf|dumb|heap' (how its dma-bufs were made) and, at the \
@@ -14,11 +14,20 @@ struct DemoClient: ParsableCommand {
             'misbehave MODE: <what it did>'; if the compositor lets it pass, it renders --frames \
             frames (default 30) and prints 'misbehave MODE: tolerated'.
 
+            With --capture FILE.png it makes no window: it captures one frame of the first output \
+            (--capture-method export-dmabuf, the default, or screencopy), writes it as a PNG and prints \
+            'capture: <method> <W>x<H> <FOURCC> modifier=0x<hex> dmabuf=<yes|no> -> FILE.png'; with \
+            --with-damage (screencopy only) it uses copy_with_damage and first prints one \
+            'damage: <x>,<y> <W>x<H>' line per damage rectangle (or 'damage: none').
+
             Exit status: 0 success (also after SIGINT/SIGTERM or a close request, and after a \
             tolerated misbehaviour that some seal policy allows), 1 connection or system failure \
-            (including no dma-buf device, or a compositor without zwp_linux_dmabuf_v1 or XR24/LINEAR), \
+            (including no dma-buf device, or a compositor without zwp_linux_dmabuf_v1 or XR24/LINEAR; \
+            for --capture also a missing capture protocol, an unreadable frame, a timeout or a signal), \
             2 a misbehaviour that every policy forbids got no error, 3 protocol error (printed to \
-            stderr as 'protocol error: <interface>@<id> code <n>: <message>').
+            stderr as 'protocol error: <interface>@<id> code <n>: <message>'), 4 the capture was \
+            cancelled ('capture cancelled: temporary|permanent|resizing' on stderr) or failed \
+            ('capture failed').
             """
     )
 
@@ -46,6 +55,18 @@ struct DemoClient: ParsableCommand {
     @Option(help: "Break the protocol on purpose; 'list' shows the modes.")
     var misbehave: String?
 
+    @Option(help: ArgumentHelp("Capture one frame of the first output into this PNG file (no window).", valueName: "file.png"))
+    var capture: String?
+
+    @Option(help: "How to capture: export-dmabuf (zwlr_export_dmabuf_manager_v1) or screencopy (zwlr_screencopy_manager_v1).")
+    var captureMethod: String?
+
+    @Flag(help: "With --capture-method screencopy: use copy_with_damage and print the damage rectangles.")
+    var withDamage = false
+
+    @Option(help: "With --capture: give up after this many seconds.")
+    var captureTimeout: Double = 10
+
     func validate() throws {
         guard width > 0, height > 0, width <= 16384, height <= 16384 else {
             throw ValidationError("--width and --height must be between 1 and 16384")
@@ -60,6 +81,21 @@ struct DemoClient: ParsableCommand {
         if BufferKind(rawValue: buffer) == nil {
             throw ValidationError("--buffer must be one of: \(BufferKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        if let captureMethod, CaptureMethod(rawValue: captureMethod) == nil {
+            throw ValidationError("--capture-method must be one of: \(CaptureMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if capture == nil && (captureMethod != nil || withDamage) {
+            throw ValidationError("--capture-method and --with-damage need --capture FILE.png")
+        }
+        if withDamage && captureMethod != CaptureMethod.screencopy.rawValue {
+            throw ValidationError("--with-damage needs --capture-method screencopy")
+        }
+        if capture != nil && misbehave != nil {
+            throw ValidationError("--capture and --misbehave do not go together")
+        }
+        if !(captureTimeout > 0) {
+            throw ValidationError("--capture-timeout must be positive")
+        }
         if DmaBuf.Strategy(rawValue: dmabufSource) == nil {
             throw ValidationError("--dmabuf-source must be one of: \(DmaBuf.Strategy.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -73,7 +109,20 @@ struct DemoClient: ParsableCommand {
             return
         }
         do {
-            try runClient()
+            if let capture {
+                try runCapture(to: capture)
+            } else {
+                try runClient()
+            }
+        } catch let error as CaptureError {
+            switch error {
+            case .cancelled, .failed:
+                printError("\(error)")
+                throw ExitCode(4)
+            default:
+                printError("demo-client: \(error)")
+                throw ExitCode(1)
+            }
         } catch let error as ProtocolError {
             printError("protocol error: \(error)")
             throw ExitCode(3)
@@ -149,6 +198,28 @@ struct DemoClient: ParsableCommand {
             print("dmabuf-source: \(buffers.dmabufStrategy)")
             try render(context: context, buffers: buffers)
         }
+    }
+
+    /// `--capture FILE.png`: one frame of the first output, no window.
+    private func runCapture(to path: String) throws {
+        let method = captureMethod.flatMap(CaptureMethod.init(rawValue:)) ?? .exportDmabuf
+        let interrupt = try SignalInterrupt()
+        let connection = try Connection(displayName: socket)
+        connection.interrupt = interrupt
+        let timeout = Duration.milliseconds(Int64((min(captureTimeout, 1e9) * 1000).rounded(.up)))
+        let capturer = try OutputCapture(connection: connection, timeout: timeout)
+        let frame = try capturer.capture(method, withDamage: withDamage, timeout: timeout)
+        if withDamage {
+            if frame.damage.isEmpty { print("damage: none") }
+            for rect in frame.damage { print("damage: \(rect)") }
+        }
+        do {
+            try frame.image.writePNG(to: path)
+        } catch {
+            printError("demo-client: cannot write \(path): \(error)")
+            throw ExitCode(1)
+        }
+        print("capture: \(frame.summary) -> \(path)")
     }
 
     private func render<Buffer: WaylandBuffer>(context: ClientContext, buffers: BufferSet<Buffer>) throws {

@@ -1,0 +1,20 @@
+import Foundation
+import Testing
+
+/// The output backend chain on real devices: vgem and virtio-gpu give `drm-dumb`; with no DRM
+/// module loaded the chain falls back to `udmabuf`. Each boot runs OutputInVMTests in the VM.
+@Suite(.enabled(if: !VM.skipRequested, "COMPOSITORD_SKIP_VM=1"))
+struct VMOutputTests {
+    @Test(arguments: [("vgem", "drm-dumb"), ("virtio-gpu", "drm-dumb"), ("none", "udmabuf")])
+    func outputBackendInTheVM(devices: String, backend: String) throws {
+        let testBinary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let list: [VM.Device] = devices == "vgem" ? [.vgem] : devices == "virtio-gpu" ? [.virtioGPU] : []
+        let r = try VM.run(devices: list, memoryMB: 1536,
+                           environment: ["COMPOSITORD_IN_VM": "1", "COMPOSITORD_VM_EXPECT_BACKEND": backend], timeout: 900,
+                           command: [testBinary, "--testing-library", "swift-testing", "--filter", "OutputInVMTests"])
+        let output = r.stdout + r.stderr
+        #expect(r.status == 0, "inside the VM (\(devices)):\n\(output.suffix(8000))")
+        #expect(output.contains("backendAndExportedFramePixels()"), "did not run")
+        #expect(!output.contains("skipped"), "\(output.suffix(2000))")
+    }
+}
