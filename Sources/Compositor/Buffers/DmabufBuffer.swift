@@ -25,6 +25,9 @@ final class DmabufBuffer: ClientBuffer {
     private let mappingSize: Int
     private let guardRange: GuardedRange
     private let view: PixmanView
+    /// Plane 0's layout, for writers (screencopy into a client's dma-buf).
+    let planeOffset: Int
+    let planeStride: Int
 
     /// Takes ownership of the plane's fd (closed on failure too). The caller has validated the
     /// geometry against the fd's size (LinuxBufferParams).
@@ -53,6 +56,19 @@ final class DmabufBuffer: ClientBuffer {
         self.format = format
         guardRange = GuardedRange(address: m, length: size)
         view = PixmanView(width: width, height: height, stride: Int32(plane.stride), offset: Int(plane.offset), format: format)
+        planeOffset = Int(plane.offset)
+        planeStride = Int(plane.stride)
+    }
+
+    /// Runs `body` with a writable mapping of the dma-buf (screencopy targets), bracketed by
+    /// DMA_BUF_IOCTL_SYNC START|WRITE … END|WRITE and guarded. False when the exporter refuses a
+    /// writable mapping or the write faulted.
+    func write(_ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
+        guard let m = mmap(nil, mappingSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.rawValue, 0), m != MAP_FAILED else { return false }
+        defer { munmap(m, mappingSize) }
+        _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START | CDRM_SYNC_WRITE))
+        defer { _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_END | CDRM_SYNC_WRITE)) }
+        return GuardedRange(address: m, length: mappingSize, writable: true).read { body(m) }
     }
 
     deinit {

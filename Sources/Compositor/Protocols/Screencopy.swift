@@ -56,14 +56,35 @@ final class ScreencopyManager: ResourceHandler, FrameObserver {
     func resourceDestroyed() { alive = false }
 }
 
-/// `zwlr_screencopy_frame_v1`: advertises the one buffer layout it accepts (wl_shm XRGB8888), then
-/// on `copy` waits for the next frame (with damage, for `copy_with_damage`) and writes it.
+/// `zwlr_screencopy_frame_v1`: advertises the layouts it accepts (a wl_shm XRGB8888 buffer with the
+/// given stride; since v3 also a linear XRGB8888 dma-buf), then on `copy` waits for the next frame
+/// (with damage, for `copy_with_damage`) and writes it.
 final class ScreencopyFrame: ResourceHandler, FrameObserver {
     private unowned let server: Server
     private let manager: ScreencopyManager
     private var resource: OpaquePointer?
     private let region: Rect
-    private var target: (buffer: Buffer, shm: ShmBuffer)?
+    /// Where the copy goes: a row writer into the client's buffer (the shm pool or the dma-buf).
+    private var target: Target?
+
+    private enum Target {
+        case shm(ShmBuffer)
+        case dmabuf(DmabufBuffer)
+
+        /// Writes `rows` rows of `rowBytes` from `source`; false if the buffer could not be written.
+        func write(rows: Int, rowBytes: Int, source: (Int) -> UnsafeRawPointer) -> Bool {
+            switch self {
+            case let .shm(b):
+                return b.pool.write { base in
+                    for row in 0..<rows { memcpy(base + b.layout.offset + row * Int(b.layout.stride), source(row), rowBytes) }
+                }
+            case let .dmabuf(b):
+                return b.write { base in
+                    for row in 0..<rows { memcpy(base + b.planeOffset + row * b.planeStride, source(row), rowBytes) }
+                }
+            }
+        }
+    }
     private var withDamage = false
     private var used = false
     private var stride: Int32 { region.width * 4 }
@@ -79,7 +100,10 @@ final class ScreencopyFrame: ResourceHandler, FrameObserver {
         guard let resource else { return }
         guard !region.isEmpty else { return zwlr_screencopy_frame_v1_send_failed(resource) }
         zwlr_screencopy_frame_v1_send_buffer(resource, WL_SHM_FORMAT_XRGB8888.rawValue, UInt32(region.width), UInt32(region.height), UInt32(stride))
-        if wl_resource_get_version(resource) >= 3 { zwlr_screencopy_frame_v1_send_buffer_done(resource) }
+        if wl_resource_get_version(resource) >= 3 {
+            zwlr_screencopy_frame_v1_send_linux_dmabuf(resource, PixelFormat.xrgb8888.drmFourcc, UInt32(region.width), UInt32(region.height))
+            zwlr_screencopy_frame_v1_send_buffer_done(resource)
+        }
     }
 
     func handle(_ request: Request) {
@@ -92,17 +116,28 @@ final class ScreencopyFrame: ResourceHandler, FrameObserver {
                                         "copy was already requested on this frame")
             }
             used = true
-            guard let buffer = Resources.object(request.object(0), as: Buffer.self), let shm = buffer.contents as? ShmBuffer,
-                  shm.format == .xrgb8888 || shm.format == .argb8888,
-                  shm.width == region.width, shm.height == region.height, shm.layout.stride == stride else {
+            guard let buffer = Resources.object(request.object(0), as: Buffer.self), let accepted = accept(buffer.contents) else {
                 return server.postError(request.resource, code: ZWLR_SCREENCOPY_FRAME_V1_ERROR_INVALID_BUFFER.rawValue,
-                                        "the buffer must be a wl_shm XRGB8888 \(region.width)x\(region.height) buffer with stride \(stride), as advertised")
+                                        "the buffer must be a wl_shm XRGB8888 \(region.width)x\(region.height) buffer with stride \(stride), or a linear XRGB8888 dma-buf of that size, as advertised")
             }
-            target = (buffer, shm)
+            target = accepted
             withDamage = Int32(request.opcode) == ZWLR_SCREENCOPY_FRAME_V1_COPY_WITH_DAMAGE
             server.observeFrames(self)
         default: break
         }
+    }
+
+    /// The buffer if it matches what was advertised.
+    private func accept(_ contents: ClientBuffer) -> Target? {
+        guard contents.width == region.width, contents.height == region.height else { return nil }
+        if let shm = contents as? ShmBuffer, shm.format == .xrgb8888 || shm.format == .argb8888, shm.layout.stride == stride {
+            return .shm(shm)
+        }
+        if let dmabuf = contents as? DmabufBuffer, dmabuf.format == .xrgb8888 || dmabuf.format == .argb8888,
+           resource.map({ wl_resource_get_version($0) >= 3 }) == true {
+            return .dmabuf(dmabuf)
+        }
+        return nil
     }
 
     func frameComposited(_ frame: FrameInfo) -> Bool {
@@ -111,11 +146,8 @@ final class ScreencopyFrame: ResourceHandler, FrameObserver {
         if withDamage && damage.isEmpty { return true }  // wait for something to change
         let fb = frame.front
         let ok = fb.withCPUAccess(write: false) {
-            target.shm.pool.write { base in
-                let dst = base + target.shm.layout.offset
-                for row in 0..<Int(region.height) {
-                    memcpy(dst + row * Int(stride), fb.data + (Int(region.y) + row) * Int(fb.stride) + Int(region.x) * 4, Int(stride))
-                }
+            target.write(rows: Int(region.height), rowBytes: Int(stride)) { row in
+                UnsafeRawPointer(fb.data + (Int(region.y) + row) * Int(fb.stride) + Int(region.x) * 4)
             }
         }
         guard ok else {
