@@ -11,7 +11,7 @@ struct VMOutputTests {
         let list: [VM.Device] = devices == "vgem" ? [.vgem] : devices == "virtio-gpu" ? [.virtioGPU] : []
         let r = try VM.run(devices: list, memoryMB: 1536,
                            environment: ["COMPOSITORD_IN_VM": "1", "COMPOSITORD_VM_EXPECT_BACKEND": backend], timeout: 900,
-                           command: [testBinary, "--testing-library", "swift-testing", "--filter", "OutputInVMTests"])
+                           command: [testBinary, "--testing-library", "swift-testing", "--filter", "OutputInVMTests|CaptureInVMTests"])
         let output = r.stdout + r.stderr
         #expect(r.status == 0, "inside the VM (\(devices)):\n\(output.suffix(8000))")
         #expect(output.contains("backendAndExportedFramePixels()"), "did not run")
