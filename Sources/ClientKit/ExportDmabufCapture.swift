@@ -59,8 +59,7 @@ public final class ExportDmabufFrame: EventReceiver {
     }
 
     deinit {
-        closeObjects()
-        if let proxy { zwlr_export_dmabuf_frame_v1_destroy(proxy) }
+        release()
     }
 
     /// Closes every descriptor received so far (also done on deinit).
@@ -104,17 +103,31 @@ public final class ExportDmabufFrame: EventReceiver {
 
     /// Dispatches until `ready` or `cancel`. A cancel throws `CaptureError.cancelled` (the
     /// descriptors received are closed); the frame object is destroyed either way, as the
-    /// protocol asks once one of them arrived.
-    func wait(connection: Connection, timeout: Duration?) throws {
+    /// protocol asks once one of them arrived, unless `keep` and the frame is ready: then it stays
+    /// until `release()`, and the compositor keeps its buffer untouched meanwhile.
+    func wait(connection: Connection, timeout: Duration?, keep: Bool = false) throws {
         try connection.wait(timeout: timeout) { state != .pending }
             .orThrow(waitingFor: "zwlr_export_dmabuf_frame_v1 ready or cancel")
+        if case let .cancelled(reason) = state {
+            release()
+            throw CaptureError.cancelled(reason)
+        }
+        if !keep { destroyProxy() }
+    }
+
+    /// Whether the `zwlr_export_dmabuf_frame_v1` is still alive (a kept frame before `release()`).
+    public var isHeld: Bool { proxy != nil }
+
+    /// Sends `zwlr_export_dmabuf_frame_v1.destroy` (once) and closes the descriptors.
+    public func release() {
+        destroyProxy()
+        closeObjects()
+    }
+
+    private func destroyProxy() {
         if let proxy {
             zwlr_export_dmabuf_frame_v1_destroy(proxy)
             self.proxy = nil
-        }
-        if case let .cancelled(reason) = state {
-            closeObjects()
-            throw CaptureError.cancelled(reason)
         }
     }
 
@@ -153,6 +166,20 @@ public final class ExportDmabufFrame: EventReceiver {
     public static func readXRGB8888(
         _ fd: FileDescriptor, object: CapturedObject, width: Int, height: Int, yInverted: Bool
     ) throws -> CapturedImage {
+        let mapping = try ObjectMapping(fd, object: object)
+        return try mapping.readXRGB8888(width: width, height: height, yInverted: yInverted)
+    }
+}
+
+/// A read-only shared mapping of one exported object (its whole size), unmapped on deinit. The
+/// descriptor is not owned.
+final class ObjectMapping {
+    let fileDescriptor: FileDescriptor
+    let object: CapturedObject
+    let memory: UnsafeMutableRawPointer
+    let size: Int
+
+    init(_ fd: FileDescriptor, object: CapturedObject) throws {
         var size = object.size
         if size == 0 {
             // Some compositors leave the size out: a dma-buf knows its own.
@@ -163,8 +190,40 @@ public final class ExportDmabufFrame: EventReceiver {
         guard let memory = mmap(nil, size, PROT_READ, MAP_SHARED, fd.rawValue, 0), memory != MAP_FAILED else {
             throw CaptureError.system(operation: "mmap of object \(object.index) (\(size) bytes)", errno: Glibc.errno)
         }
-        defer { munmap(memory, size) }
+        fileDescriptor = fd
+        self.object = object
+        self.memory = memory
+        self.size = size
+    }
 
+    deinit { munmap(memory, size) }
+
+    /// The image's bytes as they lie in memory (`offset` up to the end of the last row's pixels,
+    /// stride padding included), copied between `DMA_BUF_IOCTL_SYNC` START|READ and END|READ when
+    /// the descriptor is a dma-buf.
+    func copyBytes(width: Int, height: Int) throws -> [UInt8] {
+        let (lastRow, overflow) = object.stride.multipliedReportingOverflow(by: max(height - 1, 0))
+        let end = object.offset + lastRow + width * 4
+        guard !overflow, width > 0, height > 0, object.offset >= 0, end <= size else {
+            throw CaptureError.badFrame("object \(object.index): \(width)x\(height), stride \(object.stride), offset \(object.offset) does not fit \(size) bytes")
+        }
+        let sync = object.isDmabuf
+        if sync {
+            let result = cdrm_dmabuf_sync(fileDescriptor.rawValue, UInt64(CDRM_SYNC_START) | UInt64(CDRM_SYNC_READ))
+            guard result == 0 else { throw CaptureError.system(operation: "DMA_BUF_IOCTL_SYNC(START|READ)", errno: -result) }
+        }
+        let bytes = [UInt8](UnsafeRawBufferPointer(start: memory + object.offset, count: end - object.offset))
+        if sync {
+            let result = cdrm_dmabuf_sync(fileDescriptor.rawValue, UInt64(CDRM_SYNC_END) | UInt64(CDRM_SYNC_READ))
+            guard result == 0 else { throw CaptureError.system(operation: "DMA_BUF_IOCTL_SYNC(END|READ)", errno: -result) }
+        }
+        return bytes
+    }
+
+    /// Copies the image out of the mapping, between `DMA_BUF_IOCTL_SYNC` START|READ and END|READ
+    /// when the descriptor is a dma-buf.
+    func readXRGB8888(width: Int, height: Int, yInverted: Bool) throws -> CapturedImage {
+        let fd = fileDescriptor
         let sync = object.isDmabuf
         if sync {
             let result = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START) | UInt64(CDRM_SYNC_READ))
@@ -184,5 +243,75 @@ public final class ExportDmabufFrame: EventReceiver {
             guard result == 0 else { throw CaptureError.system(operation: "DMA_BUF_IOCTL_SYNC(END|READ)", errno: -result) }
         }
         return image
+    }
+}
+
+/// An exported frame kept alive (`OutputCapture.captureHeld`): its `zwlr_export_dmabuf_frame_v1`
+/// is not destroyed, so the compositor must leave the buffer alone, and the plane-0 object stays
+/// mapped so it can be read again (`reread()`) while the compositor goes on compositing.
+/// `release()` (or deinit) unmaps, closes the descriptors and destroys the frame object.
+/// Use it from the connection's thread.
+public final class HeldExportedFrame {
+    /// The frame as read right after `ready`.
+    public let frame: CapturedFrame
+    /// The plane-0 bytes as read right after `ready` (see `rereadBytes()`).
+    public let bytes: [UInt8]
+    public let connection: Connection
+    private let export: ExportDmabufFrame
+    private var mapping: ObjectMapping?
+
+    init(frame export: ExportDmabufFrame, connection: Connection) throws {
+        guard case let .ready(timestamp) = export.state else { throw CaptureError.badFrame("the frame is not ready") }
+        guard export.described else { throw CaptureError.badFrame("ready without a frame event") }
+        guard export.format == DrmFormat.xrgb8888 || export.format == DrmFormat.argb8888,
+              export.modifier == DrmModifier.linear || export.modifier == DrmModifier.invalid else {
+            throw CaptureError.unsupportedFormat(format: export.format, modifier: export.modifier)
+        }
+        guard let plane = export.objects.first(where: { $0.info.planeIndex == 0 }) else {
+            throw CaptureError.badFrame("no object holds plane 0 (\(export.objects.count) of \(export.objectCount) objects received)")
+        }
+        let mapping = try ObjectMapping(plane.fileDescriptor, object: plane.info)
+        let image = try mapping.readXRGB8888(width: export.width, height: export.height, yInverted: export.bufferFlags & 1 != 0)
+        bytes = try mapping.copyBytes(width: export.width, height: export.height)
+        let infos = export.objects.map(\.info)
+        self.frame = CapturedFrame(
+            method: .exportDmabuf, format: export.format, modifier: export.modifier,
+            isDmabuf: !infos.isEmpty && infos.allSatisfy(\.isDmabuf), yInverted: export.bufferFlags & 1 != 0,
+            damage: [], objects: infos, exportFlags: export.flags, bufferFlags: export.bufferFlags,
+            offsetX: export.offsetX, offsetY: export.offsetY, dmabufOffers: [], timestamp: timestamp, image: image)
+        self.connection = connection
+        self.export = export
+        self.mapping = mapping
+    }
+
+    deinit { release() }
+
+    /// Whether `release()` has not been called yet.
+    public var isHeld: Bool { mapping != nil }
+
+    /// The plane-0 dma-buf (owned by the handle; valid until `release()`).
+    public var fileDescriptor: FileDescriptor? { mapping?.fileDescriptor }
+
+    /// Reads the held buffer again, from the same mapping (between `DMA_BUF_IOCTL_SYNC`
+    /// START|READ and END|READ for a dma-buf). Throws `CaptureError.badFrame` after `release()`.
+    public func reread() throws -> CapturedImage {
+        guard let mapping else { throw CaptureError.badFrame("the held frame was released") }
+        return try mapping.readXRGB8888(width: frame.width, height: frame.height, yInverted: frame.yInverted)
+    }
+
+    /// The plane-0 bytes again, raw, from the same mapping: from the object's offset to the end
+    /// of the last row's pixels, stride padding and the X byte included (compare with `bytes`).
+    public func rereadBytes() throws -> [UInt8] {
+        guard let mapping else { throw CaptureError.badFrame("the held frame was released") }
+        return try mapping.copyBytes(width: frame.width, height: frame.height)
+    }
+
+    /// Unmaps, closes the descriptors and destroys the `zwlr_export_dmabuf_frame_v1` (flushed at
+    /// once), handing the buffer back to the compositor. Idempotent.
+    public func release() {
+        guard mapping != nil else { return }
+        mapping = nil
+        export.release()
+        try? connection.flush()
     }
 }

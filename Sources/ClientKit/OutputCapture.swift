@@ -10,6 +10,17 @@ public enum CaptureMethod: String, Sendable, CaseIterable, CustomStringConvertib
     public var description: String { rawValue }
 }
 
+/// What screencopy copies into.
+public enum CaptureBufferKind: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// A `wl_shm` buffer of the offered `buffer(format, width, height, stride)` (a sealed memfd pool).
+    case shm
+    /// A linear XRGB8888 `DmaBuf` of the offered `linux_dmabuf(format, width, height)` (version 3),
+    /// imported through `zwp_linux_dmabuf_v1` with `create_immed`.
+    case dmabuf
+
+    public var description: String { rawValue }
+}
+
 /// Why `zwlr_export_dmabuf_frame_v1` was cancelled (`cancel(reason)`).
 public enum CaptureCancelReason: Sendable, Equatable, Hashable, CustomStringConvertible {
     /// 0: a transient problem; trying again may succeed.
@@ -112,8 +123,11 @@ public struct CapturedFrame: Sendable {
     public var format: UInt32
     /// The DRM format modifier (`DrmModifier`); `LINEAR` for screencopy's `wl_shm` buffer.
     public var modifier: UInt64
-    /// export-dmabuf: every object is a real dma-buf. screencopy: false (a `wl_shm` buffer).
+    /// export-dmabuf: every object is a real dma-buf. screencopy: whether the copy went into a
+    /// dma-buf (`CaptureBufferKind.dmabuf`) rather than a `wl_shm` buffer.
     public var isDmabuf: Bool
+    /// screencopy into a dma-buf: how that dma-buf was allocated. nil otherwise.
+    public var dmabufStrategy: DmaBuf.Strategy? = nil
     /// The buffer was upside down (y_invert); `image` has already been turned the right way up.
     public var yInverted: Bool
     /// screencopy `copy_with_damage`: the damage events, in order (empty otherwise).
@@ -126,7 +140,8 @@ public struct CapturedFrame: Sendable {
     /// export-dmabuf: where the frame lies in the output (`offset_x`, `offset_y`).
     public var offsetX: Int
     public var offsetY: Int
-    /// screencopy: the `linux_dmabuf` offers (format, width, height), which this kit does not use.
+    /// screencopy: the `linux_dmabuf` offers (format, width, height) (version 3), which
+    /// `CaptureBufferKind.dmabuf` copies into.
     public var dmabufOffers: [ScreencopyFrame.DmabufOffer]
     public var timestamp: CaptureTimestamp
     public var image: CapturedImage
@@ -151,7 +166,9 @@ public enum CaptureError: Error, Sendable, Equatable, CustomStringConvertible {
     case failed
     /// The compositor has no `wl_output`.
     case noOutput
-    /// screencopy offered no `wl_shm` buffer this kit can read (it reads XRGB8888 and ARGB8888).
+    /// screencopy offered no buffer of the kind asked for that this kit can fill: for `wl_shm`
+    /// XRGB8888 or ARGB8888, for dma-bufs a `linux_dmabuf` offer of XRGB8888 (none at all, e.g.,
+    /// when the compositor cannot write into dma-bufs or the manager is older than version 3).
     case noUsableBuffer(shmFormats: [UInt32], dmabufFormats: [UInt32])
     /// The frame's format or modifier cannot be read by the CPU here.
     case unsupportedFormat(format: UInt32, modifier: UInt64)
@@ -166,7 +183,7 @@ public enum CaptureError: Error, Sendable, Equatable, CustomStringConvertible {
         case .failed: return "capture failed"
         case .noOutput: return "the compositor has no output"
         case let .noUsableBuffer(shm, dmabuf):
-            return "screencopy offered no readable wl_shm buffer (shm formats: \(shm.map(ShmFormatName.name)), dma-buf formats: \(dmabuf.map(DrmFormat.name)))"
+            return "screencopy offered no usable buffer (shm formats: \(shm.map(ShmFormatName.name)), dma-buf formats: \(dmabuf.map(DrmFormat.name)))"
         case let .unsupportedFormat(format, modifier):
             return "cannot read \(DrmFormat.name(format))/\(DrmModifier.name(modifier)) frames (only XR24 or AR24, LINEAR)"
         case let .badFrame(why): return "unreadable frame: \(why)"
@@ -236,27 +253,43 @@ public final class OutputCapture {
     /// Whether the compositor offers `zwlr_export_dmabuf_manager_v1`.
     public var hasExportDmabuf: Bool { exportManager != nil }
 
+    private var boundLinuxDmabuf: LinuxDmabuf?
+
+    /// `zwp_linux_dmabuf_v1` (versions 2 to 4, formats collected), bound on first use by a
+    /// screencopy into a dma-buf. Throws `ClientError.missingGlobal` if the compositor lacks it.
+    public func linuxDmabuf(timeout: Duration? = nil) throws -> LinuxDmabuf {
+        if let boundLinuxDmabuf { return boundLinuxDmabuf }
+        let bound = try registry.bind("zwp_linux_dmabuf_v1", table: cw_zwp_linux_dmabuf_v1_interface(), minVersion: 2, maxVersion: 4)
+        let dmabuf = LinuxDmabuf(connection: connection, proxy: bound.proxy, version: bound.version)
+        try dmabuf.collectFormats(timeout: timeout)
+        boundLinuxDmabuf = dmabuf
+        return dmabuf
+    }
+
     /// Captures one frame of `output` (default: the first) with `method`.
     ///
     /// - export-dmabuf: maps each object read-only, reads it between `DMA_BUF_IOCTL_SYNC`
     ///   START|READ and END|READ when it is a dma-buf, and closes the descriptors.
-    /// - screencopy: makes a `wl_shm` buffer of the offered format, size and stride (a sealed
-    ///   memfd pool), sends `copy`, or `copy_with_damage` when `withDamage` (needs version 2).
+    /// - screencopy: with `bufferKind` `.shm` makes a `wl_shm` buffer of the offered format, size
+    ///   and stride (a sealed memfd pool); with `.dmabuf` (needs version 3 and
+    ///   `zwp_linux_dmabuf_v1`) allocates a linear XRGB8888 `DmaBuf` of the offered size with
+    ///   `dmabufStrategy`, imports it with `create_immed`, and reads it back between
+    ///   `DMA_BUF_IOCTL_SYNC` START|READ and END|READ. Sends `copy`, or `copy_with_damage` when
+    ///   `withDamage` (needs version 2). `bufferKind` does not matter for export-dmabuf.
     ///
-    /// Throws `CaptureError` (`cancelled`, `failed`, ...), `ClientError.missingGlobal` when the
-    /// compositor lacks the protocol, `ClientError.timedOut` / `.interrupted`, `ProtocolError`.
+    /// Throws `CaptureError` (`cancelled`, `failed`, `noUsableBuffer` when no offer of the kind
+    /// asked for came...), `ClientError.missingGlobal` when the compositor lacks the protocol,
+    /// `ClientError.timedOut` / `.interrupted`, `ProtocolError`, and for `.dmabuf` `DmaBufError`
+    /// (no allocation strategy worked) or `DmaBufferError.notAdvertised`.
     public func capture(
         _ method: CaptureMethod, output: Output? = nil, overlayCursor: Bool = false, withDamage: Bool = false,
-        timeout: Duration? = nil
+        bufferKind: CaptureBufferKind = .shm, dmabufStrategy: DmaBuf.Strategy = .automatic,
+        dmabufOptions: DmaBuf.Options = DmaBuf.Options(), timeout: Duration? = nil
     ) throws -> CapturedFrame {
         guard let output = output ?? outputs.first else { throw CaptureError.noOutput }
         switch method {
         case .exportDmabuf:
-            guard let exportManager else {
-                throw ClientError.missingGlobal(interface: "zwlr_export_dmabuf_manager_v1", minimumVersion: 1)
-            }
-            let frame = ExportDmabufFrame(manager: exportManager, output: output, overlayCursor: overlayCursor)
-            try frame.wait(connection: connection, timeout: timeout)
+            let frame = try exportFrame(output: output, overlayCursor: overlayCursor, keep: false, timeout: timeout)
             return try frame.capturedFrame()
         case .screencopy:
             guard let screencopyManager else {
@@ -265,9 +298,45 @@ public final class OutputCapture {
             if withDamage && screencopyManager.version < 2 {
                 throw ClientError.missingGlobal(interface: "zwlr_screencopy_manager_v1", minimumVersion: 2)
             }
-            guard let shm else { throw ClientError.missingGlobal(interface: "wl_shm", minimumVersion: 1) }
+            let destination: ScreencopyFrame.Destination
+            switch bufferKind {
+            case .shm:
+                guard let shm else { throw ClientError.missingGlobal(interface: "wl_shm", minimumVersion: 1) }
+                destination = .shm(shm)
+            case .dmabuf:
+                // linux_dmabuf offers exist from version 3 on.
+                if screencopyManager.version < 3 {
+                    throw ClientError.missingGlobal(interface: "zwlr_screencopy_manager_v1", minimumVersion: 3)
+                }
+                destination = .dmabuf(linuxDmabuf: try linuxDmabuf(timeout: timeout), strategy: dmabufStrategy, options: dmabufOptions)
+            }
             let frame = ScreencopyFrame(manager: screencopyManager, output: output, overlayCursor: overlayCursor)
-            return try frame.capture(connection: connection, shm: shm, withDamage: withDamage, timeout: timeout)
+            return try frame.capture(connection: connection, into: destination, withDamage: withDamage, timeout: timeout)
         }
+    }
+
+    /// Captures one frame of `output` with export-dmabuf and keeps it: the
+    /// `zwlr_export_dmabuf_frame_v1` is not destroyed after `ready`, so the compositor must not
+    /// render into its buffer again until `HeldExportedFrame.release()` (or the handle's deinit).
+    /// The plane-0 object stays mapped; `frame` holds the pixels read at once, `reread()` reads
+    /// them again from the same dma-buf. A cancel throws `CaptureError.cancelled` (nothing held).
+    public func captureHeld(output: Output? = nil, overlayCursor: Bool = false, timeout: Duration? = nil) throws -> HeldExportedFrame {
+        guard let output = output ?? outputs.first else { throw CaptureError.noOutput }
+        let frame = try exportFrame(output: output, overlayCursor: overlayCursor, keep: true, timeout: timeout)
+        do {
+            return try HeldExportedFrame(frame: frame, connection: connection)
+        } catch {
+            frame.release()
+            throw error
+        }
+    }
+
+    private func exportFrame(output: Output, overlayCursor: Bool, keep: Bool, timeout: Duration?) throws -> ExportDmabufFrame {
+        guard let exportManager else {
+            throw ClientError.missingGlobal(interface: "zwlr_export_dmabuf_manager_v1", minimumVersion: 1)
+        }
+        let frame = ExportDmabufFrame(manager: exportManager, output: output, overlayCursor: overlayCursor)
+        try frame.wait(connection: connection, timeout: timeout, keep: keep)
+        return frame
     }
 }

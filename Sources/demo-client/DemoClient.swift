@@ -15,7 +15,8 @@ struct DemoClient: ParsableCommand {
             frames (default 30) and prints 'misbehave MODE: tolerated'.
 
             With --capture FILE.png it makes no window: it captures one frame of the first output \
-            (--capture-method export-dmabuf, the default, or screencopy), writes it as a PNG and prints \
+            (--capture-method export-dmabuf, the default, or screencopy, copying into a wl_shm buffer \
+            or, with --capture-buffer dmabuf, a dma-buf), writes it as a PNG and prints \
             'capture: <method> <W>x<H> <FOURCC> modifier=0x<hex> dmabuf=<yes|no> -> FILE.png'; with \
             --with-damage (screencopy only) it uses copy_with_damage and first prints one \
             'damage: <x>,<y> <W>x<H>' line per damage rectangle (or 'damage: none').
@@ -61,6 +62,9 @@ struct DemoClient: ParsableCommand {
     @Option(help: "How to capture: export-dmabuf (zwlr_export_dmabuf_manager_v1) or screencopy (zwlr_screencopy_manager_v1).")
     var captureMethod: String?
 
+    @Option(help: "With --capture-method screencopy: copy into shm (a wl_shm buffer) or dmabuf (a linear XR24 dma-buf from --dmabuf-source, imported through zwp_linux_dmabuf_v1; needs the compositor's linux_dmabuf offer).")
+    var captureBuffer: String?
+
     @Flag(help: "With --capture-method screencopy: use copy_with_damage and print the damage rectangles.")
     var withDamage = false
 
@@ -84,8 +88,14 @@ struct DemoClient: ParsableCommand {
         if let captureMethod, CaptureMethod(rawValue: captureMethod) == nil {
             throw ValidationError("--capture-method must be one of: \(CaptureMethod.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        if capture == nil && (captureMethod != nil || withDamage) {
-            throw ValidationError("--capture-method and --with-damage need --capture FILE.png")
+        if let captureBuffer, CaptureBufferKind(rawValue: captureBuffer) == nil {
+            throw ValidationError("--capture-buffer must be one of: \(CaptureBufferKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if capture == nil && (captureMethod != nil || withDamage || captureBuffer != nil) {
+            throw ValidationError("--capture-method, --capture-buffer and --with-damage need --capture FILE.png")
+        }
+        if captureBuffer != nil && captureMethod != CaptureMethod.screencopy.rawValue {
+            throw ValidationError("--capture-buffer needs --capture-method screencopy")
         }
         if withDamage && captureMethod != CaptureMethod.screencopy.rawValue {
             throw ValidationError("--with-damage needs --capture-method screencopy")
@@ -208,7 +218,9 @@ struct DemoClient: ParsableCommand {
         connection.interrupt = interrupt
         let timeout = Duration.milliseconds(Int64((min(captureTimeout, 1e9) * 1000).rounded(.up)))
         let capturer = try OutputCapture(connection: connection, timeout: timeout)
-        let frame = try capturer.capture(method, withDamage: withDamage, timeout: timeout)
+        let frame = try capturer.capture(
+            method, withDamage: withDamage, bufferKind: captureBuffer.flatMap(CaptureBufferKind.init(rawValue:)) ?? .shm,
+            dmabufStrategy: DmaBuf.Strategy(rawValue: dmabufSource)!, timeout: timeout)
         if withDamage {
             if frame.damage.isEmpty { print("damage: none") }
             for rect in frame.damage { print("damage: \(rect)") }

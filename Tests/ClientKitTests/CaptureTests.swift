@@ -116,6 +116,13 @@ private func expected(x: Int, y: Int) -> UInt32 { 0xFF00_0000 | UInt32(y) << 16 
         #expect(CaptureMethod(rawValue: "export_dmabuf") == nil)
     }
 
+    @Test func bufferKindsAreTheCommandLineValues() {
+        #expect(CaptureBufferKind.allCases.map(\.rawValue) == ["shm", "dmabuf"])
+        #expect(CaptureBufferKind(rawValue: "dma-buf") == nil)
+        #expect("\(CaptureError.noUsableBuffer(shmFormats: [1], dmabufFormats: []))"
+            == "screencopy offered no usable buffer (shm formats: [\"XR24\"], dma-buf formats: [])")
+    }
+
     @Test func rectsAndModes() {
         #expect("\(CaptureRect(x: 1, y: 2, width: 30, height: 40))" == "1,2 30x40")
         #expect("\(OutputMode(width: 640, height: 480, refreshMilliHz: 60_000, flags: 3))" == "640x480@60.000Hz")
