@@ -24,6 +24,21 @@ import Testing
 }
 
 extension PeerClientTests {
+    /// weston-simple-damage binds wl_compositor at the advertised version with libwayland 1.21's
+    /// v5 tables: it must not receive v6-only events.
+    @Test func westonSimpleDamageRuns3sWithoutError() throws {
+        let path = "/usr/bin/weston-simple-damage"
+        try #require(FileManager.default.fileExists(atPath: path), "install the weston package (scripts/test does)")
+        let c = try CompositorProcess(["--width", "640", "--height", "480"])
+        let client = try c.start(path, tag: "simple-damage")
+        sleep(3)
+        #expect(client.isRunning, "weston-simple-damage exited early: \(client.stderr)")
+        client.signal(SIGINT)
+        let r = client.wait(timeout: 10)
+        #expect(!r.stderr.contains("no event"), "\(r.stderr)")
+        #expect(!c.log.contains("protocol error"), "\(c.log)")
+    }
+
     @Test func waylandInfoListsEveryGlobalWithItsVersion() throws {
         let path = "/usr/bin/wayland-info"
         try #require(FileManager.default.fileExists(atPath: path), "install wayland-utils (scripts/test does)")

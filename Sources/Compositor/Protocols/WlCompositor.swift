@@ -19,14 +19,12 @@ final class WlCompositor: ResourceHandler {
         switch Int32(request.opcode) {
         case WL_COMPOSITOR_CREATE_SURFACE:
             let id = request.newID(0)
-            guard let surface = Resources.create(client: request.client, interface: cw_wl_surface_v6(), version: request.version, id: id, handler: { resource in
+            // No preferred_buffer_scale/transform events: the headless output's preference is the
+            // protocol's default (scale 1, normal), which holds until an event says otherwise. Not
+            // sending them also keeps clients built against libwayland 1.21 working when they bind
+            // the advertised version with v5 tables (weston-simple-damage does).
+            Resources.create(client: request.client, interface: cw_wl_surface_v6(), version: request.version, id: id) { resource in
                 WlSurface(server: server, resource: resource)
-            }) else { return }
-            if request.version >= 6 {
-                // The headless output has scale 1 and no transform.
-                var scale = wl_argument(i: 1), transform = wl_argument(u: 0)
-                wl_resource_post_event_array(surface, WlSurface.preferredBufferScaleEvent, &scale)
-                wl_resource_post_event_array(surface, WlSurface.preferredBufferTransformEvent, &transform)
             }
         case WL_COMPOSITOR_CREATE_REGION:
             Resources.create(client: request.client, interface: cw_wl_region_interface(), version: 1, id: request.newID(0)) { _ in

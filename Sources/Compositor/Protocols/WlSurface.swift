@@ -4,10 +4,6 @@ import CWayland
 final class WlSurface: ResourceHandler {
     private unowned let server: Server
     let surface: Surface
-    /// Event opcodes of wl_surface v6 (libwayland 1.21's headers predate them).
-    static let preferredBufferScaleEvent: UInt32 = 2
-    static let preferredBufferTransformEvent: UInt32 = 3
-
     init(server: Server, resource: OpaquePointer) {
         self.server = server
         surface = Surface(id: wl_resource_get_id(resource))
