@@ -1,3 +1,5 @@
+import CWayland
+
 /// Input injected by an embedder (the wlcs integration module, tests): virtual pointers and
 /// touch devices on the seat, and placing windows. Must be called on the server's thread.
 ///
@@ -10,32 +12,76 @@ public struct VirtualDeviceID: Hashable, Sendable {
 extension Server {
     /// A pointer device appears: the seat gains the pointer capability while one exists.
     public func addVirtualPointer() -> VirtualDeviceID {
-        VirtualDeviceID(rawValue: 0)  // TODO(seat)
+        VirtualDeviceID(rawValue: seat.addDevice(pointer: true))
     }
 
-    public func removeVirtualPointer(_ device: VirtualDeviceID) {}
+    public func removeVirtualPointer(_ device: VirtualDeviceID) {
+        seat.removeDevice(device.rawValue)
+        flush()
+    }
 
-    public func pointerMoveAbsolute(_ device: VirtualDeviceID, x: Double, y: Double) {}
+    public func pointerMoveAbsolute(_ device: VirtualDeviceID, x: Double, y: Double) {
+        seat.pointerMoved(toX: x, y: y)
+        flush()
+    }
 
-    public func pointerMoveRelative(_ device: VirtualDeviceID, dx: Double, dy: Double) {}
+    public func pointerMoveRelative(_ device: VirtualDeviceID, dx: Double, dy: Double) {
+        seat.pointerMoved(toX: seat.cursorX + dx, y: seat.cursorY + dy)
+        flush()
+    }
 
     /// `button` is a Linux input code (BTN_LEFT = 0x110).
-    public func pointerButton(_ device: VirtualDeviceID, button: UInt32, pressed: Bool) {}
-
-    /// A touch device appears: the seat gains the touch capability while one exists.
-    public func addVirtualTouch() -> VirtualDeviceID {
-        VirtualDeviceID(rawValue: 0)  // TODO(seat)
+    public func pointerButton(_ device: VirtualDeviceID, button: UInt32, pressed: Bool) {
+        seat.pointerButton(button, pressed: pressed)
+        flush()
     }
 
-    public func removeVirtualTouch(_ device: VirtualDeviceID) {}
+    /// A touch device appears: the seat gains the touch capability while one exists. Each
+    /// device is one touch point, whose id is the device's.
+    public func addVirtualTouch() -> VirtualDeviceID {
+        VirtualDeviceID(rawValue: seat.addDevice(pointer: false))
+    }
 
-    public func touchDown(_ device: VirtualDeviceID, x: Double, y: Double) {}
+    public func removeVirtualTouch(_ device: VirtualDeviceID) {
+        seat.removeDevice(device.rawValue)
+        flush()
+    }
 
-    public func touchMove(_ device: VirtualDeviceID, x: Double, y: Double) {}
+    public func touchDown(_ device: VirtualDeviceID, x: Double, y: Double) {
+        seat.touchDown(id: Int32(device.rawValue), x: x, y: y)
+        flush()
+    }
 
-    public func touchUp(_ device: VirtualDeviceID) {}
+    public func touchMove(_ device: VirtualDeviceID, x: Double, y: Double) {
+        seat.touchMotion(id: Int32(device.rawValue), x: x, y: y)
+        flush()
+    }
+
+    public func touchUp(_ device: VirtualDeviceID) {
+        seat.touchUp(id: Int32(device.rawValue))
+        flush()
+    }
 
     /// Moves the window whose wl_surface is object `surfaceID` of `client` (a server-side
-    /// wl_client) so that the surface's origin is at (x, y) in output space.
-    public func positionWindow(client: OpaquePointer, surfaceID: UInt32, x: Int32, y: Int32) {}
+    /// wl_client): a toplevel's window geometry goes to (x, y) (what the user sees as the
+    /// window's corner); any other surface's tree is moved so that its origin is at (x, y).
+    public func positionWindow(client: OpaquePointer, surfaceID: UInt32, x: Int32, y: Int32) {
+        guard let resource = wl_client_get_object(client, surfaceID),
+              let surface = Resources.object(resource, as: WlSurface.self)?.surface else {
+            logger.warning("positionWindow: no wl_surface@\(surfaceID) in that client")
+            return
+        }
+        let root = surface.root
+        if surface === root, let toplevel = (root.role as? XdgSurface)?.roleObject as? XdgToplevel {
+            toplevel.place(x: x, y: y)
+        } else if let view = root.view, let origin = surface.outputOrigin {
+            scene.move(view, x: view.x + x - origin.x, y: view.y + y - origin.y)
+        } else if let toplevel = (root.role as? XdgSurface)?.roleObject as? XdgToplevel {
+            toplevel.place(x: x, y: y)
+        }
+        flush()
+    }
+
+    /// Sends what the injected input produced now (the embedder waits on its clients).
+    func flush() { wl_display_flush_clients(display) }
 }

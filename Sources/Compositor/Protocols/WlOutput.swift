@@ -32,8 +32,8 @@ final class WlOutput: ResourceHandler {
         guard let output = Resources.object(r, as: WlOutput.self) else { return }
         server.outputs.append(output)
         // Surfaces of this client already on screen enter the output it just bound.
-        for view in server.scene.views {
-            if let s = view.surface.resource, wl_resource_get_client(s) == client { wl_surface_send_enter(s, r) }
+        server.scene.forEachSurface { surface, _, _ in
+            if let s = surface.resource, wl_resource_get_client(s) == client { wl_surface_send_enter(s, r) }
         }
     }
 

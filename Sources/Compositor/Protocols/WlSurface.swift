@@ -72,23 +72,28 @@ final class WlSurface: ResourceHandler {
             }
         }
         if let role = surface.role, !role.validateCommit(surface) { return }
-        let oldFrame = surface.view?.frame
-        let result = surface.current.apply(&surface.pending) { ($0.width, $0.height) }
-        result.replacedBuffer?.release()
-        server.queueFrameCallbacks(result.frameCallbacks.compactMap { $0 as? FrameCallback })
-        surface.role?.committed(surface, result)
-        // The role may have mapped, moved or unmapped the surface; damage where it now is.
-        server.scene.surfaceCommitted(surface, damage: result.damage,
-                                      oldFrame: result.geometryChanged ? oldFrame : nil)
+        if let viewport = surface.viewport, !viewport.validateCommit(surface) { return }
+        server.commit(surface)
     }
 
     func resourceDestroyed() {
+        server.seat.surfaceDestroyed(surface)
         surface.resource = nil
         for cb in surface.pending.frameCallbacks { (cb as? FrameCallback)?.cancel() }
         surface.pending = SurfaceState()
         surface.role?.surfaceDestroyed(surface)
         server.scene.unmap(surface)
+        // Its sub-surfaces lose their parent: they are unmapped (wl_subsurface spec).
+        for item in surface.pendingStack + surface.currentStack {
+            if case let .child(sub) = item { sub.parentDestroyed() }
+        }
+        if let cache = surface.cached {
+            if case let .attached(b?) = cache.attachment, b !== surface.current.buffer { b.release() }
+            for cb in cache.frameCallbacks { (cb as? FrameCallback)?.cancel() }
+            surface.cached = nil
+        }
         surface.current.buffer?.release()
         surface.current.buffer = nil
+        server.scene.onLayoutChanged()
     }
 }

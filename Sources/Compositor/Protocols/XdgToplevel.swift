@@ -48,9 +48,22 @@ final class XdgToplevel: ResourceHandler, XdgRole {
         case XDG_TOPLEVEL_SET_FULLSCREEN, XDG_TOPLEVEL_UNSET_FULLSCREEN:
             fullscreen = Int32(request.opcode) == XDG_TOPLEVEL_SET_FULLSCREEN
             xdgSurface?.sendConfigure()
+        case XDG_TOPLEVEL_MOVE:
+            guard let xdg = xdgSurface, let surface = xdg.surface, let view = surface.view else { return }
+            server.seat.startMove(self, windowX: view.x + xdg.windowGeometry.x, windowY: view.y + xdg.windowGeometry.y,
+                                  serial: request.uint(1), client: request.client)
         default:
-            break  // move, show_window_menu, set_minimized: nothing to do without a seat or a panel
+            break  // show_window_menu, set_minimized: nothing to do without a panel
         }
+    }
+
+    /// Puts the window geometry's top-left corner at (x, y) in output space (the embedder's
+    /// position_window, an interactive move); before the first map it is where the window maps.
+    func place(x: Int32, y: Int32) {
+        position = (x, y)
+        guard !(maximized || fullscreen), let xdg = xdgSurface, let surface = xdg.surface, let view = surface.view else { return }
+        let geometry = xdg.windowGeometry
+        server.scene.move(view, x: x - geometry.x, y: y - geometry.y)
     }
 
     func sendConfigure() {

@@ -21,12 +21,52 @@ final class Surface {
     private(set) var roleName: String?
     /// The object that gets commit hooks (xdg_surface for xdg roles), while it exists.
     weak var role: SurfaceRole?
-    /// Where the scene shows this surface, while it is mapped.
+    /// Where the scene shows this surface, while it is mapped (root surfaces: toplevels, popups).
     weak var view: View?
     /// Whether the current state has a buffer (a surface without one is unmapped).
     var hasBuffer: Bool { current.buffer != nil }
+    /// Whether the surface is on the output now (maintained by the scene, for enter/leave).
+    var isMapped = false
+
+    // MARK: sub-surfaces (wl_subsurface spec)
+
+    /// The wl_subsurface role object while this surface is a sub-surface.
+    weak var subsurface: Subsurface?
+    /// Sub-surface stacking: this surface (`.this`) among its children, bottom to top. The pending
+    /// order is changed by place_above/below and becomes current when this surface's state is applied.
+    var pendingStack: [StackItem] = [.this]
+    var currentStack: [StackItem] = [.this]
+    /// A synchronized sub-surface's commits wait here until its parent's state is applied.
+    var cached: SurfaceState<Buffer>?
+    /// The wp_viewport object while it exists (its requests fill the pending state).
+    weak var viewport: Viewport?
 
     init(id: UInt32) { self.id = id }
+
+    /// The parent surface when this is a sub-surface.
+    var parent: Surface? { subsurface?.parent }
+
+    /// The topmost ancestor (itself when it is not a sub-surface).
+    var root: Surface {
+        var s = self
+        while let p = s.parent { s = p }
+        return s
+    }
+
+    /// Whether `other` is this surface or one of its ancestors.
+    func hasAncestor(_ other: Surface) -> Bool {
+        var s: Surface? = self
+        while let c = s {
+            if c === other { return true }
+            s = c.parent
+        }
+        return false
+    }
+
+    /// The children in current stacking order, bottom to top.
+    var currentChildren: [Subsurface] {
+        currentStack.compactMap { if case let .child(s) = $0 { s } else { nil } }
+    }
 
     /// Gives the surface the role `name`; false when it already has a different one.
     func assignRole(_ name: String) -> Bool {
@@ -35,6 +75,26 @@ final class Surface {
         return true
     }
 
+    /// Where the surface's origin is on the output, when it is mapped.
+    var outputOrigin: (x: Int32, y: Int32)? {
+        guard isMapped else { return nil }
+        if let view { return (view.x, view.y) }
+        guard let sub = subsurface, let p = sub.parent?.outputOrigin else { return nil }
+        return (p.x + sub.x, p.y + sub.y)
+    }
+
     var width: Int32 { current.width }
     var height: Int32 { current.height }
+}
+
+/// One entry of a surface's sub-surface stack.
+enum StackItem {
+    /// The parent surface itself.
+    case this
+    case child(Subsurface)
+
+    func `is`(_ sub: Subsurface) -> Bool {
+        if case let .child(s) = self { return s === sub }
+        return false
+    }
 }

@@ -19,9 +19,57 @@ public struct SurfaceState<Buffer: AnyObject> {
     public var inputRegion: Region? = nil
     public var bufferScale: Int32? = nil
     public var bufferTransform: BufferTransform? = nil
+    /// wp_viewport: nil = unchanged; `.some(nil)` = unset by the client (all -1 / -1×-1).
+    public var viewportSource: SourceRect?? = nil
+    public var viewportDestination: Size?? = nil
     public var frameCallbacks: [AnyObject] = []
 
     public init() {}
+
+    /// Whether nothing at all was requested since the last commit.
+    public var isEmpty: Bool {
+        if case .attached = attachment { return false }
+        return dx == 0 && dy == 0 && surfaceDamage.isEmpty && bufferDamage.isEmpty && opaqueRegion == nil
+            && inputRegion == nil && bufferScale == nil && bufferTransform == nil && viewportSource == nil
+            && viewportDestination == nil && frameCallbacks.isEmpty
+    }
+
+    /// Adds a newer pending state on top of this one (a synchronized sub-surface's cache: "the
+    /// pending state is added to the cached state"). Returns a buffer this state had attached
+    /// that the newer one replaces: it was never shown and can be released at once.
+    public mutating func merge(_ newer: SurfaceState) -> Buffer? {
+        var replaced: Buffer? = nil
+        if case let .attached(next) = newer.attachment {
+            if case let .attached(old?) = attachment, old !== next { replaced = old }
+            attachment = newer.attachment
+        }
+        dx += newer.dx
+        dy += newer.dy
+        surfaceDamage.formUnion(newer.surfaceDamage)
+        bufferDamage.formUnion(newer.bufferDamage)
+        if let o = newer.opaqueRegion { opaqueRegion = o }
+        if let i = newer.inputRegion { inputRegion = i }
+        if let s = newer.bufferScale { bufferScale = s }
+        if let t = newer.bufferTransform { bufferTransform = t }
+        if let v = newer.viewportSource { viewportSource = v }
+        if let v = newer.viewportDestination { viewportDestination = v }
+        frameCallbacks += newer.frameCallbacks
+        return replaced
+    }
+}
+
+/// A wp_viewport source rectangle in surface-local coordinates before scaling (fractional).
+public struct SourceRect: Equatable, Sendable {
+    public var x, y, width, height: Double
+    public init(x: Double, y: Double, width: Double, height: Double) {
+        self.x = x; self.y = y; self.width = width; self.height = height
+    }
+}
+
+/// A size in surface coordinates (wp_viewport destination).
+public struct Size: Equatable, Sendable {
+    public var width, height: Int32
+    public init(width: Int32, height: Int32) { self.width = width; self.height = height }
 }
 
 /// The state a surface displays (what the last commit made current).
@@ -34,16 +82,37 @@ public struct CommittedSurfaceState<Buffer: AnyObject> {
     /// Empty opaque region by default; infinite input region by default.
     public var opaqueRegion = Region()
     public var inputRegion = Region.infinite
+    public var viewportSource: SourceRect? = nil
+    public var viewportDestination: Size? = nil
 
     public init() {}
 
-    /// The surface's size in surface coordinates: the buffer's, transformed, divided by the scale.
-    public var width: Int32 {
+    /// The buffer's size transformed and divided by the scale: the surface size without a viewport,
+    /// and the space a viewport's source rectangle lives in.
+    public var bufferSurfaceWidth: Int32 {
         (bufferTransform.swapsAxes ? bufferHeight : bufferWidth) / max(bufferScale, 1)
     }
-    public var height: Int32 {
+    public var bufferSurfaceHeight: Int32 {
         (bufferTransform.swapsAxes ? bufferWidth : bufferHeight) / max(bufferScale, 1)
     }
+
+    /// The surface's size in surface coordinates: the viewport's destination, else its (integer)
+    /// source size, else the buffer's. 0×0 without a buffer.
+    public var width: Int32 {
+        guard bufferWidth > 0 else { return 0 }
+        if let d = viewportDestination { return d.width }
+        if let s = viewportSource { return Int32(s.width) }
+        return bufferSurfaceWidth
+    }
+    public var height: Int32 {
+        guard bufferHeight > 0 else { return 0 }
+        if let d = viewportDestination { return d.height }
+        if let s = viewportSource { return Int32(s.height) }
+        return bufferSurfaceHeight
+    }
+
+    /// Whether a viewport crops or scales the buffer.
+    public var hasViewport: Bool { viewportSource != nil || viewportDestination != nil }
 }
 
 /// What one commit changed, for the surface and the scene to act on.
@@ -76,11 +145,17 @@ extension CommittedSurfaceState {
         if let t = pending.bufferTransform { bufferTransform = t }
         if let o = pending.opaqueRegion { opaqueRegion = o }
         if let i = pending.inputRegion { inputRegion = i }
+        if let v = pending.viewportSource { viewportSource = v }
+        if let v = pending.viewportDestination { viewportDestination = v }
 
         let geometryChanged = old.0 != width || old.1 != height || old.2 != (buffer != nil)
             || pending.bufferScale != nil || pending.bufferTransform != nil
+            || pending.viewportSource != nil || pending.viewportDestination != nil
         var damage = pending.surfaceDamage
-        if !pending.bufferDamage.isEmpty {
+        if !pending.bufferDamage.isEmpty && hasViewport {
+            // Buffer damage through a crop and a fractional scale: the whole surface, conservatively.
+            damage.formUnion(Rect(x: 0, y: 0, width: width, height: height))
+        } else if !pending.bufferDamage.isEmpty {
             let scale = max(bufferScale, 1)
             let (bw, bh) = (bufferWidth, bufferHeight)
             let t = bufferTransform.inverse

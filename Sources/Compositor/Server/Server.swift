@@ -20,6 +20,8 @@ public final class Server {
     let output: Output
     let renderer: PixmanRenderer
     let clients: Clients
+    /// The seat: virtual input devices and focus (no capabilities unless an embedder adds devices).
+    private(set) var seat: Seat!
     private(set) var frameClock: FrameClock!
     private var globals: [Global] = []
     private var signalSources: [OpaquePointer] = []
@@ -62,6 +64,8 @@ public final class Server {
         }
         scene.onNeedsFrame = { [unowned self] in self.frameClock.schedule() }
         scene.onMapChanged = { [unowned self] surface, mapped in self.sendOutputMembership(surface, entered: mapped) }
+        seat = Seat(server: self)
+        scene.onLayoutChanged = { [unowned self] in self.seat.repickPointerFocus() }
 
         do {
             if let name = configuration.socketName {
@@ -115,6 +119,9 @@ public final class Server {
         add(cw_zxdg_output_manager_v1_interface(), XdgOutputManager.version) { [unowned self] c, v, id in XdgOutputManager.bind(self, c, v, id) }
         add(cw_zwlr_export_dmabuf_manager_v1_interface(), ExportDmabufManager.version) { [unowned self] c, v, id in ExportDmabufManager.bind(self, c, v, id) }
         add(cw_zwlr_screencopy_manager_v1_interface(), ScreencopyManager.version) { [unowned self] c, v, id in ScreencopyManager.bind(self, c, v, id) }
+        add(cw_wl_seat_interface(), WlSeat.version) { [unowned self] c, v, id in WlSeat.bind(self, c, v, id) }
+        add(cw_wl_subcompositor_interface(), WlSubcompositor.version) { [unowned self] c, v, id in WlSubcompositor.bind(self, c, v, id) }
+        add(cw_wp_viewporter_interface(), Viewporter.version) { [unowned self] c, v, id in Viewporter.bind(self, c, v, id) }
     }
 
     /// Runs until `terminate()` (or SIGINT/SIGTERM once `handleSignals` was called).

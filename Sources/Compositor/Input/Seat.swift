@@ -1,0 +1,246 @@
+import CWayland
+import Glibc
+
+/// The one seat ("seat0"): which input capabilities exist, and who has pointer and touch focus.
+///
+/// compositord has no input hardware: devices are virtual (added by an embedder such as the wlcs
+/// module), so a plain `compositord --headless` seat has no capabilities, which clients are told.
+/// Focus follows the scene: after anything moves, maps or unmaps, the pointer focus is re-picked.
+final class Seat {
+    unowned let server: Server
+    let name = "seat0"
+    /// Bound wl_seat resources, and the device resources clients got from them.
+    var seatResources: [OpaquePointer] = []
+    var pointers: [WlPointer] = []
+    var touches: [WlTouch] = []
+
+    private var pointerDevices = Set<Int>(), touchDevices = Set<Int>()
+    private var nextDevice = 1
+    /// Every capability the seat ever had (wl_seat: getting a device it never had is an error).
+    private(set) var everHad: UInt32 = 0
+
+    // Pointer state: position in output space, focus, pressed buttons (an implicit grab).
+    private(set) var cursorX = 0.0, cursorY = 0.0
+    private weak var pointerFocus: Surface?
+    private var pointerLocal: (x: Double, y: Double)?
+    private var buttons = Set<UInt32>()
+    /// An interactive move started by xdg_toplevel.move: the window follows the pointer.
+    private var moveGrab: (toplevel: XdgToplevel, dx: Double, dy: Double)?
+
+    // Touch points by id, each bound to the surface it went down on.
+    private struct TouchPoint {
+        weak var surface: Surface?
+        let client: OpaquePointer
+    }
+    private var touchPoints: [Int32: TouchPoint] = [:]
+
+    /// Serials of recent button presses and touch downs per client (for grabs and selections).
+    private var inputSerials: [OpaquePointer: [UInt32]] = [:]
+
+    init(server: Server) { self.server = server }
+
+    var capabilities: UInt32 {
+        (pointerDevices.isEmpty ? 0 : WL_SEAT_CAPABILITY_POINTER.rawValue)
+            | (touchDevices.isEmpty ? 0 : WL_SEAT_CAPABILITY_TOUCH.rawValue)
+    }
+
+    private func capabilitiesChanged() {
+        everHad |= capabilities
+        for r in seatResources { wl_seat_send_capabilities(r, capabilities) }
+    }
+
+    /// Milliseconds on CLOCK_MONOTONIC, the clock of every input event's `time`.
+    private var now: UInt32 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt32(truncatingIfNeeded: Int(ts.tv_sec) * 1000 + Int(ts.tv_nsec) / 1_000_000)
+    }
+
+    private func client(of surface: Surface) -> OpaquePointer? {
+        surface.resource.map { wl_resource_get_client($0) }
+    }
+
+    private func inputSerial(for client: OpaquePointer) -> UInt32 {
+        let serial = server.nextSerial()
+        var list = inputSerials[client] ?? []
+        list.append(serial)
+        if list.count > 16 { list.removeFirst() }
+        inputSerials[client] = list
+        return serial
+    }
+
+    /// Whether `serial` came with a recent button press or touch down sent to `client`.
+    func isInputSerial(_ serial: UInt32, of client: OpaquePointer) -> Bool {
+        inputSerials[client]?.contains(serial) ?? false
+    }
+
+    /// Whether a button is held right now (an interactive move needs one).
+    var isButtonDown: Bool { !buttons.isEmpty }
+
+    func clientGone(_ client: OpaquePointer) {
+        inputSerials[client] = nil
+    }
+
+    // MARK: devices
+
+    func addDevice(pointer: Bool) -> Int {
+        let id = nextDevice
+        nextDevice += 1
+        if pointer { pointerDevices.insert(id) } else { touchDevices.insert(id) }
+        capabilitiesChanged()
+        return id
+    }
+
+    func removeDevice(_ id: Int) {
+        if pointerDevices.remove(id) != nil, pointerDevices.isEmpty {
+            setPointerFocus(nil)
+            buttons.removeAll()
+            moveGrab = nil
+        }
+        if touchDevices.remove(id) != nil { touchUp(id: Int32(id)) }
+        capabilitiesChanged()
+    }
+
+    // MARK: pointer
+
+    func pointerMoved(toX x: Double, y: Double) {
+        cursorX = min(max(x, 0), Double(server.scene.width) - 1 / 256)
+        cursorY = min(max(y, 0), Double(server.scene.height) - 1 / 256)
+        if let grab = moveGrab {
+            grab.toplevel.place(x: Int32((cursorX - grab.dx).rounded(.down)), y: Int32((cursorY - grab.dy).rounded(.down)))
+            return
+        }
+        repickPointerFocus()
+    }
+
+    /// Sends enter/leave when the surface under the pointer changed, else motion when the
+    /// position within it changed. While a button is held, the focused surface keeps the pointer.
+    func repickPointerFocus() {
+        guard !pointerDevices.isEmpty, moveGrab == nil else { return }
+        var target: (surface: Surface, sx: Double, sy: Double)?
+        if !buttons.isEmpty, let grabbed = pointerFocus {
+            if let o = grabbed.outputOrigin { target = (grabbed, cursorX - Double(o.x), cursorY - Double(o.y)) }
+        } else {
+            target = server.scene.surfaceAt(x: cursorX, y: cursorY)
+        }
+        if target?.surface !== pointerFocus || (target != nil && pointerLocal == nil) {
+            setPointerFocus(target)
+        } else if let t = target, let local = pointerLocal, (t.sx, t.sy) != local, let c = client(of: t.surface) {
+            pointerLocal = (t.sx, t.sy)
+            let time = now
+            for p in pointers where p.client == c {
+                wl_pointer_send_motion(p.resource, time, wl_fixed_from_double(t.sx), wl_fixed_from_double(t.sy))
+                p.sendFrame()
+            }
+        }
+    }
+
+    private func setPointerFocus(_ target: (surface: Surface, sx: Double, sy: Double)?) {
+        if let old = pointerFocus, let r = old.resource, let c = client(of: old) {
+            let serial = server.nextSerial()
+            for p in pointers where p.client == c {
+                wl_pointer_send_leave(p.resource, serial, r)
+                p.sendFrame()
+            }
+        }
+        pointerFocus = target?.surface
+        pointerLocal = nil
+        guard let t = target, let r = t.surface.resource, let c = client(of: t.surface) else { return }
+        pointerLocal = (t.sx, t.sy)
+        let serial = server.nextSerial()
+        for p in pointers where p.client == c {
+            p.enterSerial = serial
+            wl_pointer_send_enter(p.resource, serial, r, wl_fixed_from_double(t.sx), wl_fixed_from_double(t.sy))
+            p.sendFrame()
+        }
+    }
+
+    /// A wl_pointer was created: if its client's surface has the pointer, it gets enter now.
+    func pointerCreated(_ pointer: WlPointer) {
+        guard let s = pointerFocus, let r = s.resource, client(of: s) == pointer.client, let local = pointerLocal else { return }
+        let serial = server.nextSerial()
+        pointer.enterSerial = serial
+        wl_pointer_send_enter(pointer.resource, serial, r, wl_fixed_from_double(local.x), wl_fixed_from_double(local.y))
+        pointer.sendFrame()
+    }
+
+    func pointerButton(_ button: UInt32, pressed: Bool) {
+        if pressed {
+            guard buttons.insert(button).inserted else { return }
+        } else {
+            guard buttons.remove(button) != nil else { return }
+        }
+        if moveGrab != nil {
+            if buttons.isEmpty {
+                moveGrab = nil
+                repickPointerFocus()
+            }
+            return
+        }
+        if let s = pointerFocus, s.resource != nil, let c = client(of: s) {
+            let serial = inputSerial(for: c)
+            let time = now
+            let state = pressed ? WL_POINTER_BUTTON_STATE_PRESSED : WL_POINTER_BUTTON_STATE_RELEASED
+            for p in pointers where p.client == c {
+                wl_pointer_send_button(p.resource, serial, time, button, state.rawValue)
+                p.sendFrame()
+            }
+        }
+        // The implicit grab ends with the last button: the pointer may be over another surface.
+        if !pressed && buttons.isEmpty { repickPointerFocus() }
+    }
+
+    /// xdg_toplevel.move with a serial of a button press still held: the window follows the
+    /// pointer until the buttons are released, and the surface loses pointer focus meanwhile.
+    func startMove(_ toplevel: XdgToplevel, windowX: Int32, windowY: Int32, serial: UInt32, client: OpaquePointer) {
+        guard !buttons.isEmpty, isInputSerial(serial, of: client), moveGrab == nil else { return }
+        setPointerFocus(nil)
+        moveGrab = (toplevel, cursorX - Double(windowX), cursorY - Double(windowY))
+    }
+
+    // MARK: touch
+
+    func touchDown(id: Int32, x: Double, y: Double) {
+        guard let hit = server.scene.surfaceAt(x: x, y: y), let r = hit.surface.resource, let c = client(of: hit.surface) else { return }
+        touchPoints[id] = TouchPoint(surface: hit.surface, client: c)
+        let serial = inputSerial(for: c)
+        let time = now
+        for t in touches where t.client == c {
+            wl_touch_send_down(t.resource, serial, time, r, id, wl_fixed_from_double(hit.sx), wl_fixed_from_double(hit.sy))
+            wl_touch_send_frame(t.resource)
+        }
+    }
+
+    /// Motion stays with the surface the point went down on, even outside it.
+    func touchMotion(id: Int32, x: Double, y: Double) {
+        guard let point = touchPoints[id], let s = point.surface, let o = s.outputOrigin else { return }
+        let time = now
+        for t in touches where t.client == point.client {
+            wl_touch_send_motion(t.resource, time, id, wl_fixed_from_double(x - Double(o.x)), wl_fixed_from_double(y - Double(o.y)))
+            wl_touch_send_frame(t.resource)
+        }
+    }
+
+    func touchUp(id: Int32) {
+        guard let point = touchPoints.removeValue(forKey: id) else { return }
+        let serial = server.nextSerial()
+        let time = now
+        for t in touches where t.client == point.client {
+            wl_touch_send_up(t.resource, serial, time, id)
+            wl_touch_send_frame(t.resource)
+        }
+    }
+
+    // MARK: the scene changed
+
+    /// A surface is going away: touch points on it end (up), the pointer leaves it.
+    func surfaceDestroyed(_ surface: Surface) {
+        for (id, point) in touchPoints where point.surface === surface || point.surface == nil {
+            touchUp(id: id)
+        }
+        if pointerFocus === surface {
+            pointerFocus = nil
+            pointerLocal = nil
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import CWayland
+
+/// Applying a surface's state: what `wl_surface.commit` does, and what a parent's commit does to
+/// its synchronized sub-surfaces' cached state (wl_subsurface spec).
+extension Server {
+    /// `wl_surface.commit`: a synchronized sub-surface caches the pending state; any other surface
+    /// applies it (on top of a cache left from synchronized mode).
+    func commit(_ surface: Surface) {
+        if let sub = surface.subsurface, sub.isSynchronized {
+            var cache = surface.cached ?? SurfaceState()
+            cache.merge(surface.pending)?.release()
+            surface.cached = cache
+            surface.pending = SurfaceState()
+            return
+        }
+        applyState(surface, includingPending: true)
+    }
+
+    /// Applies the cached state (and the pending state for a commit) to `surface`, then the
+    /// parent-applied state of its children: positions, stacking order, and their caches.
+    func applyState(_ surface: Surface, includingPending: Bool) {
+        var state = SurfaceState<Buffer>()
+        if let cache = surface.cached {
+            state = cache
+            surface.cached = nil
+        }
+        if includingPending {
+            state.merge(surface.pending)?.release()
+            surface.pending = SurfaceState()
+        }
+        var result: CommitResult<Buffer>!
+        let structural = scene.updateIfNeeded(surface) {
+            result = surface.current.apply(&state) { ($0.width, $0.height) }
+            var structural = result.geometryChanged
+            if !surface.pendingStack.elementsEqual(surface.currentStack, by: StackItem.same) {
+                surface.currentStack = surface.pendingStack
+                structural = true
+            }
+            for child in surface.currentChildren {
+                if child.applyPosition() { structural = true }
+            }
+            return structural
+        }
+        result.replacedBuffer?.release()
+        queueFrameCallbacks(result.frameCallbacks.compactMap { $0 as? FrameCallback })
+        // The role may map, move or unmap the surface (each of which damages what it changes).
+        surface.role?.committed(surface, result)
+        if !structural { scene.addSurfaceDamage(surface, result.damage) }
+        for child in surface.currentChildren {
+            if let c = child.surface, c.cached != nil { applyState(c, includingPending: false) }
+        }
+    }
+}
+
+extension Scene {
+    /// Runs `change`; when it reports a structural change (size, position, stacking), damages the
+    /// tree before and after it as `update` does.
+    func updateIfNeeded(_ surface: Surface, _ change: () -> Bool) -> Bool {
+        let root = surface.root
+        let before = treeBounds(root)
+        guard change() else { return false }
+        refreshMapping(root)
+        addDamage(before)
+        addDamage(treeBounds(root))
+        onLayoutChanged()
+        return true
+    }
+}
+
+extension StackItem {
+    static func same(_ a: StackItem, _ b: StackItem) -> Bool {
+        switch (a, b) {
+        case (.this, .this): true
+        case let (.child(x), .child(y)): x === y
+        default: false
+        }
+    }
+}

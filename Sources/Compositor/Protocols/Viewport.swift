@@ -1,0 +1,77 @@
+import CWayland
+
+/// `wp_viewport`: crops (source rectangle) and scales (destination size) a surface's buffer.
+/// Both are double-buffered surface state; the renderer samples with a bilinear filter.
+final class Viewport: ResourceHandler {
+    private unowned let server: Server
+    private let resource: OpaquePointer
+    private weak var surface: Surface?
+
+    init(server: Server, resource: OpaquePointer, surface: Surface) {
+        self.server = server
+        self.resource = resource
+        self.surface = surface
+    }
+
+    func handle(_ request: Request) {
+        let opcode = Int32(request.opcode)
+        if opcode == WP_VIEWPORT_DESTROY { return wl_resource_destroy(request.resource) }
+        guard let surface else {
+            return server.postError(request.resource, code: WP_VIEWPORT_ERROR_NO_SURFACE.rawValue,
+                                    "the wl_surface of this wp_viewport was destroyed")
+        }
+        switch opcode {
+        case WP_VIEWPORT_SET_SOURCE:
+            let (x, y, w, h) = (request.fixed(0), request.fixed(1), request.fixed(2), request.fixed(3))
+            if x == -1 && y == -1 && w == -1 && h == -1 {
+                surface.pending.viewportSource = .some(nil)
+            } else if x >= 0 && y >= 0 && w > 0 && h > 0 {
+                surface.pending.viewportSource = SourceRect(x: x, y: y, width: w, height: h)
+            } else {
+                server.postError(request.resource, code: WP_VIEWPORT_ERROR_BAD_VALUE.rawValue,
+                                 "source rectangle \(w)x\(h)+\(x)+\(y): x and y must be >= 0 and the size positive (or all -1 to unset)")
+            }
+        case WP_VIEWPORT_SET_DESTINATION:
+            let (w, h) = (request.int(0), request.int(1))
+            if w == -1 && h == -1 {
+                surface.pending.viewportDestination = .some(nil)
+            } else if w > 0 && h > 0 {
+                surface.pending.viewportDestination = Size(width: w, height: h)
+            } else {
+                server.postError(request.resource, code: WP_VIEWPORT_ERROR_BAD_VALUE.rawValue,
+                                 "destination size \(w)x\(h) must be positive (or -1x-1 to unset)")
+            }
+        default: break
+        }
+    }
+
+    /// Checks the state a commit is about to apply: bad_size (integer source size needed without
+    /// a destination) and out_of_buffer (the source must lie inside the buffer).
+    func validateCommit(_ surface: Surface) -> Bool {
+        var next = surface.current
+        var pending = surface.cached ?? SurfaceState()
+        _ = pending.merge(surface.pending)  // a look ahead only: nothing is released here
+        _ = next.apply(&pending) { ($0.width, $0.height) }
+        guard let source = next.viewportSource, next.buffer != nil else { return true }
+        if next.viewportDestination == nil && (source.width.rounded() != source.width || source.height.rounded() != source.height) {
+            server.postError(resource, code: WP_VIEWPORT_ERROR_BAD_SIZE.rawValue,
+                             "source size \(source.width)x\(source.height) is not integer and no destination size is set")
+            return false
+        }
+        let (bw, bh) = (Double(next.bufferSurfaceWidth), Double(next.bufferSurfaceHeight))
+        if source.x + source.width > bw || source.y + source.height > bh {
+            server.postError(resource, code: WP_VIEWPORT_ERROR_OUT_OF_BUFFER.rawValue,
+                             "source rectangle \(source.width)x\(source.height)+\(source.x)+\(source.y) lies outside the \(Int(bw))x\(Int(bh)) buffer (in surface coordinates)")
+            return false
+        }
+        return true
+    }
+
+    func resourceDestroyed() {
+        // Destroying the viewport removes its effect at the next commit.
+        guard let surface else { return }
+        surface.pending.viewportSource = .some(nil)
+        surface.pending.viewportDestination = .some(nil)
+        if surface.viewport === self { surface.viewport = nil }
+    }
+}

@@ -1,0 +1,113 @@
+import CWayland
+
+/// `wl_subsurface`: a surface positioned relative to its parent and stacked among its siblings.
+///
+/// Position and stacking are "parent state": requests change pending values that the parent's
+/// next state application makes current. In synchronized mode (the default, and whenever an
+/// ancestor is synchronized) the sub-surface's own commits are cached until then.
+final class Subsurface: ResourceHandler, SurfaceRole {
+    private unowned let server: Server
+    private let resource: OpaquePointer
+    private(set) weak var surface: Surface?
+    private(set) weak var parent: Surface?
+    /// Current position relative to the parent's origin, and the pending one.
+    private(set) var x: Int32 = 0, y: Int32 = 0
+    private var pendingPosition: (x: Int32, y: Int32)?
+    private var sync = true
+
+    init(server: Server, resource: OpaquePointer, surface: Surface, parent: Surface) {
+        self.server = server
+        self.resource = resource
+        self.surface = surface
+        self.parent = parent
+        surface.subsurface = self
+        surface.role = self
+        // "A new sub-surface is initially added as the top-most in the stack of its siblings and
+        // parent", both in the pending and the current order.
+        parent.pendingStack.append(.child(self))
+        parent.currentStack.append(.child(self))
+        server.scene.refreshMapping(surface)
+    }
+
+    /// Synchronized by itself or through any ancestor.
+    var isSynchronized: Bool {
+        sync || (parent?.subsurface?.isSynchronized ?? false)
+    }
+
+    func handle(_ request: Request) {
+        switch Int32(request.opcode) {
+        case WL_SUBSURFACE_DESTROY:
+            wl_resource_destroy(request.resource)
+        case WL_SUBSURFACE_SET_POSITION:
+            pendingPosition = (request.int(0), request.int(1))
+        case WL_SUBSURFACE_PLACE_ABOVE, WL_SUBSURFACE_PLACE_BELOW:
+            place(request, above: Int32(request.opcode) == WL_SUBSURFACE_PLACE_ABOVE)
+        case WL_SUBSURFACE_SET_SYNC:
+            sync = true
+        case WL_SUBSURFACE_SET_DESYNC:
+            sync = false
+            // Leaving synchronized mode applies what was cached.
+            if !isSynchronized, let surface, surface.cached != nil {
+                server.applyState(surface, includingPending: false)
+            }
+        default: break
+        }
+    }
+
+    /// place_above/place_below: the reference must be the parent or a sibling, never itself.
+    private func place(_ request: Request, above: Bool) {
+        guard let parent, let reference = Resources.object(request.object(0), as: WlSurface.self)?.surface else { return }
+        let item: StackItem
+        if reference === parent {
+            item = .this
+        } else if let sibling = reference.subsurface, sibling !== self, sibling.parent === parent {
+            item = .child(sibling)
+        } else {
+            return server.postError(request.resource, code: WL_SUBSURFACE_ERROR_BAD_SURFACE.rawValue,
+                                    "wl_surface@\(reference.id) is neither the parent nor a sibling of wl_surface@\(surface?.id ?? 0)")
+        }
+        parent.pendingStack.removeAll { $0.is(self) }
+        guard let i = parent.pendingStack.firstIndex(where: { StackItem.same($0, item) }) else { return }
+        parent.pendingStack.insert(.child(self), at: above ? i + 1 : i)
+    }
+
+    /// The parent's state is being applied: the pending position becomes current. True if it moved.
+    func applyPosition() -> Bool {
+        guard let p = pendingPosition else { return false }
+        pendingPosition = nil
+        defer { (x, y) = p }
+        return p.x != x || p.y != y
+    }
+
+    /// Takes the surface out of its parent's tree (wl_subsurface destroyed, or the surface).
+    private func unlink() {
+        guard let surface else { return }
+        server.scene.update(surface) {
+            parent?.pendingStack.removeAll { $0.is(self) }
+            parent?.currentStack.removeAll { $0.is(self) }
+            if surface.subsurface === self { surface.subsurface = nil }
+            if surface.role === self { surface.role = nil }
+        }
+        // A cache can never be applied now: release its buffer, drop its callbacks.
+        if let cache = surface.cached {
+            if case let .attached(b?) = cache.attachment, b !== surface.current.buffer { b.release() }
+            for cb in cache.frameCallbacks { (cb as? FrameCallback)?.cancel() }
+            surface.cached = nil
+        }
+        parent = nil
+        self.surface = nil
+    }
+
+    /// The parent wl_surface was destroyed: the sub-surface is unmapped until it is gone too.
+    func parentDestroyed() {
+        unlink()
+    }
+
+    // MARK: SurfaceRole
+
+    func validateCommit(_ surface: Surface) -> Bool { true }
+    func committed(_ surface: Surface, _ result: CommitResult<Buffer>) {}
+    func surfaceDestroyed(_ surface: Surface) { unlink() }
+
+    func resourceDestroyed() { unlink() }
+}
