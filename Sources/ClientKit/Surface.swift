@@ -3,7 +3,8 @@ import CWayland
 /// A `wl_surface`. Requests are queued; they reach the compositor at the next flush or wait.
 public final class Surface: EventReceiver {
     public let context: ClientContext
-    let proxy: OpaquePointer
+    /// The wl_surface proxy, for requests ClientKit does not wrap.
+    public let proxy: OpaquePointer
     /// Outputs the surface is on (`enter` minus `leave`), by proxy.
     public private(set) var outputCount = 0
     /// `preferred_buffer_scale` (wl_surface v6); nil until the compositor sends one.
@@ -11,7 +12,8 @@ public final class Surface: EventReceiver {
     /// `preferred_buffer_transform` (wl_surface v6); nil until the compositor sends one.
     public private(set) var preferredBufferTransform: UInt32?
 
-    init(context: ClientContext) {
+    /// A surface without a role yet (give it one: a sub-surface, a cursor...).
+    public init(context: ClientContext) {
         self.context = context
         // Created with the v6 table whatever version was bound: the generated
         // wl_compositor_create_surface would use libwayland's v5 table, which cannot decode the
@@ -55,5 +57,14 @@ public final class Surface: EventReceiver {
 
     public func commit() {
         wl_surface_commit(proxy)
+    }
+
+    /// `wl_surface.set_input_region`: nil means infinite (the default); `[]` accepts no input.
+    public func setInputRegion(_ rects: [(x: Int32, y: Int32, width: Int32, height: Int32)]?) {
+        guard let rects else { return wl_surface_set_input_region(proxy, nil) }
+        let region = wl_compositor_create_region(context.compositor)
+        for r in rects { wl_region_add(region, r.x, r.y, r.width, r.height) }
+        wl_surface_set_input_region(proxy, region)
+        wl_region_destroy(region)
     }
 }
