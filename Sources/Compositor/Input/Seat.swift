@@ -34,6 +34,9 @@ final class Seat {
     }
     private var touchPoints: [Int32: TouchPoint] = [:]
 
+    /// Popups holding an explicit grab, bottom to top (dismissed top-down).
+    private var popupGrabs: [XdgPopup] = []
+
     /// Serials of recent button presses and touch downs per client (for grabs and selections).
     private var inputSerials: [OpaquePointer: [UInt32]] = [:]
 
@@ -177,6 +180,7 @@ final class Seat {
             }
             return
         }
+        if pressed && pressEndsPopupGrab(on: pointerFocus) { dismissPopupGrabs() }
         if let s = pointerFocus, s.resource != nil, let c = client(of: s) {
             let serial = inputSerial(for: c)
             let time = now
@@ -198,9 +202,36 @@ final class Seat {
         moveGrab = (toplevel, cursorX - Double(windowX), cursorY - Double(windowY))
     }
 
+    // MARK: popup grabs
+
+    /// xdg_popup.grab: true when the grab is taken, false when the popup must be dismissed.
+    func grabPopup(_ popup: XdgPopup, serial: UInt32, client: OpaquePointer, parentPopup: XdgPopup?) -> Bool {
+        guard isInputSerial(serial, of: client) else { return false }
+        if let top = popupGrabs.last, top !== parentPopup { return false }
+        popupGrabs.append(popup)
+        return true
+    }
+
+    func popupGone(_ popup: XdgPopup) {
+        popupGrabs.removeAll { $0 === popup }
+    }
+
+    /// Dismisses every grabbing popup, topmost first (a click elsewhere, a new toplevel).
+    func dismissPopupGrabs() {
+        while let top = popupGrabs.popLast() { top.dismiss() }
+    }
+
+    /// Whether a press on `surface` falls outside the grabbing client (which dismisses the grab).
+    private func pressEndsPopupGrab(on surface: Surface?) -> Bool {
+        guard let top = popupGrabs.last else { return false }
+        guard let surface, let c = client(of: surface) else { return true }
+        return c != top.client
+    }
+
     // MARK: touch
 
     func touchDown(id: Int32, x: Double, y: Double) {
+        if pressEndsPopupGrab(on: server.scene.surfaceAt(x: x, y: y)?.surface) { dismissPopupGrabs() }
         guard let hit = server.scene.surfaceAt(x: x, y: y), let r = hit.surface.resource, let c = client(of: hit.surface) else { return }
         touchPoints[id] = TouchPoint(surface: hit.surface, client: c)
         let serial = inputSerial(for: c)

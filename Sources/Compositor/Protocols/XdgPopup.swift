@@ -8,6 +8,10 @@ final class XdgPopup: ResourceHandler, XdgRole {
     private weak var parent: XdgSurface?
     private var rules: XdgPositioner.Rules
     private var repositionToken: UInt32?
+    /// Dismissed by the compositor (popup_done): it stays unmapped until destroyed.
+    private var dismissed = false
+
+    var client: OpaquePointer { wl_resource_get_client(resource) }
 
     init(server: Server, resource: OpaquePointer, xdgSurface: XdgSurface, parent: XdgSurface?, rules: XdgPositioner.Rules) {
         self.server = server
@@ -22,9 +26,16 @@ final class XdgPopup: ResourceHandler, XdgRole {
         case XDG_POPUP_DESTROY:
             wl_resource_destroy(request.resource)
         case XDG_POPUP_GRAB:
-            // There is no seat, so no input event serial a grab could name: dismiss at once, as
-            // compositors do for grabs they cannot honour.
-            xdg_popup_send_popup_done(resource)
+            if xdgSurface?.surface?.isMapped == true {
+                return server.postError(request.resource, code: XDG_POPUP_ERROR_INVALID_GRAB.rawValue,
+                                        "grab on a popup that is already mapped")
+            }
+            // Honoured only for a recent button press or touch down of this client, and only on
+            // top of the current grab chain; otherwise dismissed at once, as the spec allows.
+            guard server.seat.grabPopup(self, serial: request.uint(1), client: request.client,
+                                        parentPopup: parent?.roleObject as? XdgPopup) else {
+                return dismiss()
+            }
         case XDG_POPUP_REPOSITION:
             guard let positioner = Resources.object(request.object(0), as: XdgPositioner.self) else { return }
             rules = positioner.rules
@@ -32,6 +43,15 @@ final class XdgPopup: ResourceHandler, XdgRole {
             xdgSurface?.sendConfigure()
         default: break
         }
+    }
+
+    /// `popup_done`: the compositor dismissed the popup; the client should destroy it.
+    func dismiss() {
+        guard !dismissed else { return }
+        dismissed = true
+        server.seat.popupGone(self)
+        xdg_popup_send_popup_done(resource)
+        detach()
     }
 
     func sendConfigure() {
@@ -45,7 +65,7 @@ final class XdgPopup: ResourceHandler, XdgRole {
 
     func committed(_ result: CommitResult<Buffer>) {
         guard let xdg = xdgSurface, let surface = xdg.surface else { return }
-        guard surface.hasBuffer else { return server.scene.unmap(surface) }
+        guard surface.hasBuffer, !dismissed else { return server.scene.unmap(surface) }
         guard xdg.configured else { return }
         // Relative to the parent's window geometry; a popup without a parent sits at the origin.
         var x = rules.geometry.x - xdg.windowGeometry.x
@@ -66,6 +86,7 @@ final class XdgPopup: ResourceHandler, XdgRole {
     }
 
     func resourceDestroyed() {
+        server.seat.popupGone(self)
         detach()
         if xdgSurface?.roleObject === self { xdgSurface?.roleObject = nil }
     }

@@ -102,6 +102,8 @@ final class XdgToplevel: ResourceHandler, XdgRole {
         if let view = surface.view {
             server.scene.move(view, x: origin.x - geometry.x, y: origin.y - geometry.y)
         } else {
+            // A new window takes the user's attention: grabbing popups are dismissed.
+            server.seat.dismissPopupGrabs()
             server.scene.map(surface, x: origin.x - geometry.x, y: origin.y - geometry.y)
             server.logger.info("toplevel mapped", metadata: [
                 "title": "\(title)", "app-id": "\(appID)", "x": "\(origin.x)", "y": "\(origin.y)",
