@@ -8,6 +8,8 @@ final class XdgPopup: ResourceHandler, XdgRole {
     private weak var parent: XdgSurface?
     private var rules: XdgPositioner.Rules
     private var repositionToken: UInt32?
+    /// Where the last configure put the popup, relative to the parent's window geometry.
+    private var placed: Rect?
     /// Dismissed by the compositor (popup_done): it stays unmapped until destroyed.
     private var dismissed = false
 
@@ -59,8 +61,17 @@ final class XdgPopup: ResourceHandler, XdgRole {
             xdg_popup_send_repositioned(resource, token)
         }
         repositionToken = nil
-        let g = rules.geometry
+        let g = placement()
+        placed = g
         xdg_popup_send_configure(resource, g.x, g.y, g.width, g.height)
+    }
+
+    /// The positioner's rectangle, constrained to the output when the parent is on it.
+    private func placement() -> Rect {
+        guard let parent, let view = parent.surface?.view else { return rules.geometry }
+        let px = view.x + parent.windowGeometry.x, py = view.y + parent.windowGeometry.y
+        let output = server.scene.bounds
+        return rules.constrained(to: Rect(x: output.x - px, y: output.y - py, width: output.width, height: output.height))
     }
 
     func committed(_ result: CommitResult<Buffer>) {
@@ -68,8 +79,9 @@ final class XdgPopup: ResourceHandler, XdgRole {
         guard surface.hasBuffer, !dismissed else { return server.scene.unmap(surface) }
         guard xdg.configured else { return }
         // Relative to the parent's window geometry; a popup without a parent sits at the origin.
-        var x = rules.geometry.x - xdg.windowGeometry.x
-        var y = rules.geometry.y - xdg.windowGeometry.y
+        let g = placed ?? placement()
+        var x = g.x - xdg.windowGeometry.x
+        var y = g.y - xdg.windowGeometry.y
         if let parent, let parentView = parent.surface?.view {
             x += parentView.x + parent.windowGeometry.x
             y += parentView.y + parent.windowGeometry.y

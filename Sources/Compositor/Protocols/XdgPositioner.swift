@@ -9,10 +9,13 @@ final class XdgPositioner: ResourceHandler {
         var anchor: UInt32 = XDG_POSITIONER_ANCHOR_NONE.rawValue
         var gravity: UInt32 = XDG_POSITIONER_GRAVITY_NONE.rawValue
         var offsetX: Int32 = 0, offsetY: Int32 = 0
-        var isComplete: Bool { width > 0 && height > 0 && !anchorRect.isEmpty }
+        var constraintAdjustment: UInt32 = 0
+        /// set_size and set_anchor_rect are required (a zero-size anchor rect is allowed).
+        var anchorRectSet = false
+        var isComplete: Bool { width > 0 && height > 0 && anchorRectSet }
 
-        /// The popup's rectangle relative to the parent's window geometry (no constraint
-        /// adjustment yet: the headless output is large and has no edges a popup could cross).
+        /// The popup's rectangle relative to the parent's window geometry, before any constraint
+        /// adjustment (see `XdgPositioner+Constraints.swift`).
         var geometry: Rect {
             let a = anchorRect
             var x = a.x + a.width / 2, y = a.y + a.height / 2
@@ -61,6 +64,7 @@ final class XdgPositioner: ResourceHandler {
             let r = Rect(x: request.int(0), y: request.int(1), width: request.int(2), height: request.int(3))
             guard r.width >= 0, r.height >= 0 else { return invalid(request, "anchor rect \(r) has a negative size") }
             rules.anchorRect = r
+            rules.anchorRectSet = true
         case XDG_POSITIONER_SET_ANCHOR:
             guard request.uint(0) <= XDG_POSITIONER_ANCHOR_BOTTOM_RIGHT.rawValue else { return invalid(request, "unknown anchor \(request.uint(0))") }
             rules.anchor = request.uint(0)
@@ -69,8 +73,10 @@ final class XdgPositioner: ResourceHandler {
             rules.gravity = request.uint(0)
         case XDG_POSITIONER_SET_OFFSET:
             (rules.offsetX, rules.offsetY) = (request.int(0), request.int(1))
+        case XDG_POSITIONER_SET_CONSTRAINT_ADJUSTMENT:
+            rules.constraintAdjustment = request.uint(0)
         default:
-            break  // constraint adjustment, reactive, parent size/configure: nothing to constrain against
+            break  // reactive, parent size/configure: the parent never changes under a popup here
         }
     }
 
