@@ -2,6 +2,10 @@
 public struct ServerConfiguration: Sendable {
     /// The socket name in `$XDG_RUNTIME_DIR`; nil picks the first free `wayland-N`.
     public var socketName: String? = nil
+    /// Whether to listen on a socket in `$XDG_RUNTIME_DIR`. An embedder that connects its
+    /// clients itself (`Server.connectClient(socket:)`, the wlcs module) turns it off; then
+    /// no socket and no runtime dir are needed.
+    public var listen: Bool = true
     public var width: Int32 = 1920
     public var height: Int32 = 1080
     /// Output refresh in Hz; 0 renders on every commit (for throughput measurements).
