@@ -16,6 +16,12 @@ public struct ServerConfiguration: Sendable {
     public var sealPolicy: SealPolicy = .enforce
     /// Which output backend: auto (drm-dumb → udmabuf → dma-heap → memfd), none (memfd), or a device.
     public var outputDevice: OutputDeviceChoice = .automatic
+    /// Compatibility: a buffer committed before the client acked an xdg_surface's first
+    /// configure counts as acking it (the configure is sent with that commit if none was),
+    /// instead of the unconfigured_buffer error. Off by default (xdg-shell: initial commit,
+    /// configure, ack, then a buffer); the wlcs module turns it on because wlcs 1.5's helpers
+    /// never ack, and some commit their first buffer with the role (fixed upstream in wlcs 1.8).
+    public var implicitFirstConfigureAck = false
 
     public init() {}
 }
