@@ -10,6 +10,8 @@ let package = Package(
         .executable(name: "demo-client", targets: ["demo-client"]),
         .library(name: "Compositor", targets: ["Compositor"]),
         .library(name: "ClientKit", targets: ["ClientKit"]),
+        // The wlcs conformance-suite integration module (scripts/wlcs, docs/CONFORMANCE.md).
+        .library(name: "compositord-wlcs", type: .dynamic, targets: ["WlcsIntegration"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -43,6 +45,16 @@ let package = Package(
             dependencies: [
                 "CWayland", "CDRM", "PNG",
                 .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // wlcs's integration ABI (Debian package `wlcs`, headers in /usr/include/wlcs) and the one
+        // exported data symbol the runner looks up; the rest of the module is Swift.
+        .target(name: "CWlcs"),
+        .target(
+            name: "WlcsIntegration",
+            dependencies: [
+                "Compositor", "CWayland", "CWlcs",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

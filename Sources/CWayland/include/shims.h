@@ -62,6 +62,10 @@ int cw_timerfd_arm(int fd, uint64_t deadline_ns);
 uint64_t cw_timerfd_drain(int fd);
 uint64_t cw_monotonic_ns(void);
 
+/* A non-blocking, close-on-exec eventfd (sys/eventfd.h is not in the Glibc module): wakes a
+ * server's event loop from another thread (Server.perform). Returns the fd or -1 with errno. */
+int cw_eventfd_create(void);
+
 /* fstatfs(fd).f_type (e.g. TMPFS_MAGIC), or -1 with errno set; sys/vfs.h is not in Glibc's module. */
 long cw_fs_type(int fd);
 

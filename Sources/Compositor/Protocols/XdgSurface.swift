@@ -125,6 +125,13 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
             return false
         }
         if case .attached(.some) = surface.pending.attachment, !configured {
+            // The compatibility switch (ServerConfiguration) takes the buffer as if the client
+            // had acked the first configure (sent with this commit if it is the initial one).
+            // The serial stays valid: a late ack_configure of it is no error.
+            if server.configuration.implicitFirstConfigureAck {
+                configured = true
+                return true
+            }
             server.postError(resource, code: XDG_SURFACE_ERROR_UNCONFIGURED_BUFFER.rawValue,
                              "a buffer was attached before the first configure was acknowledged")
             return false
@@ -140,7 +147,8 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
         if !initialCommitDone {
             initialCommitDone = true
             sendConfigure()
-            return
+            // Only the compatibility switch lets a buffer through on the initial commit.
+            guard configured else { return }
         }
         roleObject?.committed(result)
         if !surface.hasBuffer && configured {

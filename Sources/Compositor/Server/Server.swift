@@ -11,7 +11,7 @@ import PNG
 public final class Server {
     public let logger: Logger
     public let configuration: ServerConfiguration
-    /// The socket name clients use as WAYLAND_DISPLAY.
+    /// The socket name clients use as WAYLAND_DISPLAY ("" when `configuration.listen` is off).
     public private(set) var socketName = ""
 
     let display: OpaquePointer
@@ -23,6 +23,8 @@ public final class Server {
     /// The seat: virtual input devices and focus (no capabilities unless an embedder adds devices).
     private(set) var seat: Seat!
     private(set) var frameClock: FrameClock!
+    /// Work handed in from other threads (`perform`, Embedding.swift).
+    let crossThread: CrossThreadQueue
     private var globals: [Global] = []
     private var signalSources: [OpaquePointer] = []
     /// Frame callbacks committed since the last frame: done after the next one is composited.
@@ -39,7 +41,8 @@ public final class Server {
     public init(configuration: ServerConfiguration, logger: Logger) throws(ServerError) {
         self.configuration = configuration
         self.logger = logger
-        try Server.checkRuntimeDir()
+        // Only the listening socket lives in XDG_RUNTIME_DIR.
+        if configuration.listen { try Server.checkRuntimeDir() }
         guard let display = wl_display_create() else { throw .display }
         self.display = display
         loop = wl_display_get_event_loop(display)
@@ -59,6 +62,7 @@ public final class Server {
             wl_display_destroy(display)
             throw .output("\(error)")
         }
+        crossThread = CrossThreadQueue(display: display)
         frameClock = FrameClock(loop: loop, refreshMilliHz: output.refreshMilliHz) { [unowned self] t in
             self.frame(presentedAt: t)
         }
@@ -68,7 +72,9 @@ public final class Server {
         scene.onLayoutChanged = { [unowned self] in self.seat.repickPointerFocus() }
 
         do {
-            if let name = configuration.socketName {
+            if !configuration.listen {
+                // Embedded: clients come through `connectClient(socket:)`.
+            } else if let name = configuration.socketName {
                 guard wl_display_add_socket(display, name) == 0 else {
                     throw ServerError.socket(name: name, reason: "in use or not creatable (\(Errno.current))")
                 }
@@ -80,6 +86,7 @@ public final class Server {
                 socketName = String(cString: name)
             }
         } catch let error as ServerError {
+            crossThread.close()
             frameClock.shutdown()
             wl_display_destroy(display)
             throw error
@@ -105,6 +112,10 @@ public final class Server {
     private func createGlobals() {
         func add(_ iface: UnsafePointer<wl_interface>, _ version: UInt32,
                  _ bind: @escaping (OpaquePointer, UInt32, UInt32) -> Void) {
+            let name = String(cString: iface.pointee.name)
+            if !Server.advertisedGlobals.contains(AdvertisedGlobal(interface: name, version: version)) {
+                logger.error("global missing from Server.advertisedGlobals (AdvertisedGlobals.swift)", metadata: ["interface": "\(name)", "version": "\(version)"])
+            }
             guard let g = Global(display: display, interface: iface, version: version, bind: bind) else {
                 logger.error("cannot create global", metadata: ["interface": "\(String(cString: iface.pointee.name))"])
                 return
@@ -157,6 +168,8 @@ public final class Server {
     public func shutdown() {
         guard !isShutDown else { return }
         isShutDown = true
+        // Embedders' calls from now on return false instead of waiting for a loop that is gone.
+        crossThread.close()
         for s in signalSources { wl_event_source_remove(s) }
         signalSources = []
         frameClock.shutdown()

@@ -2,6 +2,10 @@
 public struct ServerConfiguration: Sendable {
     /// The socket name in `$XDG_RUNTIME_DIR`; nil picks the first free `wayland-N`.
     public var socketName: String? = nil
+    /// Whether to listen on a socket in `$XDG_RUNTIME_DIR`. An embedder that connects its
+    /// clients itself (`Server.connectClient(socket:)`, the wlcs module) turns it off; then
+    /// no socket and no runtime dir are needed.
+    public var listen: Bool = true
     public var width: Int32 = 1920
     public var height: Int32 = 1080
     /// Output refresh in Hz; 0 renders on every commit (for throughput measurements).
@@ -12,6 +16,12 @@ public struct ServerConfiguration: Sendable {
     public var sealPolicy: SealPolicy = .enforce
     /// Which output backend: auto (drm-dumb → udmabuf → dma-heap → memfd), none (memfd), or a device.
     public var outputDevice: OutputDeviceChoice = .automatic
+    /// Compatibility: a buffer committed before the client acked an xdg_surface's first
+    /// configure counts as acking it (the configure is sent with that commit if none was),
+    /// instead of the unconfigured_buffer error. Off by default (xdg-shell: initial commit,
+    /// configure, ack, then a buffer); the wlcs module turns it on because wlcs 1.5's helpers
+    /// never ack, and some commit their first buffer with the role (fixed upstream in wlcs 1.8).
+    public var implicitFirstConfigureAck = false
 
     public init() {}
 }
