@@ -8,6 +8,7 @@ extension Server {
     func commit(_ surface: Surface) {
         if let sub = surface.subsurface, sub.isSynchronized {
             var cache = surface.cached ?? SurfaceState()
+            discardPresentationFeedbacks(of: &cache)  // replaced before it was ever shown (as Weston)
             cache.merge(surface.pending)?.release()
             surface.cached = cache
             surface.pending = SurfaceState()
@@ -25,6 +26,7 @@ extension Server {
             surface.cached = nil
         }
         if includingPending {
+            discardPresentationFeedbacks(of: &state)  // the cached content is replaced unseen
             state.merge(surface.pending)?.release()
             surface.pending = SurfaceState()
         }
@@ -43,6 +45,7 @@ extension Server {
         }
         result.replacedBuffer?.release()
         queueFrameCallbacks(result.frameCallbacks.compactMap { $0 as? FrameCallback })
+        queuePresentationFeedbacks(surface, result.presentationFeedbacks)
         // The role may map, move or unmap the surface (each of which damages what it changes).
         surface.role?.committed(surface, result)
         if !structural { scene.addSurfaceDamage(surface, result.damage) }

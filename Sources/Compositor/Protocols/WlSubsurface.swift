@@ -92,6 +92,7 @@ final class Subsurface: ResourceHandler, SurfaceRole {
         if let cache = surface.cached {
             if case let .attached(b?) = cache.attachment, b !== surface.current.buffer { b.release() }
             for cb in cache.frameCallbacks { (cb as? FrameCallback)?.cancel() }
+            for feedback in cache.presentationFeedbacks { (feedback as? PresentationFeedback)?.discard() }
             surface.cached = nil
         }
         parent = nil

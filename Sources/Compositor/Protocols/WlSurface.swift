@@ -80,6 +80,7 @@ final class WlSurface: ResourceHandler {
         server.seat.surfaceDestroyed(surface)
         surface.resource = nil
         for cb in surface.pending.frameCallbacks { (cb as? FrameCallback)?.cancel() }
+        for feedback in surface.pending.presentationFeedbacks { (feedback as? PresentationFeedback)?.discard() }
         surface.pending = SurfaceState()
         surface.role?.surfaceDestroyed(surface)
         server.scene.unmap(surface)
@@ -90,6 +91,7 @@ final class WlSurface: ResourceHandler {
         if let cache = surface.cached {
             if case let .attached(b?) = cache.attachment, b !== surface.current.buffer { b.release() }
             for cb in cache.frameCallbacks { (cb as? FrameCallback)?.cancel() }
+            for feedback in cache.presentationFeedbacks { (feedback as? PresentationFeedback)?.discard() }
             surface.cached = nil
         }
         surface.current.buffer?.release()

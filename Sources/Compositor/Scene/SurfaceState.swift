@@ -23,6 +23,8 @@ public struct SurfaceState<Buffer: AnyObject> {
     public var viewportSource: SourceRect?? = nil
     public var viewportDestination: Size?? = nil
     public var frameCallbacks: [AnyObject] = []
+    /// wp_presentation_feedback objects for the content of the next commit.
+    public var presentationFeedbacks: [AnyObject] = []
 
     public init() {}
 
@@ -31,7 +33,7 @@ public struct SurfaceState<Buffer: AnyObject> {
         if case .attached = attachment { return false }
         return dx == 0 && dy == 0 && surfaceDamage.isEmpty && bufferDamage.isEmpty && opaqueRegion == nil
             && inputRegion == nil && bufferScale == nil && bufferTransform == nil && viewportSource == nil
-            && viewportDestination == nil && frameCallbacks.isEmpty
+            && viewportDestination == nil && frameCallbacks.isEmpty && presentationFeedbacks.isEmpty
     }
 
     /// Adds a newer pending state on top of this one (a synchronized sub-surface's cache: "the
@@ -54,6 +56,7 @@ public struct SurfaceState<Buffer: AnyObject> {
         if let v = newer.viewportSource { viewportSource = v }
         if let v = newer.viewportDestination { viewportDestination = v }
         frameCallbacks += newer.frameCallbacks
+        presentationFeedbacks += newer.presentationFeedbacks
         return replaced
     }
 }
@@ -126,6 +129,8 @@ public struct CommitResult<Buffer: AnyObject> {
     public var geometryChanged: Bool
     public var dx: Int32, dy: Int32
     public var frameCallbacks: [AnyObject]
+    /// The feedback objects of the content this commit made current.
+    public var presentationFeedbacks: [AnyObject] = []
 }
 
 extension CommittedSurfaceState {
@@ -172,7 +177,8 @@ extension CommittedSurfaceState {
 
         let result = CommitResult<Buffer>(
             damage: damage, replacedBuffer: replaced, geometryChanged: geometryChanged,
-            dx: pending.dx, dy: pending.dy, frameCallbacks: pending.frameCallbacks)
+            dx: pending.dx, dy: pending.dy, frameCallbacks: pending.frameCallbacks,
+            presentationFeedbacks: pending.presentationFeedbacks)
         pending = SurfaceState()
         return result
     }

@@ -15,6 +15,8 @@ final class FrameClock {
     private var idleSource: OpaquePointer?
     private var lastVblank: UInt64 = 0
     private var armed = false
+    /// The vblank counter (MSC) of the last frame: ticks of the grid since the clock started.
+    private(set) var msc: UInt64 = 0
     /// Runs the frame; gets the frame's presentation time (CLOCK_MONOTONIC ns).
     private let onFrame: (UInt64) -> Void
 
@@ -70,6 +72,7 @@ final class FrameClock {
     private func fire(at vblank: UInt64) {
         armed = false
         lastVblank = vblank
+        if periodNs > 0 { msc = (vblank - epochNs) / periodNs }
         onFrame(vblank)
     }
 

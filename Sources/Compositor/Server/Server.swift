@@ -29,6 +29,8 @@ public final class Server {
     private var signalSources: [OpaquePointer] = []
     /// Frame callbacks committed since the last frame: done after the next one is composited.
     private var pendingFrameCallbacks: [FrameCallback] = []
+    /// wp_presentation: committed feedback waiting for the next presented frame.
+    let presentationFeedbacks = PresentationFeedbackQueue()
     /// Capture consumers waiting for frames (export-dmabuf, screencopy).
     private var frameObservers: [FrameObserver] = []
     /// Bound wl_output resources, for wl_surface.enter and leave.
@@ -133,6 +135,7 @@ public final class Server {
         add(cw_wl_seat_interface(), WlSeat.version) { [unowned self] c, v, id in WlSeat.bind(self, c, v, id) }
         add(cw_wl_subcompositor_interface(), WlSubcompositor.version) { [unowned self] c, v, id in WlSubcompositor.bind(self, c, v, id) }
         add(cw_wp_viewporter_interface(), Viewporter.version) { [unowned self] c, v, id in Viewporter.bind(self, c, v, id) }
+        add(cw_wp_presentation_interface(), Presentation.version) { [unowned self] c, v, id in Presentation.bind(self, c, v, id) }
     }
 
     /// Runs until `terminate()` (or SIGINT/SIGTERM once `handleSignals` was called).
@@ -203,6 +206,7 @@ public final class Server {
     private func frame(presentedAt ns: UInt64) {
         let damage = scene.takeDamage()
         var repainted = Region()
+        var presented = true  // false when the frame could not be made (wp_presentation waits)
         if !damage.isEmpty {
             if let result = output.composite(scene, damage: damage, renderer: renderer) {
                 repainted = damage
@@ -210,8 +214,10 @@ public final class Server {
             } else {
                 // Every free buffer is held by consumers: keep the damage, try next frame.
                 scene.addDamage(damage)
+                presented = false
             }
         }
+        if presented { presentFeedbacks(atNs: ns) }
         let ms = UInt32(truncatingIfNeeded: ns / 1_000_000)
         let callbacks = pendingFrameCallbacks
         pendingFrameCallbacks = []
