@@ -31,6 +31,8 @@ public final class Server {
     private var pendingFrameCallbacks: [FrameCallback] = []
     /// wp_presentation: committed feedback waiting for the next presented frame.
     let presentationFeedbacks = PresentationFeedbackQueue()
+    /// The seat's selection (wl_data_device).
+    let selection = Selection()
     /// Capture consumers waiting for frames (export-dmabuf, screencopy).
     private var frameObservers: [FrameObserver] = []
     /// Bound wl_output resources, for wl_surface.enter and leave.
@@ -136,6 +138,7 @@ public final class Server {
         add(cw_wl_subcompositor_interface(), WlSubcompositor.version) { [unowned self] c, v, id in WlSubcompositor.bind(self, c, v, id) }
         add(cw_wp_viewporter_interface(), Viewporter.version) { [unowned self] c, v, id in Viewporter.bind(self, c, v, id) }
         add(cw_wp_presentation_interface(), Presentation.version) { [unowned self] c, v, id in Presentation.bind(self, c, v, id) }
+        add(cw_wl_data_device_manager_interface(), DataDeviceManager.version) { [unowned self] c, v, id in DataDeviceManager.bind(self, c, v, id) }
     }
 
     /// Runs until `terminate()` (or SIGINT/SIGTERM once `handleSignals` was called).

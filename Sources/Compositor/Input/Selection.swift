@@ -1,0 +1,43 @@
+/// The seat's selection (the clipboard): which wl_data_source holds it, set through a
+/// wl_data_device with the serial of a recent input event. Owned by the server.
+///
+/// Keyboard focus does not exist yet. When it does, it gives `isInputSerial` the seat's serials
+/// and sends the focused client's data devices a wl_data_offer for `source` from `onChange` and
+/// on focus changes.
+final class Selection {
+    private(set) var source: DataSource?
+    /// The serial the current selection was set with (newer requests must not be older).
+    private(set) var serial: UInt32 = 0
+    /// Every wl_data_device, for selection events.
+    private(set) var devices: [DataDevice] = []
+    /// Whether `serial` came with a recent input event sent to `client`. No input serials are
+    /// handed out yet, so none is valid.
+    var isInputSerial: (_ serial: UInt32, _ client: OpaquePointer) -> Bool = { _, _ in false }
+    /// Called after the selection changed.
+    var onChange: (DataSource?) -> Void = { _ in }
+
+    func add(_ device: DataDevice) { devices.append(device) }
+    func remove(_ device: DataDevice) { devices.removeAll { $0 === device } }
+
+    /// `wl_data_device.set_selection`: `source` (nil clears) becomes the selection and the source
+    /// it replaces is cancelled. Returns why the request was ignored, or nil when it took effect.
+    func set(_ source: DataSource?, serial: UInt32, client: OpaquePointer) -> String? {
+        guard isInputSerial(serial, client) else { return "serial is not a recent input serial of the client" }
+        if self.source != nil, serial &- self.serial > UInt32.max / 2 {
+            return "serial is older than the current selection's"
+        }
+        let old = self.source
+        self.source = source
+        self.serial = serial
+        if let old, old !== source { old.cancel(replaced: true) }
+        onChange(source)
+        return nil
+    }
+
+    /// A destroyed source stops being the selection.
+    func sourceDestroyed(_ source: DataSource) {
+        guard self.source === source else { return }
+        self.source = nil
+        onChange(nil)
+    }
+}

@@ -1,0 +1,81 @@
+import CWayland
+
+/// `wl_data_device`: a client's access to the seat's selection and to drag-and-drop.
+///
+/// Both requests need a serial of a recent input event (a key or button press for the
+/// selection, the button press of an implicit grab for a drag). Without input devices or
+/// keyboard focus no such serial exists, so selections are ignored and drags cancelled.
+final class DataDevice: ResourceHandler {
+    /// wl_data_device.error.used_source, added in wayland 1.22 (libwayland 1.21's XML lacks it).
+    static let errorUsedSource: UInt32 = 1
+    private unowned let server: Server
+    let resource: OpaquePointer
+
+    init(server: Server, resource: OpaquePointer) {
+        self.server = server
+        self.resource = resource
+    }
+
+    var client: OpaquePointer { wl_resource_get_client(resource) }
+
+    func handle(_ request: Request) {
+        switch Int32(request.opcode) {
+        case WL_DATA_DEVICE_START_DRAG:
+            startDrag(request)
+        case WL_DATA_DEVICE_SET_SELECTION:
+            setSelection(request)
+        case WL_DATA_DEVICE_RELEASE:
+            wl_resource_destroy(request.resource)
+        default: break
+        }
+    }
+
+    /// Marks `source` used; false (after posting used_source) if it already was.
+    private func use(_ source: DataSource?, _ request: Request) -> Bool {
+        guard let source else { return true }
+        if source.isUsed {
+            server.postError(request.resource, code: Self.errorUsedSource,
+                             "wl_data_source@\(source.resource.map(wl_resource_get_id) ?? 0) was already used by set_selection or start_drag")
+            return false
+        }
+        source.isUsed = true
+        return true
+    }
+
+    private func startDrag(_ request: Request) {
+        let source = Resources.object(request.object(0), as: DataSource.self)
+        if let icon = Resources.object(request.object(2), as: WlSurface.self)?.surface, !icon.assignRole("wl_data_device-icon") {
+            return server.postError(request.resource, code: WL_DATA_DEVICE_ERROR_ROLE.rawValue,
+                                    "icon wl_surface@\(icon.id) already has the role \(icon.roleName ?? "?")")
+        }
+        guard use(source, request) else { return }
+        // No pointer button or touch point is down, so no implicit grab matches the serial:
+        // the drag never starts, and its source learns so at once.
+        server.logger.debug("start_drag ignored: no implicit grab", metadata: [
+            "client": "\(server.clients.describe(request.client))", "serial": "\(request.uint(3))",
+        ])
+        source?.cancel(replaced: false)
+    }
+
+    private func setSelection(_ request: Request) {
+        let source = Resources.object(request.object(0), as: DataSource.self)
+        if let source, source.actions != nil {
+            // "Attempting to use the source other than for drag-and-drop will raise a protocol
+            // error" (wl_data_source.set_actions); Weston and mutter post it on the source.
+            return server.postError(source.resource ?? request.resource, code: WL_DATA_SOURCE_ERROR_INVALID_SOURCE.rawValue,
+                                    "a drag-and-drop source (set_actions) cannot be the selection")
+        }
+        guard use(source, request) else { return }
+        let serial = request.uint(1)
+        if let reason = server.selection.set(source, serial: serial, client: request.client) {
+            // As peers do with stale serials: ignored, the source stays the client's.
+            server.logger.debug("set_selection ignored: \(reason)", metadata: [
+                "client": "\(server.clients.describe(request.client))", "serial": "\(serial)",
+            ])
+        }
+    }
+
+    func resourceDestroyed() {
+        server.selection.remove(self)
+    }
+}
