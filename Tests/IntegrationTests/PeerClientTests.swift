@@ -45,7 +45,8 @@ extension PeerClientTests {
         let c = try CompositorProcess()
         let r = try c.run(path, [], timeout: 20, tag: "wayland-info")
         #expect(r.status == 0, "stderr: \(r.stderr)")
-        for (iface, version) in [("wl_compositor", 6), ("wl_shm", 1), ("wl_output", 4), ("xdg_wm_base", 5)] {
+        for (iface, version) in [("wl_compositor", 6), ("wl_shm", 1), ("wl_output", 4), ("xdg_wm_base", 4),
+                                 ("wp_presentation", 1), ("wl_data_device_manager", 3)] {
             let line = r.stdout.split(separator: "\n").first { $0.contains("interface: '\(iface)'") } ?? ""
             #expect(line.contains("version:  \(version),"), "\(iface): \(line)")
         }
@@ -53,5 +54,6 @@ extension PeerClientTests {
         #expect(r.stdout.contains("0 = 'AR24'") && r.stdout.contains("1 = 'XR24'") && r.stdout.contains("'RG16'"))
         #expect(r.stdout.contains("name: HEADLESS-1"))
         #expect(r.stdout.contains("width: 1920 px, height: 1080 px, refresh: 60.000 Hz"))
+        #expect(r.stdout.contains("presentation clock id: 1 (CLOCK_MONOTONIC)"), "\(r.stdout)")
     }
 }

@@ -68,10 +68,15 @@ final class XdgToplevel: ResourceHandler, XdgRole {
 
     func sendConfigure() {
         if !sentCapabilities && wl_resource_get_version(resource) >= 5 {
+            // Only if XdgWmBase.version goes back to 5 (see there why it is 4).
             sentCapabilities = true
             var caps = wl_array()
             wl_array_init(&caps)
-            xdg_toplevel_send_wm_capabilities(resource, &caps)  // none: no menu, no minimize
+            // Maximize and fullscreen are honoured; no window menu, no minimize.
+            for cap in [XDG_TOPLEVEL_WM_CAPABILITIES_MAXIMIZE, XDG_TOPLEVEL_WM_CAPABILITIES_FULLSCREEN] {
+                if let p = wl_array_add(&caps, 4) { p.storeBytes(of: cap.rawValue, as: UInt32.self) }
+            }
+            xdg_toplevel_send_wm_capabilities(resource, &caps)
             wl_array_release(&caps)
         }
         var states = wl_array()
