@@ -33,8 +33,22 @@ extension PeerClientTests {
         let client = try c.start(path, tag: "simple-damage")
         sleep(3)
         #expect(client.isRunning, "weston-simple-damage exited early: \(client.stderr)")
+        // Its 300×200 window at (32, 32): a 10-pixel white border around a dark field in which a
+        // green ball bounces.
+        let shot = try c.screenshot()
+        #expect(shot.rgb(32 + 5, 32 + 100) == 0xFF_FFFF && shot.rgb(32 + 294, 32 + 100) == 0xFF_FFFF)
+        #expect(shot.rgb(32 + 150, 32 + 5) == 0xFF_FFFF && shot.rgb(32 + 150, 32 + 194) == 0xFF_FFFF)
+        #expect(shot.rgb(32 + 300, 32 + 100) == DemoClientTests.background)
+        let ball = (32 + 10 ..< 32 + 290).contains { x in
+            (32 + 10 ..< 32 + 190).contains { y in
+                let p = shot.rgb(x, y)
+                return (p >> 8) & 0xFF >= 0xC0 && (p >> 16) & 0xFF < 0x40 && p & 0xFF < 0x40
+            }
+        }
+        #expect(ball, "no green ball inside the border")
         client.signal(SIGINT)
         let r = client.wait(timeout: 10)
+        #expect(r.status == 0, "\(r.stderr)")
         #expect(!r.stderr.contains("no event"), "\(r.stderr)")
         #expect(!c.log.contains("protocol error"), "\(c.log)")
     }

@@ -1,17 +1,17 @@
 /// The seat's selection (the clipboard): which wl_data_source holds it, set through a
 /// wl_data_device with the serial of a recent input event. Owned by the server.
 ///
-/// Keyboard focus does not exist yet. When it does, it gives `isInputSerial` the seat's serials
-/// and sends the focused client's data devices a wl_data_offer for `source` from `onChange` and
-/// on focus changes.
+/// Keyboard focus does not exist yet, so no client is sent the selection. When it does, it sends
+/// the focused client's data devices a wl_data_offer for `source` from `onChange` and on focus
+/// changes.
 final class Selection {
     private(set) var source: DataSource?
     /// The serial the current selection was set with (newer requests must not be older).
     private(set) var serial: UInt32 = 0
     /// Every wl_data_device, for selection events.
     private(set) var devices: [DataDevice] = []
-    /// Whether `serial` came with a recent input event sent to `client`. No input serials are
-    /// handed out yet, so none is valid.
+    /// Whether `serial` came with a recent input event sent to `client` (the server asks the
+    /// seat: button presses and touch points; none without input devices).
     var isInputSerial: (_ serial: UInt32, _ client: OpaquePointer) -> Bool = { _, _ in false }
     /// Called after the selection changed.
     var onChange: (DataSource?) -> Void = { _ in }

@@ -2,9 +2,9 @@ import CWayland
 
 /// `wl_data_device`: a client's access to the seat's selection and to drag-and-drop.
 ///
-/// Both requests need a serial of a recent input event (a key or button press for the
-/// selection, the button press of an implicit grab for a drag). Without input devices or
-/// keyboard focus no such serial exists, so selections are ignored and drags cancelled.
+/// Both requests need a serial of a recent input event sent to the client (for a drag, the press
+/// of an implicit grab on the origin). Without input devices there is none, so selections are
+/// ignored. Drag-and-drop itself is not implemented: every drag is cancelled at once.
 final class DataDevice: ResourceHandler {
     /// wl_data_device.error.used_source, added in wayland 1.22 (libwayland 1.21's XML lacks it).
     static let errorUsedSource: UInt32 = 1
@@ -49,10 +49,12 @@ final class DataDevice: ResourceHandler {
                                     "icon wl_surface@\(icon.id) already has the role \(icon.roleName ?? "?")")
         }
         guard use(source, request) else { return }
-        // No pointer button or touch point is down, so no implicit grab matches the serial:
-        // the drag never starts, and its source learns so at once.
-        server.logger.debug("start_drag ignored: no implicit grab", metadata: [
-            "client": "\(server.clients.describe(request.client))", "serial": "\(request.uint(3))",
+        // Without a grab the drag cannot start; with one, compositord cancels it (the spec lets
+        // the compositor cancel a drag): either way its source learns so at once.
+        let serial = request.uint(3)
+        let grab = server.seat.isButtonDown && server.seat.isInputSerial(serial, of: request.client)
+        server.logger.debug("start_drag cancelled: \(grab ? "drag-and-drop is not implemented" : "no implicit grab matches the serial")", metadata: [
+            "client": "\(server.clients.describe(request.client))", "serial": "\(serial)",
         ])
         source?.cancel(replaced: false)
     }

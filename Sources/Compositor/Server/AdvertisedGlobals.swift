@@ -27,8 +27,8 @@ extension Server {
         // `version` constant when the handler lands.
         AdvertisedGlobal(interface: "wl_seat", version: 7),
         AdvertisedGlobal(interface: "wl_subcompositor", version: 1),
-        AdvertisedGlobal(interface: "wl_data_device_manager", version: 3),
+        AdvertisedGlobal(interface: "wl_data_device_manager", version: DataDeviceManager.version),
         AdvertisedGlobal(interface: "wp_viewporter", version: 1),
-        AdvertisedGlobal(interface: "wp_presentation", version: 1),
+        AdvertisedGlobal(interface: "wp_presentation", version: Presentation.version),
     ]
 }

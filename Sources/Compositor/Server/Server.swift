@@ -73,6 +73,7 @@ public final class Server {
         scene.onNeedsFrame = { [unowned self] in self.frameClock.schedule() }
         scene.onMapChanged = { [unowned self] surface, mapped in self.sendOutputMembership(surface, entered: mapped) }
         seat = Seat(server: self)
+        selection.isInputSerial = { [unowned self] serial, client in self.seat.isInputSerial(serial, of: client) }
         scene.onLayoutChanged = { [unowned self] in self.seat.repickPointerFocus() }
 
         do {
