@@ -23,12 +23,10 @@ extension Server {
         AdvertisedGlobal(interface: "zxdg_output_manager_v1", version: XdgOutputManager.version),
         AdvertisedGlobal(interface: "zwlr_export_dmabuf_manager_v1", version: ExportDmabufManager.version),
         AdvertisedGlobal(interface: "zwlr_screencopy_manager_v1", version: ScreencopyManager.version),
-        // Being added alongside the seat and subsurfaces: replace each literal with its handler's
-        // `version` constant when the handler lands.
-        AdvertisedGlobal(interface: "wl_seat", version: 7),
-        AdvertisedGlobal(interface: "wl_subcompositor", version: 1),
+        AdvertisedGlobal(interface: "wl_seat", version: WlSeat.version),
+        AdvertisedGlobal(interface: "wl_subcompositor", version: WlSubcompositor.version),
+        AdvertisedGlobal(interface: "wp_viewporter", version: Viewporter.version),
         AdvertisedGlobal(interface: "wl_data_device_manager", version: DataDeviceManager.version),
-        AdvertisedGlobal(interface: "wp_viewporter", version: 1),
         AdvertisedGlobal(interface: "wp_presentation", version: Presentation.version),
     ]
 }
