@@ -73,14 +73,16 @@ final class VirtualTouch {
         self.device = device
     }
 
+    // touch.h declares wl_fixed_t, but every wlcs release passes whole pixels here
+    // (`Touch::down_at(int x, int y)` forwards its ints unconverted), unlike the pointer.
     func down(x: wl_fixed_t, y: wl_fixed_t) {
         guard let device else { return }
-        thread.perform { $0.touchDown(device, x: fixedToDouble(x), y: fixedToDouble(y)) }
+        thread.perform { $0.touchDown(device, x: Double(x), y: Double(y)) }
     }
 
     func move(x: wl_fixed_t, y: wl_fixed_t) {
         guard let device else { return }
-        thread.perform { $0.touchMove(device, x: fixedToDouble(x), y: fixedToDouble(y)) }
+        thread.perform { $0.touchMove(device, x: Double(x), y: Double(y)) }
     }
 
     func up() {
