@@ -72,7 +72,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "CompositorTests", dependencies: ["Compositor", "CPixman", "CWayland"]),
+        .testTarget(
+            name: "CompositorTests",
+            dependencies: ["Compositor", "CPixman", "CWayland", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "CWayland"]),
         .testTarget(
             name: "IntegrationTests",

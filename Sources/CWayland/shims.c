@@ -42,7 +42,19 @@ struct cw_listener {
     struct wl_listener listener; /* first: wl_container_of is a plain cast */
     cw_notify_fn notify;
     void *user;
+    /* Linked while `listener` is on a display's client-created signal. wl_display_destroy frees
+     * that signal without unlinking its listeners, so a later unlink (cw_listener_destroy) would
+     * write into the freed display; this unlinks `listener` while the display still exists. */
+    struct wl_listener display_destroy;
 };
+
+static void cw_listener_unlink(struct cw_listener *l);
+
+static void cw_listener_display_destroyed(struct wl_listener *listener, void *data) {
+    (void)data;
+    struct cw_listener *l = wl_container_of(listener, l, display_destroy);
+    cw_listener_unlink(l);
+}
 
 static void cw_listener_notify(struct wl_listener *listener, void *data) {
     struct cw_listener *l = (struct cw_listener *)listener;
@@ -54,6 +66,8 @@ struct cw_listener *cw_listener_create(cw_notify_fn notify, void *user) {
     if (!l) abort();
     l->listener.notify = cw_listener_notify;
     wl_list_init(&l->listener.link);
+    l->display_destroy.notify = cw_listener_display_destroyed;
+    wl_list_init(&l->display_destroy.link);
     l->notify = notify;
     l->user = user;
     return l;
@@ -63,6 +77,8 @@ struct cw_listener *cw_listener_create(cw_notify_fn notify, void *user) {
 static void cw_listener_unlink(struct cw_listener *l) {
     wl_list_remove(&l->listener.link);
     wl_list_init(&l->listener.link);
+    wl_list_remove(&l->display_destroy.link);
+    wl_list_init(&l->display_destroy.link);
 }
 
 void cw_listener_destroy(struct cw_listener *l) {
@@ -83,6 +99,7 @@ void cw_client_add_destroy_listener(struct wl_client *client, struct cw_listener
 void cw_display_add_client_created_listener(struct wl_display *display, struct cw_listener *l) {
     cw_listener_unlink(l);
     wl_display_add_client_created_listener(display, &l->listener);
+    wl_display_add_destroy_listener(display, &l->display_destroy);
 }
 
 void cw_resource_add_destroy_listener(struct wl_resource *resource, struct cw_listener *l) {
