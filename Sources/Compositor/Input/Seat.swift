@@ -47,8 +47,14 @@ final class Seat {
             | (touchDevices.isEmpty ? 0 : WL_SEAT_CAPABILITY_TOUCH.rawValue)
     }
 
+    /// The mask last announced: a second device of a kind changes nothing and is not announced
+    /// (clients create a device object per announcement that has the bit).
+    private var announced: UInt32 = 0
+
     private func capabilitiesChanged() {
         everHad |= capabilities
+        guard capabilities != announced else { return }
+        announced = capabilities
         for r in seatResources { wl_seat_send_capabilities(r, capabilities) }
     }
 
