@@ -187,6 +187,7 @@ final class Seat {
             return
         }
         if pressed && pressEndsPopupGrab(on: pointerFocus) { dismissPopupGrabs() }
+        if pressed { focusWindow(containing: pointerFocus) }
         if let s = pointerFocus, s.resource != nil, let c = client(of: s) {
             let serial = inputSerial(for: c)
             let time = now
@@ -206,6 +207,41 @@ final class Seat {
         guard !buttons.isEmpty, isInputSerial(serial, of: client), moveGrab == nil else { return }
         setPointerFocus(nil)
         moveGrab = (toplevel, cursorX - Double(windowX), cursorY - Double(windowY))
+    }
+
+    // MARK: window focus
+
+    /// The focused window: xdg_toplevel's `activated` state follows it. New windows take it;
+    /// a press (button or touch) in another window moves it there.
+    private weak var activeToplevel: XdgToplevel?
+
+    func activate(_ toplevel: XdgToplevel?) {
+        guard toplevel !== activeToplevel else { return }
+        let previous = activeToplevel
+        activeToplevel = toplevel
+        previous?.setActivated(false)
+        toplevel?.setActivated(true)
+    }
+
+    /// A window unmapped or went away: the focus moves to the topmost remaining window.
+    func toplevelGone(_ toplevel: XdgToplevel) {
+        guard activeToplevel === toplevel else { return }
+        activeToplevel = nil
+        let next = server.scene.views.reversed().lazy.compactMap { view -> XdgToplevel? in
+            guard let t = (view.surface.role as? XdgSurface)?.roleObject as? XdgToplevel, t !== toplevel else { return nil }
+            return t
+        }.first
+        activate(next)
+    }
+
+    /// Click to focus: the window whose tree holds `surface` (a popup's counts as its parent's).
+    private func focusWindow(containing surface: Surface?) {
+        var root = surface?.root
+        while let r = root, let popup = (r.role as? XdgSurface)?.roleObject as? XdgPopup {
+            root = popup.parentSurface?.root
+        }
+        guard let r = root, let toplevel = (r.role as? XdgSurface)?.roleObject as? XdgToplevel else { return }
+        activate(toplevel)
     }
 
     // MARK: popup grabs
@@ -237,7 +273,9 @@ final class Seat {
     // MARK: touch
 
     func touchDown(id: Int32, x: Double, y: Double) {
-        if pressEndsPopupGrab(on: server.scene.surfaceAt(x: x, y: y)?.surface) { dismissPopupGrabs() }
+        let touched = server.scene.surfaceAt(x: x, y: y)?.surface
+        if pressEndsPopupGrab(on: touched) { dismissPopupGrabs() }
+        focusWindow(containing: touched)
         guard let hit = server.scene.surfaceAt(x: x, y: y), let r = hit.surface.resource, let c = client(of: hit.surface) else { return }
         touchPoints[id] = TouchPoint(surface: hit.surface, client: c)
         let serial = inputSerial(for: c)

@@ -14,6 +14,8 @@ final class XdgPopup: ResourceHandler, XdgRole {
     private var dismissed = false
 
     var client: OpaquePointer { wl_resource_get_client(resource) }
+    /// The parent's wl_surface (the window a click in this popup focuses).
+    var parentSurface: Surface? { parent?.surface }
 
     init(server: Server, resource: OpaquePointer, xdgSurface: XdgSurface, parent: XdgSurface?, rules: XdgPositioner.Rules) {
         self.server = server

@@ -7,6 +7,8 @@ final class XdgToplevel: ResourceHandler, XdgRole {
     private weak var xdgSurface: XdgSurface?
     private var title = "", appID = ""
     private var maximized = false, fullscreen = false
+    /// Whether this is the focused window (the seat's active toplevel).
+    private(set) var activated = false
     private var sentCapabilities = false
     /// Where the window geometry's top-left corner is, once placed.
     private var position: (x: Int32, y: Int32)?
@@ -84,7 +86,7 @@ final class XdgToplevel: ResourceHandler, XdgRole {
         func add(_ s: xdg_toplevel_state) {
             if let p = wl_array_add(&states, 4) { p.storeBytes(of: s.rawValue, as: UInt32.self) }
         }
-        add(XDG_TOPLEVEL_STATE_ACTIVATED)
+        if activated { add(XDG_TOPLEVEL_STATE_ACTIVATED) }
         var (w, h): (Int32, Int32) = (0, 0)  // 0×0: the client picks its size
         if maximized { add(XDG_TOPLEVEL_STATE_MAXIMIZED) }
         if fullscreen { add(XDG_TOPLEVEL_STATE_FULLSCREEN) }
@@ -109,6 +111,7 @@ final class XdgToplevel: ResourceHandler, XdgRole {
         } else {
             // A new window takes the user's attention: grabbing popups are dismissed.
             server.seat.dismissPopupGrabs()
+            defer { server.seat.activate(self) }  // a new window gets the focus, as on a desktop
             server.scene.map(surface, x: origin.x - geometry.x, y: origin.y - geometry.y)
             server.logger.info("toplevel mapped", metadata: [
                 "title": "\(title)", "app-id": "\(appID)", "x": "\(origin.x)", "y": "\(origin.y)",
@@ -117,7 +120,18 @@ final class XdgToplevel: ResourceHandler, XdgRole {
         }
     }
 
+    /// The seat's focus moved to or away from this window: a configure tells the client.
+    func setActivated(_ value: Bool) {
+        guard value != activated else { return }
+        activated = value
+        xdgSurface?.sendConfigure()
+    }
+
+    /// The root surface of this window (the seat activates the window a click lands in).
+    var surface: Surface? { xdgSurface?.surface }
+
     func detach() {
+        server.seat.toplevelGone(self)
         if let surface = xdgSurface?.surface { server.scene.unmap(surface) }
     }
 
