@@ -59,7 +59,7 @@ extension PeerClientTests {
         let c = try CompositorProcess()
         let r = try c.run(path, [], timeout: 20, tag: "wayland-info")
         #expect(r.status == 0, "stderr: \(r.stderr)")
-        for (iface, version) in [("wl_compositor", 6), ("wl_shm", 1), ("wl_output", 4), ("xdg_wm_base", 4),
+        for (iface, version) in [("wl_compositor", 6), ("wl_shm", 1), ("wl_output", 4), ("xdg_wm_base", 5),
                                  ("wp_presentation", 1), ("wl_data_device_manager", 3)] {
             let line = r.stdout.split(separator: "\n").first { $0.contains("interface: '\(iface)'") } ?? ""
             #expect(line.contains("version:  \(version),"), "\(iface): \(line)")
@@ -69,5 +69,13 @@ extension PeerClientTests {
         #expect(r.stdout.contains("name: HEADLESS-1"))
         #expect(r.stdout.contains("width: 1920 px, height: 1080 px, refresh: 60.000 Hz"))
         #expect(r.stdout.contains("presentation clock id: 1 (CLOCK_MONOTONIC)"), "\(r.stdout)")
+        // The v4 compatibility xdg_wm_base is for quirky clients only (ClientQuirks).
+        #expect(r.stdout.split(separator: "\n").filter { $0.contains("interface: 'xdg_wm_base'") }.count == 1)
+        for (iface, version) in [("wl_seat", 7), ("wl_subcompositor", 1), ("wp_viewporter", 1)] {
+            let line = r.stdout.split(separator: "\n").first { $0.contains("interface: '\(iface)'") } ?? ""
+            #expect(line.contains("version:  \(version),"), "\(iface): \(line)")
+        }
+        // No input devices on a plain headless compositor: the seat has no capabilities.
+        #expect(r.stdout.contains("name: seat0\n\tcapabilities:\n"), "\(r.stdout)")
     }
 }

@@ -70,7 +70,6 @@ final class XdgToplevel: ResourceHandler, XdgRole {
 
     func sendConfigure() {
         if !sentCapabilities && wl_resource_get_version(resource) >= 5 {
-            // Only if XdgWmBase.version goes back to 5 (see there why it is 4).
             sentCapabilities = true
             var caps = wl_array()
             wl_array_init(&caps)

@@ -2,15 +2,10 @@ import CWayland
 
 /// `xdg_wm_base`: creates xdg_surfaces and positioners, and checks the client is alive (ping).
 final class XdgWmBase: ResourceHandler {
-    /// Version 4, not 5: v5 only adds xdg_toplevel.wm_capabilities, which the spec makes
-    /// mandatory before the first configure. Real clients bind xdg_wm_base at whatever version is
-    /// advertised while installing a listener without that slot: Debian 12's weston 10
-    /// weston-presentation-shm does exactly that and libwayland aborts it ("listener function for
-    /// opcode 3 of xdg_toplevel is NULL"); it is broken against every v5 compositor. Weston 10
-    /// itself advertises v3. Headless, the capabilities only decide which buttons a client draws,
-    /// so running such clients is worth more. Never send the optional v4 configure_bounds either:
-    /// the same listeners lack slot 2.
-    static let version: UInt32 = 4
+    /// Version 5 (xdg_toplevel.wm_capabilities). Clients known to abort on v5 events see a
+    /// second, v4 global instead (ClientQuirks); `compatibilityVersion` is its version.
+    static let version: UInt32 = 5
+    static let compatibilityVersion: UInt32 = 4
     private unowned let server: Server
     let resource: OpaquePointer
     /// xdg_surfaces created from this object that still exist (destroying the base before

@@ -5,6 +5,8 @@ import Logging
 final class Clients {
     struct Info {
         let pid: pid_t, uid: uid_t, gid: gid_t
+        /// Shown the v4 xdg_wm_base (ClientQuirks.xdgWmBaseAtMostV4).
+        var xdgWmBaseV4 = false
     }
 
     private let logger: Logger
@@ -39,7 +41,10 @@ final class Clients {
     private func connected(_ client: OpaquePointer) {
         var pid: pid_t = 0, uid: uid_t = 0, gid: gid_t = 0
         wl_client_get_credentials(client, &pid, &uid, &gid)
-        infos[client] = Info(pid: pid, uid: uid, gid: gid)
+        let exe = ClientQuirks.executable(pid: pid)
+        let v4 = exe.map(ClientQuirks.xdgWmBaseAtMostV4.contains) ?? false
+        infos[client] = Info(pid: pid, uid: uid, gid: gid, xdgWmBaseV4: v4)
+        if v4 { logger.notice("client quirk: shown xdg_wm_base v4", metadata: ["pid": "\(pid)", "exe": "\(exe ?? "-")"]) }
         statisticsIndex[client] = statistics.count
         statistics.append(ClientStatistics(pid: pid, uid: uid))
         logger.info("client connected", metadata: ["pid": "\(pid)", "uid": "\(uid)", "gid": "\(gid)"])

@@ -18,6 +18,9 @@ final class Global {
         pointer = global
     }
 
+    /// Whether `global` is this one (for the per-client global filter).
+    func `is`(_ global: OpaquePointer?) -> Bool { global != nil && global == pointer }
+
     func destroy() {
         if let pointer { wl_global_destroy(pointer) }
         pointer = nil

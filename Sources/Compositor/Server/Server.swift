@@ -26,6 +26,8 @@ public final class Server {
     /// Work handed in from other threads (`perform`, Embedding.swift).
     let crossThread: CrossThreadQueue
     private var globals: [Global] = []
+    /// The v4 xdg_wm_base that quirky clients see instead of the v5 one (ClientQuirks).
+    private var xdgWmBaseCompatibility: Global?
     private var signalSources: [OpaquePointer] = []
     /// Frame callbacks committed since the last frame: done after the next one is composited.
     private var pendingFrameCallbacks: [FrameCallback] = []
@@ -131,6 +133,11 @@ public final class Server {
         add(cw_wl_shm_interface(), WlShm.version) { [unowned self] c, v, id in WlShm.bind(self, c, v, id) }
         add(cw_wl_output_interface(), WlOutput.version) { [unowned self] c, v, id in WlOutput.bind(self, c, v, id) }
         add(cw_xdg_wm_base_interface(), XdgWmBase.version) { [unowned self] c, v, id in XdgWmBase.bind(self, c, v, id) }
+        if let g = Global(display: display, interface: cw_xdg_wm_base_interface(), version: XdgWmBase.compatibilityVersion,
+                          bind: { [unowned self] c, v, id in XdgWmBase.bind(self, c, v, id) }) {
+            xdgWmBaseCompatibility = g
+        }
+        installGlobalFilter()
         add(cw_zwp_linux_dmabuf_v1_interface(), LinuxDmabuf.version) { [unowned self] c, v, id in LinuxDmabuf.bind(self, c, v, id) }
         add(cw_zxdg_output_manager_v1_interface(), XdgOutputManager.version) { [unowned self] c, v, id in XdgOutputManager.bind(self, c, v, id) }
         add(cw_zwlr_export_dmabuf_manager_v1_interface(), ExportDmabufManager.version) { [unowned self] c, v, id in ExportDmabufManager.bind(self, c, v, id) }
@@ -140,6 +147,23 @@ public final class Server {
         add(cw_wp_viewporter_interface(), Viewporter.version) { [unowned self] c, v, id in Viewporter.bind(self, c, v, id) }
         add(cw_wp_presentation_interface(), Presentation.version) { [unowned self] c, v, id in Presentation.bind(self, c, v, id) }
         add(cw_wl_data_device_manager_interface(), DataDeviceManager.version) { [unowned self] c, v, id in DataDeviceManager.bind(self, c, v, id) }
+    }
+
+    /// Each client sees one xdg_wm_base: the v5 one, or the v4 one when a quirk says so.
+    private func installGlobalFilter() {
+        let filter: wl_display_global_filter_func_t = { client, global, data in
+            guard let client, let data else { return true }
+            let server = Unmanaged<Server>.fromOpaque(data).takeUnretainedValue()
+            return server.isVisible(global, to: client)
+        }
+        wl_display_set_global_filter(display, filter, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    private func isVisible(_ global: OpaquePointer?, to client: OpaquePointer) -> Bool {
+        let v4 = clients.info(client)?.xdgWmBaseV4 ?? false
+        if xdgWmBaseCompatibility?.is(global) == true { return v4 }
+        if v4, let main = globals.first(where: { $0.interfaceName == "xdg_wm_base" }), main.is(global) { return false }
+        return true
     }
 
     /// Runs until `terminate()` (or SIGINT/SIGTERM once `handleSignals` was called).
@@ -187,6 +211,8 @@ public final class Server {
         wl_display_destroy_clients(display)
         for g in globals { g.destroy() }
         globals = []
+        xdgWmBaseCompatibility?.destroy()
+        xdgWmBaseCompatibility = nil
         pendingFrameCallbacks = []
         wl_display_destroy(display)
         logger.info("compositor shut down")
