@@ -26,6 +26,10 @@ final class Seat {
     private var buttons = Set<UInt32>()
     /// An interactive move started by xdg_toplevel.move: the window follows the pointer.
     private var moveGrab: (toplevel: XdgToplevel, dx: Double, dy: Double)?
+    /// An interactive resize started by xdg_toplevel.resize: the dragged edges follow the pointer.
+    private var resizeGrab: (toplevel: XdgToplevel, edges: UInt32, start: Rect, x0: Double, y0: Double)?
+    /// Whether a move or resize owns the pointer (the window under it gets no events meanwhile).
+    private var isGrabbing: Bool { moveGrab != nil || resizeGrab != nil }
 
     // Touch points by id, each bound to the surface it went down on.
     private struct TouchPoint {
@@ -105,6 +109,8 @@ final class Seat {
             setPointerFocus(nil)
             buttons.removeAll()
             moveGrab = nil
+            resizeGrab?.toplevel.endInteractiveResize()
+            resizeGrab = nil
         }
         if touchDevices.remove(id) != nil { touchUp(id: Int32(id)) }
         capabilitiesChanged()
@@ -119,13 +125,18 @@ final class Seat {
             grab.toplevel.place(x: Int32((cursorX - grab.dx).rounded(.down)), y: Int32((cursorY - grab.dy).rounded(.down)))
             return
         }
+        if let grab = resizeGrab {
+            grab.toplevel.interactiveResize(to: Seat.resized(grab.start, edges: grab.edges,
+                                                             dx: Int32((cursorX - grab.x0).rounded()), dy: Int32((cursorY - grab.y0).rounded())))
+            return
+        }
         repickPointerFocus()
     }
 
     /// Sends enter/leave when the surface under the pointer changed, else motion when the
     /// position within it changed. While a button is held, the focused surface keeps the pointer.
     func repickPointerFocus() {
-        guard !pointerDevices.isEmpty, moveGrab == nil else { return }
+        guard !pointerDevices.isEmpty, !isGrabbing else { return }
         var target: (surface: Surface, sx: Double, sy: Double)?
         if !buttons.isEmpty, let grabbed = pointerFocus {
             if let o = grabbed.outputOrigin { target = (grabbed, cursorX - Double(o.x), cursorY - Double(o.y)) }
@@ -179,9 +190,11 @@ final class Seat {
         } else {
             guard buttons.remove(button) != nil else { return }
         }
-        if moveGrab != nil {
+        if isGrabbing {
             if buttons.isEmpty {
                 moveGrab = nil
+                resizeGrab?.toplevel.endInteractiveResize()
+                resizeGrab = nil
                 repickPointerFocus()
             }
             return
@@ -204,9 +217,28 @@ final class Seat {
     /// xdg_toplevel.move with a serial of a button press still held: the window follows the
     /// pointer until the buttons are released, and the surface loses pointer focus meanwhile.
     func startMove(_ toplevel: XdgToplevel, windowX: Int32, windowY: Int32, serial: UInt32, client: OpaquePointer) {
-        guard !buttons.isEmpty, isInputSerial(serial, of: client), moveGrab == nil else { return }
+        guard !buttons.isEmpty, isInputSerial(serial, of: client), !isGrabbing else { return }
         setPointerFocus(nil)
         moveGrab = (toplevel, cursorX - Double(windowX), cursorY - Double(windowY))
+    }
+
+    /// xdg_toplevel.resize with a serial of a button press still held: the `edges` of the window
+    /// geometry `geometry` (output space) follow the pointer until the buttons are released.
+    func startResize(_ toplevel: XdgToplevel, edges: UInt32, geometry: Rect, serial: UInt32, client: OpaquePointer) {
+        guard edges != 0, !buttons.isEmpty, isInputSerial(serial, of: client), !isGrabbing else { return }
+        setPointerFocus(nil)
+        resizeGrab = (toplevel, edges, geometry, cursorX, cursorY)
+    }
+
+    /// The window geometry after dragging `edges` (xdg_toplevel.resize_edge bits: 1 top,
+    /// 2 bottom, 4 left, 8 right) by (dx, dy); never smaller than 1×1.
+    static func resized(_ r: Rect, edges: UInt32, dx: Int32, dy: Int32) -> Rect {
+        var (x0, y0, x1, y1) = (r.x, r.y, r.x + r.width, r.y + r.height)
+        if edges & 4 != 0 { x0 = min(x0 + dx, x1 - 1) }
+        if edges & 8 != 0 { x1 = max(x1 + dx, x0 + 1) }
+        if edges & 1 != 0 { y0 = min(y0 + dy, y1 - 1) }
+        if edges & 2 != 0 { y1 = max(y1 + dy, y0 + 1) }
+        return Rect(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
     }
 
     // MARK: window focus

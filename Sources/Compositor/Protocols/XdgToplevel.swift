@@ -7,6 +7,8 @@ final class XdgToplevel: ResourceHandler, XdgRole {
     private weak var xdgSurface: XdgSurface?
     private var title = "", appID = ""
     private var maximized = false, fullscreen = false
+    /// The size an interactive resize asks for, while it lasts.
+    private var resizeSize: (Int32, Int32)?
     /// Whether this is the focused window (the seat's active toplevel).
     private(set) var activated = false
     private var sentCapabilities = false
@@ -38,7 +40,10 @@ final class XdgToplevel: ResourceHandler, XdgRole {
                 return server.postError(request.resource, code: XDG_TOPLEVEL_ERROR_INVALID_RESIZE_EDGE.rawValue,
                                         "resize edge \(request.uint(2)) is not an xdg_toplevel.resize_edge value")
             }
-            // Interactive resize needs a seat; there is none.
+            guard let xdg = xdgSurface, let surface = xdg.surface, let view = surface.view else { return }
+            let g = xdg.windowGeometry
+            server.seat.startResize(self, edges: request.uint(2), geometry: Rect(x: view.x + g.x, y: view.y + g.y, width: g.width, height: g.height),
+                                    serial: request.uint(1), client: request.client)
         case XDG_TOPLEVEL_SET_MAX_SIZE, XDG_TOPLEVEL_SET_MIN_SIZE:
             guard request.int(0) >= 0, request.int(1) >= 0 else {
                 return server.postError(request.resource, code: XDG_TOPLEVEL_ERROR_INVALID_SIZE.rawValue,
@@ -86,7 +91,8 @@ final class XdgToplevel: ResourceHandler, XdgRole {
             if let p = wl_array_add(&states, 4) { p.storeBytes(of: s.rawValue, as: UInt32.self) }
         }
         if activated { add(XDG_TOPLEVEL_STATE_ACTIVATED) }
-        var (w, h): (Int32, Int32) = (0, 0)  // 0×0: the client picks its size
+        var (w, h): (Int32, Int32) = resizeSize ?? lastResize ?? (0, 0)  // 0×0: the client picks its size
+        if resizeSize != nil { add(XDG_TOPLEVEL_STATE_RESIZING) }
         if maximized { add(XDG_TOPLEVEL_STATE_MAXIMIZED) }
         if fullscreen { add(XDG_TOPLEVEL_STATE_FULLSCREEN) }
         if maximized || fullscreen { (w, h) = (server.output.width, server.output.height) }
@@ -118,6 +124,26 @@ final class XdgToplevel: ResourceHandler, XdgRole {
             ])
         }
     }
+
+    /// An interactive resize moved the dragged edges: the window geometry's corner goes to the
+    /// new top-left at once (the dragged edge follows the pointer), and a configure asks for the
+    /// new size with the `resizing` state.
+    func interactiveResize(to geometry: Rect) {
+        place(x: geometry.x, y: geometry.y)
+        guard resizeSize.map({ $0 != (geometry.width, geometry.height) }) ?? true else { return }
+        resizeSize = (geometry.width, geometry.height)
+        xdgSurface?.sendConfigure()
+    }
+
+    /// The resize ended: a last configure with that size, without `resizing`.
+    func endInteractiveResize() {
+        guard let size = resizeSize else { return }
+        resizeSize = nil
+        lastResize = size
+        xdgSurface?.sendConfigure()
+        lastResize = nil
+    }
+    private var lastResize: (Int32, Int32)?
 
     /// The seat's focus moved to or away from this window: a configure tells the client.
     func setActivated(_ value: Bool) {
