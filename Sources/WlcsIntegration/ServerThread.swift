@@ -68,12 +68,13 @@ final class ServerThread: @unchecked Sendable {
             ready.signal()
             return
         }
-        // The test rig's own pointer and touchscreen are plugged in before any client connects:
+        // The test rig's own pointer, touchscreen and keyboard are plugged in before any client connects:
         // wlcs clients create their wl_pointer/wl_touch from the seat's first capabilities
         // event, and a test injects input right after creating its device, without waiting for
         // the client to see a capability change (as with real hardware, present from boot).
         _ = server.addVirtualPointer()
         _ = server.addVirtualTouch()
+        _ = server.addVirtualKeyboard()  // focus only: wlcs 1.5 has no key injection
         self.server = server
         ready.signal()
         server.run()

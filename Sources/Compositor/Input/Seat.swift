@@ -49,6 +49,51 @@ final class Seat {
     var capabilities: UInt32 {
         (pointerDevices.isEmpty ? 0 : WL_SEAT_CAPABILITY_POINTER.rawValue)
             | (touchDevices.isEmpty ? 0 : WL_SEAT_CAPABILITY_TOUCH.rawValue)
+            | (keyboardDevices.isEmpty ? 0 : WL_SEAT_CAPABILITY_KEYBOARD.rawValue)
+    }
+
+    // Keyboard: devices, bound wl_keyboards, and the focus (the active window, or the topmost
+    // grabbing popup).
+    private var keyboardDevices = Set<Int>()
+    var keyboards: [WlKeyboard] = []
+    private weak var keyboardFocus: Surface?
+
+    func addKeyboard() -> Int {
+        let id = nextDevice
+        nextDevice += 1
+        keyboardDevices.insert(id)
+        capabilitiesChanged()
+        return id
+    }
+
+    /// Moves keyboard focus to the topmost grabbing popup, else the active window: leave to the
+    /// old surface's client, enter (no keys held) and modifiers (none) to the new one's.
+    func updateKeyboardFocus() {
+        let target = popupGrabs.last?.surface ?? activeToplevel?.surface
+        guard target !== keyboardFocus else { return }
+        if let old = keyboardFocus, let r = old.resource, let c = client(of: old) {
+            let serial = server.nextSerial()
+            for k in keyboards where k.client == c { wl_keyboard_send_leave(k.resource, serial, r) }
+        }
+        keyboardFocus = target
+        guard let t = target, let c = client(of: t) else { return }
+        for k in keyboards where k.client == c { sendKeyboardEnter(k, t) }
+    }
+
+    private func sendKeyboardEnter(_ keyboard: WlKeyboard, _ surface: Surface) {
+        guard let r = surface.resource else { return }
+        let serial = server.nextSerial()
+        var keys = wl_array()
+        wl_array_init(&keys)
+        wl_keyboard_send_enter(keyboard.resource, serial, r, &keys)
+        wl_array_release(&keys)
+        wl_keyboard_send_modifiers(keyboard.resource, server.nextSerial(), 0, 0, 0, 0)
+    }
+
+    /// A wl_keyboard was created: its client's focused surface, if any, is entered now.
+    func keyboardCreated(_ keyboard: WlKeyboard) {
+        guard let s = keyboardFocus, client(of: s) == keyboard.client else { return }
+        sendKeyboardEnter(keyboard, s)
     }
 
     /// The mask last announced: a second device of a kind changes nothing and is not announced
@@ -113,6 +158,7 @@ final class Seat {
             resizeGrab = nil
         }
         if touchDevices.remove(id) != nil { touchUp(id: Int32(id)) }
+        keyboardDevices.remove(id)
         capabilitiesChanged()
     }
 
@@ -253,6 +299,7 @@ final class Seat {
         activeToplevel = toplevel
         previous?.setActivated(false)
         toplevel?.setActivated(true)
+        updateKeyboardFocus()
     }
 
     /// A window unmapped or went away: the focus moves to the topmost remaining window.
@@ -283,11 +330,13 @@ final class Seat {
         guard isInputSerial(serial, of: client) else { return false }
         if let top = popupGrabs.last, top !== parentPopup { return false }
         popupGrabs.append(popup)
+        updateKeyboardFocus()
         return true
     }
 
     func popupGone(_ popup: XdgPopup) {
         popupGrabs.removeAll { $0 === popup }
+        updateKeyboardFocus()
     }
 
     /// Dismisses every grabbing popup, topmost first (a click elsewhere, a new toplevel).
@@ -349,5 +398,6 @@ final class Seat {
             pointerFocus = nil
             pointerLocal = nil
         }
+        if keyboardFocus === surface { keyboardFocus = nil }
     }
 }

@@ -15,6 +15,12 @@ extension Server {
         VirtualDeviceID(rawValue: seat.addDevice(pointer: true))
     }
 
+    /// A keyboard appears: the seat gains the keyboard capability, and the active window (or a
+    /// grabbing popup) gets keyboard focus. It has no keys to press yet.
+    public func addVirtualKeyboard() -> VirtualDeviceID {
+        VirtualDeviceID(rawValue: seat.addKeyboard())
+    }
+
     public func removeVirtualPointer(_ device: VirtualDeviceID) {
         seat.removeDevice(device.rawValue)
         flush()

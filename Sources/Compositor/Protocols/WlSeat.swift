@@ -1,4 +1,5 @@
 import CWayland
+import Glibc
 
 /// `wl_seat`: the seat's name and capabilities, and the factory for its device objects.
 final class WlSeat: ResourceHandler {
@@ -36,8 +37,16 @@ final class WlSeat: ResourceHandler {
                 seat.pointerCreated(pointer)
             }
         case WL_SEAT_GET_KEYBOARD:
-            // There is no keyboard device (wlcs cannot inject keys either): always an error.
-            _ = has(WL_SEAT_CAPABILITY_KEYBOARD, "get_keyboard", request)
+            guard has(WL_SEAT_CAPABILITY_KEYBOARD, "get_keyboard", request) else { return }
+            var keyboard: WlKeyboard?
+            Resources.create(client: request.client, interface: cw_wl_keyboard_interface(), version: request.version, id: request.newID(0)) { r in
+                keyboard = WlKeyboard(server: server, resource: r)
+                return keyboard!
+            }
+            if let keyboard {
+                seat.keyboards.append(keyboard)
+                seat.keyboardCreated(keyboard)
+            }
         case WL_SEAT_GET_TOUCH:
             guard has(WL_SEAT_CAPABILITY_TOUCH, "get_touch", request) else { return }
             Resources.create(client: request.client, interface: cw_wl_touch_interface(), version: request.version, id: request.newID(0)) { r in
@@ -122,5 +131,34 @@ final class WlTouch: ResourceHandler {
 
     func resourceDestroyed() {
         server.seat.touches.removeAll { $0 === self }
+    }
+}
+
+/// `wl_keyboard`: the focus follows the active window; no key events yet (the embedder's
+/// keyboard has no keys to press), so the keymap is `no_keymap`.
+final class WlKeyboard: ResourceHandler {
+    private unowned let server: Server
+    let resource: OpaquePointer
+    let client: OpaquePointer
+
+    init(server: Server, resource: OpaquePointer) {
+        self.server = server
+        self.resource = resource
+        client = wl_resource_get_client(resource)
+        // no_keymap still carries an fd (the client closes it): an empty file.
+        let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            wl_keyboard_send_keymap(resource, WL_KEYBOARD_KEYMAP_FORMAT_NO_KEYMAP.rawValue, fd, 0)
+            close(fd)
+        }
+        if wl_resource_get_version(resource) >= 4 { wl_keyboard_send_repeat_info(resource, 0, 0) }  // no repeat
+    }
+
+    func handle(_ request: Request) {
+        if Int32(request.opcode) == WL_KEYBOARD_RELEASE { wl_resource_destroy(request.resource) }
+    }
+
+    func resourceDestroyed() {
+        server.seat.keyboards.removeAll { $0 === self }
     }
 }

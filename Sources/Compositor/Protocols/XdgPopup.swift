@@ -14,6 +14,8 @@ final class XdgPopup: ResourceHandler, XdgRole {
     private var dismissed = false
 
     var client: OpaquePointer { wl_resource_get_client(resource) }
+    /// This popup's wl_surface (keyboard focus goes to a grabbing popup).
+    var surface: Surface? { xdgSurface?.surface }
     /// The parent's wl_surface (the window a click in this popup focuses).
     var parentSurface: Surface? { parent?.surface }
 
