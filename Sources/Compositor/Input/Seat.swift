@@ -82,7 +82,7 @@ final class Seat {
 
     private func sendKeyboardEnter(_ keyboard: WlKeyboard, _ surface: Surface) {
         guard let r = surface.resource else { return }
-        let serial = server.nextSerial()
+        let serial = inputSerial(for: keyboard.client)  // focus serials may name a selection
         var keys = wl_array()
         wl_array_init(&keys)
         wl_keyboard_send_enter(keyboard.resource, serial, r, &keys)
