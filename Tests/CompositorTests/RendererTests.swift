@@ -96,3 +96,49 @@ extension RendererTests {
         #expect(output.composite(s, damage: Region(s.bounds), renderer: renderer) == nil)
     }
 }
+
+/// What is hidden is not drawn, and what is declared opaque is not blended.
+@Suite struct OcclusionTests {
+    func surface(_ buffer: Buffer, opaque: Region? = nil) -> Surface {
+        let surface = Surface(id: 1)
+        surface.pending.attachment = .attached(buffer)
+        surface.pending.opaqueRegion = opaque
+        _ = surface.current.apply(&surface.pending) { ($0.width, $0.height) }
+        return surface
+    }
+
+    /// An ARGB8888 surface whose pixels are fully transparent (premultiplied 0) but which declares
+    /// its left half opaque: that half is copied (alpha ignored, as the spec allows: black), the
+    /// right half is blended (transparent: the background shows).
+    @Test func opaqueRegionIsNotBlended() throws {
+        let buffer = try makeShmBuffer(width: 8, height: 4, format: .argb8888) { _, _ in 0x0000_0000 }
+        let scene = Scene(width: 32, height: 16)
+        scene.map(surface(buffer, opaque: Region(Rect(x: 0, y: 0, width: 4, height: 4))), x: 2, y: 2)
+        let output = Output(backend: try MemfdBackend(width: 32, height: 16), refreshMilliHz: 60000)
+        output.composite(scene, damage: scene.takeDamage(), renderer: PixmanRenderer(background: 0xFF10_2030))
+        let fb = try #require(output.front)
+        #expect(fb.pixel(x: 2, y: 2) & 0xFFFFFF == 0x000000)
+        #expect(fb.pixel(x: 5, y: 5) & 0xFFFFFF == 0x000000)
+        #expect(fb.pixel(x: 6, y: 2) & 0xFFFFFF == 0x102030)
+        #expect(fb.pixel(x: 9, y: 5) & 0xFFFFFF == 0x102030)
+    }
+
+    /// An opaque window fully covering another: the background fill and the lower window are
+    /// skipped under it (scribbles under the top window survive only if nothing drew there, so
+    /// scribble the framebuffer and repaint just the covered area: the top window's pixels win).
+    @Test func stackedOpaqueWindowsShowTheTopOne() throws {
+        let low = try makeShmBuffer(width: 16, height: 8) { _, _ in 0xFF00_FF00 }
+        let high = try makeShmBuffer(width: 8, height: 8) { _, _ in 0xFF00_00FF }
+        let scene = Scene(width: 32, height: 16)
+        scene.map(surface(low), x: 0, y: 0)
+        scene.map(surface(high), x: 4, y: 0)
+        let output = Output(backend: try MemfdBackend(width: 32, height: 16, count: 1), refreshMilliHz: 60000)
+        output.composite(scene, damage: scene.takeDamage(), renderer: PixmanRenderer(background: 0xFF10_2030))
+        let fb = try #require(output.front)
+        #expect(fb.pixel(x: 0, y: 0) & 0xFFFFFF == 0x00FF00)
+        #expect(fb.pixel(x: 4, y: 0) & 0xFFFFFF == 0x0000FF)
+        #expect(fb.pixel(x: 11, y: 7) & 0xFFFFFF == 0x0000FF)
+        #expect(fb.pixel(x: 12, y: 7) & 0xFFFFFF == 0x00FF00)
+        #expect(fb.pixel(x: 16, y: 0) & 0xFFFFFF == 0x102030)
+    }
+}

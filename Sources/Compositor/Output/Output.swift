@@ -29,9 +29,18 @@ final class Output {
     /// compositord never writes a buffer a consumer is reading, and never waits for one).
     @discardableResult
     func composite(_ scene: Scene, damage: Region, renderer: PixmanRenderer) -> (repainted: Region, faulted: [Buffer])? {
-        // The least recently drawn buffer no consumer holds, the front one only as a last resort.
-        let free = backend.framebuffers.filter { $0.holds == 0 }
-        guard let back = free.filter({ $0 !== front }).min(by: { $0.lastFrame < $1.lastFrame }) ?? free.first else { return nil }
+        // Headless, nothing scans the front buffer out: while no consumer holds it, the next frame
+        // is drawn into it again (age 1: only this frame's damage is repainted, and one buffer's
+        // pages are all the memory a frame touches). Otherwise the least recently drawn buffer
+        // no consumer holds.
+        let back: Framebuffer
+        if let front, front.holds == 0 {
+            back = front
+        } else if let free = backend.framebuffers.filter({ $0.holds == 0 }).min(by: { $0.lastFrame < $1.lastFrame }) {
+            back = free
+        } else {
+            return nil
+        }
         frameCount += 1
         var repaint = damage
         let age = back.lastFrame == 0 ? UInt64.max : frameCount - back.lastFrame

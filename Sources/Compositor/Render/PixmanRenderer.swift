@@ -2,37 +2,104 @@ import CPixman
 
 /// Composites the scene into a framebuffer with pixman, touching only the damaged region.
 ///
-/// Client pixels are read straight from their pool mappings (no per-commit copy). Views are
-/// painted bottom to top: SRC for opaque formats, OVER for formats with alpha.
+/// Client pixels are read straight from their pool mappings (no per-commit copy). Nothing is
+/// drawn that is hidden: surfaces are walked top-down first to find, for each, the damage it
+/// must paint (minus what opaque surfaces above cover), and the background is filled only where
+/// no opaque surface lies. Then they are painted bottom to top, each clipped to its own part:
+/// SRC for opaque formats and opaque regions (no blending), OVER elsewhere for formats with alpha.
 final class PixmanRenderer {
     /// Output background, 0xAARRGGBB.
     let background: UInt32
 
     init(background: UInt32) { self.background = background }
 
+    /// One surface to paint: where it is, and the part of the damage only it can show.
+    private struct Paint {
+        let surface: Surface
+        let frame: Rect
+        var visible: Region
+        var opaque: Region
+    }
+
     /// Returns the buffers whose read faulted (SIGBUS caught by the guard).
     @discardableResult
     func render(_ scene: Scene, into target: OpaquePointer, damage: Region) -> [Buffer] {
         guard !damage.isEmpty else { return [] }
-        damage.withPixmanRegion { _ = pixman_image_set_clip_region32(target, $0) }
         defer { pixman_image_set_clip_region32(target, nil) }
 
-        var color = PixmanRenderer.pixmanColor(background)
-        let boxes = damage.rects.map { pixman_box32_t(x1: $0.x, y1: $0.y, x2: $0.x + $0.width, y2: $0.y + $0.height) }
-        boxes.withUnsafeBufferPointer { _ = pixman_image_fill_boxes(PIXMAN_OP_SRC, target, &color, Int32($0.count), $0.baseAddress) }
-
-        var faulted: [Buffer] = []
+        var paints: [Paint] = []
         scene.forEachSurface { surface, x, y in
             let frame = Rect(x: x, y: y, width: surface.width, height: surface.height)
-            guard let buffer = surface.current.buffer, !frame.isEmpty,
-                  !damage.intersection(frame).isEmpty else { return }
-            let outcome = buffer.contents.withImage { image in draw(surface.current, frame, image, buffer.contents.hasAlpha, into: target) }
+            guard surface.current.buffer != nil, !frame.isEmpty else { return }
+            paints.append(Paint(surface: surface, frame: frame, visible: Region(), opaque: Region()))
+        }
+        // Top-down: each surface paints the damage no opaque surface above it covers.
+        var covered = Region()
+        for i in paints.indices.reversed() {
+            let frame = paints[i].frame
+            var visible = damage.intersection(frame)
+            if !covered.isEmpty && !visible.isEmpty { visible.subtract(covered) }
+            paints[i].visible = visible
+            let opaque = opaqueArea(paints[i].surface, frame)
+            paints[i].opaque = opaque
+            covered.formUnion(opaque)
+        }
+        // The background shows only where nothing opaque lies.
+        var background = damage
+        if !covered.isEmpty { background.subtract(covered) }
+        if !background.isEmpty {
+            var color = PixmanRenderer.pixmanColor(self.background)
+            let boxes = background.rects.map { pixman_box32_t(x1: $0.x, y1: $0.y, x2: $0.x + $0.width, y2: $0.y + $0.height) }
+            boxes.withUnsafeBufferPointer { _ = pixman_image_fill_boxes(PIXMAN_OP_SRC, target, &color, Int32($0.count), $0.baseAddress) }
+        }
+
+        var faulted: [Buffer] = []
+        for paint in paints where !paint.visible.isEmpty {
+            guard let buffer = paint.surface.current.buffer else { continue }
+            let hasAlpha = buffer.contents.hasAlpha
+            let outcome = buffer.contents.withImage { image in
+                if !hasAlpha {
+                    clip(target, paint.visible)
+                    draw(paint.surface.current, paint.frame, image, op: PIXMAN_OP_SRC, into: target)
+                    return
+                }
+                // Alpha formats: the declared opaque region needs no blending ("the compositor
+                // may ignore the alpha there"); the rest is blended over what lies below.
+                var blended = paint.visible
+                if !paint.opaque.isEmpty {
+                    var solid = paint.visible
+                    solid.formIntersection(paint.opaque)
+                    if !solid.isEmpty {
+                        clip(target, solid)
+                        draw(paint.surface.current, paint.frame, image, op: PIXMAN_OP_SRC, into: target)
+                        blended.subtract(paint.opaque)
+                    }
+                }
+                if !blended.isEmpty {
+                    clip(target, blended)
+                    draw(paint.surface.current, paint.frame, image, op: PIXMAN_OP_OVER, into: target)
+                }
+            }
             if outcome == .faulted { faulted.append(buffer) }
         }
         return faulted
     }
 
-    private func draw(_ state: CommittedSurfaceState<Buffer>, _ frame: Rect, _ image: OpaquePointer, _ hasAlpha: Bool, into target: OpaquePointer) {
+    /// The output-space area `surface` covers with opaque pixels: all of it for formats without
+    /// alpha, else its opaque region (wl_surface.set_opaque_region) within its extents.
+    private func opaqueArea(_ surface: Surface, _ frame: Rect) -> Region {
+        guard let buffer = surface.current.buffer else { return Region() }
+        if !buffer.contents.hasAlpha { return Region(frame) }
+        let opaque = surface.current.opaqueRegion
+        guard !opaque.isEmpty else { return Region() }
+        return opaque.translated(dx: frame.x, dy: frame.y).intersection(frame)
+    }
+
+    private func clip(_ target: OpaquePointer, _ region: Region) {
+        region.withPixmanRegion { _ = pixman_image_set_clip_region32(target, $0) }
+    }
+
+    private func draw(_ state: CommittedSurfaceState<Buffer>, _ frame: Rect, _ image: OpaquePointer, op: pixman_op_t, into target: OpaquePointer) {
         let transformed = state.bufferScale != 1 || state.bufferTransform != .normal || state.hasViewport
         if transformed {
             var matrix = PixmanRenderer.matrix(for: state, surfaceWidth: frame.width, surfaceHeight: frame.height)
@@ -45,7 +112,6 @@ final class PixmanRenderer {
                 pixman_image_set_repeat(image, PIXMAN_REPEAT_PAD)
             }
         }
-        let op = hasAlpha ? PIXMAN_OP_OVER : PIXMAN_OP_SRC
         pixman_image_composite32(op, image, nil, target, 0, 0, 0, 0, frame.x, frame.y, frame.width, frame.height)
         if transformed {
             pixman_image_set_transform(image, nil)

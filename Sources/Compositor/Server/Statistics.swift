@@ -1,4 +1,6 @@
-import Foundation
+// FoundationEssentials, not Foundation: JSONEncoder without ICU and Foundation's other libraries,
+// which would add ~10 MB of mapped pages to the resident set of a process that never needs them.
+import FoundationEssentials
 
 /// Per-client counters of what the seal policy saw: pools accepted per file class, refusals per
 /// rule, SIGBUS faults caught, protocol errors sent. Written as JSON by `--stats FILE.json`.
