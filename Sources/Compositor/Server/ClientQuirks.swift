@@ -16,10 +16,11 @@ enum ClientQuirks {
     /// The client's executable, from /proc (nil when it cannot be read: then no quirk applies).
     static func executable(pid: pid_t) -> String? {
         guard pid > 0 else { return nil }
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink("/proc/\(pid)/exe", &buffer, buffer.count - 1)
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX))
+        let n = buffer.withUnsafeMutableBufferPointer { p in
+            p.withMemoryRebound(to: CChar.self) { readlink("/proc/\(pid)/exe", $0.baseAddress!, $0.count) }
+        }
         guard n > 0 else { return nil }
-        buffer[n] = 0
-        return String(cString: buffer)
+        return String(decoding: buffer[..<n], as: UTF8.self)
     }
 }
