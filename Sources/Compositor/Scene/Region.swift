@@ -18,7 +18,9 @@ public struct Rect: Equatable, Sendable, CustomStringConvertible {
 public struct Region: Equatable, Sendable, CustomStringConvertible {
     private var storage: Storage
 
-    public init() { storage = Storage() }
+    /// Empty regions share one immutable storage (every surface state and commit makes several):
+    /// the first mutation copies it, as for any shared storage.
+    public init() { storage = Storage.empty }
 
     public init(_ rect: Rect) {
         self.init()
@@ -132,6 +134,9 @@ public struct Region: Equatable, Sendable, CustomStringConvertible {
     }
 
     private final class Storage: @unchecked Sendable {
+        /// Never mutated: `mutate` copies storage that is not uniquely referenced, and this one
+        /// always is referenced here too.
+        static let empty = Storage()
         let pointer: UnsafeMutablePointer<pixman_region32_t>
         init() {
             pointer = .allocate(capacity: 1)
