@@ -89,24 +89,16 @@ struct LoadClient: ParsableCommand {
         do {
             context = try ClientContext(connection: connection, timeout: setupTimeout)
         } catch ClientError.interrupted {
-            return printSummary(FrameRecorder(expectedFrames: 0), firstCommit: nil, size: (width, height))
+            return printSummary(FrameRecorder(expectedFrames: 0), firstCommit: nil, size: Size(width: width, height: height))
         }
         let toplevel = Toplevel(context: context, title: "load-client", appID: "load-client", fullscreen: fullscreen)
         switch try toplevel.waitForConfigure(timeout: setupTimeout) {
         case .satisfied: break
-        case .interrupted: return printSummary(FrameRecorder(expectedFrames: 0), firstCommit: nil, size: (width, height))
+        case .interrupted: return printSummary(FrameRecorder(expectedFrames: 0), firstCommit: nil, size: Size(width: width, height: height))
         case .timedOut: throw ClientError.timedOut(waitingFor: "the first configure")
         }
 
-        let suggested = toplevel.suggestedSize
-        let size: (width: Int, height: Int) = fullscreen && suggested.width > 0 && suggested.height > 0 ? suggested : (width, height)
-        let border = min(inset ?? (fullscreen ? 0 : 20), (min(size.width, size.height) - 1) / 2)
-        let pattern = LoadPattern(damage: (border, border, size.width - 2 * border, size.height - 2 * border))
-        let set = try BufferSet(shm: context.shm, width: size.width, height: size.height, format: .xrgb8888, count: buffers)
-        for buffer in set.buffers {
-            pattern.drawBackground(into: buffer.pixels, width: buffer.width, height: buffer.height, stride: buffer.stride)
-        }
-
+        var canvas = try makeCanvas(size: currentSize(toplevel), context: context)
         var recorder = FrameRecorder(expectedFrames: Int((duration ?? 60) * 250) + 16)
         let deadline = duration.map { FrameRecorder.now() + $0 }
         func remaining() -> Duration? {
@@ -114,18 +106,18 @@ struct LoadClient: ParsableCommand {
         }
 
         var firstCommit: Double?
-        var lastFrameOf: [ObjectIdentifier: Int] = [:]
         var frame = 0
         while !toplevel.closeRequested {
+            // Some compositors (sway) configure a full-screen window's size only after it maps.
+            let size = currentSize(toplevel)
+            if size != canvas.size { canvas = try makeCanvas(size: size, context: context) }
             // Never draw into a buffer the compositor may still be reading.
-            guard let buffer = try set.waitForFreeBuffer(timeout: remaining(), stop: { toplevel.closeRequested }) else { break }
-            pattern.drawFrame(
-                frame, previousFrame: lastFrameOf[ObjectIdentifier(buffer)], into: buffer.pixels,
-                stride: buffer.stride, full: redraw == .full)
-            lastFrameOf[ObjectIdentifier(buffer)] = frame
+            guard let buffer = try canvas.buffers.waitForFreeBuffer(timeout: remaining(), stop: { toplevel.closeRequested }) else { break }
+            canvas.draw(frame, into: buffer, full: redraw == .full)
+            let damage = canvas.pattern.damage
             let surface = toplevel.surface
             surface.attach(buffer)
-            surface.damageBuffer(x: pattern.damage.x, y: pattern.damage.y, width: pattern.damage.width, height: pattern.damage.height)
+            surface.damageBuffer(x: damage.x, y: damage.y, width: damage.width, height: damage.height)
             let callback = surface.requestFrame()
             surface.commit()
             if firstCommit == nil { firstCommit = FrameRecorder.now() }
@@ -137,10 +129,23 @@ struct LoadClient: ParsableCommand {
         }
         try connection.flush()
         if let timestamps { try recorder.write(to: timestamps) }
-        printSummary(recorder, firstCommit: firstCommit, size: size)
+        printSummary(recorder, firstCommit: firstCommit, size: canvas.size)
     }
 
-    private func printSummary(_ recorder: FrameRecorder, firstCommit: Double?, size: (width: Int, height: Int)) {
+    /// The window size: the options', or with --fullscreen the compositor's suggestion once it made one.
+    private func currentSize(_ toplevel: Toplevel) -> Size {
+        let suggested = toplevel.suggestedSize
+        if fullscreen && suggested.width > 0 && suggested.height > 0 {
+            return Size(width: suggested.width, height: suggested.height)
+        }
+        return Size(width: width, height: height)
+    }
+
+    private func makeCanvas(size: Size, context: ClientContext) throws -> Canvas {
+        try Canvas(size: size, inset: inset ?? (fullscreen ? 0 : 20), bufferCount: buffers, shm: context.shm)
+    }
+
+    private func printSummary(_ recorder: FrameRecorder, firstCommit: Double?, size: Size) {
         let elapsed = firstCommit.map { (recorder.times.last ?? FrameRecorder.now()) - $0 } ?? 0
         let intervals = recorder.intervals
         let fps = elapsed > 0 ? Double(recorder.count) / elapsed : 0

@@ -1,0 +1,298 @@
+#!/usr/bin/env python3
+"""Measurement and statistics for scripts/bench (standard library only).
+
+  bench_stats.py measure --compositor PID --clients PID,... --warmup S --window S --out RUN.json
+      sleeps the warm-up, samples CPU time of the compositor and the clients and the host's
+      busy time, sleeps the window, samples again, reads the compositor's VmHWM; writes RUN.json.
+  bench_stats.py result --run RUN.json --label k=v ... TIMESTAMPS...
+      counts each client's frame callbacks inside the window (from load-client --timestamps
+      files) and prints one JSON line: CPU ms per frame, per-client fps, interval percentiles.
+  bench_stats.py report RESULTS.jsonl [--pixman-ms MS]
+      medians over the runs of each (mode, size, compositor, clients), tables and ratios.
+
+CPU time is read per thread from /proc/PID/task/*/schedstat (nanoseconds; the first field is
+the time spent on the CPU), summed over the threads. utime+stime from /proc/PID/stat (which also
+keeps the time of threads that exited, but only in 10 ms ticks) is recorded beside it; if a
+thread exited during the window, the tick figure is used instead.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def thread_times(pid):
+    """{tid: on-CPU nanoseconds} for every live thread of pid."""
+    times = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return times
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                times[tid] = int(f.read().split()[0])
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            pass
+    return times
+
+
+def tick_seconds(pid):
+    """utime + stime of the whole process (all threads, also exited ones), in seconds."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return None
+    # After "pid (comm)": fields[0] is the state, utime and stime are fields 14 and 15 of stat(5).
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def host_times():
+    """(busy, total) jiffies of all CPUs from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    total = sum(values[:8])  # guest time is already inside user
+    return total - idle, total
+
+
+def vm_hwm_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def sample(pids):
+    return {
+        "monotonic": time.monotonic(),
+        "host": host_times(),
+        "procs": {str(p): {"threads": thread_times(p), "ticks": tick_seconds(p)} for p in pids},
+    }
+
+
+def cpu_delta(before, after):
+    """(seconds, method): schedstat sum if no thread vanished, else utime+stime ticks."""
+    if before is None or after is None or before["ticks"] is None or after["ticks"] is None:
+        return None, "gone"
+    vanished = set(before["threads"]) - set(after["threads"])
+    if vanished:
+        return after["ticks"] - before["ticks"], "ticks"
+    ns = sum(after["threads"][t] - before["threads"].get(t, 0) for t in after["threads"])
+    return ns / 1e9, "schedstat"
+
+
+def cmd_measure(args):
+    compositor = int(args.compositor)
+    clients = [int(p) for p in args.clients.split(",") if p]
+    time.sleep(args.warmup)
+    start = sample([compositor] + clients)
+    time.sleep(args.window)
+    end = sample([compositor] + clients)
+    alive = [p for p in clients if os.path.exists(f"/proc/{p}")]
+    comp_cpu, method = cpu_delta(start["procs"][str(compositor)], end["procs"].get(str(compositor)))
+    client_cpu = 0.0
+    for p in clients:
+        seconds, _ = cpu_delta(start["procs"][str(p)], end["procs"].get(str(p)))
+        client_cpu += seconds or 0.0
+    ticks = None
+    if start["procs"][str(compositor)]["ticks"] is not None and end["procs"][str(compositor)]["ticks"] is not None:
+        ticks = end["procs"][str(compositor)]["ticks"] - start["procs"][str(compositor)]["ticks"]
+    busy = (end["host"][0] - start["host"][0]) / max(1, end["host"][1] - start["host"][1])
+    run = {
+        "t0": start["monotonic"],
+        "t1": end["monotonic"],
+        "compositor_cpu_s": comp_cpu,
+        "compositor_cpu_ticks_s": ticks,
+        "cpu_method": method,
+        "clients_cpu_s": client_cpu,
+        "host_busy": busy,
+        "vm_hwm_kb": vm_hwm_kb(compositor),
+        "clients": len(clients),
+        "clients_alive": len(alive),
+    }
+    with open(args.out, "w") as f:
+        json.dump(run, f)
+
+
+def percentile(values, p):
+    """Nearest-rank percentile, as load-client computes it."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(-(-p * len(ordered) // 100))))
+    return ordered[rank - 1]
+
+
+def cmd_result(args):
+    with open(args.run) as f:
+        run = json.load(f)
+    t0, t1 = run["t0"], run["t1"]
+    window = t1 - t0
+    frames, fps, intervals = 0, [], []
+    for path in args.timestamps:
+        try:
+            with open(path) as f:
+                times = [float(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            times = []
+        inside = [t for t in times if t0 < t <= t1]
+        frames += len(inside)
+        fps.append(len(inside) / window)
+        intervals += [(b - a) * 1000 for a, b in zip(times, times[1:]) if t0 < b <= t1]
+    # Clients that never wrote a file count as 0 fps.
+    fps += [0.0] * max(0, run["clients"] - len(args.timestamps))
+    result = dict(kv.split("=", 1) for kv in args.label)
+    result["clients"] = int(result.get("clients", run["clients"]))
+    result.update({
+        "window_s": window,
+        "frames": frames,
+        "cpu_ms_per_frame": (run["compositor_cpu_s"] * 1000 / frames) if frames and run["compositor_cpu_s"] is not None else None,
+        "cpu_method": run["cpu_method"],
+        "compositor_cpu_pct": (run["compositor_cpu_s"] or 0) / window * 100,
+        "ticks_ms_per_frame": (run["compositor_cpu_ticks_s"] * 1000 / frames) if frames and run["compositor_cpu_ticks_s"] is not None else None,
+        "clients_cpu_ms_per_frame": run["clients_cpu_s"] * 1000 / frames if frames else None,
+        "fps_min": min(fps) if fps else 0.0,
+        "fps_median": statistics.median(fps) if fps else 0.0,
+        "p50_ms": percentile(intervals, 50),
+        "p99_ms": percentile(intervals, 99),
+        "rss_mb": run["vm_hwm_kb"] / 1024 if run["vm_hwm_kb"] else None,
+        "host_busy_pct": run["host_busy"] * 100,
+        "clients_alive": run["clients_alive"],
+    })
+    print(json.dumps(result))
+
+
+METRICS = [
+    # key, heading, format
+    ("cpu_ms_per_frame", "cpu ms/frame", "{:.3f}"),
+    ("compositor_cpu_pct", "cpu %", "{:.1f}"),
+    ("fps_min", "fps min", "{:.1f}"),
+    ("fps_median", "fps med", "{:.1f}"),
+    ("p50_ms", "p50 ms", "{:.2f}"),
+    ("p99_ms", "p99 ms", "{:.2f}"),
+    ("rss_mb", "RSS MB", "{:.1f}"),
+    ("clients_cpu_ms_per_frame", "client ms/frame", "{:.3f}"),
+    ("host_busy_pct", "host busy %", "{:.0f}"),
+]
+
+
+def median_of(rows, key):
+    values = [r[key] for r in rows if r.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(value, pattern):
+    return "-" if value is None else pattern.format(value)
+
+
+def table(headings, rows):
+    widths = [max(len(str(x)) for x in column) for column in zip(headings, *rows)]
+    lines = ["  ".join(str(h).rjust(w) if i else str(h).ljust(w) for i, (h, w) in enumerate(zip(headings, widths)))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        lines.append("  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(row, widths))))
+    return "\n".join(lines)
+
+
+def cmd_report(args):
+    results = []
+    with open(args.results) as f:
+        for line in f:
+            if line.strip():
+                results.append(json.loads(line))
+    groups = {}
+    for r in results:
+        key = (r.get("mode", "windows"), r["size"], r["compositor"], int(r["clients"]))
+        groups.setdefault(key, []).append(r)
+    order = {"compositord": 0, "weston": 1, "sway": 2}
+    medians = {}
+    for key, rows in groups.items():
+        medians[key] = {m: median_of(rows, m) for m, _, _ in METRICS}
+        medians[key]["runs"] = len(rows)
+        medians[key]["cpu_runs"] = sorted(r["cpu_ms_per_frame"] for r in rows if r.get("cpu_ms_per_frame") is not None)
+
+    out = []
+    for mode, size in sorted({(k[0], k[1]) for k in medians}, key=lambda ms: (ms[0], int(ms[1].split("x")[0]))):
+        keys = sorted((k for k in medians if k[0] == mode and k[1] == size), key=lambda k: (k[3], order.get(k[2], 9), k[2]))
+        title = f"{mode} at {size}: median of runs"
+        out.append(title)
+        out.append("=" * len(title))
+        headings = ["compositor", "clients", "runs"] + [h for _, h, _ in METRICS] + ["cpu ms/frame per run"]
+        rows = []
+        for k in keys:
+            m = medians[k]
+            rows.append([k[2], k[3], m["runs"]] + [fmt(m[key], f) for key, _, f in METRICS]
+                        + [" ".join(f"{v:.3f}" for v in m["cpu_runs"])])
+        out.append(table(headings, rows))
+        out.append("")
+
+        ratio_rows = []
+        for k in keys:
+            if k[2] == "compositord":
+                continue
+            ours = medians.get((mode, size, "compositord", k[3]))
+            if not ours:
+                continue
+            peer = medians[k]
+
+            def ratio(key):
+                a, b = ours.get(key), peer.get(key)
+                return f"{a / b:.2f}" if a is not None and b else "-"
+            ratio_rows.append([k[2], k[3], ratio("cpu_ms_per_frame"), ratio("fps_median"), ratio("fps_min"), ratio("rss_mb")])
+        if ratio_rows:
+            out.append(f"compositord / peer ({mode} at {size}; cpu below 1 and fps above 1 favour compositord)")
+            out.append(table(["peer", "clients", "cpu/frame", "fps med", "fps min", "RSS"], ratio_rows))
+            out.append("")
+        if mode == "fullscreen" and args.pixman_ms:
+            for k in keys:
+                cpu = medians[k]["cpu_ms_per_frame"]
+                pixman = args.pixman_ms.get(size)
+                if cpu is not None and pixman:
+                    out.append(f"{k[2]}: {cpu:.3f} ms/frame = {cpu / pixman:.2f}x pixman's raw {size} copy ({pixman:.3f} ms)")
+            out.append("")
+    print("\n".join(out).rstrip())
+
+
+def parse_pixman(values):
+    """['1920x1080=0.658', ...] -> {'1920x1080': 0.658}"""
+    result = {}
+    for v in values or []:
+        size, ms = v.split("=", 1)
+        result[size] = float(ms)
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    m = sub.add_parser("measure")
+    m.add_argument("--compositor", required=True)
+    m.add_argument("--clients", required=True)
+    m.add_argument("--warmup", type=float, default=2)
+    m.add_argument("--window", type=float, default=10)
+    m.add_argument("--out", required=True)
+    r = sub.add_parser("result")
+    r.add_argument("--run", required=True)
+    r.add_argument("--label", action="append", default=[])
+    r.add_argument("timestamps", nargs="*")
+    p = sub.add_parser("report")
+    p.add_argument("results")
+    p.add_argument("--pixman-ms", action="append", help="SIZE=MS, pixman's raw copy time at SIZE")
+    args = parser.parse_args()
+    if args.command == "report":
+        args.pixman_ms = parse_pixman(args.pixman_ms)
+    {"measure": cmd_measure, "result": cmd_result, "report": cmd_report}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
