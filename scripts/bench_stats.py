@@ -7,8 +7,12 @@
   bench_stats.py result --run RUN.json --label k=v ... TIMESTAMPS...
       counts each client's frame callbacks inside the window (from load-client --timestamps
       files) and prints one JSON line: CPU ms per frame, per-client fps, interval percentiles.
-  bench_stats.py report RESULTS.jsonl [--pixman-ms MS]
+  bench_stats.py report RESULTS.jsonl [--pixman-ms SIZE=MS ...]
       medians over the runs of each (mode, size, compositor, clients), tables and ratios.
+  bench_stats.py profile PERF_SCRIPT.txt [--binary NAME] [--top N]
+      top functions of a `perf script -F ip,sym,dso` dump (demangled), by self time (time in
+      stripped library code and in the kernel charged to the nearest named user-space caller)
+      and by inclusive time of the binary's own functions.
 
 CPU time is read per thread from /proc/PID/task/*/schedstat (nanoseconds; the first field is
 the time spent on the CPU), summed over the threads. utime+stime from /proc/PID/stat (which also
@@ -18,6 +22,7 @@ thread exited during the window, the tick figure is used instead.
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -272,6 +277,73 @@ def parse_pixman(values):
     return result
 
 
+FRAME = re.compile(r"^\s*([0-9a-f]+) (.*) \((.*)\)$")
+
+
+def read_samples(path):
+    """Stacks (leaf first) of (symbol, dso basename, is_kernel) from perf script output."""
+    samples, stack = [], []
+    with open(path, errors="replace") as f:
+        for line in f:
+            match = FRAME.match(line.rstrip("\n"))
+            if match:
+                address, symbol, dso = match.groups()
+                stack.append([address, symbol, dso])
+            elif not line.strip() and stack:
+                samples.append(stack)
+                stack = []
+    if stack:
+        samples.append(stack)
+    for stack in samples:
+        # An inlined frame belongs to the next real frame at the same address.
+        for i in range(len(stack) - 2, -1, -1):
+            if stack[i][2] == "inlined":
+                stack[i][2] = stack[i + 1][2]
+        for frame in stack:
+            frame[2] = os.path.basename(frame[2])
+    return [[(symbol, dso, dso == "[kernel.kallsyms]") for _, symbol, dso in stack] for stack in samples]
+
+
+def self_label(stack):
+    """The leaf function; kernel time and stripped library code go to the nearest named caller."""
+    symbol, dso, kernel = stack[0]
+    if kernel:
+        for sym, d, k in stack:
+            if not k and sym != "[unknown]":
+                return f"{sym} ({d}) -> kernel"
+        return f"kernel: {symbol}"
+    if symbol == "[unknown]":
+        for sym, d, _ in stack[1:]:
+            if sym != "[unknown]":
+                return f"{sym} ({d}) -> stripped {dso} code" if d != dso else f"{sym} ({d}, stripped internals)"
+        return f"{dso} (stripped)"
+    return f"{symbol} ({dso})"
+
+
+def cmd_profile(args):
+    samples = read_samples(args.script)
+    total = len(samples)
+    if not total:
+        print("profile: no samples")
+        return
+    selfs, inclusive = {}, {}
+    for stack in samples:
+        label = self_label(stack)
+        selfs[label] = selfs.get(label, 0) + 1
+        seen = {sym for sym, dso, _ in stack if dso == args.binary}
+        for sym in seen:
+            inclusive[sym] = inclusive.get(sym, 0) + 1
+    print(f"{total} samples")
+    print(f"\nself time (top {args.top}):")
+    for label, count in sorted(selfs.items(), key=lambda kv: -kv[1])[: args.top]:
+        print(f"  {count * 100 / total:5.1f}%  {label}")
+    # The entry chain (main, the run loop) is in nearly every sample and says nothing.
+    below = [(sym, count) for sym, count in inclusive.items() if count < 0.97 * total]
+    print(f"\ninclusive time of {args.binary}'s own functions below 97% (top {args.top}):")
+    for sym, count in sorted(below, key=lambda kv: -kv[1])[: args.top]:
+        print(f"  {count * 100 / total:5.1f}%  {sym}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -288,11 +360,18 @@ def main():
     p = sub.add_parser("report")
     p.add_argument("results")
     p.add_argument("--pixman-ms", action="append", help="SIZE=MS, pixman's raw copy time at SIZE")
+    f = sub.add_parser("profile")
+    f.add_argument("script")
+    f.add_argument("--binary", default="compositord")
+    f.add_argument("--top", type=int, default=20)
     args = parser.parse_args()
     if args.command == "report":
         args.pixman_ms = parse_pixman(args.pixman_ms)
-    {"measure": cmd_measure, "result": cmd_result, "report": cmd_report}[args.command](args)
+    {"measure": cmd_measure, "result": cmd_result, "report": cmd_report, "profile": cmd_profile}[args.command](args)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C during a measurement: scripts/bench cleans up
+        sys.exit(130)
