@@ -66,15 +66,19 @@ def host_times():
     return total - idle, total
 
 
-def vm_hwm_kb(pid):
+def memory_kb(pid):
+    """VmHWM (peak RSS) and the current RssAnon, RssFile and RssShmem of pid, in kB."""
+    wanted = {"VmHWM", "RssAnon", "RssFile", "RssShmem"}
+    values = {}
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
+                key = line.split(":", 1)[0]
+                if key in wanted:
+                    values[key] = int(line.split()[1])
     except FileNotFoundError:
         pass
-    return None
+    return values
 
 
 def sample(pids):
@@ -121,7 +125,7 @@ def cmd_measure(args):
         "cpu_method": method,
         "clients_cpu_s": client_cpu,
         "host_busy": busy,
-        "vm_hwm_kb": vm_hwm_kb(compositor),
+        "memory_kb": memory_kb(compositor),
         "clients": len(clients),
         "clients_alive": len(alive),
     }
@@ -156,6 +160,7 @@ def cmd_result(args):
         intervals += [(b - a) * 1000 for a, b in zip(times, times[1:]) if t0 < b <= t1]
     # Clients that never wrote a file count as 0 fps.
     fps += [0.0] * max(0, run["clients"] - len(args.timestamps))
+    memory = run.get("memory_kb", {})
     result = dict(kv.split("=", 1) for kv in args.label)
     result["clients"] = int(result.get("clients", run["clients"]))
     result.update({
@@ -170,7 +175,11 @@ def cmd_result(args):
         "fps_median": statistics.median(fps) if fps else 0.0,
         "p50_ms": percentile(intervals, 50),
         "p99_ms": percentile(intervals, 99),
-        "rss_mb": run["vm_hwm_kb"] / 1024 if run["vm_hwm_kb"] else None,
+        "rss_mb": memory.get("VmHWM", 0) / 1024 or None,
+        # Where the resident memory is at the end of the window (shmem: memfds and shm pools).
+        "rss_anon_mb": memory.get("RssAnon", 0) / 1024 or None,
+        "rss_file_mb": memory.get("RssFile", 0) / 1024 or None,
+        "rss_shmem_mb": memory.get("RssShmem", 0) / 1024 or None,
         "host_busy_pct": run["host_busy"] * 100,
         "clients_alive": run["clients_alive"],
     })
@@ -186,6 +195,9 @@ METRICS = [
     ("p50_ms", "p50 ms", "{:.2f}"),
     ("p99_ms", "p99 ms", "{:.2f}"),
     ("rss_mb", "RSS MB", "{:.1f}"),
+    ("rss_anon_mb", "anon", "{:.1f}"),
+    ("rss_file_mb", "file", "{:.1f}"),
+    ("rss_shmem_mb", "shmem", "{:.1f}"),
     ("clients_cpu_ms_per_frame", "client ms/frame", "{:.3f}"),
     ("host_busy_pct", "host busy %", "{:.0f}"),
 ]
@@ -219,7 +231,7 @@ def cmd_report(args):
     for r in results:
         key = (r.get("mode", "windows"), r["size"], r["compositor"], int(r["clients"]))
         groups.setdefault(key, []).append(r)
-    order = {"compositord": 0, "weston": 1, "sway": 2}
+    order = {"compositord": 0, "weston": 1, "sway": 2, "sway-tiled": 3}
     medians = {}
     for key, rows in groups.items():
         medians[key] = {m: median_of(rows, m) for m, _, _ in METRICS}
