@@ -270,12 +270,14 @@ def cmd_report(args):
             out.append(f"compositord / peer ({mode} at {size}; cpu below 1 and fps above 1 favour compositord)")
             out.append(table(["peer", "clients", "cpu/frame", "fps med", "fps min", "RSS"], ratio_rows))
             out.append("")
-        if mode == "fullscreen" and args.pixman_ms:
+        if mode.endswith("fullscreen") and args.pixman_ms:
             for k in keys:
                 cpu = medians[k]["cpu_ms_per_frame"]
-                pixman = args.pixman_ms.get(size)
-                if cpu is not None and pixman:
-                    out.append(f"{k[2]}: {cpu:.3f} ms/frame = {cpu / pixman:.2f}x pixman's raw {size} copy ({pixman:.3f} ms)")
+                warm, cold = args.pixman_ms.get(size), args.pixman_cold_ms.get(size)
+                if cpu is not None and warm:
+                    line = f"{k[2]}: {cpu:.3f} ms/frame = {cpu / warm:.2f}x pixman's raw {size} copy ({warm:.3f} ms in cache"
+                    line += f"; {cpu / cold:.2f}x its cold copy, {cold:.3f} ms)" if cold else ")"
+                    out.append(line)
             out.append("")
     print("\n".join(out).rstrip())
 
@@ -372,6 +374,7 @@ def main():
     p = sub.add_parser("report")
     p.add_argument("results")
     p.add_argument("--pixman-ms", action="append", help="SIZE=MS, pixman's raw copy time at SIZE")
+    p.add_argument("--pixman-cold-ms", action="append", help="SIZE=MS, the same from a cold cache")
     f = sub.add_parser("profile")
     f.add_argument("script")
     f.add_argument("--binary", default="compositord")
@@ -379,6 +382,7 @@ def main():
     args = parser.parse_args()
     if args.command == "report":
         args.pixman_ms = parse_pixman(args.pixman_ms)
+        args.pixman_cold_ms = parse_pixman(args.pixman_cold_ms)
     {"measure": cmd_measure, "result": cmd_result, "report": cmd_report, "profile": cmd_profile}[args.command](args)
 
 
