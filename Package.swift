@@ -8,6 +8,9 @@ let package = Package(
     products: [
         .executable(name: "compositord", targets: ["compositord"]),
         .executable(name: "demo-client", targets: ["demo-client"]),
+        // Benchmark load (scripts/bench, docs/PERFORMANCE.md).
+        .executable(name: "load-client", targets: ["load-client"]),
+        .executable(name: "bench-pixman", targets: ["bench-pixman"]),
         .library(name: "Compositor", targets: ["Compositor"]),
         .library(name: "ClientKit", targets: ["ClientKit"]),
         // The wlcs conformance-suite integration module (scripts/wlcs, docs/CONFORMANCE.md).
@@ -72,6 +75,22 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // A weston-simple-shm-like load client with per-frame timing (scripts/bench).
+        .executableTarget(
+            name: "load-client",
+            dependencies: [
+                "ClientKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // pixman's raw full-frame copy time, the floor for full-screen damage (scripts/bench).
+        .executableTarget(
+            name: "bench-pixman",
+            dependencies: [
+                "CPixman",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(
             name: "CompositorTests",
             dependencies: ["Compositor", "CPixman", "CWayland", .product(name: "Logging", package: "swift-log")]
@@ -79,7 +98,7 @@ let package = Package(
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "CWayland"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["compositord", "demo-client", "PNG", "ClientKit", "CWayland"]
+            dependencies: ["compositord", "demo-client", "load-client", "PNG", "ClientKit", "CWayland"]
         ),
     ],
     swiftLanguageModes: [.v6]

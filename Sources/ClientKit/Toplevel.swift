@@ -22,7 +22,9 @@ public final class Toplevel: EventReceiver {
     public var context: ClientContext { surface.context }
     public var connection: Connection { surface.context.connection }
 
-    public init(context: ClientContext, title: String, appID: String) {
+    /// With `fullscreen`, `set_fullscreen` goes out before the initial commit, so the first
+    /// configure already carries the output's size (`suggestedSize`).
+    public init(context: ClientContext, title: String, appID: String, fullscreen: Bool = false) {
         surface = Surface(context: context)
         xdgSurface = xdg_wm_base_get_xdg_surface(context.wmBase.proxy, surface.proxy)
         xdgToplevel = xdg_surface_get_toplevel(xdgSurface)
@@ -30,6 +32,7 @@ public final class Toplevel: EventReceiver {
         routeEvents(of: xdgToplevel, to: self)
         xdg_toplevel_set_title(xdgToplevel, title)
         xdg_toplevel_set_app_id(xdgToplevel, appID)
+        if fullscreen { xdg_toplevel_set_fullscreen(xdgToplevel, nil) }
         surface.commit()
     }
 
