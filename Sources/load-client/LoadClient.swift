@@ -71,8 +71,6 @@ struct LoadClient: ParsableCommand {
         } catch let error as ProtocolError {
             printError("protocol error: \(error)")
             throw ExitCode(3)
-        } catch let error as ExitCode {
-            throw error
         } catch {
             printError("load-client: \(error)")
             throw ExitCode(1)
