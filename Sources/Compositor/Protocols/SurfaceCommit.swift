@@ -79,3 +79,15 @@ extension StackItem {
         }
     }
 }
+
+extension Surface {
+    /// A cache that can never be applied (the sub-surface or the surface is gone): its buffer,
+    /// never shown, is released; its frame callbacks are dropped and its feedback discarded.
+    func dropCache() {
+        guard let cache = cached else { return }
+        if case let .attached(b?) = cache.attachment, b !== current.buffer { b.release() }
+        for cb in cache.frameCallbacks { (cb as? FrameCallback)?.cancel() }
+        for feedback in cache.presentationFeedbacks { (feedback as? PresentationFeedback)?.discard() }
+        cached = nil
+    }
+}

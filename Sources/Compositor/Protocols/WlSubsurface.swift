@@ -89,12 +89,7 @@ final class Subsurface: ResourceHandler, SurfaceRole {
             if surface.role === self { surface.role = nil }
         }
         // A cache can never be applied now: release its buffer, drop its callbacks.
-        if let cache = surface.cached {
-            if case let .attached(b?) = cache.attachment, b !== surface.current.buffer { b.release() }
-            for cb in cache.frameCallbacks { (cb as? FrameCallback)?.cancel() }
-            for feedback in cache.presentationFeedbacks { (feedback as? PresentationFeedback)?.discard() }
-            surface.cached = nil
-        }
+        surface.dropCache()
         parent = nil
         self.surface = nil
     }

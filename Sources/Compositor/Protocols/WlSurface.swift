@@ -88,12 +88,7 @@ final class WlSurface: ResourceHandler {
         for item in surface.pendingStack + surface.currentStack {
             if case let .child(sub) = item { sub.parentDestroyed() }
         }
-        if let cache = surface.cached {
-            if case let .attached(b?) = cache.attachment, b !== surface.current.buffer { b.release() }
-            for cb in cache.frameCallbacks { (cb as? FrameCallback)?.cancel() }
-            for feedback in cache.presentationFeedbacks { (feedback as? PresentationFeedback)?.discard() }
-            surface.cached = nil
-        }
+        surface.dropCache()
         surface.current.buffer?.release()
         surface.current.buffer = nil
         server.scene.onLayoutChanged()
