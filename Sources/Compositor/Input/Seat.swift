@@ -354,10 +354,13 @@ final class Seat {
     // MARK: touch
 
     func touchDown(id: Int32, x: Double, y: Double) {
-        let touched = server.scene.surfaceAt(x: x, y: y)?.surface
-        if pressEndsPopupGrab(on: touched) { dismissPopupGrabs() }
-        focusWindow(containing: touched)
-        guard let hit = server.scene.surfaceAt(x: x, y: y), let r = hit.surface.resource, let c = client(of: hit.surface) else { return }
+        var target = server.scene.surfaceAt(x: x, y: y)
+        if pressEndsPopupGrab(on: target?.surface) {
+            dismissPopupGrabs()
+            target = server.scene.surfaceAt(x: x, y: y)  // the dismissed popups left the scene
+        }
+        focusWindow(containing: target?.surface)
+        guard let hit = target, let r = hit.surface.resource, let c = client(of: hit.surface) else { return }
         touchPoints[id] = TouchPoint(surface: hit.surface, client: c)
         let serial = inputSerial(for: c)
         let time = now

@@ -55,21 +55,6 @@ extension Server {
     }
 }
 
-extension Scene {
-    /// Runs `change`; when it reports a structural change (size, position, stacking), damages the
-    /// tree before and after it as `update` does.
-    func updateIfNeeded(_ surface: Surface, _ change: () -> Bool) -> Bool {
-        let root = surface.root
-        let before = treeBounds(root)
-        guard change() else { return false }
-        refreshMapping(root)
-        addDamage(before)
-        addDamage(treeBounds(root))
-        onLayoutChanged()
-        return true
-    }
-}
-
 extension StackItem {
     static func same(_ a: StackItem, _ b: StackItem) -> Bool {
         switch (a, b) {

@@ -76,15 +76,22 @@ final class Scene {
     /// Runs a change to `surface`'s tree (position, stacking, mapping, size), then damages where
     /// the tree was and where it is, and updates which surfaces are mapped.
     func update(_ surface: Surface, _ change: () -> Void) {
+        _ = updateIfNeeded(surface) { change(); return true }
+    }
+
+    /// `update` for a change that reports whether it was structural (size, position, stacking,
+    /// mapping); when it was not, nothing is damaged here and false is returned.
+    func updateIfNeeded(_ surface: Surface, _ change: () -> Bool) -> Bool {
         let root = surface.root
         let before = treeBounds(root)
-        change()
+        guard change() else { return false }
         refreshMapping(root)
         // The change may have detached `surface` from `root` (a sub-surface destroyed).
         if surface.root !== root { refreshMapping(surface.root) }
         addDamage(before)
         addDamage(treeBounds(root))
         onLayoutChanged()
+        return true
     }
 
     /// Damage in `surface`'s coordinates, where it is now (a commit that changed only pixels).
