@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/vfs.h>
@@ -26,6 +27,7 @@ _Static_assert(CW_F_SEAL_GROW == F_SEAL_GROW, "F_SEAL_GROW");
 _Static_assert(CW_F_SEAL_WRITE == F_SEAL_WRITE, "F_SEAL_WRITE");
 _Static_assert(CW_MREMAP_MAYMOVE == MREMAP_MAYMOVE, "MREMAP_MAYMOVE");
 _Static_assert(CW_O_TMPFILE == O_TMPFILE, "O_TMPFILE");
+_Static_assert(CW_O_PATH == O_PATH, "O_PATH");
 #ifdef MFD_NOEXEC_SEAL
 _Static_assert(CW_MFD_NOEXEC_SEAL == MFD_NOEXEC_SEAL, "MFD_NOEXEC_SEAL");
 #endif
@@ -177,4 +179,8 @@ long cw_fs_type(int fd) {
     struct statfs fs;
     if (fstatfs(fd, &fs) != 0) return -1;
     return (long)fs.f_type;
+}
+
+int cw_accept_cloexec(int fd) {
+    return accept4(fd, NULL, NULL, SOCK_CLOEXEC);
 }

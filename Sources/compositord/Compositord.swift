@@ -47,6 +47,11 @@ struct Compositord: ParsableCommand {
         valueName: "auto|none|path"))
     var outputDevice: String = "auto"
 
+    @Option(help: ArgumentHelp(
+        "Whether clients may capture the output (zwlr_export_dmabuf_manager_v1, zwlr_screencopy_manager_v1): allow, or deny (the globals are hidden from every client).",
+        valueName: "allow|deny"))
+    var capture: String = "allow"
+
     @Option(help: ArgumentHelp("Write per-client seal-policy statistics as JSON to this path at exit.", valueName: "file.json"))
     var stats: String?
 
@@ -61,6 +66,7 @@ struct Compositord: ParsableCommand {
         guard SealPolicy(rawValue: sealPolicy) != nil else {
             throw ValidationError("--seal-policy must be enforce, strict or guard")
         }
+        guard CapturePolicy(rawValue: capture) != nil else { throw ValidationError("--capture must be allow or deny") }
     }
 
     func run() throws {
@@ -93,6 +99,13 @@ struct Compositord: ParsableCommand {
         config.refreshHz = refresh
         config.sealPolicy = SealPolicy(rawValue: sealPolicy)!
         config.outputDevice = OutputDeviceChoice(outputDevice)
+        config.capture = CapturePolicy(rawValue: capture)!
+        // Clients cost fds (a socket, pools): take all the kernel allows this process, and leave
+        // FdBudget to refuse clients before the compositor runs short itself.
+        let fds = FdBudget.raiseSoftLimit()
+        logger.info("fd limit (RLIMIT_NOFILE)", metadata: [
+            "soft-before": "\(fds.before)", "soft": "\(fds.after)", "hard": "\(fds.hard)", "reserve": "\(FdBudget.reserve)",
+        ])
         let server: Server
         do {
             server = try Server(configuration: config, logger: logger)

@@ -39,6 +39,7 @@ enum {
     CW_F_SEAL_WRITE = 0x0008,
     CW_MREMAP_MAYMOVE = 1,
     CW_O_TMPFILE = 020200000,
+    CW_O_PATH = 010000000,
 };
 /* Returns the fd, or -1 with errno set (ENOSYS where the kernel lacks memfd_create). */
 int cw_memfd_create(const char *name, unsigned int flags);
@@ -65,6 +66,10 @@ uint64_t cw_monotonic_ns(void);
 /* A non-blocking, close-on-exec eventfd (sys/eventfd.h is not in the Glibc module): wakes a
  * server's event loop from another thread (Server.perform). Returns the fd or -1 with errno. */
 int cw_eventfd_create(void);
+
+/* accept4(fd, NULL, NULL, SOCK_CLOEXEC), as libwayland accepts; accept4 is hidden behind _GNU_SOURCE.
+ * Returns the new fd, or -1 with errno set. */
+int cw_accept_cloexec(int fd);
 
 /* fstatfs(fd).f_type (e.g. TMPFS_MAGIC), or -1 with errno set; sys/vfs.h is not in Glibc's module. */
 long cw_fs_type(int fd);

@@ -37,6 +37,7 @@ final class LinuxBufferParams: ResourceHandler {
     }
 
     private func add(_ request: Request) {
+        guard server.admitsReceived(request, fd: request.fd(0)) else { return }  // near the fd limit (FdBudget)
         let fd = FileDescriptor(rawValue: request.fd(0))  // ours from here on
         let index = request.uint(1)
         guard !used else {

@@ -18,6 +18,7 @@ final class WlShm: ResourceHandler {
     func handle(_ request: Request) {
         guard Int32(request.opcode) == WL_SHM_CREATE_POOL else { return }
         let (id, fd, size) = (request.newID(0), request.fd(1), request.int(2))
+        guard server.admitsReceived(request, fd: fd) else { return }  // near the fd limit (FdBudget)
         let pool: ShmPool
         do {
             pool = try ShmPool(fd: fd, size: size, policy: server.configuration.sealPolicy)  // owns (and on failure closes) fd

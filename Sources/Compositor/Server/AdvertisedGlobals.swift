@@ -1,3 +1,5 @@
+import CWayland
+
 /// A global compositord advertises, with the highest version it speaks.
 public struct AdvertisedGlobal: Sendable, Equatable {
     public init(interface: String, version: UInt32) {
@@ -29,4 +31,31 @@ extension Server {
         AdvertisedGlobal(interface: "wl_data_device_manager", version: DataDeviceManager.version),
         AdvertisedGlobal(interface: "wp_presentation", version: Presentation.version),
     ]
+}
+
+extension Server {
+    /// The display's global filter: the one place that decides which client sees which global.
+    /// libwayland applies it to `wl_registry.global` and to `wl_registry.bind` alike, so a hidden
+    /// global cannot be bound by guessing its name (invalid_object).
+    func installGlobalFilter() {
+        let filter: wl_display_global_filter_func_t = { client, global, data in
+            guard let client, let data else { return true }
+            let server = Unmanaged<Server>.fromOpaque(data).takeUnretainedValue()
+            return server.isVisible(global, to: client)
+        }
+        wl_display_set_global_filter(display, filter, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    private func isVisible(_ global: OpaquePointer?, to client: OpaquePointer) -> Bool {
+        // --capture deny: the output's pixels go to no client.
+        if configuration.capture == .deny,
+           let g = globals.first(where: { $0.is(global) }), CapturePolicy.interfaces.contains(g.interfaceName) {
+            return false
+        }
+        // Each client sees one xdg_wm_base: the v5 one, or the v4 one when a quirk says so.
+        let v4 = clients.info(client)?.xdgWmBaseV4 ?? false
+        if xdgWmBaseCompatibility?.is(global) == true { return v4 }
+        if v4, let main = globals.first(where: { $0.interfaceName == "xdg_wm_base" }), main.is(global) { return false }
+        return true
+    }
 }

@@ -25,9 +25,12 @@ public final class Server {
     private(set) var frameClock: FrameClock!
     /// Work handed in from other threads (`perform`, Embedding.swift).
     let crossThread: CrossThreadQueue
-    private var globals: [Global] = []
+    private(set) var globals: [Global] = []
     /// The v4 xdg_wm_base that quirky clients see instead of the v5 one (ClientQuirks).
-    private var xdgWmBaseCompatibility: Global?
+    private(set) var xdgWmBaseCompatibility: Global?
+    /// The verified `$XDG_RUNTIME_DIR` and the socket in it (nil when not listening).
+    private var runtimeDirectory: RuntimeDirectory?
+    private var listeningSocket: ListeningSocket?
     private var signalSources: [OpaquePointer] = []
     /// Frame callbacks committed since the last frame: done after the next one is composited.
     private var pendingFrameCallbacks: [FrameCallback] = []
@@ -47,8 +50,8 @@ public final class Server {
     public init(configuration: ServerConfiguration, logger: Logger) throws(ServerError) {
         self.configuration = configuration
         self.logger = logger
-        // Only the listening socket lives in XDG_RUNTIME_DIR.
-        if configuration.listen { try Server.checkRuntimeDir() }
+        // Only the listening socket lives in XDG_RUNTIME_DIR: checked before anything is made.
+        if configuration.listen { runtimeDirectory = try RuntimeDirectory() }
         guard let display = wl_display_create() else { throw .display }
         self.display = display
         loop = wl_display_get_event_loop(display)
@@ -78,28 +81,26 @@ public final class Server {
         selection.isInputSerial = { [unowned self] serial, client in self.seat.isInputSerial(serial, of: client) }
         scene.onLayoutChanged = { [unowned self] in self.seat.repickPointerFocus() }
 
-        do {
-            if !configuration.listen {
-                // Embedded: clients come through `connectClient(socket:)`.
-            } else if let name = configuration.socketName {
-                guard wl_display_add_socket(display, name) == 0 else {
-                    throw ServerError.socket(name: name, reason: "in use or not creatable (\(Errno.current))")
+        // Embedded without listening: clients come through `connectClient(socket:)`.
+        if let runtimeDirectory {
+            do {
+                let socket = try ListeningSocket(directory: runtimeDirectory, name: configuration.socketName, loop: loop, logger: logger) {
+                    [unowned self] fd, tableFull in self.accepted(fd, tableFull: tableFull)
                 }
-                socketName = name
-            } else {
-                guard let name = wl_display_add_socket_auto(display) else {
-                    throw ServerError.socket(name: nil, reason: "no free wayland-N name (\(Errno.current))")
-                }
-                socketName = String(cString: name)
+                listeningSocket = socket
+                socketName = socket.name
+            } catch {
+                crossThread.close()
+                frameClock.shutdown()
+                wl_display_destroy(display)
+                throw error
             }
-        } catch let error as ServerError {
-            crossThread.close()
-            frameClock.shutdown()
-            wl_display_destroy(display)
-            throw error
-        } catch { fatalError("unreachable") }
+        }
 
         createGlobals()
+        if configuration.capture == .deny {
+            logger.notice("capture denied: \(CapturePolicy.interfaces.sorted().joined(separator: " and ")) are hidden from every client")
+        }
         logger.info("output ready", metadata: [
             "backend": "\(output.backend.kind)", "device": "\(output.backend.device ?? "-")",
             "size": "\(output.width)x\(output.height)", "refresh-mHz": "\(output.refreshMilliHz)",
@@ -149,23 +150,6 @@ public final class Server {
         add(cw_wl_data_device_manager_interface(), DataDeviceManager.version) { [unowned self] c, v, id in DataDeviceManager.bind(self, c, v, id) }
     }
 
-    /// Each client sees one xdg_wm_base: the v5 one, or the v4 one when a quirk says so.
-    private func installGlobalFilter() {
-        let filter: wl_display_global_filter_func_t = { client, global, data in
-            guard let client, let data else { return true }
-            let server = Unmanaged<Server>.fromOpaque(data).takeUnretainedValue()
-            return server.isVisible(global, to: client)
-        }
-        wl_display_set_global_filter(display, filter, Unmanaged.passUnretained(self).toOpaque())
-    }
-
-    private func isVisible(_ global: OpaquePointer?, to client: OpaquePointer) -> Bool {
-        let v4 = clients.info(client)?.xdgWmBaseV4 ?? false
-        if xdgWmBaseCompatibility?.is(global) == true { return v4 }
-        if v4, let main = globals.first(where: { $0.interfaceName == "xdg_wm_base" }), main.is(global) { return false }
-        return true
-    }
-
     /// Runs until `terminate()` (or SIGINT/SIGTERM once `handleSignals` was called).
     public func run() {
         wl_display_run(display)
@@ -201,6 +185,9 @@ public final class Server {
         isShutDown = true
         // Embedders' calls from now on return false instead of waiting for a loop that is gone.
         crossThread.close()
+        // No new clients; the socket and then its lock file are removed.
+        listeningSocket?.close()
+        listeningSocket = nil
         for s in signalSources { wl_event_source_remove(s) }
         signalSources = []
         frameClock.shutdown()
@@ -215,6 +202,7 @@ public final class Server {
         xdgWmBaseCompatibility = nil
         pendingFrameCallbacks = []
         wl_display_destroy(display)
+        runtimeDirectory?.close()
         logger.info("compositor shut down")
     }
 
@@ -345,17 +333,6 @@ public final class Server {
         let png = try screenshotPNG()
         try writeFile(path, png)
         logger.info("screenshot written", metadata: ["path": "\(path)", "bytes": "\(png.count)"])
-    }
-
-    private static func checkRuntimeDir() throws(ServerError) {
-        guard let dir = getenv("XDG_RUNTIME_DIR").map({ String(cString: $0) }), !dir.isEmpty else {
-            throw .runtimeDirUnset
-        }
-        guard dir.hasPrefix("/") else { throw .runtimeDirUnusable(path: dir, reason: "not an absolute path") }
-        var st = stat()
-        guard stat(dir, &st) == 0 else { throw .runtimeDirUnusable(path: dir, reason: "\(Errno.current)") }
-        guard (st.st_mode & S_IFMT) == S_IFDIR else { throw .runtimeDirUnusable(path: dir, reason: "not a directory") }
-        guard access(dir, W_OK | X_OK) == 0 else { throw .runtimeDirUnusable(path: dir, reason: "not writable (\(Errno.current))") }
     }
 }
 

@@ -22,6 +22,10 @@ public struct ServerConfiguration: Sendable {
     /// configure, ack, then a buffer); the wlcs module turns it on because wlcs 1.5's helpers
     /// never ack, and some commit their first buffer with the role (fixed upstream in wlcs 1.8).
     public var implicitFirstConfigureAck = false
+    /// Whether clients may capture the output (zwlr_export_dmabuf_manager_v1,
+    /// zwlr_screencopy_manager_v1). Allowed by default: a headless compositor is only seen
+    /// through capture. Denied, the globals are hidden from every client and cannot be bound.
+    public var capture: CapturePolicy = .allow
 
     public init() {}
 }

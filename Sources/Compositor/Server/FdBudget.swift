@@ -1,0 +1,107 @@
+import CWayland
+import Glibc
+import Logging
+
+/// How many file descriptors compositord lets clients make it hold, so that it never runs out
+/// for its own needs (accepting, output buffers, screenshots, dups of fds it sends, timers).
+///
+/// The check is free: the kernel always hands out the lowest free fd number, so a new fd `n`
+/// proves that 0..<n are all open. A client fd at or above `limit - reserve` (`- clientAllowance`
+/// for a new connection) therefore means the table is within the reserve, and it is refused: a new
+/// client gets a `wl_display` error and is disconnected, a received fd (wl_shm.create_pool,
+/// zwp_linux_buffer_params_v1.add) is closed and its client gets the same error. No /proc scan
+/// (one costs milliseconds at a few thousand fds). Client fds therefore never stay in the top
+/// `reserve` slots, which are left to the compositor.
+///
+/// What it cannot see: fds libwayland has received but not handed over yet (up to 1024 per client
+/// in its ring; a client that sends fds with requests that take none fills it, and libwayland
+/// drops it at the 1025th, see docs/robustness/hygiene.md).
+public struct FdBudget: Sendable {
+    /// Slots kept for the compositor's own fds.
+    public static let reserve = 64
+    /// Extra slots a new client must leave free: its socket is one, the pools it will send more.
+    public static let clientAllowance = 8
+
+    /// The soft RLIMIT_NOFILE now (it can change under us: prlimit).
+    public static var limit: Int {
+        var r = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &r) == 0 else { return Int(FD_SETSIZE) }
+        return r.rlim_cur == rlim_t.max ? Int(Int32.max) : Int(clamping: r.rlim_cur)
+    }
+
+    /// Whether a client whose socket is fd `n` may stay.
+    static func admitsClient(socketFD n: Int32) -> Bool {
+        Int(n) + 1 + clientAllowance + reserve <= limit
+    }
+
+    /// Whether a received fd `n` may be kept.
+    static func admitsReceived(fd n: Int32) -> Bool {
+        Int(n) + 1 + reserve <= limit
+    }
+
+    /// Raises the soft RLIMIT_NOFILE to the hard limit (compositord does this at start; an
+    /// embedder decides for its own process). Returns the soft limit before and after, and the
+    /// hard limit.
+    public static func raiseSoftLimit() -> (before: UInt64, after: UInt64, hard: UInt64) {
+        var r = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &r) == 0 else { return (0, 0, 0) }
+        let before = UInt64(r.rlim_cur)
+        if r.rlim_cur < r.rlim_max {
+            r.rlim_cur = r.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &r)
+            _ = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &r)
+        }
+        return (before, UInt64(r.rlim_cur), UInt64(r.rlim_max))
+    }
+
+    static func atLimitMessage(fd n: Int32) -> String {
+        "compositor is at its file descriptor limit (fd \(n) of \(limit), \(reserve) kept for itself): try again later"
+    }
+}
+
+extension Server {
+    /// A new connection's fd from the listening socket: becomes a client, or is refused
+    /// (`tableFull`: it only got in through the spare fd).
+    func accepted(_ fd: Int32, tableFull: Bool) {
+        if tableFull || !FdBudget.admitsClient(socketFD: fd) {
+            refuseClient(fd, FdBudget.atLimitMessage(fd: fd))
+        } else if wl_client_create(display, fd) == nil {
+            logger.error("cannot create a client for a new connection", metadata: ["errno": "\(errno)"])
+            close(fd)
+        }
+    }
+
+    /// Sends `wl_display.error(no_memory)` with `message` to a connection and closes it, before it
+    /// could do anything: its requests are never read.
+    private func refuseClient(_ fd: Int32, _ message: String) {
+        clients.refusing = true
+        let client = wl_client_create(display, fd)
+        clients.refusing = false
+        guard let client else {
+            logger.warning("client refused (no wl_client could be made to tell it why)", metadata: ["fd": "\(fd)", "reason": "\(message)"])
+            close(fd)
+            return
+        }
+        var pid: pid_t = 0, uid: uid_t = 0, gid: gid_t = 0
+        wl_client_get_credentials(client, &pid, &uid, &gid)
+        logger.warning("client refused", metadata: ["pid": "\(pid)", "uid": "\(uid)", "fd": "\(fd)", "reason": "\(message)"])
+        if let displayResource = wl_client_get_object(client, 1) {
+            cw_resource_post_error(displayResource, WL_DISPLAY_ERROR_NO_MEMORY.rawValue, message)
+        }
+        wl_client_flush(client)
+        wl_client_destroy(client)
+    }
+
+    /// For requests that hand over an fd: false (after closing it and posting
+    /// `wl_display.error(no_memory)`, which disconnects the client) when it landed in the reserve.
+    func admitsReceived(_ request: Request, fd: Int32) -> Bool {
+        guard !FdBudget.admitsReceived(fd: fd) else { return true }
+        close(fd)
+        let client = request.client
+        clients.record(client) { $0.refusals["fd-limit", default: 0] += 1 }
+        if let displayResource = wl_client_get_object(client, 1) {
+            postError(displayResource, code: WL_DISPLAY_ERROR_NO_MEMORY.rawValue, FdBudget.atLimitMessage(fd: fd))
+        }
+        return false
+    }
+}

@@ -1,0 +1,83 @@
+import CWayland
+import Glibc
+import SystemPackage
+
+/// `$XDG_RUNTIME_DIR`, opened and verified once: the only place the socket and its lock file
+/// may live.
+///
+/// The XDG Base Directory spec: the directory "MUST be owned by the user, and he MUST be the only
+/// one having read and write access to it. Its Unix access mode MUST be 0700." Anyone else who can
+/// write there could swap the socket for their own, or pre-create the lock file as a symlink.
+/// The checks run on the directory we opened (`O_NOFOLLOW`, then `fstat`), not on a path that
+/// could change between check and use, and the lock and socket are made relative to that fd.
+final class RuntimeDirectory {
+    let path: String
+    /// `O_PATH | O_DIRECTORY` fd of the verified directory; closed in `close()`.
+    private(set) var fd: Int32
+
+    /// Opens and verifies `$XDG_RUNTIME_DIR` (or `environmentValue` for tests).
+    init(environmentValue: String? = RuntimeDirectory.environment) throws(ServerError) {
+        guard let dir = environmentValue, !dir.isEmpty else { throw .runtimeDirUnset }
+        guard dir.hasPrefix("/") else { throw .runtimeDirUnusable(path: dir, reason: "not an absolute path") }
+        func unusable(_ reason: String) -> ServerError { .runtimeDirUnusable(path: dir, reason: reason) }
+
+        // O_NOFOLLOW refuses a symlink as the last component (ELOOP): the directory we check must
+        // be the one the socket goes into, not whatever a link points to now or later.
+        let fd = open(dir, Int32(CW_O_PATH) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            let e = Errno.current
+            var st = stat()
+            if e == .tooManySymbolicLinkLevels || (lstat(dir, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK) {
+                throw unusable("it is a symbolic link (to \(RuntimeDirectory.linkTarget(dir))): set XDG_RUNTIME_DIR to a real directory")
+            }
+            if e == .notDirectory { throw unusable("not a directory") }
+            throw unusable("\(e)")
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let e = Errno.current
+            Glibc.close(fd)
+            throw unusable("fstat: \(e)")
+        }
+        let euid = geteuid()
+        let mode = st.st_mode & 0o777
+        var problem: String?
+        if st.st_uid != euid {
+            problem = "it is owned by uid \(st.st_uid), not by this process's uid \(euid): use a directory of your own (e.g. /run/user/\(euid))"
+        } else if mode & 0o077 != 0 {
+            let who = [mode & 0o070 != 0 ? "the group" : nil, mode & 0o007 != 0 ? "others" : nil].compactMap { $0 }
+            problem = "its mode is \(RuntimeDirectory.octal(mode)), which lets \(who.joined(separator: " and ")) in: it must be 0700 (chmod 700 \(dir))"
+        } else if mode != 0o700 {
+            problem = "its mode is \(RuntimeDirectory.octal(mode)): it must be 0700, read, write and search for the owner only (chmod 700 \(dir))"
+        } else if access(dir, W_OK | X_OK) != 0 {
+            problem = "not writable (\(Errno.current))"
+        }
+        if let problem {
+            Glibc.close(fd)
+            throw unusable(problem)
+        }
+        self.path = dir
+        self.fd = fd
+    }
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
+
+    deinit { close() }
+
+    static var environment: String? { getenv("XDG_RUNTIME_DIR").map { String(cString: $0) } }
+
+    static func octal(_ mode: mode_t) -> String {
+        let digits = String(mode, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    private static func linkTarget(_ path: String) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink(path, &buffer, Int(PATH_MAX))
+        guard n > 0 else { return "?" }
+        return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
