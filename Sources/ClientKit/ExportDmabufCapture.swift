@@ -6,8 +6,11 @@ import SystemPackage
 /// The bound `zwlr_export_dmabuf_manager_v1`.
 final class ExportDmabufManager {
     let proxy: OpaquePointer
+    /// Kept so the display outlives the proxy (OutputCapture may release its connection first).
+    private let connection: Connection
 
-    init(proxy: OpaquePointer) {
+    init(connection: Connection, proxy: OpaquePointer) {
+        self.connection = connection
         self.proxy = proxy
     }
 

@@ -232,13 +232,13 @@ public final class OutputCapture {
         }
         if registry.global("zwlr_export_dmabuf_manager_v1") != nil {
             let bound = try registry.bind("zwlr_export_dmabuf_manager_v1", table: cw_zwlr_export_dmabuf_manager_v1_interface(), maxVersion: 1)
-            exportManager = ExportDmabufManager(proxy: bound.proxy)
+            exportManager = ExportDmabufManager(connection: connection, proxy: bound.proxy)
         } else {
             exportManager = nil
         }
         if registry.global("zwlr_screencopy_manager_v1") != nil {
             let bound = try registry.bind("zwlr_screencopy_manager_v1", table: cw_zwlr_screencopy_manager_v1_interface(), maxVersion: 3)
-            screencopyManager = ScreencopyManager(proxy: bound.proxy, version: bound.version)
+            screencopyManager = ScreencopyManager(connection: connection, proxy: bound.proxy, version: bound.version)
         } else {
             screencopyManager = nil
         }

@@ -4,8 +4,11 @@ import CWayland
 final class ScreencopyManager {
     let proxy: OpaquePointer
     let version: UInt32
+    /// Kept so the display outlives the proxy (OutputCapture may release its connection first).
+    private let connection: Connection
 
-    init(proxy: OpaquePointer, version: UInt32) {
+    init(connection: Connection, proxy: OpaquePointer, version: UInt32) {
+        self.connection = connection
         self.proxy = proxy
         self.version = version
     }
