@@ -18,9 +18,6 @@ final class Clients {
     private var createdListener: Listener?
     /// Called after a client has gone and all its resources were destroyed.
     var onDisconnect: (OpaquePointer) -> Void = { _ in }
-    /// Set while a connection is made a client only to be refused (FdBudget): it is not
-    /// registered, counted or logged as connected.
-    var refusing = false
 
     init(display: OpaquePointer, logger: Logger) {
         self.logger = logger
@@ -42,7 +39,6 @@ final class Clients {
     }
 
     private func connected(_ client: OpaquePointer) {
-        guard !refusing else { return }
         var pid: pid_t = 0, uid: uid_t = 0, gid: gid_t = 0
         wl_client_get_credentials(client, &pid, &uid, &gid)
         let exe = ClientQuirks.executable(pid: pid)

@@ -1,6 +1,7 @@
 import CWayland
 import Glibc
 import Logging
+import SystemPackage
 
 /// How many file descriptors compositord lets clients make it hold, so that it never runs out
 /// for its own needs (accepting, output buffers, screenshots, dups of fds it sends, timers).
@@ -66,30 +67,32 @@ extension Server {
         if tableFull || !FdBudget.admitsClient(socketFD: fd) {
             refuseClient(fd, FdBudget.atLimitMessage(fd: fd))
         } else if wl_client_create(display, fd) == nil {
-            logger.error("cannot create a client for a new connection", metadata: ["errno": "\(errno)"])
-            close(fd)
+            // It fails without closing fd; EMFILE here means the dup it makes did not fit.
+            let e = Errno.current
+            refuseClient(fd, e == .tooManyOpenFiles ? FdBudget.atLimitMessage(fd: fd) : "compositor cannot take a client now (\(e))")
         }
     }
 
-    /// Sends `wl_display.error(no_memory)` with `message` to a connection and closes it, before it
-    /// could do anything: its requests are never read.
+    /// Refuses a connection before libwayland ever sees it: writes `wl_display.error(no_memory)`
+    /// with `message` straight onto the socket and closes it. No wl_client is made, because
+    /// making one costs another fd (libwayland's event loop dups the socket), which is exactly
+    /// what is short. Its requests are never read.
     private func refuseClient(_ fd: Int32, _ message: String) {
-        clients.refusing = true
-        let client = wl_client_create(display, fd)
-        clients.refusing = false
-        guard let client else {
-            logger.warning("client refused (no wl_client could be made to tell it why)", metadata: ["fd": "\(fd)", "reason": "\(message)"])
-            close(fd)
-            return
+        // struct ucred { pid_t pid; uid_t uid; gid_t gid; } (the Glibc module hides the type).
+        var credentials: (Int32, UInt32, UInt32) = (0, 0, 0)
+        var length = socklen_t(MemoryLayout.size(ofValue: credentials))
+        _ = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length)
+        logger.warning("client refused", metadata: [
+            "pid": "\(credentials.0)", "uid": "\(credentials.1)", "fd": "\(fd)", "limit": "\(FdBudget.limit)", "reason": "\(message)",
+        ])
+        if !send(fd, WireEvent.displayError(code: WL_DISPLAY_ERROR_NO_MEMORY.rawValue, message: message)) {
+            logger.warning("the refused client could not be told why", metadata: ["pid": "\(credentials.0)", "errno": "\(Errno.current)"])
         }
-        var pid: pid_t = 0, uid: uid_t = 0, gid: gid_t = 0
-        wl_client_get_credentials(client, &pid, &uid, &gid)
-        logger.warning("client refused", metadata: ["pid": "\(pid)", "uid": "\(uid)", "fd": "\(fd)", "reason": "\(message)"])
-        if let displayResource = wl_client_get_object(client, 1) {
-            cw_resource_post_error(displayResource, WL_DISPLAY_ERROR_NO_MEMORY.rawValue, message)
-        }
-        wl_client_flush(client)
-        wl_client_destroy(client)
+        close(fd)
+    }
+
+    private func send(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) } == bytes.count
     }
 
     /// For requests that hand over an fd: false (after closing it and posting
@@ -103,5 +106,23 @@ extension Server {
             postError(displayResource, code: WL_DISPLAY_ERROR_NO_MEMORY.rawValue, FdBudget.atLimitMessage(fd: fd))
         }
         return false
+    }
+}
+
+/// Events written without libwayland, for connections that never become clients.
+enum WireEvent {
+    /// `wl_display.error(object_id: 1, code, message)` on `wl_display` (object 1, opcode 0), in the
+    /// wire format: header (object id; size << 16 | opcode), then 32-bit words, the string as its
+    /// length with the NUL and the bytes padded to 4.
+    static func displayError(code: UInt32, message: String) -> [UInt8] {
+        var text = Array(message.utf8.prefix(1000)) + [0]
+        let stringLength = UInt32(text.count)
+        while text.count % 4 != 0 { text.append(0) }
+        let size = UInt32(8 + 4 + 4 + 4 + text.count)
+        var bytes: [UInt8] = []
+        for word in [1, size << 16 | 0, 1, code, stringLength] as [UInt32] {
+            withUnsafeBytes(of: word) { bytes += $0 }  // the wire is host-endian
+        }
+        return bytes + text
     }
 }
