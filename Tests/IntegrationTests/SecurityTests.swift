@@ -145,7 +145,7 @@ import Testing
         try Self.checkFdIsolation(c)
     }
 
-    static func checkFdIsolation(_ c: CompositorProcess, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func checkFdIsolation(_ c: CompositorProcess, expectExport: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) throws {
         usleep(200_000)  // the first frame (background) is composited at start
         let atStart = FdTable(pid: c.child.pid)
         let a = try c.start("demo-client", ["--width", "200", "--height", "150"], tag: "A")
@@ -165,6 +165,7 @@ import Testing
                 // memfd backend (the host): nothing is exported, so nothing to hold.
             }
             defer { held?.release() }
+            #expect(!expectExport || held?.fileDescriptor != nil, "no frame was exported", sourceLocation: sourceLocation)
 
             let compositor = FdTable(pid: c.child.pid)
             let tableA = FdTable(pid: a.pid), tableB = FdTable(pid: b.pid), tableC = FdTable(pid: getpid())
