@@ -47,6 +47,11 @@ struct Compositord: ParsableCommand {
         valueName: "auto|none|path"))
     var outputDevice: String = "auto"
 
+    @Option(help: ArgumentHelp(
+        "When the output is composited: every-frame (at every vblank with damage, as for a display) or on-demand (only when a consumer asks for a frame: screencopy, export-dmabuf, a screenshot).",
+        valueName: "every-frame|on-demand"))
+    var composite: String = Compositing.everyFrame.rawValue
+
     @Option(help: ArgumentHelp("Write per-client seal-policy statistics as JSON to this path at exit.", valueName: "file.json"))
     var stats: String?
 
@@ -58,6 +63,9 @@ struct Compositord: ParsableCommand {
             throw ValidationError("--width and --height must be between 1 and 16384")
         }
         guard refresh >= 0, refresh <= 1000 else { throw ValidationError("--refresh must be between 0 and 1000 Hz") }
+        guard Compositing(rawValue: composite) != nil else {
+            throw ValidationError("--composite must be every-frame or on-demand")
+        }
         guard SealPolicy(rawValue: sealPolicy) != nil else {
             throw ValidationError("--seal-policy must be enforce, strict or guard")
         }
@@ -92,6 +100,7 @@ struct Compositord: ParsableCommand {
         config.height = height
         config.refreshHz = refresh
         config.sealPolicy = SealPolicy(rawValue: sealPolicy)!
+        config.compositing = Compositing(rawValue: composite)!
         config.outputDevice = OutputDeviceChoice(outputDevice)
         let server: Server
         do {
