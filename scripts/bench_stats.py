@@ -231,7 +231,8 @@ def cmd_report(args):
     for r in results:
         key = (r.get("mode", "windows"), r["size"], r["compositor"], int(r["clients"]))
         groups.setdefault(key, []).append(r)
-    order = {"compositord": 0, "weston": 1, "sway": 2, "sway-tiled": 3}
+    order = {"compositord": 0, "compositord-on-demand": 1, "weston": 2, "sway": 3, "sway-tiled": 4}
+    ours_names = ("compositord", "compositord-on-demand")
     medians = {}
     for key, rows in groups.items():
         medians[key] = {m: median_of(rows, m) for m, _, _ in METRICS}
@@ -253,23 +254,24 @@ def cmd_report(args):
         out.append(table(headings, rows))
         out.append("")
 
-        ratio_rows = []
-        for k in keys:
-            if k[2] == "compositord":
-                continue
-            ours = medians.get((mode, size, "compositord", k[3]))
-            if not ours:
-                continue
-            peer = medians[k]
+        for ours_name in ours_names:
+            ratio_rows = []
+            for k in keys:
+                if k[2] in ours_names:
+                    continue
+                ours = medians.get((mode, size, ours_name, k[3]))
+                if not ours:
+                    continue
+                peer = medians[k]
 
-            def ratio(key):
-                a, b = ours.get(key), peer.get(key)
-                return f"{a / b:.2f}" if a is not None and b else "-"
-            ratio_rows.append([k[2], k[3], ratio("cpu_ms_per_frame"), ratio("fps_median"), ratio("fps_min"), ratio("rss_mb")])
-        if ratio_rows:
-            out.append(f"compositord / peer ({mode} at {size}; cpu below 1 and fps above 1 favour compositord)")
-            out.append(table(["peer", "clients", "cpu/frame", "fps med", "fps min", "RSS"], ratio_rows))
-            out.append("")
+                def ratio(key):
+                    a, b = ours.get(key), peer.get(key)
+                    return f"{a / b:.2f}" if a is not None and b else "-"
+                ratio_rows.append([k[2], k[3], ratio("cpu_ms_per_frame"), ratio("fps_median"), ratio("fps_min"), ratio("rss_mb")])
+            if ratio_rows:
+                out.append(f"{ours_name} / peer ({mode} at {size}; cpu below 1 and fps above 1 favour compositord)")
+                out.append(table(["peer", "clients", "cpu/frame", "fps med", "fps min", "RSS"], ratio_rows))
+                out.append("")
         if mode.endswith("fullscreen") and args.pixman_ms:
             for k in keys:
                 cpu = medians[k]["cpu_ms_per_frame"]

@@ -48,6 +48,11 @@ struct Compositord: ParsableCommand {
     var outputDevice: String = "auto"
 
     @Option(help: ArgumentHelp(
+        "When the output is composited: every-frame (at every vblank with damage, as for a display) or on-demand (only when a consumer asks for a frame: screencopy, export-dmabuf, a screenshot).",
+        valueName: "every-frame|on-demand"))
+    var composite: String = Compositing.everyFrame.rawValue
+
+    @Option(help: ArgumentHelp(
         "Whether clients may capture the output (zwlr_export_dmabuf_manager_v1, zwlr_screencopy_manager_v1): allow, or deny (the globals are hidden from every client).",
         valueName: "allow|deny"))
     var capture: String = "allow"
@@ -63,6 +68,9 @@ struct Compositord: ParsableCommand {
             throw ValidationError("--width and --height must be between 1 and 16384")
         }
         guard refresh >= 0, refresh <= 1000 else { throw ValidationError("--refresh must be between 0 and 1000 Hz") }
+        guard Compositing(rawValue: composite) != nil else {
+            throw ValidationError("--composite must be every-frame or on-demand")
+        }
         guard SealPolicy(rawValue: sealPolicy) != nil else {
             throw ValidationError("--seal-policy must be enforce, strict or guard")
         }
@@ -98,6 +106,7 @@ struct Compositord: ParsableCommand {
         config.height = height
         config.refreshHz = refresh
         config.sealPolicy = SealPolicy(rawValue: sealPolicy)!
+        config.compositing = Compositing(rawValue: composite)!
         config.outputDevice = OutputDeviceChoice(outputDevice)
         config.capture = CapturePolicy(rawValue: capture)!
         // Clients cost fds (a socket, pools): take all the kernel allows this process, and leave

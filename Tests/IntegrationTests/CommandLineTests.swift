@@ -25,7 +25,7 @@ import Testing
         let rt = RuntimeDir()
         let r = try Child("\(productsDirectory)/compositord", ["--help"], environment: [:], dir: rt.path, tag: "help").wait(timeout: 10)
         #expect(r.status == 0)
-        for flag in ["--headless", "--socket", "--width", "--height", "--refresh", "--screenshot", "--seal-policy", "--stats", "--output-device", "--capture"] {
+        for flag in ["--headless", "--socket", "--width", "--height", "--refresh", "--screenshot", "--seal-policy", "--composite", "--stats", "--output-device", "--capture"] {
             #expect(r.stdout.contains(flag), "--help lacks \(flag)")
         }
     }

@@ -8,6 +8,8 @@ import CWayland
 final class Buffer: ResourceHandler {
     let contents: ClientBuffer
     private(set) var resource: OpaquePointer?
+    /// Replaced by a commit; `release` goes out with the next frame (Server.releaseAfterFrame).
+    var releasePending = false
 
     init(resource: OpaquePointer?, contents: ClientBuffer) {
         self.resource = resource

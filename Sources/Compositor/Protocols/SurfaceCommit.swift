@@ -43,7 +43,9 @@ extension Server {
             }
             return structural
         }
-        result.replacedBuffer?.release()
+        if let replaced = result.replacedBuffer { releaseAfterFrame(replaced) }
+        // Attached again before its release went out: it is in use, not released.
+        surface.current.buffer?.releasePending = false
         queueFrameCallbacks(result.frameCallbacks.compactMap { $0 as? FrameCallback })
         queuePresentationFeedbacks(surface, result.presentationFeedbacks)
         // The role may map, move or unmap the surface (each of which damages what it changes).

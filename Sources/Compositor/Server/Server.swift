@@ -34,12 +34,16 @@ public final class Server {
     private var signalSources: [OpaquePointer] = []
     /// Frame callbacks committed since the last frame: done after the next one is composited.
     private var pendingFrameCallbacks: [FrameCallback] = []
+    /// Buffers replaced by commits since the last frame (Server.releaseAfterFrame).
+    private var pendingReleases: [Buffer] = []
     /// wp_presentation: committed feedback waiting for the next presented frame.
     let presentationFeedbacks = PresentationFeedbackQueue()
     /// The seat's selection (wl_data_device).
     let selection = Selection()
     /// Capture consumers waiting for frames (export-dmabuf, screencopy).
     private var frameObservers: [FrameObserver] = []
+    /// Frames run (vblanks with something to do); the output counts those it composited.
+    private var framesRun: UInt64 = 0
     /// Bound wl_output resources, for wl_surface.enter and leave.
     var outputs: [WlOutput] = []
     private var isShutDown = false
@@ -104,6 +108,7 @@ public final class Server {
         logger.info("output ready", metadata: [
             "backend": "\(output.backend.kind)", "device": "\(output.backend.device ?? "-")",
             "size": "\(output.width)x\(output.height)", "refresh-mHz": "\(output.refreshMilliHz)",
+            "compositing": "\(configuration.compositing.rawValue)",
         ])
         // The first frame paints the background.
         scene.addDamage(scene.bounds)
@@ -201,9 +206,12 @@ public final class Server {
         xdgWmBaseCompatibility?.destroy()
         xdgWmBaseCompatibility = nil
         pendingFrameCallbacks = []
+        pendingReleases = []
         wl_display_destroy(display)
         runtimeDirectory?.close()
-        logger.info("compositor shut down")
+        logger.info("compositor shut down", metadata: [
+            "frames": "\(framesRun)", "frames-composited": "\(output.frameCount)",
+        ])
     }
 
     // MARK: frames
@@ -215,6 +223,16 @@ public final class Server {
         frameClock.schedule()
     }
 
+    /// `wl_buffer.release` for a buffer a commit replaced, sent with the next frame's events.
+    /// compositord never reads it again either way; batching it with the frame callback means
+    /// one message (one sendmsg, one client wake-up) per client per frame instead of two, and a
+    /// client pacing itself by frame callbacks gets it no later than it could use it.
+    func releaseAfterFrame(_ buffer: Buffer) {
+        buffer.releasePending = true
+        pendingReleases.append(buffer)
+        frameClock.schedule()
+    }
+
     /// Calls `observer` after every frame until it returns false, and makes sure a frame comes.
     func observeFrames(_ observer: FrameObserver) {
         frameObservers.append(observer)
@@ -222,18 +240,17 @@ public final class Server {
     }
 
     private func frame(presentedAt ns: UInt64) {
-        let damage = scene.takeDamage()
+        framesRun += 1
         var repainted = Region()
         var presented = true  // false when the frame could not be made (wp_presentation waits)
-        if !damage.isEmpty {
-            if let result = output.composite(scene, damage: damage, renderer: renderer) {
-                repainted = damage
-                for buffer in result.faulted { bufferFaulted(buffer) }
-            } else {
-                // Every free buffer is held by consumers: keep the damage, try next frame.
-                scene.addDamage(damage)
-                presented = false
-            }
+        if configuration.compositing == .everyFrame || !frameObservers.isEmpty {
+            if let damage = compositeDamage() { repainted = damage } else { presented = false }
+        }
+        let releases = pendingReleases
+        pendingReleases = []
+        for buffer in releases where buffer.releasePending {
+            buffer.releasePending = false
+            buffer.release()
         }
         if presented { presentFeedbacks(atNs: ns) }
         let ms = UInt32(truncatingIfNeeded: ns / 1_000_000)
@@ -246,6 +263,21 @@ public final class Server {
             frameObservers = []
             frameObservers += observers.filter { $0.frameComposited(info) }
         }
+    }
+
+    /// Composites the damage accumulated since the last composite into a new front buffer.
+    /// Returns the repainted region, or nil when every buffer is held by consumers (the damage
+    /// is kept for the next try: compositord never writes a buffer a consumer reads, nor waits).
+    private func compositeDamage() -> Region? {
+        var damage = scene.takeDamage()
+        if output.front == nil { damage = Region(scene.bounds) }
+        guard !damage.isEmpty else { return Region() }
+        guard let result = output.composite(scene, damage: damage, renderer: renderer) else {
+            scene.addDamage(damage)
+            return nil
+        }
+        for buffer in result.faulted { bufferFaulted(buffer) }
+        return damage
     }
 
     /// wl_surface.enter when a surface appears on the (only) output, leave when it goes.
@@ -317,11 +349,10 @@ public final class Server {
 
     // MARK: screenshots
 
-    /// The front buffer as PNG; before the first frame it composites one.
+    /// The output as PNG: the damage not composited yet is composited first (on-demand
+    /// compositing); if every buffer is held by consumers, the last composited frame.
     public func screenshotPNG() throws -> [UInt8] {
-        if output.front == nil {
-            output.composite(scene, damage: Region(scene.bounds), renderer: renderer)
-        }
+        _ = compositeDamage()
         guard let fb = output.front else { throw ServerError.output("no frame has been composited") }
         return try fb.withCPUAccess(write: false) {
             try PNGEncoder.encodeXRGB8888(width: Int(fb.width), height: Int(fb.height), stride: Int(fb.stride), pixels: fb.data)

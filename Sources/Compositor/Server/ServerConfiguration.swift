@@ -10,6 +10,8 @@ public struct ServerConfiguration: Sendable {
     public var height: Int32 = 1080
     /// Output refresh in Hz; 0 renders on every commit (for throughput measurements).
     public var refreshHz: Double = 60
+    /// When the output is composited: at every vblank with damage (default) or on demand.
+    public var compositing: Compositing = .everyFrame
     /// The output background, 0xAARRGGBB (documented in the README: a dark slate).
     public var background: UInt32 = 0xFF20_2830
     /// Which wl_shm pool files are accepted and which are read under the SIGBUS guard.
@@ -28,6 +30,23 @@ public struct ServerConfiguration: Sendable {
     public var capture: CapturePolicy = .allow
 
     public init() {}
+}
+
+/// When compositord composites the output.
+///
+/// Every frame (the default) composites the damage at each vblank, as a display would need; a
+/// pool truncated under a shown buffer is caught at the next vblank.
+///
+/// Headless, though, nothing scans the output out: its pixels are only ever seen through a
+/// consumer (screencopy, export-dmabuf, a screenshot), and every consumer asks for a frame
+/// first. On demand, a vblank with no consumer waiting latches the clients' commits (frame
+/// callbacks, presentation feedback and buffer releases go out as usual) and keeps the damage;
+/// the next frame a consumer asks for, or a screenshot, composites all of it at once. The
+/// surfaces' current buffers are not released, so that frame shows exactly what was latched.
+/// Client pixels are then read only when someone looks: a truncated pool is caught then.
+public enum Compositing: String, Sendable, CaseIterable {
+    case onDemand = "on-demand"
+    case everyFrame = "every-frame"
 }
 
 /// Why the server could not start; each carries a message a human understands.

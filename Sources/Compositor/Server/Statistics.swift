@@ -1,10 +1,6 @@
-// FoundationEssentials, not Foundation: JSONEncoder without ICU and Foundation's other libraries,
-// which would add ~10 MB of mapped pages to the resident set of a process that never needs them.
-import FoundationEssentials
-
 /// Per-client counters of what the seal policy saw: pools accepted per file class, refusals per
 /// rule, SIGBUS faults caught, protocol errors sent. Written as JSON by `--stats FILE.json`.
-public struct ClientStatistics: Codable, Sendable {
+public struct ClientStatistics: Sendable {
     public var pid: Int32
     public var uid: UInt32
     public var poolsAccepted: [String: Int] = [:]
@@ -12,17 +8,18 @@ public struct ClientStatistics: Codable, Sendable {
     public var sigbusFaults = 0
     public var protocolErrors = 0
 
-    enum CodingKeys: String, CodingKey {
-        case pid, uid
-        case poolsAccepted = "pools_accepted"
-        case refusals
-        case sigbusFaults = "sigbus_faults"
-        case protocolErrors = "protocol_errors"
+    var json: JSON {
+        .object([
+            "pid": .int(Int(pid)), "uid": .int(Int(uid)),
+            "pools_accepted": .object(poolsAccepted.mapValues { .int($0) }),
+            "refusals": .object(refusals.mapValues { .int($0) }),
+            "sigbus_faults": .int(sigbusFaults), "protocol_errors": .int(protocolErrors),
+        ])
     }
 }
 
 /// Everything `--stats` writes: the policy, every client that connected (in order), and totals.
-public struct Statistics: Codable, Sendable {
+public struct Statistics: Sendable {
     public var sealPolicy: String
     public var clients: [ClientStatistics]
 
@@ -37,32 +34,17 @@ public struct Statistics: Codable, Sendable {
         return t
     }
 
-    enum CodingKeys: String, CodingKey {
-        case sealPolicy = "seal_policy", clients, totals
-    }
-
     public init(sealPolicy: String, clients: [ClientStatistics]) {
         self.sealPolicy = sealPolicy
         self.clients = clients
     }
 
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        sealPolicy = try c.decode(String.self, forKey: .sealPolicy)
-        clients = try c.decode([ClientStatistics].self, forKey: .clients)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(sealPolicy, forKey: .sealPolicy)
-        try c.encode(clients, forKey: .clients)
-        try c.encode(totals, forKey: .totals)
-    }
-
-    public func json() throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return Array(try encoder.encode(self)) + [0x0A]
+    /// The `--stats` file: seal_policy, clients (in connection order) and totals.
+    public func json() -> [UInt8] {
+        let document = JSON.object([
+            "seal_policy": .string(sealPolicy), "clients": .array(clients.map(\.json)), "totals": totals.json,
+        ])
+        return Array(document.text.utf8)
     }
 
     /// One line for the log at exit.
