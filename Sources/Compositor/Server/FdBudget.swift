@@ -9,8 +9,9 @@ import SystemPackage
 /// The check is free: the kernel always hands out the lowest free fd number, so a new fd `n`
 /// proves that 0..<n are all open. A client fd at or above `limit - reserve` (`- clientAllowance`
 /// for a new connection) therefore means the table is within the reserve, and it is refused: a new
-/// client gets a `wl_display` error and is disconnected, a received fd (wl_shm.create_pool,
-/// zwp_linux_buffer_params_v1.add) is closed and its client gets the same error. No /proc scan
+/// connection gets `wl_display.error(no_memory)` written onto it and is closed, a received fd
+/// (wl_shm.create_pool, zwp_linux_buffer_params_v1.add) is closed and its client gets the same
+/// error and is disconnected. No /proc scan
 /// (one costs milliseconds at a few thousand fds). Client fds therefore never stay in the top
 /// `reserve` slots, which are left to the compositor.
 ///
@@ -20,7 +21,8 @@ import SystemPackage
 public struct FdBudget: Sendable {
     /// Slots kept for the compositor's own fds.
     public static let reserve = 64
-    /// Extra slots a new client must leave free: its socket is one, the pools it will send more.
+    /// Extra slots a new client must leave free: libwayland's dup of its socket is one, the pools
+    /// it will send more.
     public static let clientAllowance = 8
 
     /// The soft RLIMIT_NOFILE now (it can change under us: prlimit).
