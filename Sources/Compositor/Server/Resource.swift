@@ -51,10 +51,17 @@ private let dispatch: wl_dispatcher_func_t = { _, target, opcode, _, args in
 
 private let destroyed: wl_resource_destroy_func_t = { resource in
     guard let resource, let user = wl_resource_get_user_data(resource) else { return }
-    let unmanaged = Unmanaged<AnyObject>.fromOpaque(user)
+    let unmanaged = Unmanaged<HandlerBox>.fromOpaque(user)
     wl_resource_set_user_data(resource, nil)
-    (unmanaged.takeUnretainedValue() as? ResourceHandler)?.resourceDestroyed()
+    unmanaged.takeUnretainedValue().handler.resourceDestroyed()
     unmanaged.release()
+}
+
+/// What a resource's user data points to: the handler as an existential, so finding it for every
+/// request is a load, not a dynamic cast to the protocol (a conformance-cache lookup each time).
+private final class HandlerBox {
+    let handler: any ResourceHandler
+    init(_ handler: any ResourceHandler) { self.handler = handler }
 }
 
 /// Creating resources and finding the Swift object behind one.
@@ -71,7 +78,7 @@ enum Resources {
             return nil
         }
         let object = handler(resource)
-        let user = Unmanaged.passRetained(object as AnyObject).toOpaque()
+        let user = Unmanaged.passRetained(HandlerBox(object)).toOpaque()
         wl_resource_set_dispatcher(resource, dispatch, dispatcherMarker, user, destroyed)
         return resource
     }
@@ -81,7 +88,7 @@ enum Resources {
     /// wl_display, wl_registry and sync wl_callback never appear as request arguments).
     static func handler(of resource: OpaquePointer) -> ResourceHandler? {
         guard let user = wl_resource_get_user_data(resource) else { return nil }
-        return Unmanaged<AnyObject>.fromOpaque(user).takeUnretainedValue() as? ResourceHandler
+        return Unmanaged<HandlerBox>.fromOpaque(user).takeUnretainedValue().handler
     }
 
     /// The handler behind `resource` if it has type `T` (e.g. the `Surface` of a wl_surface argument).
