@@ -57,6 +57,9 @@ struct StressClient: ParsableCommand {
     @Option(help: "Seed for the random choices of --cycles and --churn.")
     var seed: UInt64 = 1
 
+    @Option(help: "Niceness added to the load (every thread but the observer's), so that on a machine with fewer cores than busy processes the compositor and the observer are scheduled first: the observer then measures the compositor, not the CPU scheduler.")
+    var nice: Int32 = 10
+
     @Option(help: "Seconds a single wait (a roundtrip, a configure, a frame of the observer) may take before it counts as a hang.")
     var timeout: Double = 60
 
@@ -97,6 +100,13 @@ struct Load {
             let deadline = monotonicSeconds() + options.timeout
             while !observer.hasFirstFrame && observer.outcome.error == nil && monotonicSeconds() < deadline { usleep(5_000) }
             if !observer.hasFirstFrame { _ = fail("observer: no first frame: \(observer.outcome.error ?? "timed out")") }
+        }
+        // Linux niceness is per thread: this one and the threads it starts from now on (the
+        // cycles) yield to the observer's, which already runs.
+        if options.nice != 0 {
+            errno = 0
+            let current = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+            if errno == 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, current + options.nice) }
         }
 
         var idleConnections: [Registry] = []
