@@ -7,13 +7,8 @@ func monotonicSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
-/// `value` with `digits` decimals (Foundation-free).
-func fixed(_ value: Double, digits: Int = 1) -> String {
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let scaled = Int64((abs(value) * scale).rounded())
-    let whole = scaled / Int64(scale), fraction = scaled % Int64(scale)
-    var fractionText = String(fraction)
-    while fractionText.count < digits { fractionText = "0" + fractionText }
-    return (value < 0 && scaled != 0 ? "-" : "") + String(whole) + (digits > 0 ? "." + fractionText : "")
+/// `value` rounded to `digits` decimals; Swift prints the shortest form (30.4, not 30.399999).
+func rounded(_ value: Double, digits: Int = 1) -> Double {
+    let scale = Double((0..<digits).reduce(1) { product, _ in product * 10 })
+    return (value * scale).rounded() / scale
 }

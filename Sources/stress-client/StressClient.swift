@@ -226,12 +226,12 @@ struct Load {
 
         // Windows open at once stay at --renderers (churned ones are replaced).
         let perClient = options.renderers > 0 && renderSeconds > 0 ? Double(frames) / renderSeconds / Double(options.renderers) : 0
-        print("renderers: count=\(options.renderers) open-at-end=\(windowCount) frames=\(frames) seconds=\(fixed(renderSeconds, digits: 2)) fps-per-client=\(fixed(perClient))")
+        print("renderers: count=\(options.renderers) open-at-end=\(windowCount) frames=\(frames) seconds=\(rounded(renderSeconds, digits: 2)) fps-per-client=\(rounded(perClient))")
         print("churn: dropped=\(dropped) replaced=\(replaced)")
         print("idle: opened=\(options.idle) alive=\(alive)")
         if let counts = cycleResult.withLock({ $0 }) {
             let rate = counts.seconds > 0 ? Double(counts.done) / counts.seconds : 0
-            print("cycles: done=\(counts.done) seconds=\(fixed(counts.seconds, digits: 2)) per-second=\(fixed(rate)) clean=\(counts.clean) abrupt=\(counts.abrupt) partial=\(counts.partial) pools=\(counts.pools) windows=\(counts.windows) failures=\(counts.failures)")
+            print("cycles: done=\(counts.done) seconds=\(rounded(counts.seconds, digits: 2)) per-second=\(rounded(rate)) clean=\(counts.clean) abrupt=\(counts.abrupt) partial=\(counts.partial) pools=\(counts.pools) windows=\(counts.windows) failures=\(counts.failures)")
             if let first = counts.firstFailure { _ = fail("cycle: \(first) (\(counts.failures) failed)") }
         } else {
             print("cycles: done=0")

@@ -10,19 +10,7 @@ import Testing
     /// A compositor with 8 rendering windows and the observer (one stress-client, until SIGINT).
     static func compositorWithLoad() throws -> (CompositorProcess, StressClientRun) {
         let c = try CompositorProcess(["--width", "1280", "--height", "720"])
-        let others = try StressClientRun(c, ["--renderers", "8", "--observer"], tag: "others")
-        try #require(others.waitReady(), "stress-client: \(others.child.stderr)")
-        return (c, others)
-    }
-
-    /// The other clients' summary: they all kept working, and the observer kept its frame rate.
-    static func expectOthersUnharmed(_ others: StressClientRun, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        let r = others.stop()
-        #expect(r.status == 0, "\(what): the other clients failed: \(r.stderr)", sourceLocation: sourceLocation)
-        let observer = ObserverFigures(r.stdout)
-        #expect(observer.perSecond.count >= 2 && observer.minimum >= ObserverFigures.floor, "\(what): \(observer)",
-                sourceLocation: sourceLocation)
-        print("\(what): \(observer); \(r.stdout.split(separator: "\n").first { $0.hasPrefix("renderers:") } ?? "")")
+        return (c, try StressClientRun.ready(c, ["--renderers", "8", "--observer"], tag: "others"))
     }
 
     /// Three rounds of four never-read clients at once (and at least three seconds of them).
@@ -46,7 +34,7 @@ import Testing
         let drops = c.log.components(separatedBy: "libwayland: error in client communication").count - 1
         #expect(drops == 4 * rounds, "\(c.log.suffix(3000))")
         #expect(c.waitForFDCount(baseline) == baseline, "descriptors left behind by the stuck clients")
-        Self.expectOthersUnharmed(others, "never-read x\(4 * rounds)")
+        others.expectUnharmed("never-read x\(4 * rounds)", seconds: 2)
         #expect(c.terminate().status == 0)
     }
 
@@ -77,7 +65,7 @@ import Testing
         let after = c.footprint
         #expect(after.vmRSS <= baseline.vmRSS + anonToleranceKB, "after the hoarder left: \(after), baseline \(baseline)")
         print("hoard-buffers: baseline \(baseline); peak \(peak); after \(after)")
-        Self.expectOthersUnharmed(others, "hoard-buffers")
+        others.expectUnharmed("hoard-buffers", seconds: 2)
         #expect(c.terminate().status == 0)
     }
 }

@@ -1,5 +1,7 @@
+import ClientKit
 import Foundation
 import Glibc
+import Testing
 
 /// RLIMIT_NOFILE for the load tests: compositord (a child, which inherits the limit) holds a
 /// descriptor per connection and per pool, 2,500+ under the full load, above the usual soft limit
@@ -100,6 +102,13 @@ final class StressClientRun {
         child = try compositor.start("stress-client", arguments + ["--socket", compositor.socketName], tag: tag)
     }
 
+    /// Started and ready (every window configured), or the test stops here.
+    static func ready(_ compositor: CompositorProcess, _ arguments: [String], tag: String) throws -> StressClientRun {
+        let run = try StressClientRun(compositor, arguments, tag: tag)
+        try #require(run.waitReady(), "\(tag): \(run.child.stderr)")
+        return run
+    }
+
     /// Waits for "ready:" (every window configured); false if it exited or `timeout` passed first.
     func waitReady(timeout: Double = 60) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
@@ -125,6 +134,44 @@ final class StressClientRun {
     func stop(timeout: Double = 60) -> ProcessResult {
         child.signal(SIGINT)
         return child.wait(timeout: timeout)
+    }
+}
+
+extension StressClientRun {
+    /// SIGINT, then: every connection of this stress-client worked (exit 0) and its observer got
+    /// at least `ObserverFigures.floor` frames in each of at least `seconds` whole seconds.
+    func expectUnharmed(_ what: String, seconds: Int = 1, sourceLocation: SourceLocation = #_sourceLocation) {
+        let r = stop()
+        #expect(r.status == 0, "\(what): the other clients failed: \(r.stderr)", sourceLocation: sourceLocation)
+        let observer = ObserverFigures(r.stdout)
+        #expect(observer.perSecond.count >= seconds && observer.minimum >= ObserverFigures.floor, "\(what): \(observer)",
+                sourceLocation: sourceLocation)
+        let renderers = r.stdout.split(separator: "\n").first { $0.hasPrefix("renderers: count=") && !$0.hasPrefix("renderers: count=0 ") }
+        print("\(what): \(observer)\(renderers.map { "; \($0)" } ?? "")")
+    }
+}
+
+extension CompositorProcess {
+    /// Sends SIGTERM `delay` seconds into `inFlight` (a capture that waits until compositord
+    /// answers): the capture must end with `CaptureError.failed` after the signal, compositord
+    /// exit 0 and its socket and lock be gone.
+    func expectShutdownFailsCapture(after delay: Double, _ inFlight: () throws -> Void,
+                                    sourceLocation: SourceLocation = #_sourceLocation) {
+        let socket = "\(runtime.path)/\(socketName)"
+        let pid = child.pid
+        Thread.detachNewThread {
+            usleep(UInt32(delay * 1_000_000))
+            kill(pid, SIGTERM)
+        }
+        let started = Date()
+        #expect(throws: CaptureError.failed, sourceLocation: sourceLocation) { try inFlight() }
+        #expect(Date().timeIntervalSince(started) > delay * 0.7, "the capture ended before the SIGTERM: it was not in flight",
+                sourceLocation: sourceLocation)
+        let r = child.wait(timeout: 60)
+        #expect(r.status == 0, "compositord exit \(r.status): \(r.stderr.suffix(2000))", sourceLocation: sourceLocation)
+        #expect(r.stderr.contains("compositor shut down"), "\(r.stderr.suffix(2000))", sourceLocation: sourceLocation)
+        #expect(access(socket, F_OK) != 0 && access(socket + ".lock", F_OK) != 0, "socket or lock left in \(runtime.path)",
+                sourceLocation: sourceLocation)
     }
 }
 
