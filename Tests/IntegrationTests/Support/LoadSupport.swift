@@ -151,6 +151,16 @@ extension StressClientRun {
     }
 }
 
+extension OutputCapture {
+    /// Screencopies with damage until one waits `quiet` without any: the output has settled, and
+    /// the next copy with damage stays in flight until something changes.
+    func takeDamageUntilQuiet(_ quiet: Duration, attempts: Int = 20) {
+        for _ in 0..<attempts {
+            guard (try? capture(.screencopy, withDamage: true, timeout: quiet)) != nil else { return }
+        }
+    }
+}
+
 extension CompositorProcess {
     /// Sends SIGTERM `delay` seconds into `inFlight` (a capture that waits until compositord
     /// answers): the capture must end with `CaptureError.failed` after the signal, compositord
