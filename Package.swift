@@ -11,6 +11,8 @@ let package = Package(
         // Benchmark load (scripts/bench, docs/PERFORMANCE.md).
         .executable(name: "load-client", targets: ["load-client"]),
         .executable(name: "bench-pixman", targets: ["bench-pixman"]),
+        // Robustness load: many rendering, idle and short-lived connections (docs/robustness/load.md).
+        .executable(name: "stress-client", targets: ["stress-client"]),
         .library(name: "Compositor", targets: ["Compositor"]),
         .library(name: "ClientKit", targets: ["ClientKit"]),
         // The wlcs conformance-suite integration module (scripts/wlcs, docs/CONFORMANCE.md).
@@ -83,6 +85,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Many connections in one process, and a frame-rate observer (docs/robustness/load.md).
+        .executableTarget(
+            name: "stress-client",
+            dependencies: [
+                "ClientKit", "CWayland",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // pixman's raw full-frame copy time, the floor for full-screen damage (scripts/bench).
         .executableTarget(
             name: "bench-pixman",
@@ -98,7 +108,7 @@ let package = Package(
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "CWayland"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["compositord", "demo-client", "load-client", "PNG", "ClientKit", "CWayland"]
+            dependencies: ["compositord", "demo-client", "load-client", "stress-client", "PNG", "ClientKit", "CWayland"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -44,6 +44,10 @@ public enum Misbehavior: String, Sendable, CaseIterable {
     case dmabufNotADmabuf = "dmabuf-not-a-dmabuf"
     case dmabufUnadvertisedModifier = "dmabuf-unadvertised-modifier"
     case dmabufReusedParams = "dmabuf-reused-params"
+    /// A stuck client: it keeps asking for answers and never reads them.
+    case neverRead = "never-read"
+    /// Legal but greedy: buffers are never reused nor destroyed, and one stays attached forever.
+    case hoardBuffers = "hoard-buffers"
 
     /// How a correct compositor reacts to one misbehaviour.
     public enum Expectation: Sendable, Hashable, CustomStringConvertible {
@@ -51,6 +55,9 @@ public enum Misbehavior: String, Sendable, CaseIterable {
         case error(interface: String, code: UInt32)
         /// No error: the client goes on rendering (and exits 0).
         case renders
+        /// The compositor closes the connection without an error event: a client that never
+        /// reads its socket cannot receive one (`never-read`).
+        case disconnected
 
         public var description: String {
             switch self {
@@ -59,6 +66,8 @@ public enum Misbehavior: String, Sendable, CaseIterable {
                 return "\(interface) error \(code)\(name)"
             case .renders:
                 return "renders"
+            case .disconnected:
+                return "disconnected without an error event"
             }
         }
     }
@@ -78,7 +87,10 @@ public enum Misbehavior: String, Sendable, CaseIterable {
         case .unknownFormat: return .error(interface: "wl_shm_pool", code: 0)
         case .nonFileFD: return .error(interface: "wl_shm", code: 2)
         case .zeroSizePool: return .error(interface: "wl_shm", code: 1)
-        case .bufferAfterPoolDestroy, .destroyOrderings: return .renders
+        case .bufferAfterPoolDestroy, .destroyOrderings, .hoardBuffers: return .renders
+        // libwayland-server's buffer for the client fills; it then drops the client (in 1.21:
+        // "error in client communication").
+        case .neverRead: return .disconnected
         case .useAfterDestroy:
             // libwayland-server checks a request's object arguments before the compositor sees
             // the request, and answers an unknown one with invalid_method ("invalid arguments
@@ -162,6 +174,10 @@ public enum Misbehavior: String, Sendable, CaseIterable {
             return "Adds a dma-buf plane with a modifier the compositor did not advertise (0x100000000000001, Intel X-tiled, or another), then create_immed."
         case .dmabufReusedParams:
             return "Creates a buffer from a zwp_linux_buffer_params_v1, then sends create_immed on the same params again."
+        case .neverRead:
+            return "Maps a window, then commits with frame callbacks and sends wl_display.sync in a loop without ever reading its socket."
+        case .hoardBuffers:
+            return "Attaches a new 64x64 buffer every frame (its pool grows) and never reuses or destroys one, then keeps one buffer attached and draws into it while the compositor holds it (legal; hurts only itself)."
         }
     }
 
@@ -292,6 +308,8 @@ private struct MisbehaviorRunner {
         case .dmabufNotADmabuf: return try dmabufNotADmabuf()
         case .dmabufUnadvertisedModifier: return try dmabufUnadvertisedModifier()
         case .dmabufReusedParams: return try dmabufReusedParams()
+        case .neverRead: return try neverRead()
+        case .hoardBuffers: return try hoardBuffers()
         }
     }
 
@@ -707,5 +725,96 @@ private struct MisbehaviorRunner {
         buffers.forEach { wl_buffer_destroy($0) }
         params.destroy()
         return try renderAfterDmabuf(toplevel)
+    }
+}
+
+// MARK: Slow and greedy clients
+
+/// The compositor closed the connection of a `never-read` client without an error event, as it
+/// must: an error could not reach a client whose socket is full.
+public struct MisbehaviorDisconnected: Error, CustomStringConvertible, Sendable {
+    /// Requests sent before the compositor hung up.
+    public var requests: Int
+    public var errno: Errno
+
+    public var description: String {
+        "the compositor closed the connection after \(requests) requests (\(errno)), without an error event"
+    }
+}
+
+extension MisbehaviorRunner {
+    /// Requests after which `never-read` gives up waiting to be disconnected.
+    static let neverReadLimit = 2_000_000
+
+    func neverRead() throws -> FrameLoop.Summary? {
+        let toplevel = try mappedWindow()
+        let buffers = try ordinaryBuffers()
+        DemoPattern.draw(into: buffers.buffers[0], frame: 0)
+        let first = toplevel.present(buffers.buffers[0])!
+        try connection.wait(timeout: timeout) { first.isDone }.orThrow(waitingFor: "the first frame")
+        say("commits with a frame callback and sends wl_display.sync over and over, and never reads its socket")
+
+        // From here on only writes: libwayland-client reads nothing unless asked to.
+        let display = connection.display
+        let surface = toplevel.surface.proxy
+        let clock = ContinuousClock()
+        let deadline = clock.now + (timeout ?? .seconds(60))
+        var requests = 0
+        while requests < Self.neverReadLimit && clock.now < deadline {
+            // The proxies go at once (client side only): their answers would go unread anyway.
+            wl_callback_destroy(wl_surface_frame(surface))
+            wl_surface_commit(surface)
+            wl_callback_destroy(wl_display_sync(display))
+            requests += 3
+            guard wl_display_flush(display) < 0 else { continue }
+            let code = Glibc.errno
+            if code == EAGAIN {
+                // The compositor is not reading us right now: wait until the socket drains a
+                // little, without reading (POLLOUT only).
+                var fd = pollfd(fd: wl_display_get_fd(display), events: Int16(POLLOUT), revents: 0)
+                _ = poll(&fd, 1, 100)
+                continue
+            }
+            // EPIPE or ECONNRESET: the compositor hung up. Whatever it sent is still in the
+            // socket; read it now, so that an error event, had there been one, is reported.
+            _ = try? connection.roundtrip(timeout: .seconds(5))
+            if let error = connection.error as? ProtocolError { throw error }
+            throw MisbehaviorDisconnected(requests: requests, errno: Errno(rawValue: code))
+        }
+        say("still connected after \(requests) requests")
+        return nil
+    }
+
+    func hoardBuffers() throws -> FrameLoop.Summary {
+        let toplevel = try mappedWindow()
+        let clock = ContinuousClock()
+        let start = clock.now
+        // 1. A fresh buffer every frame, at the end of a pool that doubles when full; none is
+        //    reused or destroyed, and no release is waited for.
+        let pool = try ShmPool(shm: shm, file: sealedMemfd(size: Self.bufferSize))
+        var hoard: [ShmBuffer] = []
+        for frame in 0..<frames {
+            let offset = hoard.count * Self.bufferSize
+            if offset + Self.bufferSize > pool.size { try pool.grow(to: 2 * pool.size) }
+            let buffer = ShmBuffer(pool: pool, offset: offset, width: Self.side, height: Self.side, format: .xrgb8888)
+            hoard.append(buffer)
+            DemoPattern.draw(into: buffer, frame: frame)
+            let done = toplevel.present(buffer)!
+            try connection.wait(timeout: Self.frameGrace) { done.isDone }.orThrow(waitingFor: "frame \(frame)")
+        }
+        let released = hoard.filter { $0.releaseCount > 0 }.count
+        // 2. The last buffer stays attached: drawn into while the compositor holds it, damaged
+        //    and committed every frame, never released.
+        let kept = hoard[hoard.count - 1]
+        for frame in 0..<frames {
+            DemoPattern.draw(into: kept, frame: frame)
+            toplevel.surface.damageBuffer(x: 0, y: 0, width: kept.width, height: kept.height)
+            let done = toplevel.surface.requestFrame()
+            toplevel.surface.commit()
+            try connection.wait(timeout: Self.frameGrace) { done.isDone }.orThrow(waitingFor: "frame \(frames + frame)")
+        }
+        try roundtrip("the last frame")
+        say("attached \(hoard.count) buffers without reusing or destroying any (\(released) released, pool now \(pool.size) bytes), then drew into the last one while attached for \(frames) frames (released \(kept.releaseCount) times)")
+        return FrameLoop.Summary(frames: 2 * frames, elapsed: clock.now - start, stopReason: .completed)
     }
 }

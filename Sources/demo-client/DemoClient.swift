@@ -28,7 +28,8 @@ struct DemoClient: ParsableCommand {
             2 a misbehaviour that every policy forbids got no error, 3 protocol error (printed to \
             stderr as 'protocol error: <interface>@<id> code <n>: <message>'), 4 the capture was \
             cancelled ('capture cancelled: temporary|permanent|resizing' on stderr) or failed \
-            ('capture failed').
+            ('capture failed'), 5 the compositor closed the connection without an error event, the \
+            expected reaction to --misbehave never-read ('misbehave never-read: disconnected: ...').
             """
     )
 
@@ -179,6 +180,9 @@ struct DemoClient: ParsableCommand {
                     anonymousFile: strategy, dmabufSource: DmaBuf.Strategy(rawValue: dmabufSource)!, report: { print($0) })
             } catch ClientError.interrupted {
                 return
+            } catch let disconnected as MisbehaviorDisconnected {
+                print("misbehave \(mode.rawValue): disconnected: \(disconnected)")
+                throw ExitCode(5)
             }
             if let summary { printSummary(frames: summary.frames, fps: summary.framesPerSecond) }
             print("misbehave \(mode.rawValue): tolerated\(mode.isLegal ? ", as the protocol requires" : "")")

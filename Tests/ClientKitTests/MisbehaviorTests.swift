@@ -33,6 +33,9 @@ import Testing
         "dmabuf-not-a-dmabuf": (err(params, 7), err(params, 7), err(params, 7)),
         "dmabuf-unadvertised-modifier": (err(params, 4), err(params, 4), err(params, 4)),
         "dmabuf-reused-params": (err(params, 0), err(params, 0), err(params, 0)),
+        // Slow and greedy clients (docs/robustness/load.md).
+        "never-read": (.disconnected, .disconnected, .disconnected),
+        "hoard-buffers": (.renders, .renders, .renders),
     ]
     static let params = "zwp_linux_buffer_params_v1"
 

@@ -71,6 +71,8 @@ struct DmabufInVMTests {
                 #expect(r.stderr.contains("protocol error: \(interface)@") && r.stderr.contains(" code \(code): "), "\(mode): \(r.stderr)")
             case .renders:
                 #expect(r.status == 0, "\(mode): \(r.stderr)")
+            case .disconnected:
+                Issue.record("no dma-buf mode expects a disconnect (\(mode))")
             }
             #expect(c.isRunning, "compositord died on \(mode)")
             #expect(observer.isRunning, "observer died during \(mode)")

@@ -11,13 +11,14 @@ struct VMOutputTests {
         let list: [VM.Device] = devices == "vgem" ? [.vgem] : devices == "virtio-gpu" ? [.virtioGPU] : []
         let r = try VM.run(devices: list, memoryMB: 1536,
                            environment: ["COMPOSITORD_IN_VM": "1", "COMPOSITORD_VM_EXPECT_BACKEND": backend], timeout: 900,
-                           command: [testBinary, "--testing-library", "swift-testing", "--filter", "OutputInVMTests|CaptureInVMTests|FdIsolationInVMTests"])
+                           command: [testBinary, "--testing-library", "swift-testing", "--filter", "OutputInVMTests|CaptureInVMTests|FdIsolationInVMTests|ShutdownInVMTests"])
         let output = r.stdout + r.stderr
         #expect(r.status == 0, "inside the VM (\(devices)):\n\(output.suffix(8000))")
         #expect(output.contains("backendAndExportedFramePixels()"), "did not run")
         #expect(!output.contains("Suite OutputInVMTests skipped"), "\(output.suffix(2000))")
         if backend == "drm-dumb" {
             #expect(output.contains("heldExportedFrameIsNeverOverwritten()") && !output.contains("Suite CaptureInVMTests skipped"), "capture tests did not run")
+            #expect(output.contains("heldExportAndScreencopyInFlightAtSIGTERM()") && !output.contains("Suite ShutdownInVMTests skipped"), "shutdown test did not run")
         }
         if backend == "udmabuf" {
             #expect(output.contains("exportedFdIsTheOutputBufferNeverAClientPool()") && !output.contains("Suite FdIsolationInVMTests skipped"),
