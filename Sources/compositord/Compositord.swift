@@ -107,6 +107,7 @@ struct Compositord: ParsableCommand {
         config.refreshHz = refresh
         config.sealPolicy = SealPolicy(rawValue: sealPolicy)!
         config.compositing = Compositing(rawValue: composite)!
+        config.keepClientStatistics = stats != nil
         config.outputDevice = OutputDeviceChoice(outputDevice)
         config.capture = CapturePolicy(rawValue: capture)!
         // Clients cost fds (a socket, pools): take all the kernel allows this process, and leave

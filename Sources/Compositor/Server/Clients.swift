@@ -11,16 +11,23 @@ final class Clients {
 
     private let logger: Logger
     private var infos: [OpaquePointer: Info] = [:]
-    /// Statistics of every client ever connected, in connection order (index into it per client).
-    private(set) var statistics: [ClientStatistics] = []
-    private var statisticsIndex: [OpaquePointer: Int] = [:]
+    /// Counters of the connected clients, with their connection number (for `--stats` order).
+    private var live: [OpaquePointer: (number: Int, statistics: ClientStatistics)] = [:]
+    private var connections = 0
+    /// Departed clients' counters: each kept when asked (`--stats` lists every client), else
+    /// summed, so a server that sees millions of connections does not grow with them.
+    private let keepDeparted: Bool
+    private var departed: [(number: Int, statistics: ClientStatistics)] = []
+    private(set) var folded = ClientStatistics(pid: 0, uid: 0)
+    private(set) var foldedCount = 0
     private var destroyListeners: [OpaquePointer: Listener] = [:]
     private var createdListener: Listener?
     /// Called after a client has gone and all its resources were destroyed.
     var onDisconnect: (OpaquePointer) -> Void = { _ in }
 
-    init(display: OpaquePointer, logger: Logger) {
+    init(display: OpaquePointer, logger: Logger, keepDeparted: Bool) {
         self.logger = logger
+        self.keepDeparted = keepDeparted
         createdListener = Listener { [unowned self] data in
             guard let data else { return }
             self.connected(OpaquePointer(data))
@@ -34,8 +41,13 @@ final class Clients {
 
     /// Updates the statistics of a connected client.
     func record(_ client: OpaquePointer, _ update: (inout ClientStatistics) -> Void) {
-        guard let i = statisticsIndex[client] else { return }
-        update(&statistics[i])
+        guard live[client] != nil else { return }
+        update(&live[client]!.statistics)
+    }
+
+    /// The kept clients' counters (departed and connected), in connection order.
+    var statistics: [ClientStatistics] {
+        (departed + live.values).sorted { $0.number < $1.number }.map(\.statistics)
     }
 
     private func connected(_ client: OpaquePointer) {
@@ -45,8 +57,8 @@ final class Clients {
         let v4 = exe.map(ClientQuirks.xdgWmBaseAtMostV4.contains) ?? false
         infos[client] = Info(pid: pid, uid: uid, gid: gid, xdgWmBaseV4: v4)
         if v4 { logger.notice("client quirk: shown xdg_wm_base v4", metadata: ["pid": "\(pid)", "exe": "\(exe ?? "-")"]) }
-        statisticsIndex[client] = statistics.count
-        statistics.append(ClientStatistics(pid: pid, uid: uid))
+        live[client] = (connections, ClientStatistics(pid: pid, uid: uid))
+        connections += 1
         logger.info("client connected", metadata: ["pid": "\(pid)", "uid": "\(uid)", "gid": "\(gid)"])
         let listener = Listener { [unowned self] _ in self.disconnected(client) }
         listener.listen(toClientDestroy: client)
@@ -55,7 +67,11 @@ final class Clients {
 
     private func disconnected(_ client: OpaquePointer) {
         let info = infos.removeValue(forKey: client)
-        let stats = statisticsIndex.removeValue(forKey: client).map { statistics[$0] }
+        let entry = live.removeValue(forKey: client)
+        if let entry {
+            if keepDeparted { departed.append(entry) } else { folded.add(entry.statistics); foldedCount += 1 }
+        }
+        let stats = entry?.statistics
         destroyListeners.removeValue(forKey: client)
         logger.info("client disconnected", metadata: [
             "pid": "\(info?.pid ?? 0)", "uid": "\(info?.uid ?? 0)", "protocol-errors": "\(stats?.protocolErrors ?? 0)",

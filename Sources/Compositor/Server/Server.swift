@@ -61,7 +61,7 @@ public final class Server {
         loop = wl_display_get_event_loop(display)
         scene = Scene(width: configuration.width, height: configuration.height)
         renderer = PixmanRenderer(background: configuration.background)
-        clients = Clients(display: display, logger: logger)
+        clients = Clients(display: display, logger: logger, keepDeparted: configuration.keepClientStatistics)
         dmabufMainDevice = DrmNodes.mainDevice()
         do {
             dmabufFormats = try DmabufFormatTable()
@@ -342,7 +342,10 @@ public final class Server {
 
     /// Statistics of every client so far (for `--stats`).
     public var statistics: Statistics {
-        Statistics(sealPolicy: configuration.sealPolicy.rawValue, clients: clients.statistics)
+        var s = Statistics(sealPolicy: configuration.sealPolicy.rawValue, clients: clients.statistics)
+        s.folded = clients.folded
+        s.foldedCount = clients.foldedCount
+        return s
     }
 
     func nextSerial() -> UInt32 { wl_display_next_serial(display) }

@@ -10,6 +10,9 @@ public struct ServerConfiguration: Sendable {
     public var height: Int32 = 1080
     /// Output refresh in Hz; 0 renders on every commit (for throughput measurements).
     public var refreshHz: Double = 60
+    /// Keep every departed client's counters until exit (`--stats` lists each client); else a
+    /// departed client's counters are summed into totals, and memory does not grow per connection.
+    public var keepClientStatistics = false
     /// When the output is composited: at every vblank with damage (default) or on demand.
     public var compositing: Compositing = .everyFrame
     /// The output background, 0xAARRGGBB (documented in the README: a dark slate).

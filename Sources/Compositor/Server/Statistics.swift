@@ -8,6 +8,14 @@ public struct ClientStatistics: Sendable {
     public var sigbusFaults = 0
     public var protocolErrors = 0
 
+    /// Adds `other`'s counters to these (pid and uid stay).
+    mutating func add(_ other: ClientStatistics) {
+        poolsAccepted.merge(other.poolsAccepted, uniquingKeysWith: +)
+        refusals.merge(other.refusals, uniquingKeysWith: +)
+        sigbusFaults += other.sigbusFaults
+        protocolErrors += other.protocolErrors
+    }
+
     var json: JSON {
         .object([
             "pid": .int(Int(pid)), "uid": .int(Int(uid)),
@@ -21,16 +29,17 @@ public struct ClientStatistics: Sendable {
 /// Everything `--stats` writes: the policy, every client that connected (in order), and totals.
 public struct Statistics: Sendable {
     public var sealPolicy: String
+    /// Each client's counters: every client that connected when the server keeps them
+    /// (`ServerConfiguration.keepClientStatistics`), else only those still connected.
     public var clients: [ClientStatistics]
+    /// The departed clients not listed in `clients`, counters summed, and how many they were.
+    public var folded = ClientStatistics(pid: 0, uid: 0)
+    public var foldedCount = 0
 
     public var totals: ClientStatistics {
         var t = ClientStatistics(pid: 0, uid: 0)
-        for c in clients {
-            t.poolsAccepted.merge(c.poolsAccepted, uniquingKeysWith: +)
-            t.refusals.merge(c.refusals, uniquingKeysWith: +)
-            t.sigbusFaults += c.sigbusFaults
-            t.protocolErrors += c.protocolErrors
-        }
+        t.add(folded)
+        for c in clients { t.add(c) }
         return t
     }
 
@@ -51,6 +60,6 @@ public struct Statistics: Sendable {
     public var summary: String {
         let t = totals
         func dict(_ d: [String: Int]) -> String { d.isEmpty ? "none" : d.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") }
-        return "clients=\(clients.count) pools-accepted=\(dict(t.poolsAccepted)) refusals=\(dict(t.refusals)) sigbus-faults=\(t.sigbusFaults) protocol-errors=\(t.protocolErrors)"
+        return "clients=\(clients.count + foldedCount) pools-accepted=\(dict(t.poolsAccepted)) refusals=\(dict(t.refusals)) sigbus-faults=\(t.sigbusFaults) protocol-errors=\(t.protocolErrors)"
     }
 }
