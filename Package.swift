@@ -11,6 +11,8 @@ let package = Package(
         // Benchmark load (scripts/bench, docs/PERFORMANCE.md).
         .executable(name: "load-client", targets: ["load-client"]),
         .executable(name: "bench-pixman", targets: ["bench-pixman"]),
+        // Protocol fuzzer against a real compositord (docs/robustness/fuzzing.md).
+        .executable(name: "protocol-fuzz", targets: ["protocol-fuzz"]),
         .library(name: "Compositor", targets: ["Compositor"]),
         .library(name: "ClientKit", targets: ["ClientKit"]),
         // The wlcs conformance-suite integration module (scripts/wlcs, docs/CONFORMANCE.md).
@@ -91,6 +93,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Attacks a real compositord over its socket: random well-typed requests and raw bytes.
+        .executableTarget(
+            name: "protocol-fuzz",
+            dependencies: [
+                "CWayland",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(
             name: "CompositorTests",
             dependencies: ["Compositor", "CPixman", "CWayland", .product(name: "Logging", package: "swift-log")]
@@ -98,7 +108,7 @@ let package = Package(
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "CWayland"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["compositord", "demo-client", "load-client", "PNG", "ClientKit", "CWayland"]
+            dependencies: ["compositord", "demo-client", "load-client", "protocol-fuzz", "PNG", "ClientKit", "CWayland"]
         ),
     ],
     swiftLanguageModes: [.v6]
