@@ -136,12 +136,26 @@ final class CompositorProcess {
         readFile(stderrPath).split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
     }
 
-    /// The first line of a sanitizer report (ASan, TSan, UBSan, LSan) on stderr, if any.
-    func sanitizerReport() -> String? {
-        let markers = ["ERROR: AddressSanitizer", "WARNING: ThreadSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                       "ERROR: ThreadSanitizer"]
-        for line in readFile(stderrPath).split(separator: "\n") where markers.contains(where: { line.contains($0) }) {
-            return String(line)
+    /// The first line of a sanitizer report (ASan, LSan, TSan, UBSan) about compositord, if any:
+    /// on its stderr, or in the file the sanitizer's log_path option names (scripts/sanitize).
+    func sanitizerReport() -> String? { sanitizerReportText()?.firstLine }
+
+    /// The whole report (the text it was found in).
+    func sanitizerReportText() -> String? {
+        let markers = ["ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer", "ERROR: ThreadSanitizer",
+                       "runtime error:"]
+        var texts = [readFile(stderrPath)]
+        for variable in ["ASAN_OPTIONS", "TSAN_OPTIONS", "UBSAN_OPTIONS"] {
+            guard let options = getenv(variable).map({ String(cString: $0) }) else { continue }
+            for option in options.split(separator: ":") where option.hasPrefix("log_path=") {
+                texts.append(readFile("\(option.dropFirst("log_path=".count)).\(pid)"))
+            }
+        }
+        for text in texts {
+            if let line = text.split(separator: "\n").first(where: { line in markers.contains { line.contains($0) } }) {
+                // From the marker on: the report, not the log lines before it.
+                return String(text[line.startIndex...])
+            }
         }
         return nil
     }
@@ -159,4 +173,8 @@ func readFile(_ path: String) -> String {
         out += chunk[0..<n]
     }
     return String(decoding: out, as: UTF8.self)
+}
+
+private extension String {
+    var firstLine: String { String(prefix { $0 != "\n" }) }
 }

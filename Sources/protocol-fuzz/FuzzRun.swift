@@ -188,9 +188,10 @@ final class FuzzRun {
     }
 
     private func checkSanitizer() {
-        if let line = compositor.sanitizerReport() {
+        if let text = compositor.sanitizerReportText() {
+            let line = String(text.prefix { $0 != "\n" })
             report.sanitizerReports += 1
-            let path = saveArtifact(kind: "sanitizer", details: "sanitizer report in compositord's stderr:\n\(compositor.stderrTail(lines: 200))")
+            let path = saveArtifact(kind: "sanitizer", details: "sanitizer report about compositord:\n\(text.prefix(100_000))")
             fail("sanitizer: \(line) (\(path))")
         }
     }
