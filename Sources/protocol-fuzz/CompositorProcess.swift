@@ -22,6 +22,9 @@ final class CompositorProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // Only stdin, stdout and stderr: nothing this process inherited (or opened without
+        // O_CLOEXEC) reaches compositord, whose fd baseline is then its own.
+        for fd in Self.openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
         // A clean signal state: nothing blocked or ignored leaks in from whoever started us.
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
@@ -49,6 +52,19 @@ final class CompositorProcess {
         let rc = posix_spawn(&child, executable, &actions, &attr, argv, envp)
         guard rc == 0 else { throw Failure(description: "posix_spawn \(executable): \(String(cString: strerror(rc)))") }
         pid = child
+    }
+
+    /// This process's open fds (from /proc/self/fd, without the directory's own).
+    private static func openDescriptors() -> [Int32] {
+        guard let dir = opendir("/proc/self/fd") else { return [] }
+        let own = dirfd(dir)
+        var fds: [Int32] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if let fd = Int32(name), fd != own { fds.append(fd) }
+        }
+        closedir(dir)
+        return fds
     }
 
     deinit {

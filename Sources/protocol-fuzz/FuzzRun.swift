@@ -36,6 +36,8 @@ final class FuzzRun {
     private var recent: [FuzzSession] = []
     private var compositorGeneration = 0
     private var artifactCount = 0
+    /// The run stopped at a crash or hang (without --keep-going).
+    private var stoppedByFailure = false
 
     init(options: Options) throws {
         self.options = options
@@ -78,8 +80,9 @@ final class FuzzRun {
             let now = monotonicSeconds()
             let timeUp = options.duration.map { now - start >= $0 } ?? false
             while active.count < options.clients, next < end, !timeUp {
-                startSession(next)
                 next += 1
+                // A refused connection: find out why (a crash) before trying the next one.
+                guard startSession(next - 1) else { lastCheck = 0; break }
             }
             if active.isEmpty && (next >= end || timeUp) { break }
 
@@ -88,18 +91,18 @@ final class FuzzRun {
             observer.step(now: monotonicSeconds())
             collectFinished()
 
-            if now - lastCheck > 0.05 {
+            if now - lastCheck > 0.05 || !compositor.isRunning {
                 lastCheck = now
                 report.rssPeakKiB = max(report.rssPeakKiB, compositor.residentKiB())
                 if !compositor.isRunning {
                     crashed()
-                    if !options.keepGoing { break }
+                    if !options.keepGoing { stoppedByFailure = true; break }
                     try startCompositor()
                     continue
                 }
                 if let problem = observer.problem(now: monotonicSeconds()) {
                     compositorHung(problem)
-                    if !options.keepGoing { break }
+                    if !options.keepGoing { stoppedByFailure = true; break }
                     try startCompositor()
                     continue
                 }
@@ -162,6 +165,8 @@ final class FuzzRun {
         report.observerRoundtrips += observer.roundtrips
         report.longestFrameGap = max(report.longestFrameGap, observer.longestFrameGap)
         report.longestRoundtrip = max(report.longestRoundtrip, observer.longestRoundtrip)
+        // A crash or hang that ended the run was reported already.
+        guard !stoppedByFailure else { return }
         guard compositor.isRunning else {
             crashed()
             return
@@ -199,8 +204,10 @@ final class FuzzRun {
     private func crashed() {
         report.crashes += 1
         let status = compositor.exitStatus ?? -1
-        let path = saveArtifact(kind: "crash", details: "compositord exited with status \(status)\n--- compositord stderr (tail) ---\n\(compositor.stderrTail(lines: 120))")
-        fail("compositord died (status \(status)) during sessions \(active.map { String($0.index) }.joined(separator: ", ")); trace: \(path)")
+        let how = status > 128 ? "signal \(status - 128)" : "exit status \(status)"
+        let path = saveArtifact(kind: "crash", details: "compositord ended with \(how)\n--- compositord stderr (tail) ---\n\(compositor.stderrTail(lines: 120))")
+        let sessions = (recent + active).map { String($0.index) }.joined(separator: ", ")
+        fail("compositord died (\(how)) with sessions \(sessions) running or just ended; traces: \(path)")
         checkSanitizer()
         for s in active { s.close(); finished(s) }
         active = []
@@ -226,7 +233,8 @@ final class FuzzRun {
 
     // MARK: sessions
 
-    private func startSession(_ index: Int) {
+    @discardableResult
+    private func startSession(_ index: Int) -> Bool {
         let seed = FuzzRandom.sessionSeed(run: options.seed, session: index)
         var pick = FuzzRandom(seed: seed ^ 0x5241_5721)
         do {
@@ -235,8 +243,10 @@ final class FuzzRun {
                                  stallTimeout: options.stallTimeout)
                 : try TypedSession(index: index, seed: seed, socketPath: compositor.socketPath, replyTimeout: options.replyTimeout)
             active.append(session)
+            return true
         } catch {
-            fail("session \(index): cannot connect: \(error)")
+            if compositor.isRunning { fail("session \(index): cannot connect: \(error)") }
+            return false
         }
     }
 
@@ -302,12 +312,15 @@ final class FuzzRun {
 
     /// Writes the seed, how to replay, and the traces of the sessions involved; returns the path.
     private func saveArtifact(kind: String, details: String, focus: FuzzSession? = nil) -> String {
-        artifactCount += 1
-        let path = "\(options.artifacts)/protocol-fuzz-\(kind)-seed\(options.seed)-\(artifactCount).txt"
+        var path: String
+        repeat {
+            artifactCount += 1
+            path = "\(options.artifacts)/protocol-fuzz-\(kind)-seed\(options.seed)-\(artifactCount).txt"
+        } while access(path, F_OK) == 0
         var text = "protocol-fuzz \(kind), seed \(options.seed)\n\(details)\n\n"
         let sessions = focus.map { [$0] } ?? (recent + active)
-        if let first = sessions.map(\.index).min() {
-            text += "replay the run: protocol-fuzz --seed \(options.seed) --iterations \(first + sessions.count + 1) --clients \(options.clients)\n"
+        if let last = sessions.map(\.index).max() {
+            text += "replay the run: protocol-fuzz --seed \(options.seed) --first-session \(options.firstSession) --iterations \(last + 1 - options.firstSession) --clients \(options.clients)\n"
             for s in sessions {
                 text += "replay one session: protocol-fuzz --seed \(options.seed) --first-session \(s.index) --iterations 1 --clients 1\n"
             }
