@@ -142,6 +142,11 @@ final class CompositorProcess {
         return 0
     }
 
+    /// Memory mappings (lines of /proc/PID/maps): a pool mapping that outlives its pool shows here.
+    func mappingCount() -> Int {
+        readFile("/proc/\(pid)/maps").split(separator: "\n").count
+    }
+
     /// The kernel's idea of where it is waiting (for hang reports).
     func waitChannel() -> String {
         let state = readFile("/proc/\(pid)/stat").split(separator: " ").dropFirst(2).first.map(String.init) ?? "?"

@@ -71,6 +71,7 @@ final class FuzzRun {
         try startCompositor()
         report.fdBaseline = baseline.count
         report.rssBaselineKiB = compositor.residentKiB()
+        report.mapsBaseline = compositor.mappingCount()
         var next = options.firstSession
         let end = options.firstSession + options.iterations
         var lastCheck = 0.0
@@ -177,6 +178,7 @@ final class FuzzRun {
         let table = settledFdTable(target: baseline.count)
         report.fdEnd = table.count
         report.rssEndKiB = compositor.residentKiB()
+        report.mapsEnd = compositor.mappingCount()
         if table.count != baseline.count {
             report.fdLeaks += 1
             let added = table.filter { baseline[$0.key] != $0.value }.map { "\($0.key) -> \($0.value)" }.sorted()

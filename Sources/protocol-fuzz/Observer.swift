@@ -29,6 +29,7 @@ final class Observer {
         self.hangTimeout = hangTimeout
         connection = try WireConnection(path: socketPath)
         connection.traceEnabled = false
+        connection.reusesIDs = true
         lastFrame = now
         lastSync = now
         started = now
@@ -73,6 +74,7 @@ final class Observer {
                 globals[String(decoding: iface, as: UTF8.self)] = (name, v)
             }
         case ("wl_callback", "done") where e.object == registrySync:
+            registrySync = 0  // the id will be reused
             createWindow()
         case ("wl_callback", "done") where e.object == pendingSync?.id:
             let t = now()

@@ -15,6 +15,7 @@ struct Report {
     var longestFrameGap = 0.0, longestRoundtrip = 0.0
     var fdBaseline = 0, fdEnd = 0
     var rssBaselineKiB = 0, rssPeakKiB = 0, rssEndKiB = 0
+    var mapsBaseline = 0, mapsEnd = 0
     var elapsed = 0.0
 
     var passed: Bool { failures.isEmpty }
@@ -51,7 +52,7 @@ struct Report {
             out.append("  \(key.padding(44)) \(String(e.count).leftPadding(6))  \"\(example)\"")
         }
         out.append("observer: \(observerFrames) frames, longest gap \(Int(longestFrameGap * 1000)) ms, \(observerRoundtrips) roundtrips, longest \(Int(longestRoundtrip * 1000)) ms")
-        out.append("compositord: fds baseline \(fdBaseline), end \(fdEnd); rss baseline \(rssBaselineKiB) KiB, peak \(rssPeakKiB) KiB, end \(rssEndKiB) KiB; restarts \(restarts)")
+        out.append("compositord: fds baseline \(fdBaseline), end \(fdEnd); rss baseline \(rssBaselineKiB) KiB, peak \(rssPeakKiB) KiB, end \(rssEndKiB) KiB; mappings baseline \(mapsBaseline), end \(mapsEnd); restarts \(restarts)")
         for f in failures { out.append("FAILURE: \(f)") }
         func outcome(_ key: String) -> Int { outcomes[key] ?? 0 }
         out.append("summary: seed=\(seed) sessions=\(total) typed=\(sessions["typed"] ?? 0) raw=\(sessions["raw"] ?? 0) typed_errors=\(outcome("typed protocol-error")) raw_errors=\(outcome("raw protocol-error")) raw_hangups=\(outcome("raw disconnected")) typed_alive=\(outcome("typed alive")) requests=\(requests) errors=\(errors.values.reduce(0) { $0 + $1.count }) error_kinds=\(errors.count) error_interfaces=\(errorInterfaces.count) crashes=\(crashes) hangs=\(hangs) fd_leaks=\(fdLeaks) sanitizer_reports=\(sanitizerReports) bad_exits=\(badExits) fd_baseline=\(fdBaseline) fd_end=\(fdEnd) observer_frames=\(observerFrames) result=\(passed ? "PASS" : "FAIL")")

@@ -57,8 +57,16 @@ final class WireConnection {
     var fileDescriptor: Int32 { socket.fd }
     var wantsWrite: Bool { !queue.isEmpty }
 
-    /// The next free client id (ids are never reused: a dead id stays a dead id).
+    /// Reuse ids the compositor released (delete_id), as libwayland-client does. Off for fuzz
+    /// sessions, whose dead ids stay dead (and whose choices must not depend on event timing);
+    /// on for the observer, which would otherwise grow its client's object map in compositord
+    /// by one entry per frame callback.
+    var reusesIDs = false
+    private var freeIDs: [UInt32] = []
+
+    /// The next free client id.
     func allocateID() -> UInt32 {
+        if reusesIDs, let id = freeIDs.popLast() { return id }
         defer { nextID += 1 }
         return nextID
     }
@@ -185,7 +193,10 @@ final class WireConnection {
                 objectID: id, interface: objects[id]?.interface.name ?? "unknown", code: event.arguments[1].uint32 ?? 0,
                 message: message)
         case ("wl_display", "delete_id"):
-            if let id = event.arguments[0].uint32 { objects[id]?.deleted = true }
+            if let id = event.arguments[0].uint32 {
+                objects[id]?.deleted = true
+                if reusesIDs, id < 0xFF00_0000 { freeIDs.append(id) }
+            }
         case ("wl_callback", "done"):
             objects[event.object]?.deleted = true
         default:
