@@ -13,6 +13,8 @@ let package = Package(
         .executable(name: "bench-pixman", targets: ["bench-pixman"]),
         // Robustness load: many rendering, idle and short-lived connections (docs/robustness/load.md).
         .executable(name: "stress-client", targets: ["stress-client"]),
+        // Protocol fuzzer against a real compositord (docs/robustness/fuzzing.md).
+        .executable(name: "protocol-fuzz", targets: ["protocol-fuzz"]),
         .library(name: "Compositor", targets: ["Compositor"]),
         .library(name: "ClientKit", targets: ["ClientKit"]),
         // The wlcs conformance-suite integration module (scripts/wlcs, docs/CONFORMANCE.md).
@@ -101,6 +103,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Attacks a real compositord over its socket: random well-typed requests and raw bytes.
+        .executableTarget(
+            name: "protocol-fuzz",
+            dependencies: [
+                "CWayland",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(
             name: "CompositorTests",
             dependencies: ["Compositor", "CPixman", "CWayland", .product(name: "Logging", package: "swift-log")]
@@ -108,7 +118,7 @@ let package = Package(
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "CWayland"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["compositord", "demo-client", "load-client", "stress-client", "PNG", "ClientKit", "CWayland"]
+            dependencies: ["compositord", "demo-client", "load-client", "stress-client", "protocol-fuzz", "PNG", "ClientKit", "CWayland"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -46,7 +46,9 @@ public struct Region: Equatable, Sendable, CustomStringConvertible {
         guard let boxes = pixman_region32_rectangles(storage.pointer, &count) else { return [] }
         return (0..<Int(count)).map { i in
             let b = boxes[i]
-            return Rect(x: b.x1, y: b.y1, width: b.x2 - b.x1, height: b.y2 - b.y1)
+            // A box may span more than Int32.max (a client's union of huge rectangles): clamp.
+            return Rect(x: b.x1, y: b.y1, width: Int32(clamping: Int64(b.x2) - Int64(b.x1)),
+                        height: Int32(clamping: Int64(b.y2) - Int64(b.y1)))
         }
     }
 

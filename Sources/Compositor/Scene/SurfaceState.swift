@@ -161,15 +161,19 @@ extension CommittedSurfaceState {
             // Buffer damage through a crop and a fractional scale: the whole surface, conservatively.
             damage.formUnion(Rect(x: 0, y: 0, width: width, height: height))
         } else if !pending.bufferDamage.isEmpty {
-            let scale = max(bufferScale, 1)
+            let scale = Int64(max(bufferScale, 1))
             let (bw, bh) = (bufferWidth, bufferHeight)
             let t = bufferTransform.inverse
-            damage.formUnion(pending.bufferDamage.mapRects { r in
+            // Only damage inside the buffer matters, and clipping first keeps the transform's
+            // arithmetic in range (a client may damage up to INT32_MAX; found by protocol-fuzz).
+            let inside = pending.bufferDamage.intersection(Rect(x: 0, y: 0, width: bw, height: bh))
+            damage.formUnion(inside.mapRects { r in
                 let s = t.apply(r, width: bw, height: bh)
-                // Round outward when dividing by the scale.
-                let x0 = s.x / scale, y0 = s.y / scale
-                let x1 = (s.x + s.width + scale - 1) / scale, y1 = (s.y + s.height + scale - 1) / scale
-                return Rect(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
+                // Round outward when dividing by the scale, in 64 bits: the scale is any positive Int32.
+                let x0 = Int64(s.x) / scale, y0 = Int64(s.y) / scale
+                let x1 = (Int64(s.x) + Int64(s.width) + scale - 1) / scale
+                let y1 = (Int64(s.y) + Int64(s.height) + scale - 1) / scale
+                return Rect(x: Int32(x0), y: Int32(y0), width: Int32(x1 - x0), height: Int32(y1 - y0))
             })
         }
         if geometryChanged { damage.formUnion(Rect(x: 0, y: 0, width: width, height: height)) }

@@ -15,6 +15,7 @@ final class FrameClock {
     private var idleSource: OpaquePointer?
     private var lastVblank: UInt64 = 0
     private var armed = false
+    private var isShutDown = false
     /// The vblank counter (MSC) of the last frame: ticks of the grid since the clock started.
     private(set) var msc: UInt64 = 0
     /// Runs the frame; gets the frame's presentation time (CLOCK_MONOTONIC ns).
@@ -33,8 +34,10 @@ final class FrameClock {
         }, user)
     }
 
-    /// Must run before the event loop is destroyed.
+    /// Must run before the event loop is destroyed. Frames asked for later (clients torn down
+    /// at shutdown unmap their surfaces) are ignored: the timer is closed and the loop is going.
     func shutdown() {
+        isShutDown = true
         if let source { wl_event_source_remove(source) }
         if let idleSource { wl_event_source_remove(idleSource) }
         source = nil
@@ -44,7 +47,7 @@ final class FrameClock {
 
     /// Asks for a frame at the next vblank (no-op when one is already scheduled).
     func schedule() {
-        guard !armed else { return }
+        guard !armed, !isShutDown else { return }
         armed = true
         if periodNs == 0 {
             idleSource = wl_event_loop_add_idle(loop, { data in

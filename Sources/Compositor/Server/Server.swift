@@ -195,6 +195,8 @@ public final class Server {
         listeningSocket = nil
         for s in signalSources { wl_event_source_remove(s) }
         signalSources = []
+        // The handlers' closures may hold the server (compositord's screenshot handler does).
+        boxes = []
         frameClock.shutdown()
         // The output goes away: captures in flight are cancelled before clients are dropped.
         for observer in frameObservers { observer.outputGone() }
