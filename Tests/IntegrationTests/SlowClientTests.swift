@@ -60,10 +60,14 @@ import Testing
         #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
         #expect(r.stdout.contains("attached 240 buffers without reusing or destroying any (239 released"), "\(r.stdout)")
         #expect(r.stdout.contains("(released 0 times)"), "the kept buffer was released while attached: \(r.stdout)")
-        #expect(peak.rssAnon - baseline.rssAnon <= anonToleranceKB, "private memory grew while a client hoarded: baseline \(baseline), peak \(peak)")
+        if !Sanitizer.isActive {
+            #expect(peak.rssAnon - baseline.rssAnon <= anonToleranceKB, "private memory grew while a client hoarded: baseline \(baseline), peak \(peak)")
+        }
         #expect(c.waitForFDCount(baselineFDs) == baselineFDs, "the hoarder's pool or socket stayed open")
         let after = c.footprint
-        #expect(after.vmRSS <= baseline.vmRSS + anonToleranceKB, "after the hoarder left: \(after), baseline \(baseline)")
+        if !Sanitizer.isActive {
+            #expect(after.vmRSS <= baseline.vmRSS + anonToleranceKB, "after the hoarder left: \(after), baseline \(baseline)")
+        }
         print("hoard-buffers: baseline \(baseline); peak \(peak); after \(after)")
         others.expectUnharmed("hoard-buffers", seconds: 2)
         #expect(c.terminate().status == 0)
