@@ -17,7 +17,6 @@ struct MessageSpec: Sendable {
     /// The tables do not mark destructors; in every protocol compositord speaks they are the
     /// requests named destroy or release.
     var isDestructor: Bool { name == "destroy" || name == "release" }
-    var signature: String { String(decoding: arguments.map { $0.type }, as: UTF8.self) }
 }
 
 final class InterfaceSpec: Sendable {

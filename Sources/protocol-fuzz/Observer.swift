@@ -62,9 +62,6 @@ final class Observer {
         connection.flush()
     }
 
-    /// Frames have stopped being measured (e.g. while the fd count settles): restart the clock.
-    func resetClock(now: Double) { lastFrame = max(lastFrame, now) }
-
     private func now() -> Double { monotonicSeconds() }
 
     private func received(_ e: Event) {

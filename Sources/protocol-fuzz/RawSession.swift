@@ -20,8 +20,6 @@ final class RawSession: FuzzSession {
     private var hangUpDeadline: Double?
     private var poked = false
     private let abandon: Bool
-    /// The kinds of chunk sent, for the histogram of what was tried.
-    private(set) var chunkKinds: [String] = []
 
     init(index: Int, seed: UInt64, socketPath: String, replyTimeout: Double, stallTimeout: Double) throws {
         self.index = index
@@ -142,7 +140,6 @@ final class RawSession: FuzzSession {
                 bytes += header(object: 1, opcode: 0, size: 12) + e.body
             }
         }
-        chunkKinds.append(kind)
         var attached: [(fd: Int32, kind: String)] = []
         if rng.chance(0.5) {
             for _ in 0..<rng.int(0...28) { if let f = fds.random(&rng) { attached.append((f.fd, f.kind)) } }
