@@ -271,8 +271,9 @@ public final class Server {
     /// Returns the repainted region, or nil when every buffer is held by consumers (the damage
     /// is kept for the next try: compositord never writes a buffer a consumer reads, nor waits).
     private func compositeDamage() -> Region? {
-        var damage = scene.takeDamage()
-        if output.front == nil { damage = Region(scene.bounds) }
+        // The first frame's damage is the whole output (added at start), and a buffer never drawn
+        // is repainted whole by Output.composite.
+        let damage = scene.takeDamage()
         guard !damage.isEmpty else { return Region() }
         guard let result = output.composite(scene, damage: damage, renderer: renderer) else {
             scene.addDamage(damage)
