@@ -231,8 +231,8 @@ def cmd_report(args):
     for r in results:
         key = (r.get("mode", "windows"), r["size"], r["compositor"], int(r["clients"]))
         groups.setdefault(key, []).append(r)
-    order = {"compositord": 0, "compositord-on-demand": 1, "weston": 2, "sway": 3, "sway-tiled": 4}
-    ours_names = ("compositord", "compositord-on-demand")
+    order = {"compositord": 0, "compositord-every-frame": 1, "weston": 2, "sway": 3, "sway-tiled": 4}
+    ours_names = ("compositord", "compositord-every-frame")
     medians = {}
     for key, rows in groups.items():
         medians[key] = {m: median_of(rows, m) for m, _, _ in METRICS}

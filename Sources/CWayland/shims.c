@@ -152,10 +152,12 @@ int cw_timerfd_create(void) {
     return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 }
 
-int cw_timerfd_arm(int fd, uint64_t deadline_ns) {
+int cw_timerfd_arm(int fd, uint64_t deadline_ns, uint64_t interval_ns) {
     struct itimerspec its = {0};
     its.it_value.tv_sec = (time_t)(deadline_ns / 1000000000ull);
     its.it_value.tv_nsec = (long)(deadline_ns % 1000000000ull);
+    its.it_interval.tv_sec = (time_t)(interval_ns / 1000000000ull);
+    its.it_interval.tv_nsec = (long)(interval_ns % 1000000000ull);
     return timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 

@@ -48,9 +48,9 @@ struct Compositord: ParsableCommand {
     var outputDevice: String = "auto"
 
     @Option(help: ArgumentHelp(
-        "When the output is composited: every-frame (at every vblank with damage, as for a display) or on-demand (only when a consumer asks for a frame: screencopy, export-dmabuf, a screenshot).",
-        valueName: "every-frame|on-demand"))
-    var composite: String = Compositing.everyFrame.rawValue
+        "When the output is composited: on-demand (only when a consumer asks for a frame: screencopy, export-dmabuf, a screenshot; headless, nothing else sees it) or every-frame (at every vblank with damage, as a display would need).",
+        valueName: "on-demand|every-frame"))
+    var composite: String = Compositing.onDemand.rawValue
 
     @Option(help: ArgumentHelp(
         "Whether clients may capture the output (zwlr_export_dmabuf_manager_v1, zwlr_screencopy_manager_v1): allow, or deny (the globals are hidden from every client).",
@@ -69,7 +69,7 @@ struct Compositord: ParsableCommand {
         }
         guard refresh >= 0, refresh <= 1000 else { throw ValidationError("--refresh must be between 0 and 1000 Hz") }
         guard Compositing(rawValue: composite) != nil else {
-            throw ValidationError("--composite must be every-frame or on-demand")
+            throw ValidationError("--composite must be on-demand or every-frame")
         }
         guard SealPolicy(rawValue: sealPolicy) != nil else {
             throw ValidationError("--seal-policy must be enforce, strict or guard")

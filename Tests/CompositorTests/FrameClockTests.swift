@@ -26,4 +26,38 @@ import Testing
         for _ in 0..<3 { _ = wl_event_loop_dispatch(loop, 30) }
         #expect(count.frames == 1, "a frame ran after shutdown")
     }
+
+    /// While frames keep being asked for, the timer stays armed as a periodic one (no re-arming
+    /// per frame) and frames land one period apart on the grid; the first vblank nobody asked
+    /// for disarms it, so an idle compositor sleeps.
+    @Test func ticksWhileFramesComeAndStopsWhenIdle() throws {
+        let loop = try #require(wl_event_loop_create())
+        defer { wl_event_loop_destroy(loop) }
+        final class Frames { var times: [UInt64] = []; var wanted = 6 }
+        let frames = Frames()
+        var clock: FrameClock!
+        clock = FrameClock(loop: loop, refreshMilliHz: 200_000) { t in  // 5 ms period
+            frames.times.append(t)
+            if frames.times.count < frames.wanted { clock.schedule() }
+        }
+        defer { clock.shutdown() }
+        clock.schedule()
+        #expect(clock.isTicking)
+        for _ in 0..<100 where frames.times.count < frames.wanted { _ = wl_event_loop_dispatch(loop, 20) }
+        #expect(frames.times.count == frames.wanted)
+        #expect(clock.isTicking, "still armed until a vblank passes with nothing to do")
+        for (a, b) in zip(frames.times, frames.times.dropFirst()) {
+            #expect(b > a && (b - a) % clock.period == 0, "frames on the vblank grid: \(a) → \(b)")
+        }
+        // The next vblank has nothing to do: the timer disarms and the loop then sleeps.
+        for _ in 0..<10 where clock.isTicking { _ = wl_event_loop_dispatch(loop, 20) }
+        #expect(!clock.isTicking)
+        #expect(frames.times.count == frames.wanted, "no frame without a request")
+
+        // Asked again, it ticks again.
+        frames.wanted += 1
+        clock.schedule()
+        for _ in 0..<10 where frames.times.count < frames.wanted { _ = wl_event_loop_dispatch(loop, 20) }
+        #expect(frames.times.count == frames.wanted)
+    }
 }

@@ -59,10 +59,12 @@ import Testing
     }
 
     /// The permissive policy (unsealed pools read under the SIGBUS guard, truncated while in use)
-    /// with a frame on every commit.
+    /// with a frame composited on every commit (seed 1 runs the default on-demand compositing,
+    /// where such pools meet the latch check instead of a read).
     @Test func guardPolicyWithEveryCommitComposited() throws {
         let (r, s) = try fuzz(seed: 2, iterations: 800, duration: 20,
-                              extra: ["--compositord-arg=--seal-policy=guard", "--compositord-arg=--refresh=0"])
+                              extra: ["--compositord-arg=--seal-policy=guard", "--compositord-arg=--refresh=0",
+                                      "--compositord-arg=--composite=every-frame"])
         expectHeld(r, s)
         #expect(Int(s["sessions"] ?? "") ?? 0 >= 50, "\(r.stdout)")
         #expect(Int(s["error_interfaces"] ?? "") ?? 0 >= 5, "\(r.stdout)")

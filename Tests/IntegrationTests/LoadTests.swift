@@ -24,7 +24,8 @@ import Testing
 
     @Test func manyClientsLeaveNoTraceAndTheObserverKeepsItsFrameRate() throws {
         #expect(TestFileLimit.raise() >= 4096, "RLIMIT_NOFILE too low for 1,000+ connections")
-        let c = try CompositorProcess()
+        // Every frame composited: the load must include the renderer, as under a consumer.
+        let c = try CompositorProcess(["--composite", "every-frame"])
         let cold = c.footprint
 
         // Warm-up: the same shape, fewer cycles. Its after-values are the baseline.

@@ -2,8 +2,9 @@ import Foundation
 import PNG
 import Testing
 
-/// `--composite on-demand`: vblanks latch commits (frame callbacks keep their pace) but the
-/// output is composited only for consumers; what they get is exactly the latched state.
+/// `--composite on-demand` (the default): vblanks latch commits (frame callbacks keep their
+/// pace) but the output is composited only for consumers; what they get is exactly the latched
+/// state, and pools that could shrink are checked at the latch instead of being read.
 @Suite struct OnDemandCompositingTests {
     /// The "frames" and "frames-composited" counts compositord logs when it shuts down.
     static func frameCounts(_ log: String) -> (run: Int, composited: Int)? {
@@ -29,8 +30,17 @@ import Testing
         #expect(counts.composited == 1, "log: \(end.stderr)")
     }
 
-    @Test func everyFrameCompositesEachVblankWithDamage() throws {
+    @Test func onDemandIsTheDefault() throws {
         let c = try CompositorProcess()
+        let r = try c.run("demo-client", ["--frames", "30"], timeout: 30)
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let end = c.terminate()
+        let counts = try #require(Self.frameCounts(end.stderr), "log: \(end.stderr)")
+        #expect(counts.run >= 30 && counts.composited == 1, "log: \(end.stderr)")
+    }
+
+    @Test func everyFrameCompositesEachVblankWithDamage() throws {
+        let c = try CompositorProcess(["--composite", "every-frame"])
         let r = try c.run("demo-client", ["--frames", "60"], timeout: 30)
         #expect(r.status == 0, "stderr: \(r.stderr)")
         let end = c.terminate()
@@ -62,12 +72,35 @@ import Testing
         #expect(shot.rgb(l + s / 4, t + 3 * s / 4) == 0x0000FF && shot.rgb(l + s, t + s) == DemoClientTests.background)
     }
 
+    /// demo-client --misbehave truncate-after-commit shrinks its shm_open pool to 0 bytes under a
+    /// buffer it commits again. On demand nothing reads the pixels without a consumer, so the
+    /// latch check (an fstat of pools that could shrink) must catch it at that frame, with the
+    /// error a SIGBUS during the read gives every-frame; --stats tells the two apart.
+    @Test(arguments: ["on-demand", "every-frame"])
+    func aPoolShrunkUnderACommittedBufferIsCaughtAtThatFrame(mode: String) throws {
+        let stats = RuntimeDir()
+        let statsPath = "\(stats.path)/stats.json"
+        let c = try CompositorProcess(["--composite", mode, "--stats", statsPath])
+        let r = try c.run("demo-client", ["--misbehave", "truncate-after-commit"], timeout: 30)
+        #expect(r.status == 3, "exit \(r.status), stdout: \(r.stdout), stderr: \(r.stderr)")
+        #expect(r.stderr.contains("protocol error: wl_buffer@") && r.stderr.contains(" code 2: "), "stderr: \(r.stderr)")
+        let end = c.terminate()
+        #expect(end.status == 0)
+        let counts = try #require(Self.frameCounts(end.stderr), "log: \(end.stderr)")
+        if mode == "on-demand" { #expect(counts.composited == 1, "only the exit screenshot: \(end.stderr)") }
+        let data = try #require(FileManager.default.contents(atPath: statsPath))
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let totals = try #require(json["totals"] as? [String: Any])
+        #expect(totals["shrunk_at_latch"] as? Int == (mode == "on-demand" ? 1 : 0), "\(totals)")
+        #expect(totals["sigbus_faults"] as? Int == (mode == "on-demand" ? 0 : 1), "\(totals)")
+    }
+
     @Test func unknownModeIsRefused() throws {
         let rt = RuntimeDir()
         let child = try Child("\(productsDirectory)/compositord", ["--headless", "--composite", "sometimes"],
                               environment: ["XDG_RUNTIME_DIR": rt.path], dir: rt.path, tag: "compositord")
         let r = child.wait(timeout: 10)
         #expect(r.status == 64 || r.status == 2, "status \(r.status)")
-        #expect(r.stderr.contains("--composite must be every-frame or on-demand"), "stderr: \(r.stderr)")
+        #expect(r.stderr.contains("--composite must be on-demand or every-frame"), "stderr: \(r.stderr)")
     }
 }

@@ -59,11 +59,13 @@ import Testing
         #expect(!o.stderr.contains("protocol error"))
         #expect(c.terminate().status == 0)
 
-        // --stats saw the same: one SIGBUS fault per truncate-after-commit that got that far.
+        // --stats saw the same: one shrunk pool per truncate-after-commit that got that far,
+        // caught at the latch (on-demand compositing, the default) before anything read it.
         let data = try #require(FileManager.default.contents(atPath: statsPath))
         let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let totals = try #require(json["totals"] as? [String: Any])
-        #expect(totals["sigbus_faults"] as? Int == expectedFaults, "\(policy): \(totals)")
+        #expect(totals["shrunk_at_latch"] as? Int == expectedFaults, "\(policy): \(totals)")
+        #expect(totals["sigbus_faults"] as? Int == 0, "\(policy): \(totals)")
         #expect(expectedFaults == (policy == .strict ? 0 : 1))
         let refusals = (totals["refusals"] as? [String: Int]) ?? [:]
         if policy == .guard {

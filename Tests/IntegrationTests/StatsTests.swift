@@ -18,13 +18,13 @@ import Testing
         for client in clients {
             #expect((client["pools_accepted"] as? [String: Int])?["sealed-memfd"] == 1)
             #expect((client["refusals"] as? [String: Int])?.isEmpty == true)
-            #expect(client["sigbus_faults"] as? Int == 0)
+            #expect(client["sigbus_faults"] as? Int == 0 && client["shrunk_at_latch"] as? Int == 0)
             #expect(client["protocol_errors"] as? Int == 0)
             #expect((client["pid"] as? Int ?? 0) > 0)
         }
         let totals = try #require(json["totals"] as? [String: Any])
         #expect((totals["pools_accepted"] as? [String: Int])?["sealed-memfd"] == 2)
-        #expect(r.stderr.contains("seal policy enforce: clients=2 pools-accepted=sealed-memfd=2 refusals=none sigbus-faults=0 protocol-errors=0"),
+        #expect(r.stderr.contains("seal policy enforce: clients=2 pools-accepted=sealed-memfd=2 refusals=none sigbus-faults=0 shrunk-at-latch=0 protocol-errors=0"),
                 "log: \(r.stderr)")
     }
 

@@ -57,8 +57,9 @@ void cw_server_set_log_handler(cw_log_fn fn);
 /* A CLOCK_MONOTONIC timerfd (non-blocking, close-on-exec) armed at absolute times, for the frame
  * clock: wl_event_loop timers only have millisecond resolution. */
 int cw_timerfd_create(void);
-/* Arms the timer to fire once at `deadline_ns` (CLOCK_MONOTONIC); 0 disarms. */
-int cw_timerfd_arm(int fd, uint64_t deadline_ns);
+/* Arms the timer to fire at `deadline_ns` (CLOCK_MONOTONIC) and then every `interval_ns` (0: once);
+ * a deadline of 0 disarms. */
+int cw_timerfd_arm(int fd, uint64_t deadline_ns, uint64_t interval_ns);
 /* Reads the expiration count so the fd stops being readable. */
 uint64_t cw_timerfd_drain(int fd);
 uint64_t cw_monotonic_ns(void);

@@ -15,6 +15,12 @@ final class ShmBuffer: ClientBuffer {
     var hasAlpha: Bool { layout.format.hasAlpha }
     var format: PixelFormat { layout.format }
 
+    /// The pool's file could shrink under this buffer (it is read under the SIGBUS guard).
+    var canShrink: Bool { pool.guarded }
+
+    /// The pool's file no longer covers this buffer (checked at the latch, on-demand compositing).
+    var fileShrank: Bool { pool.fileEnds(before: layout.offset + layout.span) }
+
     func withImage(_ body: (OpaquePointer) -> Void) -> BufferRead {
         var outcome = BufferRead.read
         // The pool mapping may have moved since last time (wl_shm_pool.resize): the view rebuilds.

@@ -85,6 +85,15 @@ final class ShmPool {
         return guardRange.read(body)
     }
 
+    /// Whether the file now ends before byte `end` (a buffer's extent). Only a guarded pool's
+    /// file can shrink, so sealed pools are answered without a system call.
+    func fileEnds(before end: Int) -> Bool {
+        guard guarded, !faulted else { return false }
+        var st = stat()
+        guard fstat(fd.rawValue, &st) == 0 else { return false }
+        return Int(st.st_size) < end
+    }
+
     /// Runs `body` with a writable mapping of the pool (screencopy writes into client buffers),
     /// guarded like reads when the file could shrink. False when the file cannot be mapped
     /// writable (e.g. F_SEAL_WRITE) or the write faulted.

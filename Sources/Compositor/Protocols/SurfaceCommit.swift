@@ -30,6 +30,7 @@ extension Server {
             state.merge(surface.pending)?.release()
             surface.pending = SurfaceState()
         }
+        if case let .attached(buffer?) = state.attachment { attachedForLatch(buffer) }
         var result: CommitResult<Buffer>!
         let structural = scene.updateIfNeeded(surface) {
             result = surface.current.apply(&state) { ($0.width, $0.height) }
@@ -46,7 +47,7 @@ extension Server {
         if let replaced = result.replacedBuffer { releaseAfterFrame(replaced) }
         // Attached again before its release went out: it is in use, not released.
         surface.current.buffer?.releasePending = false
-        queueFrameCallbacks(result.frameCallbacks.compactMap { $0 as? FrameCallback })
+        queueFrameCallbacks(result.frameCallbacks)
         queuePresentationFeedbacks(surface, result.presentationFeedbacks)
         // The role may map, move or unmap the surface (each of which damages what it changes).
         surface.role?.committed(surface, result)

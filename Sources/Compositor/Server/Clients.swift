@@ -75,7 +75,7 @@ final class Clients {
         destroyListeners.removeValue(forKey: client)
         logger.info("client disconnected", metadata: [
             "pid": "\(info?.pid ?? 0)", "uid": "\(info?.uid ?? 0)", "protocol-errors": "\(stats?.protocolErrors ?? 0)",
-            "sigbus-faults": "\(stats?.sigbusFaults ?? 0)",
+            "sigbus-faults": "\(stats?.sigbusFaults ?? 0)", "shrunk-at-latch": "\(stats?.shrunkAtLatch ?? 0)",
         ])
         onDisconnect(client)
     }

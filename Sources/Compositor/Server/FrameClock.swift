@@ -5,7 +5,10 @@ import Glibc
 /// and only when asked (an idle compositor arms no timer and uses no CPU).
 ///
 /// A CLOCK_MONOTONIC timerfd armed at absolute vblank times gives nanosecond pacing (wl_event_loop
-/// timers have millisecond resolution). With refresh 0 a frame runs as soon as the loop is idle.
+/// timers have millisecond resolution). While frames keep coming the timer stays armed as a
+/// periodic one on the vblank grid, so a steady client costs one `read` per frame and no
+/// re-arming; the first vblank nobody asked for disarms it. With refresh 0 a frame runs as soon
+/// as the loop is idle.
 final class FrameClock {
     private let loop: OpaquePointer
     private let periodNs: UInt64
@@ -14,7 +17,10 @@ final class FrameClock {
     private var source: OpaquePointer?
     private var idleSource: OpaquePointer?
     private var lastVblank: UInt64 = 0
+    /// A frame is wanted at the next vblank.
     private var armed = false
+    /// The timerfd is running, periodic on the vblank grid.
+    private var ticking = false
     private var isShutDown = false
     /// The vblank counter (MSC) of the last frame: ticks of the grid since the clock started.
     private(set) var msc: UInt64 = 0
@@ -57,16 +63,24 @@ final class FrameClock {
             }, Unmanaged.passUnretained(self).toOpaque())
             return
         }
+        // A running timer ticks at the next vblank anyway (always after the last presented one).
+        guard !ticking else { return }
         let now = cw_monotonic_ns()
         // The first vblank after both now and the last presented one.
         let sinceEpoch = now - epochNs
         var next = epochNs + (sinceEpoch / periodNs + 1) * periodNs
         if next <= lastVblank { next = lastVblank + periodNs }
-        _ = cw_timerfd_arm(timerFD, next)
+        ticking = cw_timerfd_arm(timerFD, next, periodNs) == 0
     }
 
     private func timerFired() {
         _ = cw_timerfd_drain(timerFD)
+        guard armed else {
+            // A vblank with nothing to do: stop ticking until a frame is asked for.
+            _ = cw_timerfd_arm(timerFD, 0, 0)
+            ticking = false
+            return
+        }
         let now = cw_monotonic_ns()
         let vblank = epochNs + (now - epochNs) / periodNs * periodNs
         fire(at: vblank)
@@ -78,6 +92,9 @@ final class FrameClock {
         if periodNs > 0 { msc = (vblank - epochNs) / periodNs }
         onFrame(vblank)
     }
+
+    /// Whether the timer is armed (for tests: an idle clock must not tick).
+    var isTicking: Bool { ticking }
 
     /// The refresh period in ns (0 without pacing).
     var period: UInt64 { periodNs }

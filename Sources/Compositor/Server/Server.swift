@@ -36,6 +36,13 @@ public final class Server {
     private var pendingFrameCallbacks: [FrameCallback] = []
     /// Buffers replaced by commits since the last frame (Server.releaseAfterFrame).
     private var pendingReleases: [Buffer] = []
+    /// The arrays a frame works through, swapped with the pending ones so that neither side
+    /// allocates per frame (their capacity is kept).
+    private var firingCallbacks: [FrameCallback] = []
+    private var firingReleases: [Buffer] = []
+    /// Buffers from pools that could shrink, committed since the last frame: checked at the
+    /// latch when the frame is not composited (Server.checkLatchedPools).
+    private var latchChecks: [Buffer] = []
     /// wp_presentation: committed feedback waiting for the next presented frame.
     let presentationFeedbacks = PresentationFeedbackQueue()
     /// The seat's selection (wl_data_device).
@@ -209,6 +216,9 @@ public final class Server {
         xdgWmBaseCompatibility = nil
         pendingFrameCallbacks = []
         pendingReleases = []
+        firingCallbacks = []
+        firingReleases = []
+        latchChecks = []
         wl_display_destroy(display)
         runtimeDirectory?.close()
         logger.info("compositor shut down", metadata: [
@@ -219,9 +229,9 @@ public final class Server {
     // MARK: frames
 
     /// A surface committed frame callbacks: they fire after the next frame.
-    func queueFrameCallbacks(_ callbacks: [FrameCallback]) {
+    func queueFrameCallbacks(_ callbacks: [AnyObject]) {
         guard !callbacks.isEmpty else { return }
-        pendingFrameCallbacks += callbacks
+        for case let callback as FrameCallback in callbacks { pendingFrameCallbacks.append(callback) }
         frameClock.schedule()
     }
 
@@ -235,6 +245,26 @@ public final class Server {
         frameClock.schedule()
     }
 
+    /// A commit attached `buffer`. On demand, a frame without a consumer reads no pixels, so a
+    /// pool that could shrink is checked at the latch instead (one fstat; sealed pools never).
+    func attachedForLatch(_ buffer: Buffer) {
+        guard configuration.compositing == .onDemand,
+              let shm = buffer.contents as? ShmBuffer, shm.canShrink else { return }
+        latchChecks.append(buffer)
+    }
+
+    /// The latch check: a buffer still to be shown whose pool file no longer covers it gets the
+    /// same error as a read that took SIGBUS, before anything reads it.
+    private func checkLatchedPools() {
+        guard !latchChecks.isEmpty else { return }
+        let buffers = latchChecks
+        latchChecks.removeAll(keepingCapacity: true)
+        for buffer in buffers where !buffer.releasePending {
+            guard let shm = buffer.contents as? ShmBuffer, shm.fileShrank else { continue }
+            poolShrank(buffer, foundBy: .latchCheck)
+        }
+    }
+
     /// Calls `observer` after every frame until it returns false, and makes sure a frame comes.
     func observeFrames(_ observer: FrameObserver) {
         frameObservers.append(observer)
@@ -243,22 +273,23 @@ public final class Server {
 
     private func frame(presentedAt ns: UInt64) {
         framesRun += 1
+        checkLatchedPools()
         var repainted = Region()
         var presented = true  // false when the frame could not be made (wp_presentation waits)
         if configuration.compositing == .everyFrame || !frameObservers.isEmpty {
             if let damage = compositeDamage() { repainted = damage } else { presented = false }
         }
-        let releases = pendingReleases
-        pendingReleases = []
-        for buffer in releases where buffer.releasePending {
+        swap(&pendingReleases, &firingReleases)
+        for buffer in firingReleases where buffer.releasePending {
             buffer.releasePending = false
             buffer.release()
         }
+        firingReleases.removeAll(keepingCapacity: true)
         if presented { presentFeedbacks(atNs: ns) }
         let ms = UInt32(truncatingIfNeeded: ns / 1_000_000)
-        let callbacks = pendingFrameCallbacks
-        pendingFrameCallbacks = []
-        for cb in callbacks { cb.done(timeMs: ms) }
+        swap(&pendingFrameCallbacks, &firingCallbacks)
+        for cb in firingCallbacks { cb.done(timeMs: ms) }
+        firingCallbacks.removeAll(keepingCapacity: true)
         if !frameObservers.isEmpty, let front = output.front {
             let info = FrameInfo(front: front, damage: repainted, presentedNs: ns)
             let observers = frameObservers
@@ -279,7 +310,7 @@ public final class Server {
             scene.addDamage(damage)
             return nil
         }
-        for buffer in result.faulted { bufferFaulted(buffer) }
+        for buffer in result.faulted { poolShrank(buffer, foundBy: .sigbus) }
         return damage
     }
 
@@ -292,18 +323,32 @@ public final class Server {
         }
     }
 
-    /// A guarded read of `buffer` took SIGBUS: the client shrank its pool file. The frame has
-    /// completed with zeros; the client gets invalid_fd on the buffer and is disconnected.
-    private func bufferFaulted(_ buffer: Buffer) {
+    /// How a shrunk pool file was noticed.
+    private enum ShrinkFound {
+        /// A guarded read took SIGBUS: the frame completed with zeros where the file was gone.
+        case sigbus
+        /// The latch check (on-demand compositing) saw the file end before the buffer's last byte.
+        case latchCheck
+    }
+
+    /// The client shrank the pool file under a buffer it committed: it gets invalid_fd on the
+    /// buffer and is disconnected.
+    private func poolShrank(_ buffer: Buffer, foundBy how: ShrinkFound) {
         guard let resource = buffer.resource, let client = wl_resource_get_client(resource) else { return }
         let file = (buffer.contents as? ShmBuffer)?.pool.file
-        clients.record(client) { $0.sigbusFaults += 1 }
-        logger.warning("SIGBUS caught reading a pool", metadata: [
+        clients.record(client) {
+            switch how {
+            case .sigbus: $0.sigbusFaults += 1
+            case .latchCheck: $0.shrunkAtLatch += 1
+            }
+        }
+        logger.warning(how == .sigbus ? "SIGBUS caught reading a pool" : "pool file shrank under a committed buffer", metadata: [
             "client": "\(clients.describe(client))", "class": "\(file?.kind.rawValue ?? "-")", "seals": "\(file?.sealDescription ?? "-")",
             "rule": "pool-shrunk-under-mapping",
         ])
+        let when = how == .sigbus ? "while the compositor read it (SIGBUS)" : "after it was committed (found at the frame's latch, before any read)"
         postError(resource, code: WL_SHM_ERROR_INVALID_FD.rawValue,
-                  "the pool's file shrank below the buffer while the compositor read it (SIGBUS): seal memfd pools with F_SEAL_SHRINK and never truncate a pool's file")
+                  "the pool's file shrank below the buffer \(when): seal memfd pools with F_SEAL_SHRINK and never truncate a pool's file")
     }
 
     // MARK: protocol errors

@@ -13,8 +13,8 @@ public struct ServerConfiguration: Sendable {
     /// Keep every departed client's counters until exit (`--stats` lists each client); else a
     /// departed client's counters are summed into totals, and memory does not grow per connection.
     public var keepClientStatistics = false
-    /// When the output is composited: at every vblank with damage (default) or on demand.
-    public var compositing: Compositing = .everyFrame
+    /// When the output is composited: on demand (default, headless) or at every vblank with damage.
+    public var compositing: Compositing = .onDemand
     /// The output background, 0xAARRGGBB (documented in the README: a dark slate).
     public var background: UInt32 = 0xFF20_2830
     /// Which wl_shm pool files are accepted and which are read under the SIGBUS guard.
@@ -37,16 +37,17 @@ public struct ServerConfiguration: Sendable {
 
 /// When compositord composites the output.
 ///
-/// Every frame (the default) composites the damage at each vblank, as a display would need; a
-/// pool truncated under a shown buffer is caught at the next vblank.
-///
-/// Headless, though, nothing scans the output out: its pixels are only ever seen through a
-/// consumer (screencopy, export-dmabuf, a screenshot), and every consumer asks for a frame
-/// first. On demand, a vblank with no consumer waiting latches the clients' commits (frame
+/// Headless, nothing scans the output out: its pixels are only ever seen through a consumer
+/// (screencopy, export-dmabuf, a screenshot), and every consumer asks for a frame first. On
+/// demand (the default), a vblank with no consumer waiting latches the clients' commits (frame
 /// callbacks, presentation feedback and buffer releases go out as usual) and keeps the damage;
 /// the next frame a consumer asks for, or a screenshot, composites all of it at once. The
 /// surfaces' current buffers are not released, so that frame shows exactly what was latched.
-/// Client pixels are then read only when someone looks: a truncated pool is caught then.
+/// Pools that could still shrink are checked at the latch instead of being read
+/// (Server.checkLatchedPools), so a truncated pool is caught at the same vblank either way.
+///
+/// Every frame composites the damage at each vblank, as a display would need: for measuring the
+/// cost of compositing, or for an embedder that reads the output buffer without asking.
 public enum Compositing: String, Sendable, CaseIterable {
     case onDemand = "on-demand"
     case everyFrame = "every-frame"

@@ -1,11 +1,14 @@
 /// Per-client counters of what the seal policy saw: pools accepted per file class, refusals per
-/// rule, SIGBUS faults caught, protocol errors sent. Written as JSON by `--stats FILE.json`.
+/// rule, shrunk pool files caught (by SIGBUS or at the latch), protocol errors sent. Written as
+/// JSON by `--stats FILE.json`.
 public struct ClientStatistics: Sendable {
     public var pid: Int32
     public var uid: UInt32
     public var poolsAccepted: [String: Int] = [:]
     public var refusals: [String: Int] = [:]
     public var sigbusFaults = 0
+    /// Pool files found shrunk under a committed buffer by the latch check (on-demand), unread.
+    public var shrunkAtLatch = 0
     public var protocolErrors = 0
 
     /// Adds `other`'s counters to these (pid and uid stay).
@@ -13,6 +16,7 @@ public struct ClientStatistics: Sendable {
         poolsAccepted.merge(other.poolsAccepted, uniquingKeysWith: +)
         refusals.merge(other.refusals, uniquingKeysWith: +)
         sigbusFaults += other.sigbusFaults
+        shrunkAtLatch += other.shrunkAtLatch
         protocolErrors += other.protocolErrors
     }
 
@@ -21,7 +25,7 @@ public struct ClientStatistics: Sendable {
             "pid": .int(Int(pid)), "uid": .int(Int(uid)),
             "pools_accepted": .object(poolsAccepted.mapValues { .int($0) }),
             "refusals": .object(refusals.mapValues { .int($0) }),
-            "sigbus_faults": .int(sigbusFaults), "protocol_errors": .int(protocolErrors),
+            "sigbus_faults": .int(sigbusFaults), "shrunk_at_latch": .int(shrunkAtLatch), "protocol_errors": .int(protocolErrors),
         ])
     }
 }
@@ -60,6 +64,6 @@ public struct Statistics: Sendable {
     public var summary: String {
         let t = totals
         func dict(_ d: [String: Int]) -> String { d.isEmpty ? "none" : d.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") }
-        return "clients=\(clients.count + foldedCount) pools-accepted=\(dict(t.poolsAccepted)) refusals=\(dict(t.refusals)) sigbus-faults=\(t.sigbusFaults) protocol-errors=\(t.protocolErrors)"
+        return "clients=\(clients.count + foldedCount) pools-accepted=\(dict(t.poolsAccepted)) refusals=\(dict(t.refusals)) sigbus-faults=\(t.sigbusFaults) shrunk-at-latch=\(t.shrunkAtLatch) protocol-errors=\(t.protocolErrors)"
     }
 }
