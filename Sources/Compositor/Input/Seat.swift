@@ -21,7 +21,9 @@ final class Seat {
 
     // Pointer state: position in output space, focus, pressed buttons (an implicit grab).
     private(set) var cursorX = 0.0, cursorY = 0.0
-    private weak var pointerFocus: Surface?
+    /// Focus and touch points hold surfaces strongly (a weak reference would give every focused
+    /// surface a side table: slow retains on each commit); `surfaceDestroyed` clears them.
+    private var pointerFocus: Surface?
     private var pointerLocal: (x: Double, y: Double)?
     private var buttons = Set<UInt32>()
     /// An interactive move started by xdg_toplevel.move: the window follows the pointer.
@@ -33,7 +35,7 @@ final class Seat {
 
     // Touch points by id, each bound to the surface it went down on.
     private struct TouchPoint {
-        weak var surface: Surface?
+        let surface: Surface
         let client: OpaquePointer
     }
     private var touchPoints: [Int32: TouchPoint] = [:]
@@ -56,7 +58,7 @@ final class Seat {
     // grabbing popup).
     private var keyboardDevices = Set<Int>()
     var keyboards: [WlKeyboard] = []
-    private weak var keyboardFocus: Surface?
+    private var keyboardFocus: Surface?
 
     func addKeyboard() -> Int {
         let id = nextDevice
@@ -291,7 +293,8 @@ final class Seat {
 
     /// The focused window: xdg_toplevel's `activated` state follows it. New windows take it;
     /// a press (button or touch) in another window moves it there.
-    private weak var activeToplevel: XdgToplevel?
+    /// Strong (the toplevel commits often: no side table); `toplevelGone` clears it.
+    private var activeToplevel: XdgToplevel?
 
     func activate(_ toplevel: XdgToplevel?) {
         guard toplevel !== activeToplevel else { return }
@@ -372,7 +375,7 @@ final class Seat {
 
     /// Motion stays with the surface the point went down on, even outside it.
     func touchMotion(id: Int32, x: Double, y: Double) {
-        guard let point = touchPoints[id], let s = point.surface, let o = s.outputOrigin else { return }
+        guard let point = touchPoints[id], !point.surface.isDestroyed, let o = point.surface.outputOrigin else { return }
         let time = now
         for t in touches where t.client == point.client {
             wl_touch_send_motion(t.resource, time, id, wl_fixed_from_double(x - Double(o.x)), wl_fixed_from_double(y - Double(o.y)))
@@ -394,7 +397,7 @@ final class Seat {
 
     /// A surface is going away: touch points on it end (up), the pointer leaves it.
     func surfaceDestroyed(_ surface: Surface) {
-        for (id, point) in touchPoints where point.surface === surface || point.surface == nil {
+        for (id, point) in touchPoints where point.surface === surface || point.surface.isDestroyed {
             touchUp(id: id)
         }
         if pointerFocus === surface {

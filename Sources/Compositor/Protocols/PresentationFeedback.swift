@@ -37,8 +37,10 @@ final class PresentationFeedback: ResourceHandler {
 /// Committed feedback waiting for the frame that shows its content, per surface (the server
 /// owns one). Only the latest commit of a surface can still be presented.
 final class PresentationFeedbackQueue {
+    /// Strong, not weak (no side table on the surface: it is retained on every commit); held
+    /// until the next frame at most, and a destroyed surface's feedback is discarded then.
     private struct Waiting {
-        weak var surface: Surface?
+        let surface: Surface
         var feedbacks: [PresentationFeedback]
     }
     private var waiting: [Waiting] = []
@@ -62,7 +64,7 @@ final class PresentationFeedbackQueue {
         let resolving = waiting
         waiting = []
         for entry in resolving {
-            if let surface = entry.surface, isOnOutput(surface) {
+            if !entry.surface.isDestroyed, isOnOutput(entry.surface) {
                 for feedback in entry.feedbacks { feedback.presented(frame, outputs: outputs) }
             } else {
                 for feedback in entry.feedbacks { feedback.discard() }

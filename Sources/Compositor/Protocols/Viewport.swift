@@ -4,8 +4,11 @@ import CWayland
 /// Both are double-buffered surface state; the renderer samples with a bilinear filter.
 final class Viewport: ResourceHandler {
     private unowned let server: Server
-    private let resource: OpaquePointer
-    private weak var surface: Surface?
+    /// nil once destroyed (the surface may hold this until it hears of it: nothing is sent then).
+    private var resource: OpaquePointer?
+    /// Strong (no side table on the surface, which commits often); nil once the wl_surface is
+    /// destroyed (`surfaceDestroyed`), after which requests are no_surface.
+    private var surface: Surface?
 
     init(server: Server, resource: OpaquePointer, surface: Surface) {
         self.server = server
@@ -16,7 +19,7 @@ final class Viewport: ResourceHandler {
     func handle(_ request: Request) {
         let opcode = Int32(request.opcode)
         if opcode == WP_VIEWPORT_DESTROY { return wl_resource_destroy(request.resource) }
-        guard let surface else {
+        guard let surface, !surface.isDestroyed else {
             return server.postError(request.resource, code: WP_VIEWPORT_ERROR_NO_SURFACE.rawValue,
                                     "the wl_surface of this wp_viewport was destroyed")
         }
@@ -48,6 +51,7 @@ final class Viewport: ResourceHandler {
     /// Checks the state a commit is about to apply: bad_size (integer source size needed without
     /// a destination) and out_of_buffer (the source must lie inside the buffer).
     func validateCommit(_ surface: Surface) -> Bool {
+        guard let resource else { return true }  // no viewport any more
         var next = surface.current
         var pending = surface.cached ?? SurfaceState()
         _ = pending.merge(surface.pending)  // a look ahead only: nothing is released here
@@ -67,9 +71,15 @@ final class Viewport: ResourceHandler {
         return true
     }
 
+    /// The wl_surface was destroyed (Surface.markDestroyed).
+    func surfaceDestroyed() { surface = nil }
+
     func resourceDestroyed() {
+        resource = nil
         // Destroying the viewport removes its effect at the next commit.
         guard let surface else { return }
+        self.surface = nil
+        guard !surface.isDestroyed else { return }
         surface.pending.viewportSource = .some(nil)
         surface.pending.viewportDestination = .some(nil)
         if surface.viewport === self { surface.viewport = nil }

@@ -8,8 +8,10 @@ import CWayland
 final class Subsurface: ResourceHandler, SurfaceRole {
     private unowned let server: Server
     private let resource: OpaquePointer
-    private(set) weak var surface: Surface?
-    private(set) weak var parent: Surface?
+    /// Strong, not weak (no side tables on the per-commit path): `unlink` cuts both links and the
+    /// parent's stack entries, when this object, its surface or its parent is destroyed.
+    private(set) var surface: Surface?
+    private(set) var parent: Surface?
     /// Current position relative to the parent's origin, and the pending one.
     private(set) var x: Int32 = 0, y: Int32 = 0
     private var pendingPosition: (x: Int32, y: Int32)?

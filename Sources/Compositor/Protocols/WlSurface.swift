@@ -92,5 +92,7 @@ final class WlSurface: ResourceHandler {
         surface.current.buffer?.release()
         surface.current.buffer = nil
         server.scene.onLayoutChanged()
+        // Last: the surface's holders saw it alive during the teardown above (as weak refs did).
+        surface.markDestroyed()
     }
 }

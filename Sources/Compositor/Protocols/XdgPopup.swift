@@ -3,9 +3,17 @@ import CWayland
 /// `xdg_popup`: a surface placed relative to its parent by an xdg_positioner's rules.
 final class XdgPopup: ResourceHandler, XdgRole {
     private unowned let server: Server
-    private let resource: OpaquePointer
-    private weak var xdgSurface: XdgSurface?
-    private weak var parent: XdgSurface?
+    /// nil once destroyed: others hold this strongly and may outlive it (nothing is sent then).
+    private var resource: OpaquePointer?
+    /// Strong, not weak (no side tables on the per-commit path); nil once this or the
+    /// xdg_surface is destroyed.
+    private var xdgSurface: XdgSurface?
+    /// The parent's xdg_surface, strong for the same reason; once destroyed it counts as no parent.
+    private var parentXdgSurface: XdgSurface?
+    private var parent: XdgSurface? {
+        guard let p = parentXdgSurface, !p.isDestroyed else { return nil }
+        return p
+    }
     private var rules: XdgPositioner.Rules
     private var repositionToken: UInt32?
     /// Where the last configure put the popup, relative to the parent's window geometry.
@@ -13,7 +21,7 @@ final class XdgPopup: ResourceHandler, XdgRole {
     /// Dismissed by the compositor (popup_done): it stays unmapped until destroyed.
     private var dismissed = false
 
-    var client: OpaquePointer { wl_resource_get_client(resource) }
+    let client: OpaquePointer
     /// This popup's wl_surface (keyboard focus goes to a grabbing popup).
     var surface: Surface? { xdgSurface?.surface }
     /// The parent's wl_surface (the window a click in this popup focuses).
@@ -22,8 +30,9 @@ final class XdgPopup: ResourceHandler, XdgRole {
     init(server: Server, resource: OpaquePointer, xdgSurface: XdgSurface, parent: XdgSurface?, rules: XdgPositioner.Rules) {
         self.server = server
         self.resource = resource
+        client = wl_resource_get_client(resource)
         self.xdgSurface = xdgSurface
-        self.parent = parent
+        parentXdgSurface = parent
         self.rules = rules
     }
 
@@ -53,7 +62,7 @@ final class XdgPopup: ResourceHandler, XdgRole {
 
     /// `popup_done`: the compositor dismissed the popup; the client should destroy it.
     func dismiss() {
-        guard !dismissed else { return }
+        guard !dismissed, let resource else { return }
         dismissed = true
         server.seat.popupGone(self)
         xdg_popup_send_popup_done(resource)
@@ -61,6 +70,7 @@ final class XdgPopup: ResourceHandler, XdgRole {
     }
 
     func sendConfigure() {
+        guard let resource else { return }
         if let token = repositionToken, wl_resource_get_version(resource) >= 3 {
             xdg_popup_send_repositioned(resource, token)
         }
@@ -101,9 +111,14 @@ final class XdgPopup: ResourceHandler, XdgRole {
         if let surface = xdgSurface?.surface { server.scene.unmap(surface) }
     }
 
+    func xdgSurfaceDestroyed() { xdgSurface = nil }
+
     func resourceDestroyed() {
+        resource = nil
         server.seat.popupGone(self)
         detach()
         if xdgSurface?.roleObject === self { xdgSurface?.roleObject = nil }
+        xdgSurface = nil
+        parentXdgSurface = nil
     }
 }

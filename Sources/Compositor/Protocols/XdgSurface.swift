@@ -8,16 +8,26 @@ protocol XdgRole: AnyObject {
     func committed(_ result: CommitResult<Buffer>)
     /// The wl_surface or xdg_surface went away: unmap and forget it.
     func detach()
+    /// The xdg_surface was destroyed: drop the reference to it (the role object is inert now).
+    func xdgSurfaceDestroyed()
 }
 
 /// `xdg_surface`: the configure/ack_configure cycle and window geometry, shared by all xdg roles.
 final class XdgSurface: ResourceHandler, SurfaceRole {
     unowned let server: Server
-    private let resource: OpaquePointer
-    private(set) weak var surface: Surface?
+    /// nil once destroyed: held strongly by others, this object may outlive it (nothing is sent then).
+    private var resource: OpaquePointer?
+    /// The links to the surface and the role object are strong, not weak (a weak reference gives
+    /// its target a side table: slow retains and releases on every commit). Each is cut when
+    /// either end's Wayland object is destroyed: `surfaceDestroyed`, `resourceDestroyed`, and the
+    /// role object's own destroy handler.
+    private(set) var surface: Surface?
+    /// Weak (not on the commit path): at disconnect the base may be destroyed first, and reads nil then.
     private weak var wmBase: XdgWmBase?
     /// The toplevel or popup, while its resource exists.
-    weak var roleObject: XdgRole?
+    var roleObject: XdgRole?
+    /// The xdg_surface resource was destroyed (a child popup may still hold this as its parent).
+    var isDestroyed: Bool { resource == nil }
     /// Whether get_toplevel/get_popup was ever called (commits before that are not_constructed).
     private var constructed = false
     /// The client acked a configure since the initial commit (attaching is allowed only then).
@@ -39,7 +49,7 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
         geometry ?? Rect(x: 0, y: 0, width: surface?.width ?? 0, height: surface?.height ?? 0)
     }
 
-    var version: UInt32 { UInt32(wl_resource_get_version(resource)) }
+    var version: UInt32 { resource.map { UInt32(wl_resource_get_version($0)) } ?? 0 }
 
     func handle(_ request: Request) {
         switch Int32(request.opcode) {
@@ -109,7 +119,7 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
 
     /// Sends the role's configure and `xdg_surface.configure` with a fresh serial.
     func sendConfigure() {
-        guard let roleObject else { return }
+        guard let resource, let roleObject else { return }
         roleObject.sendConfigure()
         let serial = server.nextSerial()
         sentSerials.append(serial)
@@ -119,6 +129,7 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
     // MARK: SurfaceRole
 
     func validateCommit(_ surface: Surface) -> Bool {
+        guard let resource else { return true }  // not the surface's role any more
         guard constructed else {
             server.postError(resource, code: XDG_SURFACE_ERROR_NOT_CONSTRUCTED.rawValue,
                              "commit before get_toplevel or get_popup gave the xdg_surface a role")
@@ -164,8 +175,12 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
     }
 
     func resourceDestroyed() {
+        resource = nil
         roleObject?.detach()
+        roleObject?.xdgSurfaceDestroyed()
+        roleObject = nil
         wmBase?.surfaces -= 1
         if let surface, surface.role === self { surface.role = nil }
+        surface = nil
     }
 }

@@ -3,8 +3,10 @@ import CWayland
 /// `xdg_toplevel`: a desktop window. Placed on the output by `Placement` when first mapped.
 final class XdgToplevel: ResourceHandler, XdgRole {
     private unowned let server: Server
-    private let resource: OpaquePointer
-    private weak var xdgSurface: XdgSurface?
+    /// nil once destroyed: others hold this strongly and may outlive it (nothing is sent then).
+    private var resource: OpaquePointer?
+    /// Strong (no side table on the per-commit path); nil once this or the xdg_surface is destroyed.
+    private var xdgSurface: XdgSurface?
     private var title = "", appID = ""
     private var maximized = false, fullscreen = false
     /// The size an interactive resize asks for, while it lasts.
@@ -74,6 +76,7 @@ final class XdgToplevel: ResourceHandler, XdgRole {
     }
 
     func sendConfigure() {
+        guard let resource else { return }
         if !sentCapabilities && wl_resource_get_version(resource) >= 5 {
             sentCapabilities = true
             var caps = wl_array()
@@ -160,8 +163,12 @@ final class XdgToplevel: ResourceHandler, XdgRole {
         if let surface = xdgSurface?.surface { server.scene.unmap(surface) }
     }
 
+    func xdgSurfaceDestroyed() { xdgSurface = nil }
+
     func resourceDestroyed() {
+        resource = nil
         detach()
         if xdgSurface?.roleObject === self { xdgSurface?.roleObject = nil }
+        xdgSurface = nil
     }
 }

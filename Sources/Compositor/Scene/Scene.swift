@@ -36,6 +36,12 @@ final class Scene {
         self.height = height
     }
 
+    /// A view and its surface hold each other strongly (no weak reference: no side table on the
+    /// surface); `unmap` cuts that, and so does the scene going away with views still in it.
+    deinit {
+        for view in views where view.surface.view === view { view.surface.view = nil }
+    }
+
     var bounds: Rect { Rect(x: 0, y: 0, width: width, height: height) }
 
     @discardableResult

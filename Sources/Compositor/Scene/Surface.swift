@@ -11,6 +11,12 @@ protocol SurfaceRole: AnyObject {
 }
 
 /// The compositor's model of a wl_surface: its double-buffered state and its role.
+///
+/// No `weak` references point to or from a surface: a weakly referenced object gets a side table,
+/// and then every retain and release of it (several per commit) takes the runtime's slow path.
+/// The links are strong and cut explicitly when a Wayland object is destroyed (the wl_surface
+/// here, its role and viewport objects in their resource destroy handlers); objects that outlive
+/// the wl_surface check `isDestroyed`.
 final class Surface {
     let id: UInt32
     /// The wl_surface resource while it exists (for enter/leave events).
@@ -19,10 +25,14 @@ final class Surface {
     var current = CommittedSurfaceState<Buffer>()
     /// Set once, by the first role request; a role object may be destroyed while the role stays.
     private(set) var roleName: String?
-    /// The object that gets commit hooks (xdg_surface for xdg roles), while it exists.
-    weak var role: SurfaceRole?
-    /// Where the scene shows this surface, while it is mapped (root surfaces: toplevels, popups).
-    weak var view: View?
+    /// Whether the wl_surface resource was destroyed (set when its destroy handler is done).
+    private(set) var isDestroyed = false
+    /// The object that gets commit hooks (xdg_surface for xdg roles), while it exists: cleared by
+    /// the role object's destroy handler, or here when the wl_surface goes first.
+    var role: SurfaceRole?
+    /// Where the scene shows this surface, while it is mapped (root surfaces: toplevels, popups);
+    /// the scene sets and clears it (map, unmap).
+    var view: View?
     /// Whether the current state has a buffer (a surface without one is unmapped).
     var hasBuffer: Bool { current.buffer != nil }
     /// Whether the surface is on the output now (maintained by the scene, for enter/leave).
@@ -30,8 +40,8 @@ final class Surface {
 
     // MARK: sub-surfaces (wl_subsurface spec)
 
-    /// The wl_subsurface role object while this surface is a sub-surface.
-    weak var subsurface: Subsurface?
+    /// The wl_subsurface role object while this surface is a sub-surface (cleared when it is unlinked).
+    var subsurface: Subsurface?
     /// Sub-surface stacking: this surface (`.this`) among its children, bottom to top. The pending
     /// order is changed by place_above/below and becomes current when this surface's state is applied.
     var pendingStack: [StackItem] = [.this]
@@ -39,9 +49,19 @@ final class Surface {
     /// A synchronized sub-surface's commits wait here until its parent's state is applied.
     var cached: SurfaceState<Buffer>?
     /// The wp_viewport object while it exists (its requests fill the pending state).
-    weak var viewport: Viewport?
+    var viewport: Viewport?
 
     init(id: UInt32) { self.id = id }
+
+    /// The wl_surface resource is destroyed and its teardown done: the links to its role and
+    /// viewport objects are cut (they may outlive it, and hold it strongly in turn).
+    func markDestroyed() {
+        isDestroyed = true
+        resource = nil
+        role = nil
+        viewport?.surfaceDestroyed()
+        viewport = nil
+    }
 
     /// The parent surface when this is a sub-surface.
     var parent: Surface? { subsurface?.parent }
