@@ -21,14 +21,20 @@ extension Server {
     /// parent-applied state of its children: positions, stacking order, and their caches.
     func applyState(_ surface: Surface, includingPending: Bool) {
         var state = SurfaceState<Buffer>()
-        if let cache = surface.cached {
-            state = cache
-            surface.cached = nil
-        }
-        if includingPending {
-            discardPresentationFeedbacks(of: &state)  // the cached content is replaced unseen
-            state.merge(surface.pending)?.release()
-            surface.pending = SurfaceState()
+        if includingPending && surface.cached == nil {
+            // Nothing cached (every surface but a synchronized sub-surface): the pending state is
+            // the state, taken whole instead of merged into an empty one.
+            swap(&state, &surface.pending)
+        } else {
+            if let cache = surface.cached {
+                state = cache
+                surface.cached = nil
+            }
+            if includingPending {
+                discardPresentationFeedbacks(of: &state)  // the cached content is replaced unseen
+                state.merge(surface.pending)?.release()
+                surface.pending = SurfaceState()
+            }
         }
         if case let .attached(buffer?) = state.attachment { attachedForLatch(buffer) }
         var result: CommitResult<Buffer>!
@@ -48,6 +54,14 @@ extension Server {
         // Attached again before its release went out: it is in use, not released.
         surface.current.buffer?.releasePending = false
         queueFrameCallbacks(result.frameCallbacks)
+        // The emptied array goes back to the pending state: the next frame request appends
+        // without allocating.
+        if surface.pending.frameCallbacks.isEmpty {
+            var spare = result.frameCallbacks
+            result.frameCallbacks = []
+            spare.removeAll(keepingCapacity: true)
+            surface.pending.frameCallbacks = spare
+        }
         queuePresentationFeedbacks(surface, result.presentationFeedbacks)
         // The role may map, move or unmap the surface (each of which damages what it changes).
         surface.role?.committed(surface, result)
