@@ -13,6 +13,9 @@ final class PixmanRenderer {
 
     init(background: UInt32) { self.background = background }
 
+    /// The list `render` builds each frame, kept empty with its capacity between frames.
+    private var spare: [Paint] = []
+
     /// One surface to paint: where it is, and the part of the damage only it can show.
     private struct Paint {
         let surface: Surface
@@ -27,7 +30,11 @@ final class PixmanRenderer {
         guard !damage.isEmpty else { return [] }
         defer { pixman_image_set_clip_region32(target, nil) }
 
-        var paints: [Paint] = []
+        // Kept between frames (capacity and all) so a frame allocates no list; emptied on return
+        // so no surface stays referenced.
+        var paints = spare
+        spare = []
+        defer { paints.removeAll(keepingCapacity: true); spare = paints }
         scene.forEachSurface { surface, x, y in
             let frame = Rect(x: x, y: y, width: surface.width, height: surface.height)
             guard surface.current.buffer != nil, !frame.isEmpty else { return }
