@@ -40,7 +40,8 @@ import Testing
             frames.times.append(t)
             if frames.times.count < frames.wanted { clock.schedule() }
         }
-        defer { clock.shutdown() }
+        // The frame closure holds `clock` (to ask for the next frame): nil it to end the cycle.
+        defer { clock.shutdown(); clock = nil }
         clock.schedule()
         #expect(clock.isTicking)
         for _ in 0..<100 where frames.times.count < frames.wanted { _ = wl_event_loop_dispatch(loop, 20) }
