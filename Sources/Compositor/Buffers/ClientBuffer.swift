@@ -11,6 +11,16 @@ protocol ClientBuffer: AnyObject {
     /// Every read of client memory happens in here, so a buffer that needs the SIGBUS guard can
     /// wrap the read in it.
     func withImage(_ body: (OpaquePointer) -> Void) -> BufferRead
+    /// Whether the memory behind the buffer could shrink under it (an unsealed wl_shm pool file):
+    /// on-demand compositing then checks it at the latch (Server.attachedForLatch).
+    var canShrink: Bool { get }
+    /// Whether it has shrunk: the file no longer covers the buffer. Asked only when `canShrink`.
+    var fileShrank: Bool { get }
+}
+
+extension ClientBuffer {
+    var canShrink: Bool { false }
+    var fileShrank: Bool { false }
 }
 
 /// How reading a client buffer went.

@@ -248,8 +248,7 @@ public final class Server {
     /// A commit attached `buffer`. On demand, a frame without a consumer reads no pixels, so a
     /// pool that could shrink is checked at the latch instead (one fstat; sealed pools never).
     func attachedForLatch(_ buffer: Buffer) {
-        guard configuration.compositing == .onDemand,
-              let shm = buffer.contents as? ShmBuffer, shm.canShrink else { return }
+        guard configuration.compositing == .onDemand, buffer.contents.canShrink else { return }
         latchChecks.append(buffer)
     }
 
@@ -258,9 +257,8 @@ public final class Server {
     private func checkLatchedPools() {
         guard !latchChecks.isEmpty else { return }
         let buffers = latchChecks
-        latchChecks.removeAll(keepingCapacity: true)
-        for buffer in buffers where !buffer.releasePending {
-            guard let shm = buffer.contents as? ShmBuffer, shm.fileShrank else { continue }
+        latchChecks = []
+        for buffer in buffers where !buffer.releasePending && buffer.contents.fileShrank {
             poolShrank(buffer, foundBy: .latchCheck)
         }
     }
