@@ -85,12 +85,13 @@ final class ShmPool {
     }
 
     /// Whether the file now ends before byte `end` (a buffer's extent). Only a guarded pool's
-    /// file can shrink, so sealed pools are answered without a system call.
+    /// file can shrink, so sealed pools are answered without a system call. The size comes from
+    /// the VFS's cache: exact for shared memory, and a FUSE pool (`guard` only) is not asked.
     func fileEnds(before end: Int) -> Bool {
         guard guarded, !faulted else { return false }
-        var st = stat()
-        guard fstat(fd.rawValue, &st) == 0 else { return false }
-        return Int(st.st_size) < end
+        var mode: UInt32 = 0, fileSize: UInt64 = 0, mount: UInt64 = 0
+        guard cw_statx_cached(fd.rawValue, &mode, &fileSize, &mount) == 0 else { return false }
+        return Int(fileSize) < end
     }
 
     /// Runs `body` with a writable mapping of the pool (screencopy writes into client buffers),
