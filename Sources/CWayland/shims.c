@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/vfs.h>
@@ -181,6 +182,15 @@ long cw_fs_type(int fd) {
     struct statfs fs;
     if (fstatfs(fd, &fs) != 0) return -1;
     return (long)fs.f_type;
+}
+
+int cw_statx_cached(int fd, uint32_t *mode, uint64_t *size, uint64_t *mount_id) {
+    struct statx sx;
+    if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE | STATX_SIZE | STATX_MNT_ID, &sx) != 0) return -1;
+    *mode = sx.stx_mode;
+    *size = sx.stx_size;
+    *mount_id = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
+    return 0;
 }
 
 int cw_accept_cloexec(int fd) {

@@ -4,12 +4,14 @@ import SystemPackage
 
 /// compositord's `--seal-policy` values, which decide how it treats files that cannot be sealed.
 public enum SealPolicyName: String, Sendable, CaseIterable, CustomStringConvertible {
-    /// memfd pools must carry F_SEAL_SHRINK; unsealable files (shm-open, runtime-dir) are
-    /// accepted and read under a SIGBUS guard. The default.
+    /// The default: memfds that allow sealing are sealed by the compositor; shared memory that
+    /// cannot be sealed (shm-open, runtime-dir, memfds without MFD_ALLOW_SEALING) is accepted and
+    /// read under a SIGBUS guard; files that are not shared memory are refused.
     case enforce
-    /// Only sealed memfd pools are accepted; anything else gets `wl_shm.error.invalid_fd`.
+    /// Only pools that arrive carrying F_SEAL_SHRINK are accepted; anything else gets
+    /// `wl_shm.error.invalid_fd`.
     case strict
-    /// Everything is accepted; unsealed files are read under a SIGBUS guard.
+    /// Every file is accepted, nothing is sealed; unsealed files are read under a SIGBUS guard.
     case `guard`
 
     public var description: String { rawValue }
@@ -25,6 +27,8 @@ public enum Misbehavior: String, Sendable, CaseIterable {
     case destroyOrderings = "destroy-orderings"
     case unsealedMemfd = "unsealed-memfd"
     case unsealableMemfd = "unsealable-memfd"
+    /// A pool on a disk file: not shared memory.
+    case diskFile = "disk-file"
     case truncateAfterCommit = "truncate-after-commit"
     case poolLargerThanFile = "pool-larger-than-file"
     case resizeBeyondFile = "resize-beyond-file"
@@ -76,6 +80,9 @@ public enum Misbehavior: String, Sendable, CaseIterable {
     public func expected(policy: SealPolicyName) -> Expectation {
         switch self {
         case .unsealedMemfd, .unsealableMemfd:
+            // enforce seals the first and guards the second; strict wants the client's own seal.
+            return policy == .strict ? .error(interface: "wl_shm", code: 2) : .renders
+        case .diskFile:
             return policy == .guard ? .renders : .error(interface: "wl_shm", code: 2)
         case .truncateAfterCommit:
             // Under strict the shm_open pool is refused outright, before anything is truncated.
@@ -135,9 +142,11 @@ public enum Misbehavior: String, Sendable, CaseIterable {
         case .destroyOrderings:
             return "Destroys a wl_buffer while it is on screen, destroys a surface with committed and uncommitted frame callbacks, then leaves mid-frame."
         case .unsealedMemfd:
-            return "Creates a pool from a memfd made with MFD_ALLOW_SEALING but never sealed."
+            return "Creates a pool from a memfd made with MFD_ALLOW_SEALING but never sealed, then tries to shrink the file by a page if the compositor sealed it (the kernel must say EPERM)."
         case .unsealableMemfd:
             return "Creates a pool from a memfd made without MFD_ALLOW_SEALING (it can never be sealed)."
+        case .diskFile:
+            return "Creates a pool from an unlinked file on a disk file system ($TMPDIR, /var/tmp or /tmp, whichever is not tmpfs): not shared memory."
         case .truncateAfterCommit:
             return "Renders a frame from an shm_open pool, truncates the file to 0 bytes, then re-attaches and commits the same buffer."
         case .poolLargerThanFile:
@@ -274,6 +283,7 @@ private struct MisbehaviorRunner {
         case .destroyOrderings: try destroyOrderings(); return nil
         case .unsealedMemfd: return try memfdWithoutSeals(allowSealing: true)
         case .unsealableMemfd: return try memfdWithoutSeals(allowSealing: false)
+        case .diskFile: return try diskFile()
         case .truncateAfterCommit: return try truncateAfterCommit()
         case .poolLargerThanFile: return try poolLargerThanFile()
         case .resizeBeyondFile: return try resizeBeyondFile()
@@ -431,7 +441,57 @@ private struct MisbehaviorRunner {
         let how = allowSealing ? "with MFD_ALLOW_SEALING but no seals" : "without MFD_ALLOW_SEALING"
         say("created a wl_shm_pool from a \(size)-byte memfd \(how) (F_GET_SEALS \(Self.hex(file.seals)))")
         try roundtrip()
+        if allowSealing { try tryToShrink(file, size: size) }
         return try render(toplevel, buffers)
+    }
+
+    /// After the pool was accepted: a compositor that enforces the rule has sealed the file, and
+    /// the kernel now refuses to shrink it. Where it did not seal (`guard`), nothing is tried: the
+    /// shrink would succeed and the compositor would have to catch it (truncate-after-commit).
+    func tryToShrink(_ file: AnonymousFile, size: Int) throws {
+        let seals = fcntl(file.fileDescriptor.rawValue, Int32(CW_F_GET_SEALS))
+        guard seals >= 0, seals & Int32(CW_F_SEAL_SHRINK) != 0 else {
+            say("the pool is still unsealed (F_GET_SEALS \(Self.hex(seals))): the compositor reads it under its SIGBUS guard")
+            return
+        }
+        let smaller = size - 4096
+        let result = ftruncate(file.fileDescriptor.rawValue, off_t(smaller)) == 0
+            ? "succeeded, so the kernel ignored the seal" : Errno.current == .notPermitted ? "EPERM (\(Errno.notPermitted))" : "\(Errno.current)"
+        say("the compositor sealed the pool (F_GET_SEALS now \(Self.hex(seals))); ftruncate to \(smaller) bytes: \(result)")
+    }
+
+    func diskFile() throws -> FrameLoop.Summary {
+        let toplevel = try mappedWindow()
+        let size = 2 * Self.bufferSize
+        let (fd, directory, fileSystem) = try Self.diskFile()
+        let file: AnonymousFile
+        do throws(AnonymousFile.Failure) {
+            try AnonymousFile.allocate(fd, size: size)
+            file = AnonymousFile(adopting: fd, size: size, strategy: .runtimeDirFile, name: "\(directory)/demo-client-disk-file")
+        } catch {
+            try? fd.close()
+            throw ClientError.system(operation: "sizing the disk file", errno: error.errno ?? .invalidArgument)
+        }
+        let pool = try ShmPool(shm: shm, file: file)
+        let buffers = bufferSet(pool, offsets: [0, Self.bufferSize])
+        say("created a wl_shm_pool from a \(size)-byte unlinked file in \(directory) (\(fileSystem), not shared memory)")
+        try roundtrip()
+        return try render(toplevel, buffers)
+    }
+
+    /// An unlinked file in the first of $TMPDIR, /var/tmp, /tmp that is not on tmpfs or ramfs.
+    static func diskFile() throws -> (FileDescriptor, String, String) {
+        let candidates = [getenv("TMPDIR").map { String(cString: $0) }, "/var/tmp", "/tmp"].compactMap { $0 }
+        for directory in candidates {
+            var template = Array("\(directory)/demo-client-disk-XXXXXX".utf8CString)
+            let raw = template.withUnsafeMutableBufferPointer { cw_mkostemp($0.baseAddress!, O_CLOEXEC) }
+            guard raw >= 0 else { continue }
+            template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+            let type = cw_fs_type(raw)  // tmpfs, ramfs and hugetlbfs are memory
+            guard ![0x0102_1994, 0x8584_58f6, 0x9584_58f6].contains(type) else { close(raw); continue }
+            return (FileDescriptor(rawValue: raw), directory, "file system type 0x\(String(type, radix: 16))")
+        }
+        throw ClientError.system(operation: "finding a directory on a disk file system in \(candidates.joined(separator: ", "))", errno: .noSuchFileOrDirectory)
     }
 
     func truncateAfterCommit() throws -> FrameLoop.Summary {

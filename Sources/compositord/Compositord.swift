@@ -38,7 +38,7 @@ struct Compositord: ParsableCommand {
     var screenshot: String?
 
     @Option(help: ArgumentHelp(
-        "Which wl_shm pools are accepted: enforce (memfds must carry F_SEAL_SHRINK; other shm files are read under a SIGBUS guard), strict (every pool must carry F_SEAL_SHRINK), guard (accept all, guard the unsealed).",
+        "Which wl_shm pools are accepted. enforce: a memfd that allows sealing gets F_SEAL_SHRINK from compositord, other shared memory (shm_open, runtime-dir files, memfds that cannot be sealed) is read under a SIGBUS guard, files that are not shared memory (disk, FUSE, NFS) are refused. strict (a lint for client authors): every pool must arrive carrying F_SEAL_SHRINK. guard (libwayland-compatible): everything is accepted and nothing sealed, unsealed pools are read under the guard; a pool on a client's own FUSE file system can then stall compositord.",
         valueName: "enforce|strict|guard"))
     var sealPolicy: String = "enforce"
 

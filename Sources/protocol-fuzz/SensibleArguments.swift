@@ -22,8 +22,9 @@ extension TypedSession {
     /// A sealed memfd for a pool or dma-buf plane; a `growable` one is remembered so that the
     /// pool made from it can be grown honestly (`wl_shm_pool.resize`).
     func poolFd(size: Int, growable: Bool = false) -> WireValue {
-        // Now and then a file that cannot be sealed (shm_open-like, or on disk): accepted under
-        // the default policy and read under the SIGBUS guard, and later maybe truncated.
+        // Now and then a file that cannot be sealed (shm_open-like: accepted under the default
+        // policy and read under the SIGBUS guard), or one on disk (refused under the default, accepted
+        // and guarded under guard), and later maybe truncated.
         let kind: FdFactory.Kind = growable && rng.chance(0.15) ? rng.pick([.shmFile, .regularFile]) : .sealedMemfd
         guard let f = fds.make(kind, size: size) else { return .fd(-1, kind: "none") }
         if growable {

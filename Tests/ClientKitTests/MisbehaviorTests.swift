@@ -9,8 +9,11 @@ import Testing
 
     /// mode: (enforce, strict, guard)
     static let table: [String: (E, E, E)] = [
-        "unsealed-memfd": (err("wl_shm", 2), err("wl_shm", 2), .renders),
-        "unsealable-memfd": (err("wl_shm", 2), err("wl_shm", 2), .renders),
+        // enforce seals the first on the client's behalf and guards the second; strict wants the
+        // client's own seal; a disk file is not shared memory.
+        "unsealed-memfd": (.renders, err("wl_shm", 2), .renders),
+        "unsealable-memfd": (.renders, err("wl_shm", 2), .renders),
+        "disk-file": (err("wl_shm", 2), err("wl_shm", 2), .renders),
         "truncate-after-commit": (err("wl_buffer", 2), err("wl_shm", 2), err("wl_buffer", 2)),
         "pool-larger-than-file": (err("wl_shm", 2), err("wl_shm", 2), err("wl_shm", 2)),
         "resize-beyond-file": (err("wl_shm_pool", 2), err("wl_shm_pool", 2), err("wl_shm_pool", 2)),
@@ -61,6 +64,8 @@ import Testing
         #expect(Misbehavior.destroyOrderings.isLegal)
         #expect(Misbehavior.attachBeforeConfigure.expectedError! == ("xdg_surface", 3))
         #expect(Misbehavior.unsealedMemfd.expectedReaction.contains("guard: no error"))
+        #expect(Misbehavior.unsealedMemfd.expectedReaction.contains("strict: wl_shm error 2 (invalid_fd)"))
+        #expect(Misbehavior.unsealedMemfd.expectedError == nil)
         #expect(Misbehavior.Expectation.error(interface: "wl_shm", code: 2).description == "wl_shm error 2 (invalid_fd)")
         #expect(Misbehavior.dmabufOutOfBoundsPlane.expectedReaction == "any policy: zwp_linux_buffer_params_v1 error 6 (out_of_bounds)")
         #expect(Misbehavior.dmabufNotADmabuf.expected(policy: .guard).description == "zwp_linux_buffer_params_v1 error 7 (invalid_wl_buffer)")

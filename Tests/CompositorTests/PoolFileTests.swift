@@ -49,10 +49,65 @@ import Testing
         #expect(PoolFile.classify(fd: tmpfile).kind == .shmFile)
         #expect(PoolFile.classify(fd: tmpfile).canShrink)
 
+        // A file on a disk file system (where one exists) is not shared memory, named by its type.
         let exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
         defer { close(exe) }
-        let k = PoolFile.classify(fd: exe).kind
-        #expect(k == .regularFile || k == .shmFile)
+        let program = PoolFile.classify(fd: exe)
+        if cw_fs_type(exe) != 0x0102_1994 {
+            #expect(program.kind == .regularFile && program.seals == nil, "\(program)")
+            #expect(program.typeName.hasPrefix("file on ") && !program.typeName.contains("unknown"), "\(program.typeName)")
+            #expect(program.size > 0)
+        }
+    }
+
+    /// enforce seals an unsealed memfd on its client's behalf: the client's own shrink then fails
+    /// with EPERM, growing still works, and the pool is read without the guard.
+    @Test func enforceSealsOnTheClientsBehalf() throws {
+        let fd = memfd(sealing: true, size: 8192)
+        let clientsCopy = dup(fd)  // what the client keeps: the same open file description
+        defer { close(clientsCopy) }
+        let pool = try ShmPool(fd: fd, size: 8192, policy: .enforce)
+        #expect(pool.file.kind == .sealedByCompositor && !pool.guarded && pool.file.sealDescription == "SHRINK")
+        #expect(ftruncate(clientsCopy, 4096) == -1 && errno == EPERM)
+        #expect(ftruncate(clientsCopy, 16384) == 0)
+        try pool.resize(to: 16384, policy: .enforce)
+        #expect(pool.file.kind == .sealedByCompositor && !pool.guarded && pool.size == 16384)
+
+        // guard and strict never seal anyone's file.
+        let g = memfd(sealing: true)
+        let guarded = try ShmPool(fd: g, size: 4096, policy: .guardOnly)
+        #expect(guarded.file.kind == .unsealedMemfd && guarded.guarded && fcntl(g, Int32(CW_F_GET_SEALS)) == 0)
+        let s = memfd(sealing: true)
+        #expect(throws: ShmPool.Failure.self) { try ShmPool(fd: s, size: 4096, policy: .strict) }
+    }
+
+    /// Where F_ADD_SEALS fails (a read-only fd of a memfd that allows sealing), enforce reads the
+    /// pool under the guard instead.
+    @Test func aMemfdThatCannotBeSealedThroughItsFdIsGuarded() throws {
+        let writable = memfd(sealing: true)
+        defer { close(writable) }
+        let readOnly = open("/proc/self/fd/\(writable)", O_RDONLY | O_CLOEXEC)
+        try #require(readOnly >= 0)
+        let pool = try ShmPool(fd: readOnly, size: 4096, policy: .enforce)
+        #expect(pool.file.kind == .unsealableMemfd && pool.guarded)
+        #expect(pool.file.sealFailure == .notPermitted)
+        #expect(fcntl(writable, Int32(CW_F_GET_SEALS)) == 0)
+    }
+
+    /// Every hugetlbfs file is read under the guard, sealed or not (when the kernel has huge pages).
+    @Test func hugetlbMemfdsAreAlwaysGuarded() throws {
+        let fd = cw_memfd_create("pool-test-huge", UInt32(CW_MFD_CLOEXEC | CW_MFD_ALLOW_SEALING) | 0x0004 /* MFD_HUGETLB */)
+        guard fd >= 0, ftruncate(fd, 2 << 20) == 0 else {
+            if fd >= 0 { close(fd) }
+            return  // no hugetlbfs (or no huge page size) on this kernel: nothing to check
+        }
+        precondition(fcntl(fd, Int32(CW_F_ADD_SEALS), Int32(CW_F_SEAL_SHRINK)) == 0)
+        let file = PoolFile.classify(fd: fd)
+        #expect(file.kind == .hugetlbFile && !file.canShrink && !file.readsCannotFault)
+        for policy in SealPolicy.allCases {
+            #expect(policy.decide(file) == .accept(guarded: true), "\(policy)")
+        }
+        close(fd)
     }
 
     @Test func nonRegularFiles() {
@@ -73,20 +128,27 @@ import Testing
         func file(_ kind: PoolFile.Kind, shrinkSealed: Bool = false) -> PoolFile {
             PoolFile(kind: kind, seals: shrinkSealed ? Int32(CW_F_SEAL_SHRINK) : 0, size: 4096, typeName: "x")
         }
-        let sealed = file(.sealedMemfd, shrinkSealed: true)
         for policy in SealPolicy.allCases {
-            #expect(policy.decide(sealed) == .accept(guarded: false), "\(policy)")
+            #expect(policy.decide(file(.sealedMemfd, shrinkSealed: true)) == .accept(guarded: false), "\(policy)")
             if case .accept = policy.decide(file(.notRegularFile)) { Issue.record("non-regular accepted by \(policy)") }
         }
+        #expect(SealPolicy.enforce.decide(file(.unsealedMemfd)) == .seal)
+        #expect(SealPolicy.enforce.decide(file(.sealedByCompositor, shrinkSealed: true)) == .accept(guarded: false))
+        #expect(SealPolicy.enforce.decide(file(.unsealableMemfd)) == .accept(guarded: true))
         #expect(SealPolicy.enforce.decide(file(.shmFile)) == .accept(guarded: true))
-        #expect(SealPolicy.enforce.decide(file(.regularFile)) == .accept(guarded: true))
-        guard case let .refuse(rule, message) = SealPolicy.enforce.decide(file(.unsealedMemfd)) else { Issue.record("accepted"); return }
-        #expect(rule == "memfd-without-shrink-seal")
-        #expect(message.contains("F_SEAL_SHRINK") && message.contains("F_ADD_SEALS"))
-        if case .accept = SealPolicy.enforce.decide(file(.unsealableMemfd)) { Issue.record("unsealable accepted by enforce") }
-        if case .accept = SealPolicy.strict.decide(file(.shmFile)) { Issue.record("shm file accepted by strict") }
-        #expect(SealPolicy.guardOnly.decide(file(.unsealableMemfd)) == .accept(guarded: true))
-        #expect(SealPolicy.guardOnly.decide(file(.shmFile)) == .accept(guarded: true))
+        #expect(SealPolicy.enforce.decide(file(.hugetlbFile)) == .accept(guarded: true))
+        for policy in [SealPolicy.enforce, .strict] {
+            guard case let .refuse(rule, message) = policy.decide(file(.regularFile)) else { Issue.record("regular file accepted by \(policy)"); continue }
+            #expect(rule == "not-shared-memory" && message.contains("not shared memory") && message.contains("memfd_create"))
+        }
+        for kind in [PoolFile.Kind.unsealedMemfd, .unsealableMemfd, .shmFile, .hugetlbFile] {
+            guard case let .refuse(rule, message) = SealPolicy.strict.decide(file(kind)) else { Issue.record("\(kind) accepted by strict"); continue }
+            #expect(rule == "unsealed-pool-strict" && message.contains("F_ADD_SEALS, F_SEAL_SHRINK"))
+        }
+        #expect(SealPolicy.strict.decide(file(.hugetlbFile, shrinkSealed: true)) == .accept(guarded: true))
+        for kind in [PoolFile.Kind.unsealedMemfd, .unsealableMemfd, .shmFile, .hugetlbFile, .regularFile] {
+            #expect(SealPolicy.guardOnly.decide(file(kind)) == .accept(guarded: true), "\(kind)")
+        }
     }
 
     @Test func poolRulesAtCreateAndResize() throws {

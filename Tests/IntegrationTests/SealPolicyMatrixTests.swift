@@ -31,6 +31,12 @@ import Testing
             case .renders:
                 #expect(r.status == 0, "\(mode) under \(policy): exit \(r.status), stderr: \(r.stderr)")
                 #expect(r.stdout.contains("tolerated"), "\(mode) under \(policy): \(r.stdout)")
+                if mode == .unsealedMemfd {
+                    // enforce sealed the client's memfd: its own shrink now fails; guard sealed nothing.
+                    let said = policy == .enforce ? "the compositor sealed the pool (F_GET_SEALS now 0x2); ftruncate to 28672 bytes: EPERM"
+                        : "the pool is still unsealed (F_GET_SEALS 0x0)"
+                    #expect(r.stdout.contains(said), "\(mode) under \(policy): \(r.stdout)")
+                }
             case .disconnected:
                 // never-read: dropped by libwayland once its buffer for the client is full.
                 #expect(r.status == 5, "\(mode) under \(policy): exit \(r.status), stderr: \(r.stderr)")
@@ -68,10 +74,18 @@ import Testing
         #expect(totals["sigbus_faults"] as? Int == 0, "\(policy): \(totals)")
         #expect(expectedFaults == (policy == .strict ? 0 : 1))
         let refusals = (totals["refusals"] as? [String: Int]) ?? [:]
-        if policy == .guard {
-            #expect(refusals["memfd-without-shrink-seal"] == nil && refusals["unsealable-memfd"] == nil)
-        } else {
-            #expect(refusals[policy == .strict ? "unsealed-pool-strict" : "memfd-without-shrink-seal"] != nil, "\(refusals)")
+        let accepted = (totals["pools_accepted"] as? [String: Int]) ?? [:]
+        switch policy {
+        case .enforce:
+            // unsealed-memfd sealed on its behalf; unsealable-memfd guarded; disk-file refused.
+            #expect(accepted["sealed-by-compositord"] == 1 && accepted["unsealable-memfd"] == 1 && accepted["unsealed-memfd"] == nil, "\(accepted)")
+            #expect(refusals["not-shared-memory"] == 1 && refusals["unsealed-pool-strict"] == nil, "\(refusals)")
+        case .strict:
+            #expect(accepted["sealed-by-compositord"] == nil && accepted["unsealable-memfd"] == nil, "\(accepted)")
+            #expect(refusals["unsealed-pool-strict"] == 3 && refusals["not-shared-memory"] == 1, "\(refusals)")  // + truncate-after-commit's shm_open pool
+        case .guard:
+            #expect(accepted["sealed-by-compositord"] == nil && accepted["unsealed-memfd"] == 1 && accepted["regular-file"] == 1, "\(accepted)")
+            #expect(refusals["not-shared-memory"] == nil && refusals["unsealed-pool-strict"] == nil, "\(refusals)")
         }
         #expect(refusals["resize-beyond-file"] == 1 && refusals["pool-larger-than-file"] == 1, "\(refusals)")
     }
@@ -90,6 +104,22 @@ import Testing
             } else {
                 #expect(r.status == 0, "\(strategy) under \(policy): \(r.stderr)")
                 #expect(r.stdout.contains("frames: 10"), "\(r.stdout)")
+            }
+        }
+        #expect(c.isRunning)
+
+        // The runtime-dir fallback where XDG_RUNTIME_DIR is on a disk, not tmpfs as a login's is:
+        // not shared memory, refused by enforce and strict (the client connects by absolute path).
+        let disk = RuntimeDir(parent: "/var/tmp")
+        if fileSystemType(atPath: disk.path) != 0x0102_1994 {
+            let r = try c.run("demo-client", ["--anon-file", "runtime-dir", "--frames", "10"],
+                              environment: ["XDG_RUNTIME_DIR": disk.path, "WAYLAND_DISPLAY": "\(c.runtime.path)/\(c.socketName)"],
+                              timeout: 30, tag: "\(policy)-runtime-dir-on-disk")
+            if policy == .guard {
+                #expect(r.status == 0 && r.stdout.contains("frames: 10"), "\(r.stdout) \(r.stderr)")
+            } else {
+                #expect(r.status == 3 && r.stderr.contains("protocol error: wl_shm@") && r.stderr.contains(" code 2: "), "\(r.stderr)")
+                #expect(r.stderr.contains("not shared memory"), "\(r.stderr)")
             }
         }
         #expect(c.isRunning)

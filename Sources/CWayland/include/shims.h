@@ -72,7 +72,16 @@ int cw_eventfd_create(void);
  * Returns the new fd, or -1 with errno set. */
 int cw_accept_cloexec(int fd);
 
-/* fstatfs(fd).f_type (e.g. TMPFS_MAGIC), or -1 with errno set; sys/vfs.h is not in Glibc's module. */
+/* fstatfs(fd).f_type (e.g. TMPFS_MAGIC), or -1 with errno set; sys/vfs.h is not in Glibc's module.
+ * fstatfs reaches the file system's own code (a FUSE daemon answers it): call it only on a file
+ * known to be tmpfs or hugetlbfs. */
 long cw_fs_type(int fd);
+
+/* What the VFS already knows of fd, without asking the file system (statx with
+ * AT_STATX_DONT_SYNC: FUSE and network file systems answer from their attribute cache instead of
+ * a round trip to a daemon or a server that could stall us). `mode` is st_mode, `mount_id` the
+ * mount's id in /proc/self/mountinfo (0 where the kernel predates STATX_MNT_ID). Returns 0, or -1
+ * with errno set. */
+int cw_statx_cached(int fd, uint32_t *mode, uint64_t *size, uint64_t *mount_id);
 
 #endif

@@ -1,45 +1,55 @@
 import CWayland
 
-/// `compositord --seal-policy`: which pool files are accepted, and which are read under the
-/// SIGBUS guard. A pool whose file carries F_SEAL_SHRINK is never guarded: it cannot shrink.
+/// `compositord --seal-policy`: which `wl_shm` pool files are accepted, which are sealed by
+/// compositord on their client's behalf, and which are read under the SIGBUS guard. The rule is
+/// the same under every policy: no pixel is read unguarded from a file that could shrink.
 public enum SealPolicy: String, Sendable, CaseIterable {
-    /// Default. memfds must carry F_SEAL_SHRINK; other shm files (the shm_open fallback of old
-    /// kernels, runtime-dir files) are accepted but only ever read under the guard.
+    /// Default. A memfd that allows sealing gets F_SEAL_SHRINK from compositord; shared memory that
+    /// cannot be sealed (memfds without MFD_ALLOW_SEALING, shm_open and runtime-dir files,
+    /// hugetlbfs) is read only under the guard; files that are not shared memory are refused.
     case enforce
-    /// Every pool must carry F_SEAL_SHRINK.
+    /// The lint mode for client authors: every pool must arrive carrying F_SEAL_SHRINK, and
+    /// compositord seals nothing on anyone's behalf.
     case strict
-    /// libwayland-compatible: nothing is refused for lack of a seal; unsealed pools are guarded.
+    /// libwayland-compatible: nothing is refused for lack of a seal and nothing is sealed; pools
+    /// that could shrink are read under the guard. Pools on files that are not shared memory are
+    /// accepted too, so a client can stall compositord through its own FUSE file system.
     case guardOnly = "guard"
 
     public enum Decision: Equatable, Sendable {
         case accept(guarded: Bool)
+        /// Add F_SEAL_SHRINK on the client's behalf, then decide again on the file as it is
+        /// (sealed, or unsealable when the kernel refused).
+        case seal
         /// `rule` is a short name for statistics, `message` what the client is told.
         case refuse(rule: String, message: String)
     }
 
+    static let howToSeal = "memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING), then fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) before wl_shm.create_pool"
+
     public func decide(_ file: PoolFile) -> Decision {
-        if file.kind == .notRegularFile {
+        switch file.kind {
+        case .notRegularFile:
             return .refuse(rule: "not-a-regular-file",
-                           message: "the pool fd is a \(file.typeName), not a file: send a memfd (memfd_create with MFD_ALLOW_SEALING, sealed with F_SEAL_SHRINK)")
+                           message: "the pool fd is a \(file.typeName), not a file: send a memfd (\(Self.howToSeal))")
+        case .regularFile:
+            if self == .guardOnly { return .accept(guarded: true) }
+            return .refuse(rule: "not-shared-memory",
+                           message: "the pool fd is a \(file.typeName), not shared memory: reading it could wait on another process or the network. Send a memfd (\(Self.howToSeal)) or a shm_open file")
+        case .sealedMemfd, .sealedByCompositor:
+            return .accept(guarded: false)
+        default:
+            break
         }
-        if !file.canShrink { return .accept(guarded: false) }
         switch self {
-        case .guardOnly:
-            return .accept(guarded: true)
-        case .enforce:
-            switch file.kind {
-            case .unsealedMemfd:
-                return .refuse(rule: "memfd-without-shrink-seal",
-                               message: "memfd pool lacks F_SEAL_SHRINK (seals: \(file.sealDescription)): call fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) before wl_shm.create_pool")
-            case .unsealableMemfd:
-                return .refuse(rule: "unsealable-memfd",
-                               message: "memfd pool lacks F_SEAL_SHRINK and can no longer be sealed (seals: \(file.sealDescription)): create it with memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING) and add F_SEAL_SHRINK")
-            default:
-                return .accept(guarded: true)
-            }
         case .strict:
+            if !file.canShrink { return .accept(guarded: !file.readsCannotFault) }  // a sealed hugetlbfs memfd
             return .refuse(rule: "unsealed-pool-strict",
-                           message: "this compositor requires F_SEAL_SHRINK on every pool, but the \(file.kind.rawValue) carries \(file.sealDescription): use memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING) and fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK)")
+                           message: "--seal-policy strict: every pool must arrive carrying F_SEAL_SHRINK, and this \(file.typeName) carries \(file.sealDescription). Use \(Self.howToSeal)")
+        case .enforce where file.kind == .unsealedMemfd:
+            return .seal
+        case .enforce, .guardOnly:
+            return .accept(guarded: true)
         }
     }
 }

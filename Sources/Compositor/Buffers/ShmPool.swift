@@ -33,10 +33,9 @@ final class ShmPool {
     /// Takes ownership of `fd` (closed on failure too).
     init(fd rawFD: Int32, size: Int32, policy: SealPolicy) throws(Failure) {
         fd = FileDescriptor(rawValue: rawFD)
-        let file = PoolFile.classify(fd: rawFD)
-        let guarded: Bool
+        let file: PoolFile, guarded: Bool
         do {
-            guarded = try ShmPool.admit(file, size: size, policy: policy, resizing: false)
+            (file, guarded) = try ShmPool.admit(fd: rawFD, size: size, policy: policy, resizing: false)
         } catch {
             try? fd.close()
             throw error
@@ -64,8 +63,8 @@ final class ShmPool {
             throw Failure(code: WL_SHM_ERROR_INVALID_STRIDE, rule: "shrinking-resize",
                           message: "pool cannot shrink from \(size) to \(newSize) bytes")
         }
-        let file = PoolFile.classify(fd: fd.rawValue)
-        let stillGuarded = try ShmPool.admit(file, size: newSize, policy: policy, resizing: true)
+        var (file, stillGuarded) = try ShmPool.admit(fd: fd.rawValue, size: newSize, policy: policy, resizing: true)
+        if self.file.kind == .sealedByCompositor && file.kind == .sealedMemfd { file.kind = .sealedByCompositor }  // our seal, still
         guard Int(newSize) > size else { return }
         guard let moved = cw_mremap(data, size, Int(newSize), Int32(CW_MREMAP_MAYMOVE)), moved != MAP_FAILED else {
             throw Failure(code: WL_SHM_ERROR_INVALID_FD, rule: "mremap-failed",
@@ -86,12 +85,13 @@ final class ShmPool {
     }
 
     /// Whether the file now ends before byte `end` (a buffer's extent). Only a guarded pool's
-    /// file can shrink, so sealed pools are answered without a system call.
+    /// file can shrink, so sealed pools are answered without a system call. The size comes from
+    /// the VFS's cache: exact for shared memory, and a FUSE pool (`guard` only) is not asked.
     func fileEnds(before end: Int) -> Bool {
         guard guarded, !faulted else { return false }
-        var st = stat()
-        guard fstat(fd.rawValue, &st) == 0 else { return false }
-        return Int(st.st_size) < end
+        var mode: UInt32 = 0, fileSize: UInt64 = 0, mount: UInt64 = 0
+        guard cw_statx_cached(fd.rawValue, &mode, &fileSize, &mount) == 0 else { return false }
+        return Int(fileSize) < end
     }
 
     /// Runs `body` with a writable mapping of the pool (screencopy writes into client buffers),
@@ -104,19 +104,29 @@ final class ShmPool {
         return GuardedRange(address: m, length: size, writable: true).read { body(m) }
     }
 
-    /// The policy's decision plus the size rule that holds for every policy: the pool must not
-    /// be larger than its file, or reads past the end fault.
-    private static func admit(_ file: PoolFile, size: Int32, policy: SealPolicy, resizing: Bool) throws(Failure) -> Bool {
+    /// Classifies the file and applies the policy's decision (sealing it on the client's behalf
+    /// when the policy says so, before anything is mapped), then the size rule that holds for
+    /// every policy: the pool must not be larger than its file, or reads past the end fault. The
+    /// size is read after sealing, so for a sealed file it can no longer change under us.
+    private static func admit(fd: Int32, size: Int32, policy: SealPolicy, resizing: Bool) throws(Failure) -> (PoolFile, guarded: Bool) {
+        var file = PoolFile.classify(fd: fd)
         guard size > 0 else {
             throw Failure(code: WL_SHM_ERROR_INVALID_STRIDE, rule: "non-positive-size",
                           message: "pool size \(size) must be positive", file: file)
         }
+        var decision = policy.decide(file)
+        if decision == .seal {
+            file = file.addingShrinkSeal(fd: fd)
+            decision = policy.decide(file)
+        }
         let guarded: Bool
-        switch policy.decide(file) {
+        switch decision {
         case let .refuse(rule, message):
             throw Failure(code: WL_SHM_ERROR_INVALID_FD, rule: rule, message: message, file: file)
         case let .accept(g):
             guarded = g
+        case .seal:
+            preconditionFailure("SealPolicy.decide asked to seal a file it had sealed")
         }
         guard file.size >= Int(size) else {
             throw Failure(code: WL_SHM_ERROR_INVALID_FD, rule: resizing ? "resize-beyond-file" : "pool-larger-than-file",
@@ -128,6 +138,6 @@ final class ShmPool {
             throw Failure(code: WL_SHM_ERROR_INVALID_FD, rule: "guard-unavailable",
                           message: "the pool needs the SIGBUS guard, which cannot be installed (\(Errno(rawValue: -status))): seal it with F_SEAL_SHRINK", file: file)
         }
-        return guarded
+        return (file, guarded)
     }
 }

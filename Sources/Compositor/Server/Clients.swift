@@ -5,8 +5,12 @@ import Logging
 final class Clients {
     struct Info {
         let pid: pid_t, uid: uid_t, gid: gid_t
+        /// /proc/PID/exe at connection, for logs and quirks.
+        let executable: String?
         /// Shown the v4 xdg_wm_base (ClientQuirks.xdgWmBaseAtMostV4).
         var xdgWmBaseV4 = false
+        /// compositord has sealed one of this client's pools and said so (logged once per client).
+        var sealedOnBehalfLogged = false
     }
 
     private let logger: Logger
@@ -39,6 +43,13 @@ final class Clients {
 
     func info(_ client: OpaquePointer) -> Info? { infos[client] }
 
+    /// True the first time it is asked for `client`: its first pool sealed on its behalf.
+    func firstSealedOnBehalf(_ client: OpaquePointer) -> Bool {
+        guard let info = infos[client], !info.sealedOnBehalfLogged else { return false }
+        infos[client]!.sealedOnBehalfLogged = true
+        return true
+    }
+
     /// Updates the statistics of a connected client.
     func record(_ client: OpaquePointer, _ update: (inout ClientStatistics) -> Void) {
         guard live[client] != nil else { return }
@@ -55,7 +66,7 @@ final class Clients {
         wl_client_get_credentials(client, &pid, &uid, &gid)
         let exe = ClientQuirks.executable(pid: pid)
         let v4 = exe.map(ClientQuirks.xdgWmBaseAtMostV4.contains) ?? false
-        infos[client] = Info(pid: pid, uid: uid, gid: gid, xdgWmBaseV4: v4)
+        infos[client] = Info(pid: pid, uid: uid, gid: gid, executable: exe, xdgWmBaseV4: v4)
         if v4 { logger.notice("client quirk: shown xdg_wm_base v4", metadata: ["pid": "\(pid)", "exe": "\(exe ?? "-")"]) }
         live[client] = (connections, ClientStatistics(pid: pid, uid: uid))
         connections += 1

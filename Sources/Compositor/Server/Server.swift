@@ -372,6 +372,17 @@ public final class Server {
             "client": "\(clients.describe(client))", "class": "\(pool.file.kind.rawValue)", "seals": "\(pool.file.sealDescription)",
             "size": "\(pool.size)", "guarded": "\(pool.guarded)",
         ])
+        if pool.file.kind == .sealedByCompositor, clients.firstSealedOnBehalf(client) {
+            let exe = clients.info(client)?.executable.map { ($0 as String).split(separator: "/").last.map(String.init) ?? $0 } ?? "-"
+            logger.info("sealed a client's memfd pool on its behalf (F_SEAL_SHRINK): it allowed sealing but arrived unsealed; the client can no longer shrink it (logged once per client, counted in --stats as sealed-by-compositord)", metadata: [
+                "client": "\(clients.describe(client))", "exe": "\(exe)", "seals": "\(pool.file.sealDescription)",
+            ])
+        }
+        if let failure = pool.file.sealFailure {
+            logger.debug("could not seal a memfd pool on its client's behalf: reading it under the SIGBUS guard", metadata: [
+                "client": "\(clients.describe(client))", "error": "\(failure)",
+            ])
+        }
     }
 
     /// A pool (or a resize) broke a rule: one log line with the file's class and seals, a count,

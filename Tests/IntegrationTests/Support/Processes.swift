@@ -1,3 +1,4 @@
+import CWayland
 import PNG
 import Foundation
 import Glibc
@@ -8,11 +9,14 @@ let productsDirectory: String = {
     return (exe as NSString).deletingLastPathComponent
 }()
 
-/// A private `XDG_RUNTIME_DIR` (mode 0700) removed when the test is done.
+/// A private `XDG_RUNTIME_DIR` (mode 0700) removed when the test is done. It lives on tmpfs
+/// (/dev/shm) like a login's /run/user/UID, so a runtime-dir pool file is shared memory as it is
+/// for real users; `parent` puts it elsewhere (a disk, to see such pools refused).
 final class RuntimeDir {
     let path: String
-    init() {
-        var template = Array("/tmp/compositord-test-XXXXXX".utf8CString)
+    static let sharedMemory: String = fileSystemType(atPath: "/dev/shm") == 0x0102_1994 ? "/dev/shm" : "/tmp"
+    init(parent: String = RuntimeDir.sharedMemory) {
+        var template = Array("\(parent)/compositord-test-XXXXXX".utf8CString)
         let p = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
         chmod(p, 0o700)
         path = p
@@ -25,6 +29,14 @@ struct ProcessResult {
     let stdout: String
     let stderr: String
     let timedOut: Bool
+}
+
+/// statfs(path).f_type, or -1.
+func fileSystemType(atPath path: String) -> Int {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return -1 }
+    defer { close(fd) }
+    return cw_fs_type(fd)
 }
 
 /// A child process with its stdout and stderr collected into files.
@@ -147,13 +159,14 @@ final class CompositorProcess {
     var isRunning: Bool { child.isRunning }
 
     /// Runs a client against this compositor and waits for it.
-    func run(_ executable: String, _ arguments: [String] = [], timeout: Double = 30, tag: String = "client") throws -> ProcessResult {
-        try start(executable, arguments, tag: tag).wait(timeout: timeout)
+    func run(_ executable: String, _ arguments: [String] = [], environment: [String: String] = [:], timeout: Double = 30, tag: String = "client") throws -> ProcessResult {
+        try start(executable, arguments, environment: environment, tag: tag).wait(timeout: timeout)
     }
 
-    func start(_ executable: String, _ arguments: [String] = [], tag: String = "client") throws -> Child {
+    /// `environment` is added to (and overrides) this compositor's `XDG_RUNTIME_DIR` and `WAYLAND_DISPLAY`.
+    func start(_ executable: String, _ arguments: [String] = [], environment extra: [String: String] = [:], tag: String = "client") throws -> Child {
         let path = executable.hasPrefix("/") ? executable : "\(productsDirectory)/\(executable)"
-        return try Child(path, arguments, environment: environment, dir: runtime.path, tag: tag)
+        return try Child(path, arguments, environment: environment.merging(extra) { $1 }, dir: runtime.path, tag: tag)
     }
 
     /// SIGUSR1, then reads the PNG compositord writes (atomically, by rename) to `screenshotPath`.
