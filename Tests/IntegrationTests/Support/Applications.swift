@@ -292,7 +292,7 @@ final class ApplicationSession {
         let refused = logLines(containing: "pool refused")
         #expect(refused.isEmpty, "\(name): compositord refused pools:\n\(refused.joined(separator: "\n"))", sourceLocation: sourceLocation)
         let summary = logLines(containing: "seal policy ").last.map { String($0.split(separator: "[compositord] ").last ?? $0) } ?? "no summary"
-        print("\(name): drawn after \(String(format: "%.1f", drawnAfter)) s; \(summary)")
+        print("\(name): \(problems.isEmpty ? "drawn after" : "NOT drawn, gave up after") \(String(format: "%.1f", drawnAfter)) s; \(summary)")
         killApplications()
     }
 
