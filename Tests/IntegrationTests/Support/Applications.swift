@@ -135,8 +135,9 @@ final class ApplicationSession {
 
     let name: String
     let compositor: CompositorProcess
-    /// The applications' HOME (with XDG_CONFIG_HOME, XDG_CACHE_HOME, … under it): fresh and
-    /// private, so no user configuration or cache changes what they do.
+    /// The applications' HOME (with XDG_CONFIG_HOME, XDG_CACHE_HOME, …, and TMPDIR under it):
+    /// fresh and private, so no user configuration or cache changes what they do, and nothing is
+    /// left behind.
     let home: String
     private(set) var apps: [Child] = []
     private var compositorResult: ProcessResult?
@@ -147,7 +148,7 @@ final class ApplicationSession {
         self.name = name
         compositor = try CompositorProcess(["--width", "\(Self.width)", "--height", "\(Self.height)"])
         home = "\(compositor.runtime.path)/home"
-        for dir in ["", "/.config", "/.cache", "/.local/share", "/.local/state"] { mkdir(home + dir, 0o700) }
+        for dir in ["", "/.config", "/.cache", "/.local/share", "/.local/state", "/tmp"] { mkdir(home + dir, 0o700) }
     }
 
     deinit {
@@ -172,6 +173,7 @@ final class ApplicationSession {
         env["XDG_CACHE_HOME"] = home + "/.cache"
         env["XDG_DATA_HOME"] = home + "/.local/share"
         env["XDG_STATE_HOME"] = home + "/.local/state"
+        env["TMPDIR"] = home + "/tmp"  // Chromium's singleton directory and the like go away with the runtime dir
         env["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=\(compositor.runtime.path)/no-session-bus"
         env["NO_AT_BRIDGE"] = "1"
         return env
