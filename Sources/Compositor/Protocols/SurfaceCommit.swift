@@ -9,7 +9,9 @@ extension Server {
         if let sub = surface.subsurface, sub.isSynchronized {
             var cache = surface.cached ?? SurfaceState()
             discardPresentationFeedbacks(of: &cache)  // replaced before it was ever shown (as Weston)
-            cache.merge(surface.pending)?.release()
+            // Committed again: in use, so a release still waiting for the frame must not go out.
+            if case let .attached(b?) = surface.pending.attachment { b.releasePending = false }
+            releaseReplacedInCache(surface, cache.merge(surface.pending))
             surface.cached = cache
             surface.pending = SurfaceState()
             return
@@ -32,11 +34,12 @@ extension Server {
             }
             if includingPending {
                 discardPresentationFeedbacks(of: &state)  // the cached content is replaced unseen
-                state.merge(surface.pending)?.release()
+                releaseReplacedInCache(surface, state.merge(surface.pending))
                 surface.pending = SurfaceState()
             }
         }
-        if case let .attached(buffer?) = state.attachment { attachedForLatch(buffer) }
+        if case let .attached(buffer?) = state.attachment { attachedForLatch(surface, buffer) }
+        let previous = surface.current.buffer
         var result: CommitResult<Buffer>!
         let structural = scene.updateIfNeeded(surface) {
             result = surface.current.apply(&state) { ($0.width, $0.height) }
@@ -50,7 +53,11 @@ extension Server {
             }
             return structural
         }
-        if let replaced = result.replacedBuffer { releaseAfterFrame(replaced) }
+        if let replaced = result.replacedBuffer {
+            // Latched by a frame: released with the next one. Never latched: at once.
+            if surface.bufferSinceFrame == framesRun { releaseUnlatched(replaced) } else { releaseAfterFrame(replaced) }
+        }
+        if surface.current.buffer !== previous { surface.bufferSinceFrame = framesRun }
         // Attached again before its release went out: it is in use, not released.
         surface.current.buffer?.releasePending = false
         queueFrameCallbacks(result.frameCallbacks)
@@ -69,6 +76,15 @@ extension Server {
         for child in surface.currentChildren {
             if let c = child.surface, c.cached != nil { applyState(c, includingPending: false) }
         }
+    }
+}
+
+extension Server {
+    /// A buffer a newer commit replaced in a synchronized sub-surface's cache was never shown:
+    /// released at once, unless it is the current buffer too (released when that is replaced).
+    fileprivate func releaseReplacedInCache(_ surface: Surface, _ replaced: Buffer?) {
+        guard let replaced, replaced !== surface.current.buffer else { return }
+        releaseUnlatched(replaced)
     }
 }
 

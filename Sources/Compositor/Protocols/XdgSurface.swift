@@ -161,9 +161,11 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
             // Only the compatibility switch lets a buffer through on the initial commit.
             guard configured else { return }
         }
+        let wasMapped = surface.view != nil
         roleObject?.committed(result)
-        if !surface.hasBuffer && configured {
+        if wasMapped && !surface.hasBuffer {
             // Unmapped by a null buffer: the next commit starts a new initial configure cycle.
+            // A surface never mapped is not unmapped (as wlroots): it stays configured.
             initialCommitDone = false
             configured = false
         }

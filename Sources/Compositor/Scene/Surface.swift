@@ -35,6 +35,9 @@ final class Surface {
     var view: View?
     /// Whether the current state has a buffer (a surface without one is unmapped).
     var hasBuffer: Bool { current.buffer != nil }
+    /// `Server.framesRun` when `current.buffer` became current: while unchanged, no frame has
+    /// latched that buffer, and a commit replacing it releases it at once.
+    var bufferSinceFrame: UInt64 = 0
     /// Whether the surface is on the output now (maintained by the scene, for enter/leave).
     var isMapped = false
 

@@ -40,17 +40,18 @@ public final class Server {
     /// allocates per frame (their capacity is kept).
     private var firingCallbacks: [FrameCallback] = []
     private var firingReleases: [Buffer] = []
-    /// Buffers from pools that could shrink, committed since the last frame: checked at the
-    /// latch when the frame is not composited (Server.checkLatchedPools).
-    private var latchChecks: [Buffer] = []
+    /// Buffers from pools that could shrink, committed since the last frame, with their
+    /// surface: checked at the latch when the frame is not composited (Server.checkLatchedPools).
+    private var latchChecks: [(surface: Surface, buffer: Buffer)] = []
     /// wp_presentation: committed feedback waiting for the next presented frame.
     let presentationFeedbacks = PresentationFeedbackQueue()
     /// The seat's selection (wl_data_device).
     let selection = Selection()
     /// Capture consumers waiting for frames (export-dmabuf, screencopy).
     private var frameObservers: [FrameObserver] = []
-    /// Frames run (vblanks with something to do); the output counts those it composited.
-    private var framesRun: UInt64 = 0
+    /// Frames run (vblanks with something to do); the output counts those it composited. A
+    /// buffer made current while this had the same value as now was latched by no frame.
+    private(set) var framesRun: UInt64 = 0
     /// Bound wl_output resources, for wl_surface.enter and leave.
     var outputs: [WlOutput] = []
     private var isShutDown = false
@@ -235,30 +236,42 @@ public final class Server {
         frameClock.schedule()
     }
 
-    /// `wl_buffer.release` for a buffer a commit replaced, sent with the next frame's events.
-    /// compositord never reads it again either way; batching it with the frame callback means
-    /// one message (one sendmsg, one client wake-up) per client per frame instead of two, and a
-    /// client pacing itself by frame callbacks gets it no later than it could use it.
+    /// `wl_buffer.release` for a buffer a commit replaced after a frame latched it, sent with the
+    /// next frame's events. compositord never reads it again either way; batching it with the
+    /// frame callback means one message (one sendmsg, one client wake-up) per client per frame
+    /// instead of two, and a client pacing itself by frame callbacks gets it no later than it
+    /// could use it.
     func releaseAfterFrame(_ buffer: Buffer) {
         buffer.releasePending = true
         pendingReleases.append(buffer)
         frameClock.schedule()
     }
 
-    /// A commit attached `buffer`. On demand, a frame without a consumer reads no pixels, so a
-    /// pool that could shrink is checked at the latch instead (one fstat; sealed pools never).
-    func attachedForLatch(_ buffer: Buffer) {
+    /// `wl_buffer.release` at once for a buffer replaced before any frame latched it (as sway
+    /// does): a client swapping faster than the refresh without frame callbacks (Mesa's EGL at
+    /// swap interval 0) would otherwise run out of buffers. Sent in request order (before the
+    /// reply to a later wl_display.sync) and flushed by the event loop before it sleeps again.
+    func releaseUnlatched(_ buffer: Buffer) {
+        buffer.releasePending = false  // a release queued for the frame would be a second one
+        buffer.release()
+    }
+
+    /// A commit made `buffer` current on `surface`. On demand, a frame without a consumer reads
+    /// no pixels, so a pool that could shrink is checked at the latch instead (one fstat; sealed
+    /// pools never).
+    func attachedForLatch(_ surface: Surface, _ buffer: Buffer) {
         guard configuration.compositing == .onDemand, buffer.contents.canShrink else { return }
-        latchChecks.append(buffer)
+        latchChecks.append((surface, buffer))
     }
 
     /// The latch check: a buffer still to be shown whose pool file no longer covers it gets the
     /// same error as a read that took SIGBUS, before anything reads it.
     private func checkLatchedPools() {
         guard !latchChecks.isEmpty else { return }
-        let buffers = latchChecks
+        let checks = latchChecks
         latchChecks = []
-        for buffer in buffers where !buffer.releasePending && buffer.contents.fileShrank {
+        // Only what is still current: a replaced buffer is never read again (and may be released).
+        for (surface, buffer) in checks where surface.current.buffer === buffer && buffer.contents.fileShrank {
             poolShrank(buffer, foundBy: .latchCheck)
         }
     }
