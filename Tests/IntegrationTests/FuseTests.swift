@@ -20,7 +20,6 @@ import Testing
 
     @Test(arguments: ["enforce", "strict"])
     func poolOnFuseIsRefusedWithoutCallingIntoIt(policy: String) throws {
-        let started = Date()
         let fuse = try FuseMount(answerFlush: true)  // only the close's FLUSH is answered: see closeOfARefusedFusePoolWaitsForFlush
         let c = try CompositorProcess(["--seal-policy", policy, "--width", "640", "--height", "480"])
         let observer = try c.start("demo-client", tag: "observer")
@@ -38,12 +37,13 @@ import Testing
         _ = try c.screenshot { $0.rgb(96, 96) == 0xFF0000 }  // the observer's window is up
 
         // The client offers the FUSE file as a pool; the refusal must come at once.
-        let hostile = try c.start("/usr/bin/python3", [FuseMount.fixture("fuse_pool_client.py"), "--file", fuse.file,
+        let hostile = try c.start(FuseMount.python, [FuseMount.fixture("fuse_pool_client.py"), "--file", fuse.file,
                                                       "--size", "\(Self.poolSize)", "--timeout", "5", "--linger", "60"], tag: "fuse-client")
         client = hostile
         let out = waitForLine(hostile, containing: "lingering", timeout: 8)
         #expect(out.contains("opened \(fuse.file)"), "\(out)\n\(hostile.stderr)")
-        let error = try #require(out.split(separator: "\n").first { $0.hasPrefix("error ") }, "no protocol error within 5 s: \(out)\nlog:\n\(c.log)")
+        let error = try #require(out.split(separator: "\n").first { $0.hasPrefix("error ") },
+                                 "no protocol error within 5 s: \(out)\ncompositord waits in \(wchan(c.child.pid)) after asking the FUSE daemon \(fuse.requests(from: c.child.pid))\n\(kernelStack(c.child.pid))")
         #expect(error.hasPrefix("error wl_shm@") && error.contains(" code 2: "), "\(error)")  // invalid_fd
         #expect(error.contains("the pool fd is a file on fuse, not shared memory"), "\(error)")
         #expect(error.contains("Send a memfd"), "\(error)")  // and what to send instead
@@ -89,7 +89,6 @@ import Testing
         fuse.stop()
         let sizes = prober.map { $0.wait(timeout: 5).stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
         #expect(sizes == ["\(Self.poolSize)", "fuseblk"] || sizes == ["\(Self.poolSize)", "fuse"], "\(sizes)")
-        #expect(Date().timeIntervalSince(started) < 15)
     }
 
     /// close(2) of the refused fd sends FUSE_FLUSH, which compositord waits out in the kernel: the
@@ -105,7 +104,7 @@ import Testing
             client?.wait(timeout: 5)
             withExtendedLifetime(c) {}
         }
-        let hostile = try c.start("/usr/bin/python3", [FuseMount.fixture("fuse_pool_client.py"), "--file", fuse.file,
+        let hostile = try c.start(FuseMount.python, [FuseMount.fixture("fuse_pool_client.py"), "--file", fuse.file,
                                                       "--size", "\(Self.poolSize)", "--timeout", "2", "--linger", "60"], tag: "fuse-client")
         client = hostile
         let out = waitForLine(hostile, containing: "lingering", timeout: 5)
@@ -113,7 +112,7 @@ import Testing
             #expect(out.contains("error wl_shm@") && out.contains("not shared memory"), "no refusal within 2 s: \(out)")
             #expect(!fuse.requests(from: c.child.pid).contains { $0.hasPrefix("FLUSH ") && $0.hasSuffix(" stalled") },
                     "compositord waits on FUSE_FLUSH (wchan \(wchan(c.child.pid))): \(fuse.log)")
-            #expect(screenshotArrives(c, within: 1), "compositord is frozen (wchan \(wchan(c.child.pid)))")
+            #expect(screenshotArrives(c, within: 1), "compositord is frozen in \(wchan(c.child.pid)):\n\(kernelStack(c.child.pid))")
         }
         // Released, compositord finishes the close, refuses the pool and carries on.
         fuse.release()
@@ -136,7 +135,7 @@ import Testing
             client?.wait(timeout: 5)
             withExtendedLifetime(c) {}
         }
-        let hostile = try c.start("/usr/bin/python3", [FuseMount.fixture("fuse_pool_client.py"), "--file", fuse.file, "--mode", "show",
+        let hostile = try c.start(FuseMount.python, [FuseMount.fixture("fuse_pool_client.py"), "--file", fuse.file, "--mode", "show",
                                                       "--size", "\(Self.poolSize)", "--timeout", "5", "--linger", "60"], tag: "fuse-client")
         client = hostile
         let out = waitForLine(hostile, containing: "lingering", timeout: 8)
@@ -169,6 +168,8 @@ final class FuseMount {
     private var stopped = false
     var file: String { "\(mountpoint)/pool" }
 
+    static let python = "/usr/bin/python3"
+
     static func fixture(_ name: String) -> String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)").path
     }
@@ -179,10 +180,13 @@ final class FuseMount {
             print("FuseTests: skipped: /dev/fuse is missing (no FUSE in this kernel or container)")
             try Test.cancel("/dev/fuse is missing: no FUSE here")
         }
+        guard access(Self.python, X_OK) == 0 else {
+            throw Child.SpawnError(description: "\(Self.python) is missing: the FUSE daemon and client are Python (Debian package python3, scripts/setup --test)")
+        }
         var template = Array("/tmp/compositord-fuse-XXXXXX".utf8CString)
         mountpoint = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
         do {
-            daemon = try Child("/usr/bin/python3", [Self.fixture("stalling_fuse.py"), mountpoint, "--size", "\(FuseTests.poolSize)",
+            daemon = try Child(Self.python, [Self.fixture("stalling_fuse.py"), mountpoint, "--size", "\(FuseTests.poolSize)",
                                                    "--lifetime", "60"] + (answerFlush ? ["--answer-flush"] : []),
                                environment: [:], dir: logs.path, tag: "fuse-daemon")
         } catch {
@@ -254,6 +258,11 @@ private func screenshotArrives(_ c: CompositorProcess, within seconds: Double) -
         usleep(20_000)
     }
     return false
+}
+
+/// The main thread's kernel stack (root only), to show which system call reached FUSE.
+private func kernelStack(_ pid: pid_t) -> String {
+    (try? String(contentsOfFile: "/proc/\(pid)/stack", encoding: .utf8)) ?? ""
 }
 
 /// Where the process's main thread waits in the kernel ("request_wait_answer": on a FUSE daemon).
