@@ -43,7 +43,7 @@ import Testing
         let out = waitForLine(hostile, containing: "lingering", timeout: 8)
         #expect(out.contains("opened \(fuse.file)"), "\(out)\n\(hostile.stderr)")
         let error = try #require(out.split(separator: "\n").first { $0.hasPrefix("error ") },
-                                 "no protocol error within 5 s: \(out)\ncompositord waits in \(wchan(c.child.pid)) after asking the FUSE daemon \(fuse.requests(from: c.child.pid))\n\(kernelStack(c.child.pid))")
+                                 "no protocol error within 5 s: \(out)\(hostile.stderr)\ncompositord waits in \(wchan(c.child.pid)) after asking the FUSE daemon \(fuse.requests(from: c.child.pid))\n\(kernelStack(c.child.pid))")
         #expect(error.hasPrefix("error wl_shm@") && error.contains(" code 2: "), "\(error)")  // invalid_fd
         #expect(error.contains("the pool fd is a file on fuse, not shared memory"), "\(error)")
         #expect(error.contains("Send a memfd"), "\(error)")  // and what to send instead

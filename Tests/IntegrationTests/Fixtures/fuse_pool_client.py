@@ -58,17 +58,23 @@ class Client:
         self.objects[oid] = interface
         return oid
 
-    def send(self, obj, opcode, args=b"", fds=()):
-        msg = struct.pack("<II", obj, (8 + len(args)) << 16 | opcode) + args
-        if fds:
-            socket.send_fds(self.sock, [msg], list(fds))
-        else:
-            self.sock.sendall(msg)
+    @staticmethod
+    def message(obj, opcode, args=b""):
+        return struct.pack("<II", obj, (8 + len(args)) << 16 | opcode) + args
 
-    def sync(self):
-        cb = self.new("wl_callback")
-        self.send(1, 0, struct.pack("<I", cb))
-        return cb
+    def send(self, obj, opcode, args=b"", fds=()):
+        self.send_raw(self.message(obj, opcode, args), fds)
+
+    def send_raw(self, data, fds=()):
+        # compositord disconnects a client right after a protocol error: a request sent after
+        # that fails (EPIPE), while the error event still waits to be read.
+        try:
+            if fds:
+                socket.send_fds(self.sock, [data], list(fds))
+            else:
+                self.sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def dispatch(self, timeout, until):
         deadline = time.monotonic() + timeout
@@ -79,7 +85,12 @@ class Client:
             readable, _, _ = select.select([self.sock], [], [], left)
             if not readable:
                 continue
-            data = self.sock.recv(65536)
+            try:
+                data = self.sock.recv(65536)
+            except ConnectionResetError:
+                # compositord disconnects a client right after a protocol error; when our next
+                # request was still unread on its side, the kernel reports the reset.
+                data = b""
             if not data:
                 self.hung_up = True
                 break
@@ -116,8 +127,10 @@ class Client:
         self.send(self.registry, 0, struct.pack("<I", name) + wl_string(interface) + struct.pack("<II", min(version, advertised), oid))
         return oid
 
-    def roundtrip(self, timeout):
-        cb = self.sync()
+    def roundtrip(self, timeout, before=b"", fds=()):
+        """`before` (requests, with `fds`) and a wl_display.sync in one sendmsg, then waits for the sync."""
+        cb = self.new("wl_callback")
+        self.send_raw(before + self.message(1, 0, struct.pack("<I", cb)), fds)
         return self.dispatch(timeout, lambda: cb in self.done)
 
 
@@ -150,9 +163,8 @@ def main():
     start = time.monotonic()
     ms = lambda: int((time.monotonic() - start) * 1000)
     pool = c.new("wl_shm_pool")
-    c.send(shm, 0, struct.pack("<Ii", pool, args.size), fds=[fd])
-    log("sent wl_shm.create_pool")
-    answered = c.roundtrip(args.timeout)
+    log("sending wl_shm.create_pool")
+    answered = c.roundtrip(args.timeout, before=c.message(shm, 0, struct.pack("<Ii", pool, args.size)), fds=[fd])
     if c.error:
         log(f"error {c.error} after {ms()} ms")
         return linger(c, args.linger, 0, ms)
