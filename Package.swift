@@ -118,7 +118,8 @@ let package = Package(
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "CWayland"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["compositord", "demo-client", "load-client", "stress-client", "protocol-fuzz", "PNG", "ClientKit", "CWayland"]
+            dependencies: ["compositord", "demo-client", "load-client", "stress-client", "protocol-fuzz", "PNG", "ClientKit", "CWayland"],
+            exclude: ["Fixtures"]  // scripts and pages the tests run, read from the source tree
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -6,7 +6,8 @@ import Testing
 @Suite(.enabled(if: !VM.skipRequested, "COMPOSITORD_SKIP_VM=1"))
 struct VMTests {
     @Test func bootWithDevicesExitCodeStreamsAndWritableDirectory() throws {
-        let writable = RuntimeDir(), readOnly = RuntimeDir()
+        // Under /tmp: the VM sees the host's / (read-only) but has its own /dev/shm.
+        let writable = RuntimeDir(parent: "/tmp"), readOnly = RuntimeDir(parent: "/tmp")
         let script = """
             for f in /dev/dri/card* /dev/udmabuf /dev/dma_heap/system; do [ -c "$f" ] && echo "device $f"; done
             cat /sys/class/drm/card*-Virtual-1/status
