@@ -147,8 +147,7 @@ final class ApplicationSession {
     let home: String
     private(set) var apps: [Child] = []
     private var compositorResult: ProcessResult?
-
-    struct Failure: Error, CustomStringConvertible { let description: String }
+    private var applicationsKilled = false
 
     init(_ name: String) throws {
         self.name = name
@@ -164,7 +163,7 @@ final class ApplicationSession {
 
     /// Fails the test (not a skip) when `path` is missing.
     static func require(_ path: String, package: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        try #require(FileManager.default.isExecutableFile(atPath: path) || FileManager.default.fileExists(atPath: path),
+        try #require(FileManager.default.fileExists(atPath: path),
                      "\(path) is missing: install the Debian package \(package) (run scripts/setup --test)",
                      sourceLocation: sourceLocation)
     }
@@ -304,8 +303,11 @@ final class ApplicationSession {
         killApplications()
     }
 
-    /// SIGTERM to every application's process group, then SIGKILL to what is left after 5 s.
+    /// SIGTERM to every application's process group, then SIGKILL to what is left after 5 s
+    /// (once).
     func killApplications() {
+        guard !applicationsKilled else { return }
+        applicationsKilled = true
         for app in apps where app.pid > 1 { kill(-app.pid, SIGTERM) }
         let deadline = Date().addingTimeInterval(5)
         while Date() < deadline, apps.contains(where: \.isRunning) { usleep(50_000) }
