@@ -64,6 +64,10 @@ import Testing
         #expect(o.status == 0, "observer: \(o.stderr)")
         #expect(!o.stderr.contains("protocol error"))
         #expect(c.terminate().status == 0)
+        // Sealing on a client's behalf is logged once per client: here only unsealed-memfd's.
+        let sealedLines = c.log.split(separator: "\n").filter { $0.contains("sealed a client's memfd pool on its behalf") }
+        #expect(sealedLines.count == (policy == .enforce ? 1 : 0), "\(sealedLines)")
+        #expect(sealedLines.allSatisfy { $0.contains(" info ") && $0.contains("pid=") && $0.contains("exe=demo-client") }, "\(sealedLines)")
 
         // --stats saw the same: one shrunk pool per truncate-after-commit that got that far,
         // caught at the latch (on-demand compositing, the default) before anything read it.
