@@ -34,18 +34,18 @@ final class DmabufBuffer: ClientBuffer {
     init(plane: Plane, width: Int32, height: Int32, format: PixelFormat) throws(ImportFailure) {
         let fsType = cw_fs_type(plane.fd.rawValue)
         guard fsType == 0x444D_4142 else {  // DMA_BUF_MAGIC "DMAB"
-            try? plane.fd.close()
+            ReceivedFd.close(plane.fd)
             throw ImportFailure(description: "the plane fd is not a dma-buf (file system magic 0x\(String(fsType, radix: 16)))")
         }
         let size = Int(lseek(plane.fd.rawValue, 0, SEEK_END))
         guard size > 0, let m = mmap(nil, size, PROT_READ, MAP_SHARED, plane.fd.rawValue, 0), m != MAP_FAILED else {
             let e = Errno.current
-            try? plane.fd.close()
+            ReceivedFd.close(plane.fd)
             throw ImportFailure(description: "cannot map the dma-buf for reading: \(e)")
         }
         guard GuardedRange.install() == 0 else {
             munmap(m, size)
-            try? plane.fd.close()
+            ReceivedFd.close(plane.fd)
             throw ImportFailure(description: "the SIGBUS guard cannot be installed")
         }
         fd = plane.fd
@@ -73,7 +73,7 @@ final class DmabufBuffer: ClientBuffer {
 
     deinit {
         munmap(mapping, mappingSize)
-        try? fd.close()
+        ReceivedFd.close(fd)
     }
 
     var hasAlpha: Bool { format.hasAlpha }

@@ -37,12 +37,12 @@ final class ShmPool {
         do {
             (file, guarded) = try ShmPool.admit(fd: rawFD, size: size, policy: policy, resizing: false)
         } catch {
-            try? fd.close()
+            ReceivedFd.close(fd)
             throw error
         }
         guard let mapping = mmap(nil, Int(size), PROT_READ, MAP_SHARED, rawFD, 0), mapping != MAP_FAILED else {
             let err = Errno.current
-            try? fd.close()
+            ReceivedFd.close(fd)
             throw Failure(code: WL_SHM_ERROR_INVALID_FD, rule: "mmap-failed", message: "cannot mmap the pool fd: \(err)", file: file)
         }
         self.file = file
@@ -54,7 +54,7 @@ final class ShmPool {
 
     deinit {
         munmap(data, size)
-        try? fd.close()
+        ReceivedFd.close(fd)
     }
 
     /// `wl_shm_pool.resize`: pools only grow, and seals and file size are checked again.

@@ -41,15 +41,15 @@ final class LinuxBufferParams: ResourceHandler {
         let fd = FileDescriptor(rawValue: request.fd(0))  // ours from here on
         let index = request.uint(1)
         guard !used else {
-            try? fd.close()
+            ReceivedFd.close(fd)
             return fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_ALREADY_USED, "params already used by create or create_immed")
         }
         guard index < 4 else {
-            try? fd.close()
+            ReceivedFd.close(fd)
             return fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_PLANE_IDX, "plane index \(index) is not below 4")
         }
         guard planes[index] == nil else {
-            try? fd.close()
+            ReceivedFd.close(fd)
             return fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_PLANE_SET, "plane \(index) was already added")
         }
         let modifier = UInt64(request.uint(4)) << 32 | UInt64(request.uint(5))
@@ -102,7 +102,7 @@ final class LinuxBufferParams: ResourceHandler {
         do throws(DmabufBuffer.ImportFailure) {
             // y_invert and interlaced content would need renderer support; refuse them cleanly.
             guard flags == 0 else {
-                try? plane.fd.close()
+                ReceivedFd.close(plane.fd)
                 throw DmabufBuffer.ImportFailure(description: "flags 0x\(String(flags, radix: 16)) (y_invert/interlaced) are not supported")
             }
             let contents = try DmabufBuffer(plane: plane, width: width, height: height, format: format)
@@ -122,7 +122,7 @@ final class LinuxBufferParams: ResourceHandler {
     }
 
     private func closePlanes() {
-        for plane in planes.values { try? plane.fd.close() }
+        for plane in planes.values { ReceivedFd.close(plane.fd) }
         planes = [:]
     }
 

@@ -101,7 +101,7 @@ extension Server {
     /// `wl_display.error(no_memory)`, which disconnects the client) when it landed in the reserve.
     func admitsReceived(_ request: Request, fd: Int32) -> Bool {
         guard !FdBudget.admitsReceived(fd: fd) else { return true }
-        close(fd)
+        ReceivedFd.close(fd)
         let client = request.client
         clients.record(client) { $0.refusals["fd-limit", default: 0] += 1 }
         if let displayResource = wl_client_get_object(client, 1) {

@@ -1,0 +1,45 @@
+import CWayland
+import Dispatch
+import Glibc
+import SystemPackage
+
+/// Closing an fd a client sent. `close(2)` of a file on FUSE sends FLUSH to the file system's
+/// daemon and waits for the answer, uninterruptibly: a client serving its pool from its own FUSE
+/// file system could freeze compositord (no SIGTERM, state D after SIGKILL) by never answering.
+/// Such fds (regular files that are neither shared memory nor dma-bufs) are closed on one
+/// background queue, where a stuck close holds up only other such closes; shared memory,
+/// dma-bufs, pipes, sockets and devices are closed at once.
+enum ReceivedFd {
+    private static let closer = DispatchQueue(label: "compositord.received-fd-closer")
+
+    static func close(_ fd: FileDescriptor) { close(fd.rawValue) }
+
+    static func close(_ fd: Int32) {
+        guard fd >= 0 else { return }
+        if closeCouldWait(fd) {
+            closer.async { _ = Glibc.close(fd) }
+        } else {
+            _ = Glibc.close(fd)
+        }
+    }
+
+    /// Asks nothing of the file's own file system: F_GET_SEALS answers only for tmpfs and
+    /// hugetlbfs, statx only from the VFS's cache, /proc from the kernel's own tables.
+    static func closeCouldWait(_ fd: Int32) -> Bool {
+        if fcntl(fd, Int32(CW_F_GET_SEALS)) >= 0 { return false }
+        var mode: UInt32 = 0, size: UInt64 = 0, mount: UInt64 = 0
+        guard cw_statx_cached(fd, &mode, &size, &mount) == 0 else { return false }
+        // Only a regular file's close flushes (pipes, sockets, devices, directories never do).
+        guard mode & UInt32(S_IFMT) == UInt32(S_IFREG) else { return false }
+        return !isDmabuf(fd)
+    }
+
+    /// dma-bufs show up in /proc as "/dmabuf:<name>"; their close never reaches a daemon.
+    private static func isDmabuf(_ fd: Int32) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let n = buffer.withUnsafeMutableBufferPointer { p in
+            p.withMemoryRebound(to: CChar.self) { readlink("/proc/self/fd/\(fd)", $0.baseAddress!, $0.count) }
+        }
+        return n > 0 && String(decoding: buffer[..<n], as: UTF8.self).hasPrefix("/dmabuf:")
+    }
+}
