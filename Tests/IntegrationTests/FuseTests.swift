@@ -91,6 +91,36 @@ import Testing
         #expect(sizes == ["\(Self.poolSize)", "fuseblk"] || sizes == ["\(Self.poolSize)", "fuse"], "\(sizes)")
     }
 
+    /// The same file offered as a dma-buf plane (`zwp_linux_buffer_params_v1.add`, then
+    /// `create_immed`): the bounds check's lseek(SEEK_END) would be a GETATTR, the import's fstatfs
+    /// a STATFS. It is not a dma-buf, and compositord finds that out from /proc alone.
+    @Test func dmabufPlaneOnFuseIsRefusedWithoutCallingIntoIt() throws {
+        let fuse = try FuseMount(answerFlush: false)
+        let c = try CompositorProcess(["--width", "640", "--height", "480"])
+        var client: Child?
+        defer {
+            fuse.stop()
+            client?.signal(SIGTERM)
+            client?.wait(timeout: 5)
+            withExtendedLifetime(c) {}
+        }
+        let hostile = try c.start(FuseMount.python, [FuseMount.fixture("fuse_pool_client.py"), "--file", fuse.file, "--mode", "dmabuf-plane",
+                                                      "--timeout", "5", "--linger", "60"], tag: "fuse-client")
+        client = hostile
+        let out = waitForLine(hostile, containing: "lingering", timeout: 8)
+        let error = try #require(out.split(separator: "\n").first { $0.hasPrefix("error ") },
+                                 "no protocol error within 5 s: \(out)\ncompositord waits in \(wchan(c.child.pid)) after asking \(fuse.requests(from: c.child.pid))")
+        #expect(error.hasPrefix("error zwp_linux_buffer_params_v1@") && error.contains(" code 7: "), "\(error)")  // invalid_wl_buffer
+        #expect(error.contains("the plane fd is a file on fuse, not a dma-buf"), "\(error)")
+        // Nothing asked of the daemon but the FLUSH of the close, and that not by the main thread.
+        let asked = fuse.requests(from: c.child.pid)
+        #expect(asked.allSatisfy { $0.hasPrefix("FLUSH ") && !$0.contains(" tid=\(c.child.pid) ") }, "\(asked)\n\(fuse.log)")
+        #expect(screenshotArrives(c, within: 2), "compositord is frozen in \(wchan(c.child.pid))")
+        fuse.release()
+        let exit = c.terminate(timeout: 5)
+        #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
+    }
+
     /// close(2) of the refused fd sends FUSE_FLUSH and waits for the answer, uninterruptibly. Done
     /// on the main thread, the daemon of the client's own file system froze the whole compositor
     /// (no refusal, no screenshots, no SIGTERM; after SIGKILL, state D) for as long as it liked.

@@ -80,6 +80,9 @@ final class LinuxBufferParams: ResourceHandler {
         guard width > 0, height > 0 else {
             fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_DIMENSIONS, "size \(width)x\(height) is not positive"); return nil
         }
+        // A plane that is neither a dma-buf nor shared memory is not measured (lseek(SEEK_END) on
+        // FUSE asks the client's daemon, which need never answer): the import refuses it.
+        guard ReceivedFd.isDmabuf(plane.fd.rawValue) || ReceivedFd.isSharedMemory(plane.fd.rawValue) else { return (format, plane) }
         // 64-bit arithmetic: offset + stride × (height − 1) + width × bpp must lie in the fd.
         let size = Int64(lseek(plane.fd.rawValue, 0, SEEK_END))
         let rowBytes = Int64(width) * Int64(format.bytesPerPixel)
@@ -104,6 +107,11 @@ final class LinuxBufferParams: ResourceHandler {
             guard flags == 0 else {
                 ReceivedFd.close(plane.fd)
                 throw DmabufBuffer.ImportFailure(description: "flags 0x\(String(flags, radix: 16)) (y_invert/interlaced) are not supported")
+            }
+            guard ReceivedFd.isDmabuf(plane.fd.rawValue) else {
+                let file = PoolFile.classify(fd: plane.fd.rawValue)  // asks no file system that is not shared memory
+                ReceivedFd.close(plane.fd)
+                throw DmabufBuffer.ImportFailure(description: "the plane fd is a \(file.typeName), not a dma-buf")
             }
             let contents = try DmabufBuffer(plane: plane, width: width, height: height, format: format)
             guard let buffer = Resources.create(client: wl_resource_get_client(resource), interface: cw_wl_buffer_interface(),

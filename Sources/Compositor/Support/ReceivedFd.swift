@@ -26,7 +26,7 @@ enum ReceivedFd {
     /// Asks nothing of the file's own file system: F_GET_SEALS answers only for tmpfs and
     /// hugetlbfs, statx only from the VFS's cache, /proc from the kernel's own tables.
     static func closeCouldWait(_ fd: Int32) -> Bool {
-        if fcntl(fd, Int32(CW_F_GET_SEALS)) >= 0 { return false }
+        if isSharedMemory(fd) { return false }
         var mode: UInt32 = 0, size: UInt64 = 0, mount: UInt64 = 0
         guard cw_statx_cached(fd, &mode, &size, &mount) == 0 else { return false }
         // Only a regular file's close flushes (pipes, sockets, devices, directories never do).
@@ -34,8 +34,12 @@ enum ReceivedFd {
         return !isDmabuf(fd)
     }
 
-    /// dma-bufs show up in /proc as "/dmabuf:<name>"; their close never reaches a daemon.
-    private static func isDmabuf(_ fd: Int32) -> Bool {
+    /// tmpfs or hugetlbfs: F_GET_SEALS answers (from the VFS) for nothing else.
+    static func isSharedMemory(_ fd: Int32) -> Bool { fcntl(fd, Int32(CW_F_GET_SEALS)) >= 0 }
+
+    /// dma-bufs show up in /proc as "/dmabuf:<name>"; nothing else does, and asking reaches no
+    /// file system (fstatfs would: a FUSE daemon answers it).
+    static func isDmabuf(_ fd: Int32) -> Bool {
         var buffer = [UInt8](repeating: 0, count: 16)
         let n = buffer.withUnsafeMutableBufferPointer { p in
             p.withMemoryRebound(to: CChar.self) { readlink("/proc/self/fd/\(fd)", $0.baseAddress!, $0.count) }

@@ -15,6 +15,8 @@ Prints "opened <path> fd <n> pid <pid>" (so a test can reach the file through /p
     "error <interface>@<id> code <n>: <message> after <ms> ms" or "pool accepted after <ms> ms".
 --mode show: create_pool, then a 64x64 XRGB8888 buffer on an xdg_toplevel (attach, damage,
     commit, sync); prints "pool accepted after <ms> ms", then "committed after <ms> ms".
+--mode dmabuf-plane: the file as plane 0 of a 64x64 linear XRGB8888 zwp_linux_buffer_params_v1
+    (add, create_immed, sync), as if it were a dma-buf; prints the error or "buffer accepted".
 Then "lingering": it keeps the fd open (and in show mode stays connected, the buffer on screen)
 until SIGTERM or --linger seconds. Every line is flushed at once; exit 0 after a protocol error
 or success, 2 on a timeout.
@@ -138,7 +140,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--file", required=True)
     parser.add_argument("--size", type=int, default=65536)
-    parser.add_argument("--mode", choices=["create-pool", "show"], default="create-pool")
+    parser.add_argument("--mode", choices=["create-pool", "show", "dmabuf-plane"], default="create-pool")
     parser.add_argument("--timeout", type=float, default=10)
     parser.add_argument("--linger", type=float, default=0, help="seconds to keep the fd open at the end")
     args = parser.parse_args()
@@ -162,6 +164,23 @@ def main():
     log(f"opened {args.file} fd {fd} pid {os.getpid()}")
     start = time.monotonic()
     ms = lambda: int((time.monotonic() - start) * 1000)
+    if args.mode == "dmabuf-plane":
+        linux_dmabuf = c.bind("zwp_linux_dmabuf_v1", 3)
+        params = c.new("zwp_linux_buffer_params_v1")
+        buffer = c.new("wl_buffer")
+        requests = (c.message(linux_dmabuf, 1, struct.pack("<I", params))
+                    + c.message(params, 1, struct.pack("<IIIII", 0, 0, 64 * 4, 0, 0))  # add: fd, plane 0, offset, stride, linear
+                    + c.message(params, 3, struct.pack("<IiiII", buffer, 64, 64, 0x34325258, 0)))  # create_immed XRGB8888
+        log("sending zwp_linux_buffer_params_v1.add and create_immed")
+        answered = c.roundtrip(args.timeout, before=requests, fds=[fd])
+        if c.error:
+            log(f"error {c.error} after {ms()} ms")
+        elif answered:
+            log(f"buffer accepted after {ms()} ms")
+        else:
+            log(f"no answer after {ms()} ms{' (disconnected)' if c.hung_up else ''}")
+        return linger(c, args.linger, 0 if c.error or answered else 2, ms)
+
     pool = c.new("wl_shm_pool")
     log("sending wl_shm.create_pool")
     answered = c.roundtrip(args.timeout, before=c.message(shm, 0, struct.pack("<Ii", pool, args.size)), fds=[fd])
