@@ -94,12 +94,18 @@ public final class FuseFileSystem: @unchecked Sendable {
     public enum Failure: Error, CustomStringConvertible, Sendable {
         /// No `/dev/fuse`, or mounting a FUSE file system is not permitted here (not root, or a
         /// container without CAP_SYS_ADMIN or FUSE).
-        case unavailable(String)
+        case unavailable(why: String, errno: Errno)
         case system(operation: String, errno: Errno)
+
+        public var errno: Errno {
+            switch self {
+            case let .unavailable(_, errno), let .system(_, errno): return errno
+            }
+        }
 
         public var description: String {
             switch self {
-            case let .unavailable(why): return "FUSE is not available here: \(why)"
+            case let .unavailable(why, _): return "FUSE is not available here: \(why)"
             case let .system(operation, errno): return "\(operation) failed: \(errno)"
             }
         }
@@ -123,11 +129,11 @@ public final class FuseFileSystem: @unchecked Sendable {
     public init(size: Int, byte: UInt8 = 0x40) throws(Failure) {
         self.size = size
         self.byte = byte
-        guard access("/dev/fuse", F_OK) == 0 else { throw .unavailable("/dev/fuse is missing (no FUSE in this kernel or container)") }
+        guard access("/dev/fuse", F_OK) == 0 else { throw .unavailable(why: "/dev/fuse is missing (no FUSE in this kernel or container)", errno: .noSuchFileOrDirectory) }
         let dev = open("/dev/fuse", O_RDWR | O_CLOEXEC | O_NONBLOCK)
         guard dev >= 0 else {
             let e = Errno.current
-            throw .unavailable("cannot open /dev/fuse: \(e)")
+            throw .unavailable(why: "cannot open /dev/fuse: \(e)", errno: e)
         }
         var template = Array("/tmp/clientkit-fuse-XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
@@ -144,7 +150,7 @@ public final class FuseFileSystem: @unchecked Sendable {
             rmdir(mountpoint)
             let why = "mount -t fuse \(mountpoint): \(e)"
             if e == .notPermitted || e == .permissionDenied || e == Errno(rawValue: ENODEV) {
-                throw .unavailable("mounting a FUSE file system is not permitted here (\(why); needs root and /dev/fuse)")
+                throw .unavailable(why: "mounting a FUSE file system is not permitted here (\(why); needs root and /dev/fuse)", errno: e)
             }
             throw .system(operation: why, errno: e)
         }

@@ -17,7 +17,7 @@ import Testing
         } catch {
             failure = error
         }
-        if case let .unavailable(why) = failure {
+        if case let .unavailable(why, _) = failure {
             print("FuseFileSystemTests: skipped: \(why)")
             try Test.cancel(Comment(rawValue: why))
         }
