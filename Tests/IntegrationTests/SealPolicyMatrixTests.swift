@@ -18,10 +18,18 @@ import Testing
         let bandRow = 160
         let baseline = ProcStat.fdCount(c.child.pid)
         var expectedFaults = 0
+        // fuse-pool serves its own FUSE file system: root and /dev/fuse (this machine and CI).
+        // Mounted and stopped here once to know (no file of it is ever open in this process).
+        let fuse = (try? FuseFileSystem(size: 4096)).map { $0.stop(); return true } ?? false
+        if !fuse { print("SealPolicyMatrixTests: fuse-pool cannot mount FUSE here (needs root and /dev/fuse): only its failure is checked") }
 
         for mode in Misbehavior.allCases {
             let expected = mode.expected(policy: policy)
             let r = try c.run("demo-client", ["--misbehave", mode.rawValue], timeout: 30, tag: "\(policy)-\(mode.rawValue)")
+            if mode == .fusePool {
+                checkFusePool(r, policy: policy, fuse: fuse)
+                if !fuse { continue }
+            }
             switch expected {
             case let .error(interface, code):
                 #expect(r.status == 3, "\(mode) under \(policy): exit \(r.status), stderr: \(r.stderr)")
@@ -78,20 +86,51 @@ import Testing
         #expect(totals["sigbus_faults"] as? Int == 0, "\(policy): \(totals)")
         #expect(expectedFaults == (policy == .strict ? 0 : 1))
         let refusals = (totals["refusals"] as? [String: Int]) ?? [:]
+        let notSharedMemory = fuse ? 2 : 1  // disk-file, fuse-pool
         let accepted = (totals["pools_accepted"] as? [String: Int]) ?? [:]
         switch policy {
         case .enforce:
-            // unsealed-memfd sealed on its behalf; unsealable-memfd guarded; disk-file refused.
+            // unsealed-memfd sealed on its behalf; unsealable-memfd guarded; disk-file and fuse-pool refused.
             #expect(accepted["sealed-by-compositord"] == 1 && accepted["unsealable-memfd"] == 1 && accepted["unsealed-memfd"] == nil, "\(accepted)")
-            #expect(refusals["not-shared-memory"] == 1 && refusals["unsealed-pool-strict"] == nil, "\(refusals)")
+            #expect(refusals["not-shared-memory"] == notSharedMemory && refusals["unsealed-pool-strict"] == nil, "\(refusals)")
         case .strict:
             #expect(accepted["sealed-by-compositord"] == nil && accepted["unsealable-memfd"] == nil, "\(accepted)")
-            #expect(refusals["unsealed-pool-strict"] == 3 && refusals["not-shared-memory"] == 1, "\(refusals)")  // + truncate-after-commit's shm_open pool
+            #expect(refusals["unsealed-pool-strict"] == 3 && refusals["not-shared-memory"] == notSharedMemory, "\(refusals)")  // + truncate-after-commit's shm_open pool
         case .guard:
-            #expect(accepted["sealed-by-compositord"] == nil && accepted["unsealed-memfd"] == 1 && accepted["regular-file"] == 1, "\(accepted)")
+            // disk-file's and fuse-pool's files accepted.
+            #expect(accepted["sealed-by-compositord"] == nil && accepted["unsealed-memfd"] == 1 && accepted["regular-file"] == notSharedMemory, "\(accepted)")
             #expect(refusals["not-shared-memory"] == nil && refusals["unsealed-pool-strict"] == nil, "\(refusals)")
         }
         #expect(refusals["resize-beyond-file"] == 1 && refusals["pool-larger-than-file"] == 1, "\(refusals)")
+    }
+
+    /// fuse-pool's own account: refused at once without a call into its file system, compositord's
+    /// FLUSH (its close of the refused fd) off its main thread; under guard the screencopy waits
+    /// on the daemon's 2 s hold of compositord's READ. Without FUSE: a clear failure, exit 1.
+    func checkFusePool(_ r: ProcessResult, policy: SealPolicyName, fuse: Bool) {
+        guard fuse else {
+            #expect(r.status == 1 && r.stdout.contains("misbehave fuse-pool: cannot serve its own FUSE file system"), "\(r.stdout) \(r.stderr)")
+            return
+        }
+        #expect(r.stdout.contains("fuse: serving /tmp/clientkit-fuse-"), "\(r.stdout)")
+        if policy == .guard {
+            #expect(r.stdout.contains("the pool was accepted after") && r.stdout.contains("the compositor asked the daemon for nothing"), "\(r.stdout)")
+            let shot = r.stdout.split(separator: "\n").first { $0.contains("a screencopy, which composites the pool, took ") }
+            // "took 2.0 s (...) ... READ (held 2.0 s)": the daemon holds compositord's READ 2 s.
+            func number(after marker: String) -> Double? {
+                guard let shot, let range = shot.range(of: marker) else { return nil }
+                return Double(shot[range.upperBound...].prefix { $0.isNumber || $0 == "." })
+            }
+            let took = number(after: " took "), held = number(after: "READ (held ")
+            #expect(took.map { $0 >= 1.9 && $0 < 10 } == true && held.map { $0 >= 1.9 } == true, "\(r.stdout)")
+            // The frame shows the pool's bytes (its window: up to 64×64 pixels of 0x404040).
+            #expect(number(after: "(").map { $0 > 0 && $0 <= 4096 } == true && shot?.contains(" pixels of the pool's 0x404040)") == true, "\(r.stdout)")
+        } else {
+            let refused = r.stdout.split(separator: "\n").first { $0.contains("refused after ") }
+            #expect(refused?.contains("asked the daemon for nothing before refusing") == true, "\(r.stdout)")
+            #expect(refused?.contains("not its main thread, held until this client exits") == true, "\(r.stdout)")
+            #expect(r.stderr.contains("the pool fd is a file on fuse, not shared memory"), "\(r.stderr)")
+        }
     }
 
     /// Issue 4: each anonymous-file strategy against each policy.
