@@ -113,9 +113,14 @@ final class LinuxBufferParams: ResourceHandler {
                 ReceivedFd.close(plane.fd)
                 throw DmabufBuffer.ImportFailure(description: "the plane fd is a \(file.typeName), not a dma-buf")
             }
+            // --max-client-memory and --max-client-buffers, before anything is mapped: the size of
+            // a dma-buf comes from its exporter (lseek), no page of it is touched.
+            let client = wl_resource_get_client(resource)!
+            let charge = try chargeImport(client: client, fd: plane.fd)
             let contents = try DmabufBuffer(plane: plane, width: width, height: height, format: format)
-            guard let buffer = Resources.create(client: wl_resource_get_client(resource), interface: cw_wl_buffer_interface(),
+            guard let buffer = Resources.create(client: client, interface: cw_wl_buffer_interface(),
                                                 version: 1, id: id ?? 0, handler: { r in Buffer(resource: r, contents: contents) }) else { return }
+            server.usage(of: client)?.hold(charge, until: buffer)
             if id == nil { zwp_linux_buffer_params_v1_send_created(resource, buffer) }
         } catch {
             server.logger.warning("dma-buf import failed", metadata: [
@@ -126,6 +131,24 @@ final class LinuxBufferParams: ResourceHandler {
             } else {
                 fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_WL_BUFFER, "dma-buf import failed: \(error.description)")
             }
+        }
+    }
+
+    /// The dma-buf's size and one object on its client's limits; on refusal the fd is closed,
+    /// the refusal counted and logged, and the import fails with the reason.
+    private func chargeImport(client: OpaquePointer, fd: FileDescriptor) throws(DmabufBuffer.ImportFailure) -> Charge {
+        let size = max(Int(lseek(fd.rawValue, 0, SEEK_END)), 0)
+        guard let usage = server.usage(of: client) else {
+            ReceivedFd.close(fd)
+            throw DmabufBuffer.ImportFailure(description: "the client is gone")
+        }
+        do throws(ClientUsage.Refusal) {
+            return try usage.charge(bytes: size, objects: 1)
+        } catch {
+            ReceivedFd.close(fd)
+            let message = error.message("client \(server.clients.describe(client))", what: "this dma-buf")
+            server.recordLimitRefusal(client, error, message: message)
+            throw DmabufBuffer.ImportFailure(description: message)
         }
     }
 

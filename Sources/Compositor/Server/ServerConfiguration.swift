@@ -31,8 +31,47 @@ public struct ServerConfiguration: Sendable {
     /// zwlr_screencopy_manager_v1). Allowed by default: a headless compositor is only seen
     /// through capture. Denied, the globals are hidden from every client and cannot be bound.
     public var capture: CapturePolicy = .allow
+    /// What one client may make compositord hold (`--max-client-memory`, `--max-client-buffers`).
+    public var clientLimits = ClientLimits()
 
     public init() {}
+}
+
+/// Per-client caps on what a client makes compositord map and keep (docs/robustness/hygiene.md,
+/// "Per-client limits"). libwayland, wlroots and weston have none: a client there can map pools
+/// until the compositor's address space runs out.
+public struct ClientLimits: Sendable, Equatable {
+    /// Bytes mapped on the client's behalf: every live wl_shm pool's size (a pool lives while a
+    /// buffer of it does) plus every live dma-buf wl_buffer's size. The default, 4 GiB, is twice
+    /// the largest pool wl_shm can express (int32), 8 times foot's 512 MiB scrollback pool, the
+    /// largest any measured application maps (docs/applications.md).
+    public var memoryBytes: Int = 4 << 30
+    /// wl_shm_pool and wl_buffer objects alive at once. Measured applications hold under 20;
+    /// hoard-buffers (LoadTests) holds 240.
+    public var objects: Int = 4096
+
+    public init() {}
+
+    /// Parses `4G`, `512M`, `65536`, `1.5G` (binary suffixes K, M, G, T, optional `iB`/`B`).
+    public static func parseBytes(_ text: String) -> Int? {
+        var t = text.uppercased()
+        for suffix in ["IB", "B"] where t.hasSuffix(suffix) && t.count > suffix.count { t.removeLast(suffix.count); break }
+        let shifts: [Character: Int] = ["K": 10, "M": 20, "G": 30, "T": 40]
+        var shift = 0
+        if let last = t.last, let s = shifts[last] { shift = s; t.removeLast() }
+        guard !t.isEmpty, t.allSatisfy({ $0.isNumber || $0 == "." }), let value = Double(t), value >= 0 else { return nil }
+        let bytes = value * Double(1 << shift)
+        guard bytes < Double(Int64.max / 2) else { return nil }
+        return Int(bytes.rounded(.down))
+    }
+
+    /// `4294967296` as `4 GiB` where it is a whole number of KiB, MiB, GiB or TiB.
+    public static func describe(bytes: Int) -> String {
+        for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] where bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+            return "\(bytes >> shift) \(unit)"
+        }
+        return "\(bytes) bytes"
+    }
 }
 
 /// When compositord composites the output.
