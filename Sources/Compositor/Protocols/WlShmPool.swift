@@ -22,7 +22,7 @@ final class WlShmPool: ResourceHandler {
             do throws(ClientUsage.Refusal) {
                 try pool.charge?.checkGrowth(to: Int(newSize))  // --max-client-memory, before anything is remapped
             } catch {
-                return server.limitRefused(request.client, error, what: "wl_shm_pool.resize from \(pool.size) to \(newSize) bytes, an increase")
+                return server.limitRefused(request.client, error, what: "a resize")
             }
             do {
                 try pool.resize(to: newSize, policy: server.configuration.sealPolicy)

@@ -33,13 +33,15 @@ final class ClientUsage {
             }
         }
 
-        /// What the client is told (`who` names it: "client pid=… uid=…").
-        func message(_ who: String, what: String) -> String {
+        /// What the client is told (the log adds who it is). libwayland 1.21 cuts error messages
+        /// at 127 bytes, so the figures come first: at most 125 bytes with 10-digit figures.
+        /// `what` is "a new pool", "a resize", "this dma-buf".
+        func message(what: String) -> String {
             switch self {
             case let .memory(held, adding, limit):
-                "\(who) maps \(held) bytes in pools and dma-bufs, and \(what) of \(adding) bytes would take it past the limit of \(limit) (\(ClientLimits.describe(bytes: limit)), --max-client-memory)"
+                "maps \(held) bytes in pools and dma-bufs; \(what) of \(adding) bytes would pass --max-client-memory \(limit) (\(ClientLimits.describe(bytes: limit)))"
             case let .objects(held, limit):
-                "\(who) holds \(held) pools and buffers, the limit is \(limit) (--max-client-buffers): destroy the ones it no longer uses"
+                "holds \(held) pools and buffers, the limit is \(limit) (--max-client-buffers): destroy the ones it no longer uses"
             }
         }
     }
@@ -122,7 +124,7 @@ extension Server {
     /// wl_shm has no error for "too much"; no_memory is libwayland's own answer when it cannot
     /// allocate for a client (`wl_client_post_no_memory`).
     func limitRefused(_ client: OpaquePointer, _ refusal: ClientUsage.Refusal, what: String) {
-        let message = refusal.message("client \(clients.describe(client))", what: what)
+        let message = refusal.message(what: what)
         recordLimitRefusal(client, refusal, message: message)
         if let displayResource = wl_client_get_object(client, 1) {
             postError(displayResource, code: WL_DISPLAY_ERROR_NO_MEMORY.rawValue, message)
