@@ -16,7 +16,7 @@ struct VMDmabufTests {
         #expect(summary.contains("passed"), "\(summary)")
         // Both tests ran (not skipped): three exporters and the hostile modes.
         for test in ["dmabufClientRendersItsPattern(source:)", "hostileDmabufModesLeaveOthersRendering()",
-                     "asyncCreateAnswersCreatedAndFeedbackNamesTheDevice()"] {
+                     "asyncCreateAnswersCreatedAndFeedbackNamesTheDevice()", "dmabufsPastTheClientMemoryCapAreRefusedAtImport()"] {
             #expect(output.contains(test), "\(test) did not run")
         }
         #expect(!output.contains("skipped"), "\(summary)")
