@@ -99,7 +99,7 @@ public enum Misbehavior: String, Sendable, CaseIterable {
         case .nonFileFD: return .error(interface: "wl_shm", code: 2)
         case .zeroSizePool: return .error(interface: "wl_shm", code: 1)
         case .bufferAfterPoolDestroy, .destroyOrderings, .hoardBuffers: return .renders
-        // Past --max-client-memory (default 4 GiB): the 5th 1 GiB pool; wl_shm has no error for
+        // Past --max-client-memory (default 64 GiB): the 65th 1 GiB pool; wl_shm has no error for
         // "too much", so compositord answers as libwayland does when it cannot allocate.
         case .oversized: return .error(interface: "wl_display", code: 2)
         // Where no huge page is free (HugePages_Free 0, as on the project's host and VM), mapping
@@ -199,7 +199,7 @@ public enum Misbehavior: String, Sendable, CaseIterable {
         case .neverRead:
             return "Maps a window, then commits with frame callbacks and sends wl_display.sync in a loop without ever reading its socket."
         case .oversized:
-            return "Creates 1 GiB pools, each over its own sealed memfd sized with ftruncate and never written (no page is touched), one after another until refused (at most 64: 64 GiB)."
+            return "Creates 1 GiB pools, each over its own sealed memfd sized with ftruncate and never written (no page is touched), one after another until refused (at most 128: 128 GiB of address space)."
         case .hugetlbHole:
             return "Creates a 2 MiB pool over a memfd made with MFD_HUGETLB and sealed F_SEAL_SHRINK whose pages it never touches, and commits a 64x64 buffer of it; with free huge pages it first punches the page out (fallocate PUNCH_HOLE) and takes every free huge page, and then asks for a screencopy frame so that the compositor reads the buffer."
         case .hoardBuffers:
@@ -901,9 +901,9 @@ extension MisbehaviorRunner {
 // MARK: Limits
 
 extension MisbehaviorRunner {
-    /// Pools `oversized` makes: 1 GiB each, at most 64 of them.
+    /// Pools `oversized` makes: 1 GiB each, at most 128 of them.
     static let oversizedPool = 1 << 30
-    static let oversizedLimit = 64
+    static let oversizedLimit = 128
 
     /// A memfd sealed F_SEAL_SHRINK and sized with ftruncate only: sparse, no page allocated.
     func sparseSealedMemfd(size: Int, flags: UInt32 = 0) throws -> FileDescriptor {

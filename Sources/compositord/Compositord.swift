@@ -58,12 +58,12 @@ struct Compositord: ParsableCommand {
     var capture: String = "allow"
 
     @Option(help: ArgumentHelp(
-        "The most bytes one client may make compositord map: the sizes of its live wl_shm pools plus its live dma-buf buffers. A pool, resize or import past it is refused (wl_display no_memory, or the dma-buf import fails) and counted in --stats. Suffixes K, M, G, T (binary). Default 4G: twice the largest pool wl_shm can express, 8 times the largest measured application (foot, 512 MiB).",
+        "The most bytes one client may make compositord map: the sizes of its live wl_shm pools plus its live dma-buf buffers. A pool, resize or import past it is refused (wl_display no_memory, or the dma-buf import fails) and counted in --stats. Suffixes K, M, G, T (binary). Default 64G: 64 times the most a measured application maps per window (foot, two 512 MiB pools; a foot server has every window on one connection).",
         valueName: "bytes"))
-    var maxClientMemory: String = "4G"
+    var maxClientMemory: String = "64G"
 
     @Option(help: ArgumentHelp(
-        "The most wl_shm pools plus wl_buffers (shm and dma-buf) one client may hold at once; past it the request is refused like --max-client-memory. Default 4096 (applications measured hold under 20).",
+        "The most wl_shm pools plus wl_buffers (shm and dma-buf) one client may hold at once; past it the request is refused like --max-client-memory. Default 4096 (applications measured hold at most 20 per window).",
         valueName: "n"))
     var maxClientBuffers: Int = ClientLimits().objects
 
@@ -86,7 +86,7 @@ struct Compositord: ParsableCommand {
         }
         guard CapturePolicy(rawValue: capture) != nil else { throw ValidationError("--capture must be allow or deny") }
         guard let bytes = ClientLimits.parseBytes(maxClientMemory), bytes > 0 else {
-            throw ValidationError("--max-client-memory must be a positive number of bytes, with an optional K, M, G or T suffix (e.g. 4G)")
+            throw ValidationError("--max-client-memory must be a positive number of bytes, with an optional K, M, G or T suffix (e.g. 64G)")
         }
         guard maxClientBuffers > 0 else { throw ValidationError("--max-client-buffers must be at least 1") }
     }

@@ -75,7 +75,7 @@ struct DmabufInVMTests {
             try context.connection.roundtrip(timeout: .seconds(60)).orThrow(waitingFor: "the import")
             Issue.record("the third dma-buf was accepted")
         } catch let error as ProtocolError {
-            #expect("\(error)".contains("maps 16384 bytes in pools and dma-bufs; this dma-buf of 16384 bytes would pass --max-client-memory 20480 (20 KiB)"), "\(error)")
+            #expect("\(error)".contains("maps 16384 bytes; this dma-buf of 16384 bytes would pass --max-client-memory 20480 (20 KiB)"), "\(error)")
         }
         #expect(c.isRunning)
     }

@@ -94,7 +94,7 @@ import Testing
             #expect(refusals["not-shared-memory"] == nil && refusals["unsealed-pool-strict"] == nil, "\(refusals)")
         }
         #expect(refusals["resize-beyond-file"] == 1 && refusals["pool-larger-than-file"] == 1, "\(refusals)")
-        // oversized: its 5th 1 GiB pool passes the default --max-client-memory (4 GiB).
+        // oversized: its 65th 1 GiB pool passes the default --max-client-memory (64 GiB).
         #expect(refusals["client-memory-limit"] == 1 && refusals["client-buffer-limit"] == nil, "\(refusals)")
         // hugetlb-hole: with no huge page free, mapping the pool fails under every policy.
         #expect(refusals["mmap-failed"] == (Self.freeHugePages == 0 ? 1 : nil), "\(refusals)")

@@ -11,6 +11,7 @@ import Logging
 /// whatever outlives the client releases into nothing.
 final class ClientUsage {
     let limits: ClientLimits
+    let ledger: MemoryLedger
     private(set) var bytes = 0
     private(set) var objects = 0
     private(set) var peakBytes = 0
@@ -20,28 +21,36 @@ final class ClientUsage {
     private var held: [ObjectIdentifier: Hold] = [:]
     private var spent: [Hold] = []
 
-    init(limits: ClientLimits) { self.limits = limits }
+    init(limits: ClientLimits, ledger: MemoryLedger) {
+        self.limits = limits
+        self.ledger = ledger
+    }
 
     enum Refusal: Error {
         case memory(held: Int, adding: Int, limit: Int)
         case objects(held: Int, limit: Int)
+        /// All clients together (ClientLimits.totalMemoryBytes).
+        case total(held: Int, adding: Int, limit: Int)
 
         var rule: String {
             switch self {
             case .memory: "client-memory-limit"
             case .objects: "client-buffer-limit"
+            case .total: "total-memory-limit"
             }
         }
 
         /// What the client is told (the log adds who it is). libwayland 1.21 cuts error messages
-        /// at 127 bytes, so the figures come first: at most 125 bytes with 10-digit figures.
+        /// at 127 bytes: these stay near 100 with 11-digit figures.
         /// `what` is "a new pool", "a resize", "this dma-buf".
         func message(what: String) -> String {
             switch self {
             case let .memory(held, adding, limit):
-                "maps \(held) bytes in pools and dma-bufs; \(what) of \(adding) bytes would pass --max-client-memory \(limit) (\(ClientLimits.describe(bytes: limit)))"
+                "maps \(held) bytes; \(what) of \(adding) bytes would pass --max-client-memory \(limit) (\(ClientLimits.describe(bytes: limit)))"
             case let .objects(held, limit):
                 "holds \(held) pools and buffers, the limit is \(limit) (--max-client-buffers): destroy the ones it no longer uses"
+            case let .total(held, adding, limit):
+                "compositor maps \(held) bytes for all clients; \(what) of \(adding) bytes would pass its total of \(ClientLimits.describe(bytes: limit))"
             }
         }
     }
@@ -50,6 +59,7 @@ final class ClientUsage {
     func check(bytes more: Int, objects moreObjects: Int) throws(Refusal) {
         if moreObjects > 0, objects + moreObjects > limits.objects { throw .objects(held: objects, limit: limits.objects) }
         if more > 0, more > limits.memoryBytes - bytes { throw .memory(held: bytes, adding: more, limit: limits.memoryBytes) }
+        if more > 0, more > ledger.limit - ledger.bytes { throw .total(held: ledger.bytes, adding: more, limit: ledger.limit) }
     }
 
     /// Charges `bytes` and `objects` (checked first); released when the charge goes.
@@ -86,17 +96,29 @@ final class ClientUsage {
     }
 }
 
-/// Bytes and objects one thing holds on its client's `ClientUsage`, given back at deinit.
+/// Bytes mapped for all clients together, against `ClientLimits.totalMemoryBytes`.
+final class MemoryLedger {
+    let limit: Int
+    fileprivate(set) var bytes = 0
+    init(limit: Int) { self.limit = limit }
+}
+
+/// Bytes and objects one thing holds on its client's `ClientUsage` (and its bytes on the
+/// ledger of all clients), given back at deinit. The ledger is held strongly: what outlives its
+/// client still gives its bytes back there.
 final class Charge {
     private weak var usage: ClientUsage?
+    private let ledger: MemoryLedger
     private(set) var bytes: Int
     let objects: Int
 
     fileprivate init(usage: ClientUsage, bytes: Int, objects: Int) {
         self.usage = usage
+        ledger = usage.ledger
         self.bytes = bytes
         self.objects = objects
         usage.add(bytes: bytes, objects: objects)
+        ledger.bytes += bytes
     }
 
     /// Throws when growing to `newBytes` would pass the limit.
@@ -109,10 +131,14 @@ final class Charge {
     func grow(to newBytes: Int) {
         guard newBytes > bytes else { return }
         usage?.add(bytes: newBytes - bytes, objects: 0)
+        ledger.bytes += newBytes - bytes
         bytes = newBytes
     }
 
-    deinit { usage?.add(bytes: -bytes, objects: -objects) }
+    deinit {
+        usage?.add(bytes: -bytes, objects: -objects)
+        ledger.bytes -= bytes
+    }
 }
 
 extension Server {
@@ -137,7 +163,8 @@ extension Server {
         let usage = clients.usage(client)
         logger.warning("client limit reached", metadata: [
             "client": "\(clients.describe(client))", "rule": "\(refusal.rule)", "mapped-bytes": "\(usage?.bytes ?? 0)",
-            "objects": "\(usage?.objects ?? 0)", "max-client-memory": "\(configuration.clientLimits.memoryBytes)",
+            "objects": "\(usage?.objects ?? 0)", "all-clients-bytes": "\(usage?.ledger.bytes ?? 0)",
+            "max-client-memory": "\(configuration.clientLimits.memoryBytes)",
             "max-client-buffers": "\(configuration.clientLimits.objects)", "reason": "\(message)",
         ])
     }

@@ -28,6 +28,8 @@ final class Clients {
     /// What each connected client makes compositord hold, against `limits`.
     private var usages: [OpaquePointer: ClientUsage] = [:]
     private let limits: ClientLimits
+    /// Every client's mapped bytes together.
+    let ledger: MemoryLedger
     private var createdListener: Listener?
     /// Called after a client has gone and all its resources were destroyed.
     var onDisconnect: (OpaquePointer) -> Void = { _ in }
@@ -35,6 +37,7 @@ final class Clients {
     init(display: OpaquePointer, logger: Logger, keepDeparted: Bool, limits: ClientLimits = ClientLimits()) {
         self.logger = logger
         self.limits = limits
+        ledger = MemoryLedger(limit: limits.totalMemoryBytes)
         self.keepDeparted = keepDeparted
         createdListener = Listener { [unowned self] data in
             guard let data else { return }
@@ -85,7 +88,7 @@ final class Clients {
         infos[client] = Info(pid: pid, uid: uid, gid: gid, executable: exe, xdgWmBaseV4: v4)
         if v4 { logger.notice("client quirk: shown xdg_wm_base v4", metadata: ["pid": "\(pid)", "exe": "\(exe ?? "-")"]) }
         live[client] = (connections, ClientStatistics(pid: pid, uid: uid))
-        usages[client] = ClientUsage(limits: limits)
+        usages[client] = ClientUsage(limits: limits, ledger: ledger)
         connections += 1
         logger.info("client connected", metadata: ["pid": "\(pid)", "uid": "\(uid)", "gid": "\(gid)"])
         let listener = Listener { [unowned self] _ in self.disconnected(client) }

@@ -42,13 +42,16 @@ public struct ServerConfiguration: Sendable {
 /// until the compositor's address space runs out.
 public struct ClientLimits: Sendable, Equatable {
     /// Bytes mapped on the client's behalf: every live wl_shm pool's size (a pool lives while a
-    /// buffer of it does) plus every live dma-buf wl_buffer's size. The default, 4 GiB, is twice
-    /// the largest pool wl_shm can express (int32), 8 times foot's 512 MiB scrollback pool, the
-    /// largest any measured application maps (docs/applications.md).
-    public var memoryBytes: Int = 4 << 30
-    /// wl_shm_pool and wl_buffer objects alive at once. Measured applications hold under 20;
-    /// hoard-buffers (LoadTests) holds 240.
+    /// buffer of it does) plus every live dma-buf wl_buffer's size. The default, 64 GiB, is 64
+    /// times foot's peak (two 512 MiB pools per window, and a foot server has every window on one
+    /// connection), 32 times the largest pool wl_shm can express (docs/robustness/hygiene.md).
+    public var memoryBytes: Int = 64 << 30
+    /// wl_shm_pool and wl_buffer objects alive at once. Measured applications hold at most 20
+    /// (foot, kitty) per window; hoard-buffers (LoadTests) holds 240.
     public var objects: Int = 4096
+    /// Bytes mapped for all clients together: half of x86-64's 128 TiB user address space, so
+    /// that many clients at their own limits cannot take the compositor's address space.
+    public var totalMemoryBytes: Int = 64 << 40
 
     public init() {}
 
@@ -65,7 +68,7 @@ public struct ClientLimits: Sendable, Equatable {
         return Int(bytes.rounded(.down))
     }
 
-    /// `4294967296` as `4 GiB` where it is a whole number of KiB, MiB, GiB or TiB.
+    /// `68719476736` as `64 GiB` where it is a whole number of KiB, MiB, GiB or TiB.
     public static func describe(bytes: Int) -> String {
         for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] where bytes >= 1 << shift && bytes % (1 << shift) == 0 {
             return "\(bytes >> shift) \(unit)"
