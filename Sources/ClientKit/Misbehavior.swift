@@ -201,7 +201,7 @@ public enum Misbehavior: String, Sendable, CaseIterable {
         case .oversized:
             return "Creates 1 GiB pools, each over its own sealed memfd sized with ftruncate and never written (no page is touched), one after another until refused (at most 128: 128 GiB of address space)."
         case .hugetlbHole:
-            return "Creates a 2 MiB pool over a memfd made with MFD_HUGETLB and sealed F_SEAL_SHRINK whose pages it never touches, and commits a 64x64 buffer of it; with free huge pages it first punches the page out (fallocate PUNCH_HOLE) and takes every free huge page, and then asks for a screencopy frame so that the compositor reads the buffer."
+            return "Creates a 2 MiB pool over a memfd made with MFD_HUGETLB and sealed F_SEAL_SHRINK, never touched, and commits a 64x64 buffer of it; with free huge pages it first faults the page in once, punches it out (MADV_REMOVE) and takes every free huge page, then asks for a screencopy frame so that the compositor reads the buffer."
         case .hoardBuffers:
             return "Attaches a new 64x64 buffer every frame (its pool grows) and never reuses or destroys one, then keeps one buffer attached and draws into it while the compositor holds it (legal; hurts only itself)."
         }
@@ -976,28 +976,31 @@ extension MisbehaviorRunner {
             say("the pool was refused at wl_shm.create_pool\(free == 0 ? " (no huge page is free to reserve for the compositor's mapping)" : "")")
             throw error
         }
-        var taken: UnsafeMutableRawPointer? = nil
-        var takenBytes = 0
-        defer { if let taken { munmap(taken, takenBytes) } }
+        // Huge pages taken from everyone else, one mapping each, until none is left.
+        var taken: [UnsafeMutableRawPointer] = []
+        defer { for page in taken { munmap(page, pageSize) } }
         if free > 0 {
-            // The compositor's mapping reserved a huge page for the file: punch it out (the
-            // reservation goes with it), then take every free huge page, so that its next fault
+            // The compositor's mapping reserved a huge page for the file. Punching out a page
+            // that was never faulted keeps that reservation (the kernel gives reservations back
+            // only with the pages it frees), so fault it in once, then punch it out: page and
+            // reservation go. MADV_REMOVE on a shared mapping is fallocate(PUNCH_HOLE |
+            // KEEP_SIZE). Then take every free huge page, so that the compositor's next fault
             // on the pool finds none.
-            // MADV_REMOVE on a shared mapping is fallocate(PUNCH_HOLE | KEEP_SIZE); mapping it
-            // touches no page (the compositor's mapping already reserved the file's).
-            var punched = false
+            var punched = "MAP_SHARED: \(Errno.current)"
             if let m = mmap(nil, pageSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.rawValue, 0), m != MAP_FAILED {
-                punched = madvise(m, pageSize, 9 /* MADV_REMOVE */) == 0
+                m.storeBytes(of: 0, as: UInt8.self)
+                punched = madvise(m, pageSize, 9 /* MADV_REMOVE */) == 0 ? "done" : "MADV_REMOVE: \(Errno.current)"
                 munmap(m, pageSize)
             }
-            let (_, nowFree) = Self.hugePages()
-            takenBytes = nowFree * pageSize
-            if takenBytes > 0, let m = mmap(nil, takenBytes, PROT_READ | PROT_WRITE,
-                                            MAP_PRIVATE | MAP_ANONYMOUS | 0x40000 /* MAP_HUGETLB */ | 0x8000 /* MAP_POPULATE */, -1, 0),
-               m != MAP_FAILED {
-                taken = m
+            var stopped = Errno.current
+            while taken.count < 1 << 16 {
+                guard let m = mmap(nil, pageSize, PROT_READ | PROT_WRITE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS | 0x40000 /* MAP_HUGETLB */ | 0x8000 /* MAP_POPULATE */, -1, 0),
+                      m != MAP_FAILED else { stopped = Errno.current; break }
+                m.storeBytes(of: 1, as: UInt8.self)  // fault it in, should MAP_POPULATE not have
+                taken.append(m)
             }
-            say("punched the pool's page out (\(punched ? "done" : "MADV_REMOVE: \(Errno.current)")) and took \(taken == nil ? 0 : nowFree) free huge pages")
+            say("faulted the pool's page in once and punched it out (\(punched)) and took \(taken.count) free huge pages (the next: \(stopped)); HugePages_Free now \(Self.hugePages().free)")
         }
         wl_surface_attach(toplevel.surface.proxy, buffer, 0, 0)
         toplevel.surface.damageBuffer(x: 0, y: 0, width: Self.side, height: Self.side)
