@@ -57,6 +57,16 @@ struct Compositord: ParsableCommand {
         valueName: "allow|deny"))
     var capture: String = "allow"
 
+    @Option(help: ArgumentHelp(
+        "The most bytes one client may make compositord map: the sizes of its live wl_shm pools plus its live dma-buf buffers. A pool, resize or import past it is refused (wl_display no_memory, or the dma-buf import fails) and counted in --stats. Suffixes K, M, G, T (binary). Default 64G: 64 times the most a measured application maps per window (foot, two 512 MiB pools; a foot server has every window on one connection).",
+        valueName: "bytes"))
+    var maxClientMemory: String = "64G"
+
+    @Option(help: ArgumentHelp(
+        "The most wl_shm pools plus wl_buffers (shm and dma-buf) one client may hold at once; past it the request is refused like --max-client-memory. Default 4096 (applications measured hold at most 20 per window).",
+        valueName: "n"))
+    var maxClientBuffers: Int = ClientLimits().objects
+
     @Option(help: ArgumentHelp("Write per-client seal-policy statistics as JSON to this path at exit.", valueName: "file.json"))
     var stats: String?
 
@@ -75,6 +85,10 @@ struct Compositord: ParsableCommand {
             throw ValidationError("--seal-policy must be enforce, strict or guard")
         }
         guard CapturePolicy(rawValue: capture) != nil else { throw ValidationError("--capture must be allow or deny") }
+        guard let bytes = ClientLimits.parseBytes(maxClientMemory), bytes > 0 else {
+            throw ValidationError("--max-client-memory must be a positive number of bytes, with an optional K, M, G or T suffix (e.g. 64G)")
+        }
+        guard maxClientBuffers > 0 else { throw ValidationError("--max-client-buffers must be at least 1") }
     }
 
     func run() throws {
@@ -110,6 +124,12 @@ struct Compositord: ParsableCommand {
         config.keepClientStatistics = stats != nil
         config.outputDevice = OutputDeviceChoice(outputDevice)
         config.capture = CapturePolicy(rawValue: capture)!
+        config.clientLimits.memoryBytes = ClientLimits.parseBytes(maxClientMemory)!
+        config.clientLimits.objects = maxClientBuffers
+        logger.info("per-client limits", metadata: [
+            "max-client-memory": "\(config.clientLimits.memoryBytes) (\(ClientLimits.describe(bytes: config.clientLimits.memoryBytes)))",
+            "max-client-buffers": "\(config.clientLimits.objects)",
+        ])
         // Clients cost fds (a socket, pools): take all the kernel allows this process, and leave
         // FdBudget to refuse clients before the compositor runs short itself.
         let fds = FdBudget.raiseSoftLimit()

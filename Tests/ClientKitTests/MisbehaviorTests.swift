@@ -42,6 +42,9 @@ import Testing
         // Slow and greedy clients (docs/robustness/load.md).
         "never-read": (.disconnected, .disconnected, .disconnected),
         "hoard-buffers": (.renders, .renders, .renders),
+        // Limits (issue 16): past --max-client-memory; a hugetlb pool where no huge page is free.
+        "oversized": (err("wl_display", 2), err("wl_display", 2), err("wl_display", 2)),
+        "hugetlb-hole": (err("wl_shm", 2), err("wl_shm", 2), err("wl_shm", 2)),
     ]
     static let params = "zwp_linux_buffer_params_v1"
 
@@ -73,6 +76,8 @@ import Testing
         #expect(Misbehavior.dmabufOutOfBoundsPlane.expectedReaction == "any policy: zwp_linux_buffer_params_v1 error 6 (out_of_bounds)")
         #expect(Misbehavior.dmabufNotADmabuf.expected(policy: .guard).description == "zwp_linux_buffer_params_v1 error 7 (invalid_wl_buffer)")
         #expect(Misbehavior.dmabufReusedParams.expectedError! == ("zwp_linux_buffer_params_v1", 0))
+        #expect(Misbehavior.oversized.expectedReaction == "any policy: wl_display error 2 (no_memory)")
+        #expect(Misbehavior.oversized.isForbiddenUnderEveryPolicy && Misbehavior.hugetlbHole.isForbiddenUnderEveryPolicy)
     }
 
     @Test func dmabufModes() {

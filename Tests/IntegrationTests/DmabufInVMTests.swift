@@ -57,6 +57,29 @@ struct DmabufInVMTests {
         #expect(shot.rgb(32 + 48, 32 + 48) == 0xFFFF00)
     }
 
+    /// --max-client-memory counts dma-bufs too: under a 20 KiB cap a 64x64 XRGB8888 dma-buf
+    /// (16 KiB) imports and a second one fails before it is mapped: `failed` for `create`,
+    /// invalid_wl_buffer with the reason for `create_immed`.
+    @Test func dmabufsPastTheClientMemoryCapAreRefusedAtImport() throws {
+        let c = try CompositorProcess(["--width", "640", "--height", "480", "--max-client-memory", "20K"])
+        let context = try ClientContext(displayName: "\(c.runtime.path)/\(c.socketName)", timeout: .seconds(60))
+        let dmabuf = try context.linuxDmabuf(timeout: .seconds(60))
+        let first = try DmaBuffer(linuxDmabuf: dmabuf, dmabuf: DmaBuf(width: 64, height: 64, strategy: .udmabuf), creation: .async, timeout: .seconds(60))
+        #expect(throws: DmaBufferError.self) {
+            _ = try DmaBuffer(linuxDmabuf: dmabuf, dmabuf: DmaBuf(width: 64, height: 64, strategy: .udmabuf), creation: .async, timeout: .seconds(60))
+        }
+        withExtendedLifetime(first) {}
+        #expect(c.log.contains("rule=client-memory-limit"), "\(c.log.suffix(2000))")
+        do {
+            _ = try DmaBuffer(linuxDmabuf: dmabuf, dmabuf: DmaBuf(width: 64, height: 64, strategy: .udmabuf), creation: .immediate, timeout: .seconds(60))
+            try context.connection.roundtrip(timeout: .seconds(60)).orThrow(waitingFor: "the import")
+            Issue.record("the third dma-buf was accepted")
+        } catch let error as ProtocolError {
+            #expect("\(error)".contains("maps 16384 bytes; this dma-buf of 16384 bytes would pass --max-client-memory 20480 (20 KiB)"), "\(error)")
+        }
+        #expect(c.isRunning)
+    }
+
     /// The hostile dma-buf modes get their errors; compositord and an observer survive.
     @Test func hostileDmabufModesLeaveOthersRendering() throws {
         let c = try CompositorProcess(["--width", "640", "--height", "480"])

@@ -29,6 +29,9 @@ final class ShmPool {
     private(set) var data: UnsafeMutableRawPointer
     private(set) var size: Int
     private let guardRange: GuardedRange
+    /// What this pool holds on its client's limits (ClientUsage): its size and one object,
+    /// given back when the mapping goes.
+    var charge: Charge?
 
     /// Takes ownership of `fd` (closed on failure too).
     init(fd rawFD: Int32, size: Int32, policy: SealPolicy) throws(Failure) {
@@ -75,6 +78,7 @@ final class ShmPool {
         data = moved
         size = Int(newSize)
         guardRange.update(address: moved, length: size)
+        charge?.grow(to: size)
     }
 
     /// Runs `body` (which reads the mapping) under the SIGBUS guard when the pool needs it.

@@ -113,9 +113,14 @@ final class LinuxBufferParams: ResourceHandler {
                 ReceivedFd.close(plane.fd)
                 throw DmabufBuffer.ImportFailure(description: "the plane fd is a \(file.typeName), not a dma-buf")
             }
+            // --max-client-memory and --max-client-buffers, before anything is mapped: the size of
+            // a dma-buf comes from its exporter (lseek), no page of it is touched.
+            let client = wl_resource_get_client(resource)!
+            guard let charge = chargeImport(client: client, fd: plane.fd, immediate: id != nil) else { return }
             let contents = try DmabufBuffer(plane: plane, width: width, height: height, format: format)
-            guard let buffer = Resources.create(client: wl_resource_get_client(resource), interface: cw_wl_buffer_interface(),
+            guard let buffer = Resources.create(client: client, interface: cw_wl_buffer_interface(),
                                                 version: 1, id: id ?? 0, handler: { r in Buffer(resource: r, contents: contents) }) else { return }
+            server.usage(of: client)?.hold(charge, until: buffer)
             if id == nil { zwp_linux_buffer_params_v1_send_created(resource, buffer) }
         } catch {
             server.logger.warning("dma-buf import failed", metadata: [
@@ -126,6 +131,30 @@ final class LinuxBufferParams: ResourceHandler {
             } else {
                 fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_WL_BUFFER, "dma-buf import failed: \(error.description)")
             }
+        }
+    }
+
+    /// The dma-buf's size and one object on its client's limits. On refusal the fd is closed,
+    /// the refusal counted and logged, and the import fails: `failed` for `create`,
+    /// invalid_wl_buffer with the reason for `create_immed`; nil then.
+    private func chargeImport(client: OpaquePointer, fd: FileDescriptor, immediate: Bool) -> Charge? {
+        let size = max(Int(lseek(fd.rawValue, 0, SEEK_END)), 0)
+        guard let usage = server.usage(of: client) else {
+            ReceivedFd.close(fd)
+            return nil
+        }
+        do throws(ClientUsage.Refusal) {
+            return try usage.charge(bytes: size, objects: 1)
+        } catch {
+            ReceivedFd.close(fd)
+            let message = error.message(what: "this dma-buf")
+            server.recordLimitRefusal(client, error, message: message)
+            if immediate {
+                fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_WL_BUFFER, message)
+            } else {
+                zwp_linux_buffer_params_v1_send_failed(resource)
+            }
+            return nil
         }
     }
 

@@ -18,8 +18,14 @@ final class WlShmPool: ResourceHandler {
             // Buffers keep the pool (and its mapping) alive; see ShmPool.
             wl_resource_destroy(request.resource)
         case WL_SHM_POOL_RESIZE:
+            let newSize = request.int(0)
+            do throws(ClientUsage.Refusal) {
+                try pool.charge?.checkGrowth(to: Int(newSize))  // --max-client-memory, before anything is remapped
+            } catch {
+                return server.limitRefused(request.client, error, what: "a resize")
+            }
             do {
-                try pool.resize(to: request.int(0), policy: server.configuration.sealPolicy)
+                try pool.resize(to: newSize, policy: server.configuration.sealPolicy)
             } catch {
                 server.poolRefused(request.resource, error)
             }
@@ -38,9 +44,17 @@ final class WlShmPool: ResourceHandler {
         case let .failure(invalid):
             server.postError(request.resource, code: WL_SHM_ERROR_INVALID_STRIDE.rawValue, invalid.description)
         case let .success(layout):
+            // --max-client-buffers: every wl_buffer counts while its resource lives.
+            guard let usage = server.usage(of: request.client) else { return }
+            let charge: Charge
+            do throws(ClientUsage.Refusal) { charge = try usage.charge(bytes: 0, objects: 1) } catch {
+                return server.limitRefused(request.client, error, what: "a wl_buffer")
+            }
             let contents = ShmBuffer(pool: pool, layout: layout)
-            Resources.create(client: request.client, interface: cw_wl_buffer_interface(), version: 1, id: id) { r in
+            if let buffer = Resources.create(client: request.client, interface: cw_wl_buffer_interface(), version: 1, id: id, handler: { r in
                 Buffer(resource: r, contents: contents)
+            }) {
+                usage.hold(charge, until: buffer)
             }
         }
     }

@@ -25,12 +25,19 @@ final class Clients {
     private(set) var folded = ClientStatistics(pid: 0, uid: 0)
     private(set) var foldedCount = 0
     private var destroyListeners: [OpaquePointer: Listener] = [:]
+    /// What each connected client makes compositord hold, against `limits`.
+    private var usages: [OpaquePointer: ClientUsage] = [:]
+    private let limits: ClientLimits
+    /// Every client's mapped bytes together.
+    let ledger: MemoryLedger
     private var createdListener: Listener?
     /// Called after a client has gone and all its resources were destroyed.
     var onDisconnect: (OpaquePointer) -> Void = { _ in }
 
-    init(display: OpaquePointer, logger: Logger, keepDeparted: Bool) {
+    init(display: OpaquePointer, logger: Logger, keepDeparted: Bool, limits: ClientLimits = ClientLimits()) {
         self.logger = logger
+        self.limits = limits
+        ledger = MemoryLedger(limit: limits.totalMemoryBytes)
         self.keepDeparted = keepDeparted
         createdListener = Listener { [unowned self] data in
             guard let data else { return }
@@ -42,6 +49,8 @@ final class Clients {
     var count: Int { infos.count }
 
     func info(_ client: OpaquePointer) -> Info? { infos[client] }
+
+    func usage(_ client: OpaquePointer) -> ClientUsage? { usages[client] }
 
     /// True the first time it is asked for `client`: its first pool sealed on its behalf.
     func firstSealedOnBehalf(_ client: OpaquePointer) -> Bool {
@@ -58,7 +67,17 @@ final class Clients {
 
     /// The kept clients' counters (departed and connected), in connection order.
     var statistics: [ClientStatistics] {
-        (departed + live.values).sorted { $0.number < $1.number }.map(\.statistics)
+        (departed + live.map { client, entry in (entry.number, withPeaks(entry.statistics, client)) })
+            .sorted { $0.number < $1.number }.map(\.statistics)
+    }
+
+    /// A client's counters with its usage peaks filled in.
+    private func withPeaks(_ statistics: ClientStatistics, _ client: OpaquePointer) -> ClientStatistics {
+        guard let usage = usages[client] else { return statistics }
+        var s = statistics
+        s.peakMappedBytes = usage.peakBytes
+        s.peakObjects = usage.peakObjects
+        return s
     }
 
     private func connected(_ client: OpaquePointer) {
@@ -69,6 +88,7 @@ final class Clients {
         infos[client] = Info(pid: pid, uid: uid, gid: gid, executable: exe, xdgWmBaseV4: v4)
         if v4 { logger.notice("client quirk: shown xdg_wm_base v4", metadata: ["pid": "\(pid)", "exe": "\(exe ?? "-")"]) }
         live[client] = (connections, ClientStatistics(pid: pid, uid: uid))
+        usages[client] = ClientUsage(limits: limits, ledger: ledger)
         connections += 1
         logger.info("client connected", metadata: ["pid": "\(pid)", "uid": "\(uid)", "gid": "\(gid)"])
         let listener = Listener { [unowned self] _ in self.disconnected(client) }
@@ -78,7 +98,10 @@ final class Clients {
 
     private func disconnected(_ client: OpaquePointer) {
         let info = infos.removeValue(forKey: client)
-        let entry = live.removeValue(forKey: client)
+        var entry = live.removeValue(forKey: client)
+        if entry != nil { entry!.statistics = withPeaks(entry!.statistics, client) }
+        // What outlives the client (buffers still on screen) releases into nothing from here on.
+        let usage = usages.removeValue(forKey: client)
         if let entry {
             if keepDeparted { departed.append(entry) } else { folded.add(entry.statistics); foldedCount += 1 }
         }
@@ -87,6 +110,7 @@ final class Clients {
         logger.info("client disconnected", metadata: [
             "pid": "\(info?.pid ?? 0)", "uid": "\(info?.uid ?? 0)", "protocol-errors": "\(stats?.protocolErrors ?? 0)",
             "sigbus-faults": "\(stats?.sigbusFaults ?? 0)", "shrunk-at-latch": "\(stats?.shrunkAtLatch ?? 0)",
+            "peak-mapped-bytes": "\(usage?.peakBytes ?? 0)", "peak-objects": "\(usage?.peakObjects ?? 0)",
         ])
         onDisconnect(client)
     }

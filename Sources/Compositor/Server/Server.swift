@@ -69,7 +69,8 @@ public final class Server {
         loop = wl_display_get_event_loop(display)
         scene = Scene(width: configuration.width, height: configuration.height)
         renderer = PixmanRenderer(background: configuration.background)
-        clients = Clients(display: display, logger: logger, keepDeparted: configuration.keepClientStatistics)
+        clients = Clients(display: display, logger: logger, keepDeparted: configuration.keepClientStatistics,
+                          limits: configuration.clientLimits)
         dmabufMainDevice = DrmNodes.mainDevice()
         do {
             dmabufFormats = try DmabufFormatTable()

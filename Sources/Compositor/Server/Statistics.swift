@@ -10,6 +10,10 @@ public struct ClientStatistics: Sendable {
     /// Pool files found shrunk under a committed buffer by the latch check (on-demand), unread.
     public var shrunkAtLatch = 0
     public var protocolErrors = 0
+    /// The most bytes the client had mapped at once (pools and dma-bufs, ClientUsage), and the
+    /// most pools and buffers it held at once. Totals give the largest of any client.
+    public var peakMappedBytes = 0
+    public var peakObjects = 0
 
     /// Adds `other`'s counters to these (pid and uid stay).
     mutating func add(_ other: ClientStatistics) {
@@ -18,6 +22,8 @@ public struct ClientStatistics: Sendable {
         sigbusFaults += other.sigbusFaults
         shrunkAtLatch += other.shrunkAtLatch
         protocolErrors += other.protocolErrors
+        peakMappedBytes = max(peakMappedBytes, other.peakMappedBytes)
+        peakObjects = max(peakObjects, other.peakObjects)
     }
 
     var json: JSON {
@@ -26,6 +32,7 @@ public struct ClientStatistics: Sendable {
             "pools_accepted": .object(poolsAccepted.mapValues { .int($0) }),
             "refusals": .object(refusals.mapValues { .int($0) }),
             "sigbus_faults": .int(sigbusFaults), "shrunk_at_latch": .int(shrunkAtLatch), "protocol_errors": .int(protocolErrors),
+            "peak_mapped_bytes": .int(peakMappedBytes), "peak_objects": .int(peakObjects),
         ])
     }
 }
@@ -64,6 +71,6 @@ public struct Statistics: Sendable {
     public var summary: String {
         let t = totals
         func dict(_ d: [String: Int]) -> String { d.isEmpty ? "none" : d.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") }
-        return "clients=\(clients.count + foldedCount) pools-accepted=\(dict(t.poolsAccepted)) refusals=\(dict(t.refusals)) sigbus-faults=\(t.sigbusFaults) shrunk-at-latch=\(t.shrunkAtLatch) protocol-errors=\(t.protocolErrors)"
+        return "clients=\(clients.count + foldedCount) pools-accepted=\(dict(t.poolsAccepted)) refusals=\(dict(t.refusals)) sigbus-faults=\(t.sigbusFaults) shrunk-at-latch=\(t.shrunkAtLatch) protocol-errors=\(t.protocolErrors) peak-mapped-bytes=\(t.peakMappedBytes) peak-objects=\(t.peakObjects)"
     }
 }
