@@ -1,14 +1,15 @@
 import Foundation
 import Testing
 
-/// Boots the test VM (udmabuf, the system dma-heap and a vgem card) and runs DmabufInVMTests
-/// there with this very test binary: the host-built compositord and demo-client, unchanged.
+/// Boots the test VM (udmabuf, the system dma-heap and a vgem card) and runs DmabufInVMTests and
+/// DmabufFenceInVMTests there with this very test binary: the host-built compositord and
+/// demo-client, unchanged.
 @Suite(.enabled(if: !VM.skipRequested, "COMPOSITORD_SKIP_VM=1"))
 struct VMDmabufTests {
     @Test func dmabufTestsPassInsideTheVM() throws {
         let testBinary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let r = try VM.run(devices: [.vgem], memoryMB: 1536, environment: ["COMPOSITORD_IN_VM": "1"], timeout: 900,
-                           command: [testBinary, "--testing-library", "swift-testing", "--filter", "DmabufInVMTests"])
+                           command: [testBinary, "--testing-library", "swift-testing", "--filter", "DmabufInVMTests", "--filter", "DmabufFenceInVMTests"])
         // Swift Testing reports on stderr.
         let output = r.stdout + r.stderr
         let summary = output.split(separator: "\n").last { $0.contains("Test run with") } ?? "no summary"
@@ -16,7 +17,10 @@ struct VMDmabufTests {
         #expect(summary.contains("passed"), "\(summary)")
         // Both tests ran (not skipped): three exporters and the hostile modes.
         for test in ["dmabufClientRendersItsPattern(source:)", "hostileDmabufModesLeaveOthersRendering()",
-                     "asyncCreateAnswersCreatedAndFeedbackNamesTheDevice()"] {
+                     "asyncCreateAnswersCreatedAndFeedbackNamesTheDevice()",
+                     // Issue 16: vgem fences (DmabufFenceInVMTests).
+                     "fencedCommitIsHeldUntilTheFenceSignals()", "fenceMissingTheDeadlineCostsTheClientAnError()",
+                     "screencopyIntoAFencedDmabufNeverBlocks()"] {
             #expect(output.contains(test), "\(test) did not run")
         }
         #expect(!output.contains("skipped"), "\(summary)")

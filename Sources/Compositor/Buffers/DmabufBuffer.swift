@@ -21,6 +21,11 @@ final class DmabufBuffer: ClientBuffer {
     let width: Int32, height: Int32
     let format: PixelFormat
     private let fd: FileDescriptor
+    /// The plane's dma-buf fd, for readiness waits (DmabufWait); owned by this buffer.
+    var dmabufFd: Int32 { fd.rawValue }
+    /// Reads that found the buffer not ready although its commit waited for it (a fence added
+    /// after the commit): read without DMA_BUF_IOCTL_SYNC rather than wait.
+    private(set) var unsyncedReads = 0
     private let mapping: UnsafeMutableRawPointer
     private let mappingSize: Int
     private let guardRange: GuardedRange
@@ -62,8 +67,10 @@ final class DmabufBuffer: ClientBuffer {
 
     /// Runs `body` with a writable mapping of the dma-buf (screencopy targets), bracketed by
     /// DMA_BUF_IOCTL_SYNC START|WRITE … END|WRITE and guarded. False when the exporter refuses a
-    /// writable mapping or the write faulted.
+    /// writable mapping, the write faulted, or the buffer is not ready for writing right now (a
+    /// fence not signalled: SYNC would wait for it, so nothing is written).
     func write(_ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
+        guard DmabufReadiness.isReady(fd.rawValue, for: .write) else { return false }
         guard let m = mmap(nil, mappingSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.rawValue, 0), m != MAP_FAILED else { return false }
         defer { munmap(m, mappingSize) }
         _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START | CDRM_SYNC_WRITE))
@@ -80,12 +87,20 @@ final class DmabufBuffer: ClientBuffer {
 
     func withImage(_ body: (OpaquePointer) -> Void) -> BufferRead {
         var outcome = BufferRead.read
-        _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START | CDRM_SYNC_READ))
+        // The commit waited for the fences it saw (Server.commit); one added since would make
+        // SYNC(START) sleep until it signals. The zero-timeout poll says whether one is pending:
+        // then the pixels are read as they are, without the bracket, rather than wait.
+        let synced = DmabufReadiness.isReady(fd.rawValue, for: .read)
+        if synced {
+            _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START | CDRM_SYNC_READ))
+        } else {
+            unsyncedReads += 1
+        }
         let ok = guardRange.read {
             guard let image = view.image(base: mapping) else { outcome = .unreadable; return }
             body(image)
         }
-        _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_END | CDRM_SYNC_READ))
+        if synced { _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_END | CDRM_SYNC_READ)) }
         return ok ? outcome : .faulted
     }
 }
