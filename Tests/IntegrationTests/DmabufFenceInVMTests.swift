@@ -139,6 +139,54 @@ struct DmabufFenceInVMTests {
         #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
     }
 
+    /// Sub-surface synchronisation queues behind a held commit: a synchronized sub-surface's
+    /// fenced commit is held, and the parent's next commit (which would apply the child's cached
+    /// state) waits for it, so parent and child change together, once the fence signals.
+    @Test func parentCommitWaitsForItsSynchronizedSubsurfacesHeldCommit() throws {
+        let c = try CompositorProcess(["--width", "320", "--height", "240", "--composite", "every-frame"],
+                                      environment: ["COMPOSITORD_FENCE_DEADLINE_MS": "60000"])
+        let fenced = try FencedClient(c)
+        let parent = fenced.toplevel.surface
+        // Parent red at (32,32); a synchronized child, green, at (16,16) in it: (40,40) is the
+        // parent's, (50,50) the child's.
+        let child = try Subsurface(context: fenced.context, parent: parent)
+        child.setPosition(x: 16, y: 16)
+        let green = try fenced.buffer(Self.green)
+        child.surface.attach(green)
+        child.surface.damageBuffer(x: 0, y: 0, width: 64, height: 64)
+        child.surface.commit()
+        let red = try fenced.buffer(Self.red)
+        let cb1 = try #require(fenced.toplevel.present(red))
+        try fenced.context.connection.wait(timeout: Self.timeout) { cb1.isDone }.orThrow(waitingFor: "first frame")
+        _ = try c.screenshot(timeout: 60) { $0.rgb(40, 40) == 0xFF0000 && $0.rgb(50, 50) == 0x00FF00 }
+
+        // The child commits a fenced white buffer (held), then the parent a blue one.
+        let white = try fenced.buffer(Self.white)
+        let fence = try VgemFence()
+        try fence.attach(to: white.dmabuf.fileDescriptor)
+        child.surface.attach(white)
+        child.surface.damageBuffer(x: 0, y: 0, width: 64, height: 64)
+        child.surface.commit()
+        let blue = try fenced.buffer(Self.blue)
+        let cb2 = try #require(fenced.toplevel.present(blue))
+        try fenced.context.connection.roundtrip(timeout: Self.timeout).orThrow(waitingFor: "roundtrip")
+        usleep(300_000)
+        try fenced.context.connection.roundtrip(timeout: Self.timeout).orThrow(waitingFor: "roundtrip")
+        let held = try c.screenshot()
+        #expect(held.rgb(40, 40) == 0xFF0000 && held.rgb(50, 50) == 0x00FF00,
+                "parent 0x\(String(held.rgb(40, 40), radix: 16)), child 0x\(String(held.rgb(50, 50), radix: 16)): expected both unchanged")
+        #expect(!cb2.isDone, "the parent's commit applied before its synchronized child's held commit")
+
+        try fence.signal()
+        try fenced.context.connection.wait(timeout: Self.timeout) { cb2.isDone }.orThrow(waitingFor: "the parent's frame")
+        let shown = try c.screenshot(timeout: 30) { $0.rgb(40, 40) == 0x0000FF }
+        #expect(shown.rgb(40, 40) == 0x0000FF && shown.rgb(50, 50) == 0xFFFFFF,
+                "parent 0x\(String(shown.rgb(40, 40), radix: 16)), child 0x\(String(shown.rgb(50, 50), radix: 16))")
+        #expect(!c.log.contains("protocol error"), "\(c.log)")
+        let exit = c.terminate(timeout: 10)
+        #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
+    }
+
     /// A fence that does not signal within the deadline (1 s) costs the client a protocol error
     /// on the wl_buffer, logged with the reason; everyone else goes on and compositord exits 0.
     @Test func fenceMissingTheDeadlineCostsTheClientAnError() throws {

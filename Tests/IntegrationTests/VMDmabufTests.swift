@@ -20,7 +20,7 @@ struct VMDmabufTests {
                      "asyncCreateAnswersCreatedAndFeedbackNamesTheDevice()",
                      // Issue 16: vgem fences (DmabufFenceInVMTests).
                      "fencedCommitIsHeldUntilTheFenceSignals()", "fenceMissingTheDeadlineCostsTheClientAnError()",
-                     "screencopyIntoAFencedDmabufNeverBlocks()"] {
+                     "screencopyIntoAFencedDmabufNeverBlocks()", "parentCommitWaitsForItsSynchronizedSubsurfacesHeldCommit()"] {
             #expect(output.contains(test), "\(test) did not run")
         }
         #expect(!output.contains("skipped"), "\(summary)")
