@@ -187,6 +187,40 @@ struct DmabufFenceInVMTests {
         #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
     }
 
+    /// An export-dmabuf consumer holds the output's own dma-buf and can add a fence to it: when
+    /// compositord composites into that buffer again (or reads it for a screenshot), it must not
+    /// wait for the fence (Framebuffer.withCPUAccess).
+    @Test func fenceOnAnExportedOutputBufferDoesNotStallCompositing() throws {
+        let c = try CompositorProcess(["--width", "320", "--height", "240", "--composite", "every-frame"])
+        let observer = try Observer(c)
+        _ = try observer.run(seconds: 0.3)
+        let connection = try Connection(displayName: "\(c.runtime.path)/\(c.socketName)")
+        let capturer = try OutputCapture(connection: connection, timeout: Self.timeout)
+        let fence = try VgemFence()
+        // Each of the output's buffers gets the fence (held frames are never drawn into, so
+        // three holds cover the swapchain); then all are released.
+        var held: [HeldExportedFrame] = []
+        for _ in 0..<3 {
+            _ = try observer.run(seconds: 0.1)
+            guard let frame = try? capturer.captureHeld(timeout: .seconds(10)) else { break }
+            try fence.attach(to: try #require(frame.fileDescriptor))
+            held.append(frame)
+        }
+        #expect(!held.isEmpty)
+        for frame in held { frame.release() }
+        try connection.roundtrip(timeout: Self.timeout).orThrow(waitingFor: "the releases")
+        let during = try observer.run(seconds: 1.5)
+        #expect(during.maxGapMs < Self.maxGapMs, "the observer waited \(Int(during.maxGapMs)) ms for a frame: compositing waited on a consumer's fence")
+        let started = Date()
+        _ = try c.screenshot()
+        #expect(Date().timeIntervalSince(started) < 5, "the screenshot took \(Date().timeIntervalSince(started)) s")
+        #expect(!fence.hasSignalled, "vgem signalled the fence by itself (10 s passed): the test ran too slowly")
+        try fence.signal()
+        #expect(c.isRunning)
+        let exit = c.terminate(timeout: 10)
+        #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
+    }
+
     /// A fence that does not signal within the deadline (1 s) costs the client a protocol error
     /// on the wl_buffer, logged with the reason; everyone else goes on and compositord exits 0.
     @Test func fenceMissingTheDeadlineCostsTheClientAnError() throws {

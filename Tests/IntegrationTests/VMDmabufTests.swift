@@ -20,7 +20,8 @@ struct VMDmabufTests {
                      "asyncCreateAnswersCreatedAndFeedbackNamesTheDevice()",
                      // Issue 16: vgem fences (DmabufFenceInVMTests).
                      "fencedCommitIsHeldUntilTheFenceSignals()", "fenceMissingTheDeadlineCostsTheClientAnError()",
-                     "screencopyIntoAFencedDmabufNeverBlocks()", "parentCommitWaitsForItsSynchronizedSubsurfacesHeldCommit()"] {
+                     "screencopyIntoAFencedDmabufNeverBlocks()", "parentCommitWaitsForItsSynchronizedSubsurfacesHeldCommit()",
+                     "fenceOnAnExportedOutputBufferDoesNotStallCompositing()"] {
             #expect(output.contains(test), "\(test) did not run")
         }
         #expect(!output.contains("skipped"), "\(summary)")
