@@ -261,6 +261,42 @@ struct DmabufFenceInVMTests {
         #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
     }
 
+    /// A client that keeps committing while its commits wait for a fence is cut off at 32 held
+    /// commits (each costs compositord a descriptor), and compositord's descriptors return to
+    /// where they were.
+    @Test func floodOfHeldCommitsIsCapped() throws {
+        let c = try CompositorProcess(["--width", "320", "--height", "240"], environment: ["COMPOSITORD_FENCE_DEADLINE_MS": "60000"])
+        func fdCount() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(c.child.pid)/fd").count) ?? -1 }
+        let fenced = try FencedClient(c)
+        let a = try fenced.buffer(Self.red)
+        let cbA = try #require(fenced.toplevel.present(a))
+        try fenced.context.connection.wait(timeout: Self.timeout) { cbA.isDone }.orThrow(waitingFor: "frame A")
+        let b = try fenced.buffer(Self.blue)
+        try fenced.context.connection.roundtrip(timeout: Self.timeout).orThrow(waitingFor: "roundtrip")
+        let baseline = fdCount()
+        let fence = try VgemFence()
+        try fence.attach(to: b.dmabuf.fileDescriptor)
+        for _ in 0..<40 { fenced.toplevel.present(b, requestFrame: false) }
+        var error: ProtocolError?
+        do {
+            _ = try fenced.context.connection.wait(timeout: .seconds(10)) { false }
+        } catch let e as ProtocolError {
+            error = e
+        }
+        let e = try #require(error, "40 held commits and no error; log:\n\(c.log)")
+        #expect(e.interface == "wl_buffer" && e.message.contains("more than 32 commits"), "\(e)")
+        #expect(c.log.contains("too many commits held"), "\(c.log)")
+        try fence.signal()
+        var now = fdCount()
+        let deadline = Date().addingTimeInterval(10)
+        while now > baseline && Date() < deadline { usleep(50_000); now = fdCount() }
+        // The client's own descriptors (its socket, the dma-bufs) went with it: at or below the baseline.
+        #expect(now <= baseline, "compositord had \(baseline) descriptors before the flood and \(now) after")
+        #expect(c.isRunning)
+        let exit = c.terminate(timeout: 10)
+        #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
+    }
+
     /// screencopy into a dma-buf that carries an unsignalled fence: the copy waits in the event
     /// loop (others keep their frames) and fails at the deadline; with the fence signalled in
     /// time it completes, with the right pixels.

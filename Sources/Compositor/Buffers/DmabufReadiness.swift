@@ -44,8 +44,6 @@ enum DmabufReadiness {
 /// stops it without calling back. Never blocks.
 final class DmabufWait {
     private let loop: OpaquePointer
-    /// Fds this wait owns (exported sync_files), closed when it ends.
-    private var ownedFds: [Int32] = []
     private var remaining = 0
     private var timer: OpaquePointer?
     private var completion: ((Bool) -> Void)?
@@ -87,14 +85,16 @@ final class DmabufWait {
     }
     private var watches: [Watch] = []
 
+    /// Watches `fd`; an `owned` one (an exported sync_file) is closed at once: the event source
+    /// holds its own duplicate (wl_event_loop_add_fd), so each wait costs one descriptor.
     private func watch(_ fd: Int32, events: UInt32, owned: Bool) {
-        if owned { ownedFds.append(fd) }
+        defer { if owned { close(fd) } }
         let w = Watch(self)
         guard let source = wl_event_loop_add_fd(loop, fd, events, { _, _, data in
             let w = Unmanaged<Watch>.fromOpaque(data!).takeUnretainedValue()
             w.wait.oneReady(w)
             return 0
-        }, Unmanaged.passUnretained(w).toOpaque()) else { return }  // cannot watch it: treated as ready
+        }, Unmanaged.passUnretained(w).toOpaque()) else { return }  // cannot watch it (no fd left): treated as ready
         w.source = source
         watches.append(w)
         remaining += 1
@@ -124,8 +124,6 @@ final class DmabufWait {
         watches = []
         if let timer { wl_event_source_remove(timer) }
         timer = nil
-        for fd in ownedFds { close(fd) }
-        ownedFds = []
     }
 
     deinit { cancel() }

@@ -39,6 +39,10 @@ extension Server {
         if surface.heldCommits.isEmpty && dependencies.isEmpty && (dmabuf.map { DmabufReadiness.isReady($0.dmabufFd, for: .read) } ?? true) {
             return commit(surface)
         }
+        if let resource = surface.resource, let client = wl_resource_get_client(resource),
+           heldCommitCount(of: client) >= Self.maxHeldCommitsPerClient {
+            return tooManyHeldCommits(surface, client)
+        }
         var state = SurfaceState<Buffer>()
         swap(&state, &surface.pending)
         // Committed again while a release waits for the frame: it is in use, not released.
@@ -47,6 +51,9 @@ extension Server {
         if surface.heldCommits.isEmpty { holdingSurfaces.append(surface) }
         surface.heldCommits.append(held)
         if let dmabuf {
+            logger.debug("commit held until its dma-buf's fences signal", metadata: [
+                "surface": "wl_surface@\(surface.id)", "queued": "\(surface.heldCommits.count)",
+            ])
             held.wait = DmabufWait.start(loop: loop, fds: [dmabuf.dmabufFd], access: .read) { [unowned self] ready in
                 held.wait = nil
                 held.failed = !ready
@@ -93,6 +100,31 @@ extension Server {
         surface.dropHeldCommits()
         holdingSurfaces.removeAll { $0 === surface }
         applyDependentCommits()
+    }
+
+    /// Commits a client may have held at once (all its surfaces): each fenced one costs a
+    /// descriptor (the sync_file the event loop watches) until it applies or the deadline passes.
+    static let maxHeldCommitsPerClient = 32
+
+    private func heldCommitCount(of client: OpaquePointer) -> Int {
+        var n = 0
+        for s in holdingSurfaces where s.resource.map({ wl_resource_get_client($0) == client }) == true { n += s.heldCommits.count }
+        return n
+    }
+
+    /// A client that keeps committing while its earlier commits wait for fences is disconnected
+    /// before its queue costs compositord more than `maxHeldCommitsPerClient` descriptors.
+    private func tooManyHeldCommits(_ surface: Surface, _ client: OpaquePointer) {
+        let message = "more than \(Self.maxHeldCommitsPerClient) commits waiting for dma-buf fences: wait for frame callbacks (or for the fences) before committing again"
+        logger.warning("too many commits held for dma-buf fences", metadata: [
+            "client": "\(clients.describe(client))", "surface": "wl_surface@\(surface.id)", "limit": "\(Self.maxHeldCommitsPerClient)",
+        ])
+        if case let .attached(b?) = surface.pending.attachment, let resource = b.resource {
+            postError(resource, code: 0, message)
+        } else {
+            logger.warning("disconnecting the client", metadata: ["client": "\(clients.describe(client))", "reason": "\(message)"])
+            wl_client_destroy(client)
+        }
     }
 
     /// The last held commit of every synchronized descendant (recursively): what a commit of
