@@ -139,6 +139,32 @@ struct DmabufFenceInVMTests {
         #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
     }
 
+    /// A fence added after the commit (the client writes into a buffer it gave away) is not
+    /// waited for either: compositord reads such a buffer without DMA_BUF_IOCTL_SYNC.
+    @Test func fenceAddedAfterTheCommitIsNotWaitedFor() throws {
+        let c = try CompositorProcess(["--width", "320", "--height", "240", "--composite", "every-frame"])
+        let fenced = try FencedClient(c)
+        let observer = try Observer(c)
+        let a = try fenced.buffer(Self.red)
+        let cbA = try #require(fenced.toplevel.present(a))
+        try fenced.context.connection.wait(timeout: Self.timeout) { cbA.isDone }.orThrow(waitingFor: "frame A")
+        let fence = try VgemFence()
+        try fence.attach(to: a.dmabuf.fileDescriptor)
+        // The client damages its (unchanged) buffer: the next frame reads it again.
+        fenced.toplevel.surface.damageBuffer(x: 0, y: 0, width: 64, height: 64)
+        fenced.toplevel.surface.commit()
+        try fenced.context.connection.roundtrip(timeout: Self.timeout).orThrow(waitingFor: "roundtrip")
+        let during = try observer.run(seconds: 1.5)
+        #expect(during.maxGapMs < Self.maxGapMs, "the observer waited \(Int(during.maxGapMs)) ms for a frame")
+        let shot = try c.screenshot()
+        #expect(shot.rgb(40, 40) == 0xFF0000)
+        #expect(!fence.hasSignalled, "vgem signalled the fence by itself (10 s passed): the test ran too slowly")
+        try fence.signal()
+        #expect(!c.log.contains("protocol error"), "\(c.log)")
+        let exit = c.terminate(timeout: 10)
+        #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
+    }
+
     /// Sub-surface synchronisation queues behind a held commit: a synchronized sub-surface's
     /// fenced commit is held, and the parent's next commit (which would apply the child's cached
     /// state) waits for it, so parent and child change together, once the fence signals.

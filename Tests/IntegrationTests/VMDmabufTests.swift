@@ -21,7 +21,8 @@ struct VMDmabufTests {
                      // Issue 16: vgem fences (DmabufFenceInVMTests).
                      "fencedCommitIsHeldUntilTheFenceSignals()", "fenceMissingTheDeadlineCostsTheClientAnError()",
                      "screencopyIntoAFencedDmabufNeverBlocks()", "parentCommitWaitsForItsSynchronizedSubsurfacesHeldCommit()",
-                     "fenceOnAnExportedOutputBufferDoesNotStallCompositing()", "floodOfHeldCommitsIsCapped()"] {
+                     "fenceOnAnExportedOutputBufferDoesNotStallCompositing()", "floodOfHeldCommitsIsCapped()",
+                     "fenceAddedAfterTheCommitIsNotWaitedFor()"] {
             #expect(output.contains(test), "\(test) did not run")
         }
         #expect(!output.contains("skipped"), "\(summary)")
