@@ -23,9 +23,6 @@ final class DmabufBuffer: ClientBuffer {
     private let fd: FileDescriptor
     /// The plane's dma-buf fd, for readiness waits (DmabufWait); owned by this buffer.
     var dmabufFd: Int32 { fd.rawValue }
-    /// Reads that found the buffer not ready although its commit waited for it (a fence added
-    /// after the commit): read without DMA_BUF_IOCTL_SYNC rather than wait.
-    private(set) var unsyncedReads = 0
     private let mapping: UnsafeMutableRawPointer
     private let mappingSize: Int
     private let guardRange: GuardedRange
@@ -87,15 +84,11 @@ final class DmabufBuffer: ClientBuffer {
 
     func withImage(_ body: (OpaquePointer) -> Void) -> BufferRead {
         var outcome = BufferRead.read
-        // The commit waited for the fences it saw (Server.commit); one added since would make
+        // The commit waited for the fences it saw (Server.commitWhenReady); one added since would make
         // SYNC(START) sleep until it signals. The zero-timeout poll says whether one is pending:
         // then the pixels are read as they are, without the bracket, rather than wait.
         let synced = DmabufReadiness.isReady(fd.rawValue, for: .read)
-        if synced {
-            _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START | CDRM_SYNC_READ))
-        } else {
-            unsyncedReads += 1
-        }
+        if synced { _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START | CDRM_SYNC_READ)) }
         let ok = guardRange.read {
             guard let image = view.image(base: mapping) else { outcome = .unreadable; return }
             body(image)

@@ -109,15 +109,13 @@ final class DmabufWait {
         if remaining <= 0 { finish(true) }
     }
 
-    var isActive: Bool { completion != nil }
-
     private func finish(_ ready: Bool) {
         guard let completion else { return }
         cancel()
         completion(ready)
     }
 
-    /// Stops watching and closes what it owns; no callback.
+    /// Stops watching (the event sources close their descriptors); no callback.
     func cancel() {
         completion = nil
         for w in watches { if let s = w.source { wl_event_source_remove(s) }; w.source = nil }

@@ -122,8 +122,7 @@ extension Server {
         if case let .attached(b?) = surface.pending.attachment, let resource = b.resource {
             postError(resource, code: 0, message)
         } else {
-            logger.warning("disconnecting the client", metadata: ["client": "\(clients.describe(client))", "reason": "\(message)"])
-            wl_client_destroy(client)
+            postDisplayError(client, message)
         }
     }
 
@@ -158,8 +157,17 @@ extension Server {
             // wl_buffer has no error codes of its own: 0, with the reason in the message.
             postError(resource, code: 0, message)
         } else {
-            logger.warning("disconnecting the client", metadata: ["client": "\(clients.describe(client))", "reason": "\(message)"])
-            wl_client_destroy(client)
+            postDisplayError(client, message)
+        }
+    }
+
+    /// The wl_buffer is gone (or the commit had none): `wl_display.error` `no_memory`, as for the
+    /// other resource limits (FdBudget), with the reason in the message.
+    private func postDisplayError(_ client: OpaquePointer, _ message: String) {
+        if let display = wl_client_get_object(client, 1) {
+            postError(display, code: WL_DISPLAY_ERROR_NO_MEMORY.rawValue, message)
+        } else {
+            wl_client_post_no_memory(client)
         }
     }
 }
