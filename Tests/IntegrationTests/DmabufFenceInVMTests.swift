@@ -93,10 +93,12 @@ struct DmabufFenceInVMTests {
         _ = try c.screenshot(timeout: 60) { $0.rgb(40, 40) == 0xFF0000 }
         _ = try observer.run(seconds: 0.3)
 
-        // B, fenced, committed: held.
+        // B, fenced, committed (with presentation feedback): held.
         let b = try fenced.buffer(Self.blue)
         let fence = try VgemFence()
         try fence.attach(to: b.dmabuf.fileDescriptor)
+        let presentation = try Presentation(context: fenced.context, timeout: Self.timeout)
+        let feedbackB = presentation.feedback(for: fenced.toplevel.surface)
         let cbB = try #require(fenced.toplevel.present(b))
         try fenced.context.connection.roundtrip(timeout: Self.timeout).orThrow(waitingFor: "roundtrip")
         let during = try observer.run(seconds: 1.5)
@@ -104,6 +106,7 @@ struct DmabufFenceInVMTests {
         #expect(during.frames >= 10, "the observer got \(during.frames) frames in 1.5 s")
         try fenced.context.connection.roundtrip(timeout: Self.timeout).orThrow(waitingFor: "roundtrip")
         #expect(!cbB.isDone, "the frame callback of a held commit fired")
+        #expect(feedbackB.outcome == nil, "the held content's presentation feedback: \(String(describing: feedbackB.outcome))")
         let held = try c.screenshot()
         #expect(held.rgb(40, 40) == 0xFF0000, "the fenced surface shows 0x\(String(held.rgb(40, 40), radix: 16)), not its previous content")
         #expect(!fence.hasSignalled, "vgem signalled the fence by itself (10 s passed): the test ran too slowly")
@@ -122,6 +125,8 @@ struct DmabufFenceInVMTests {
         try fenced.context.connection.wait(timeout: Self.timeout) { cbB.isDone }.orThrow(waitingFor: "frame B after the signal")
         let shownB = try c.screenshot(timeout: 30) { $0.rgb(40, 40) == 0x0000FF }
         #expect(shownB.rgb(40, 40) == 0x0000FF)
+        try fenced.context.connection.wait(timeout: Self.timeout) { feedbackB.outcome != nil }.orThrow(waitingFor: "B's feedback")
+        #expect(feedbackB.presented != nil, "B's feedback: \(String(describing: feedbackB.outcome))")
         _ = try observer.run(seconds: 0.3)
         try fenced.context.connection.roundtrip(timeout: Self.timeout).orThrow(waitingFor: "roundtrip")
         #expect(!cbD.isDone, "D overtook the fenced C")
