@@ -102,6 +102,7 @@ struct DmabufFenceInVMTests {
         let cbB = try #require(fenced.toplevel.present(b))
         try fenced.context.connection.roundtrip(timeout: Self.timeout).orThrow(waitingFor: "roundtrip")
         let during = try observer.run(seconds: 1.5)
+        print("observer while a fence is pending (\(#function)): \(during.frames) frames in 1.5 s, longest gap \(Int(during.maxGapMs)) ms")
         #expect(during.maxGapMs < Self.maxGapMs, "the observer waited \(Int(during.maxGapMs)) ms for a frame while a fence was pending")
         #expect(during.frames >= 10, "the observer got \(during.frames) frames in 1.5 s")
         try fenced.context.connection.roundtrip(timeout: Self.timeout).orThrow(waitingFor: "roundtrip")
@@ -160,6 +161,7 @@ struct DmabufFenceInVMTests {
         fenced.toplevel.surface.commit()
         try fenced.context.connection.roundtrip(timeout: Self.timeout).orThrow(waitingFor: "roundtrip")
         let during = try observer.run(seconds: 1.5)
+        print("observer while a fence is pending (\(#function)): \(during.frames) frames in 1.5 s, longest gap \(Int(during.maxGapMs)) ms")
         #expect(during.maxGapMs < Self.maxGapMs, "the observer waited \(Int(during.maxGapMs)) ms for a frame")
         let shot = try c.screenshot()
         #expect(shot.rgb(40, 40) == 0xFF0000)
@@ -241,6 +243,7 @@ struct DmabufFenceInVMTests {
         for frame in held { frame.release() }
         try connection.roundtrip(timeout: Self.timeout).orThrow(waitingFor: "the releases")
         let during = try observer.run(seconds: 1.5)
+        print("observer while a fence is pending (\(#function)): \(during.frames) frames in 1.5 s, longest gap \(Int(during.maxGapMs)) ms")
         #expect(during.maxGapMs < Self.maxGapMs, "the observer waited \(Int(during.maxGapMs)) ms for a frame: compositing waited on a consumer's fence")
         let started = Date()
         _ = try c.screenshot()
@@ -269,6 +272,7 @@ struct DmabufFenceInVMTests {
         fenced.toplevel.present(b)
         try fenced.context.connection.flush()
         let during = try observer.run(seconds: 2.5)
+        print("observer while a fence is pending (\(#function)): \(during.frames) frames in 2.5 s, longest gap \(Int(during.maxGapMs)) ms")
         #expect(during.maxGapMs < Self.maxGapMs, "the observer waited \(Int(during.maxGapMs)) ms for a frame")
         var error: ProtocolError?
         do {
@@ -277,6 +281,7 @@ struct DmabufFenceInVMTests {
             error = e
         }
         let elapsed = Date().timeIntervalSince(started)
+        print("deadline: \(error.map { "\($0)" } ?? "no error") after \(String(format: "%.2f", elapsed)) s")
         let e = try #require(error, "no protocol error for a fence that never signalled; log:\n\(c.log)")
         #expect(e.interface == "wl_buffer", "\(e)")
         #expect(e.message.contains("not ready") && e.message.contains("1000 ms"), "\(e)")
@@ -350,6 +355,7 @@ struct DmabufFenceInVMTests {
             failed = true
         }
         let elapsed = Date().timeIntervalSince(started)
+        print("screencopy into a fenced dma-buf: failed=\(failed) after \(String(format: "%.2f", elapsed)) s")
         #expect(failed, "a copy into a dma-buf with an unsignalled fence did not fail")
         #expect(elapsed < 8, "the copy took \(elapsed) s")
         #expect(c.log.contains("screencopy target dma-buf not ready"), "\(c.log)")
