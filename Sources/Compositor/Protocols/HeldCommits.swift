@@ -34,7 +34,8 @@ extension Server {
     /// `wl_surface.commit` after validation: applied (or cached) now when its dma-buf is ready and
     /// nothing is held before it; otherwise held, in order, until it is.
     func commitWhenReady(_ surface: Surface) {
-        let dependencies = heldSyncDescendantCommits(of: surface)
+        // Nothing held anywhere (the usual case): no walk of the sub-surface tree.
+        let dependencies = holdingSurfaces.isEmpty ? [] : heldSyncDescendantCommits(of: surface)
         let dmabuf: DmabufBuffer? = if case let .attached(b?) = surface.pending.attachment { b.contents as? DmabufBuffer } else { nil }
         if surface.heldCommits.isEmpty && dependencies.isEmpty && (dmabuf.map { DmabufReadiness.isReady($0.dmabufFd, for: .read) } ?? true) {
             return commit(surface)
