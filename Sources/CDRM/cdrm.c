@@ -64,3 +64,34 @@ int cdrm_dma_heap_alloc(int heap_fd, uint64_t size) {
     int r = cdrm_ioctl(heap_fd, DMA_HEAP_IOCTL_ALLOC, &req);
     return r < 0 ? r : (int)req.fd;
 }
+
+int cdrm_dmabuf_export_sync_file(int dmabuf_fd, uint32_t flags) {
+    struct dma_buf_export_sync_file req = { .flags = flags, .fd = -1 };
+    int r = cdrm_ioctl(dmabuf_fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &req);
+    return r < 0 ? r : req.fd;
+}
+
+int cdrm_dmabuf_import_sync_file(int dmabuf_fd, int sync_file_fd, uint32_t flags) {
+    struct dma_buf_import_sync_file req = { .flags = flags, .fd = sync_file_fd };
+    return cdrm_ioctl(dmabuf_fd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &req);
+}
+
+/* vgem_drm.h */
+struct cdrm_vgem_fence_attach { uint32_t handle, flags, out_fence, pad; };
+struct cdrm_vgem_fence_signal { uint32_t fence, flags; };
+#define CDRM_VGEM_FENCE_WRITE 0x1
+#define CDRM_IOCTL_VGEM_FENCE_ATTACH DRM_IOWR(DRM_COMMAND_BASE + 0x1, struct cdrm_vgem_fence_attach)
+#define CDRM_IOCTL_VGEM_FENCE_SIGNAL DRM_IOW(DRM_COMMAND_BASE + 0x2, struct cdrm_vgem_fence_signal)
+
+int cdrm_vgem_fence_attach(int drm_fd, uint32_t handle, int write, uint32_t *fence) {
+    struct cdrm_vgem_fence_attach req = { .handle = handle, .flags = write ? CDRM_VGEM_FENCE_WRITE : 0 };
+    int r = cdrm_ioctl(drm_fd, CDRM_IOCTL_VGEM_FENCE_ATTACH, &req);
+    if (r < 0) return r;
+    *fence = req.out_fence;
+    return 0;
+}
+
+int cdrm_vgem_fence_signal(int drm_fd, uint32_t fence) {
+    struct cdrm_vgem_fence_signal req = { .fence = fence };
+    return cdrm_ioctl(drm_fd, CDRM_IOCTL_VGEM_FENCE_SIGNAL, &req);
+}

@@ -280,11 +280,13 @@ public final class OutputCapture {
     /// Throws `CaptureError` (`cancelled`, `failed`, `noUsableBuffer` when no offer of the kind
     /// asked for came...), `ClientError.missingGlobal` when the compositor lacks the protocol,
     /// `ClientError.timedOut` / `.interrupted`, `ProtocolError`, and for `.dmabuf` `DmaBufError`
-    /// (no allocation strategy worked) or `DmaBufferError.notAdvertised`.
+    /// (no allocation strategy worked) or `DmaBufferError.notAdvertised`. `dmabufPrepare` runs on
+    /// the screencopy target dma-buf just before `copy` (tests attach fences to it).
     public func capture(
         _ method: CaptureMethod, output: Output? = nil, overlayCursor: Bool = false, withDamage: Bool = false,
         bufferKind: CaptureBufferKind = .shm, dmabufStrategy: DmaBuf.Strategy = .automatic,
-        dmabufOptions: DmaBuf.Options = DmaBuf.Options(), timeout: Duration? = nil
+        dmabufOptions: DmaBuf.Options = DmaBuf.Options(), dmabufPrepare: ((DmaBuf) throws -> Void)? = nil,
+        timeout: Duration? = nil
     ) throws -> CapturedFrame {
         guard let output = output ?? outputs.first else { throw CaptureError.noOutput }
         switch method {
@@ -308,7 +310,8 @@ public final class OutputCapture {
                 if screencopyManager.version < 3 {
                     throw ClientError.missingGlobal(interface: "zwlr_screencopy_manager_v1", minimumVersion: 3)
                 }
-                destination = .dmabuf(linuxDmabuf: try linuxDmabuf(timeout: timeout), strategy: dmabufStrategy, options: dmabufOptions)
+                destination = .dmabuf(linuxDmabuf: try linuxDmabuf(timeout: timeout), strategy: dmabufStrategy, options: dmabufOptions,
+                                      prepare: dmabufPrepare)
             }
             let frame = ScreencopyFrame(manager: screencopyManager, output: output, overlayCursor: overlayCursor)
             return try frame.capture(connection: connection, into: destination, withDamage: withDamage, timeout: timeout)

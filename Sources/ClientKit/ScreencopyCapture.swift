@@ -117,7 +117,8 @@ public final class ScreencopyFrame: EventReceiver {
     enum Destination {
         case shm(Shm)
         /// A fresh `DmaBuf` of `strategy`, imported through `linuxDmabuf` with `create_immed`.
-        case dmabuf(linuxDmabuf: LinuxDmabuf, strategy: DmaBuf.Strategy, options: DmaBuf.Options)
+        /// `prepare` runs on it before `copy`.
+        case dmabuf(linuxDmabuf: LinuxDmabuf, strategy: DmaBuf.Strategy, options: DmaBuf.Options, prepare: ((DmaBuf) throws -> Void)?)
     }
 
     /// Waits for the offers, copies into a fresh `wl_shm` buffer or dma-buf, waits for `ready`
@@ -140,9 +141,9 @@ public final class ScreencopyFrame: EventReceiver {
         switch destination {
         case let .shm(shm):
             return try copyIntoShm(connection: connection, shm: shm, withDamage: withDamage, remaining: remaining)
-        case let .dmabuf(linuxDmabuf, strategy, options):
+        case let .dmabuf(linuxDmabuf, strategy, options, prepare):
             return try copyIntoDmabuf(connection: connection, linuxDmabuf: linuxDmabuf, strategy: strategy, options: options,
-                                      withDamage: withDamage, remaining: remaining)
+                                      prepare: prepare, withDamage: withDamage, remaining: remaining)
         }
     }
 
@@ -194,7 +195,7 @@ public final class ScreencopyFrame: EventReceiver {
     /// compositor's writes through the dma-buf's mapping did not show there, all zeros.)
     private func copyIntoDmabuf(
         connection: Connection, linuxDmabuf: LinuxDmabuf, strategy: DmaBuf.Strategy, options: DmaBuf.Options,
-        withDamage: Bool, remaining: () -> Duration?
+        prepare: ((DmaBuf) throws -> Void)?, withDamage: Bool, remaining: () -> Duration?
     ) throws -> CapturedFrame {
         guard let offer = Self.chooseDmabufOffer(dmabufOffers) else {
             throw CaptureError.noUsableBuffer(shmFormats: shmOffers.map(\.format), dmabufFormats: dmabufOffers.map(\.format))
@@ -202,6 +203,7 @@ public final class ScreencopyFrame: EventReceiver {
         let dmabuf = try DmaBuf(width: offer.width, height: offer.height, strategy: strategy, options: options)
         let buffer = try DmaBuffer(linuxDmabuf: linuxDmabuf, dmabuf: dmabuf, creation: .immediate)
         defer { buffer.destroy() }
+        try prepare?(dmabuf)
         let timestamp = try copy(buffer, connection: connection, withDamage: withDamage, remaining: remaining)
 
         let yInverted = flags & 1 != 0

@@ -29,6 +29,19 @@ int cdrm_udmabuf_create(int udmabuf_dev_fd, int memfd, uint64_t offset, uint64_t
 /* DMA_HEAP_IOCTL_ALLOC; returns a dma-buf fd. */
 int cdrm_dma_heap_alloc(int heap_fd, uint64_t size);
 
+/* DMA_BUF_IOCTL_EXPORT_SYNC_FILE (Linux 6.0+): a sync_file fd snapshotting the dma-buf's fences
+ * now: with CDRM_SYNC_READ the writers' (what a reader waits for), with CDRM_SYNC_WRITE all of them.
+ * It polls readable once they signalled. -ENOTTY on kernels without it. */
+int cdrm_dmabuf_export_sync_file(int dmabuf_fd, uint32_t flags);
+/* DMA_BUF_IOCTL_IMPORT_SYNC_FILE (Linux 6.0+): adds the sync_file's fences to the dma-buf, as a
+ * writer's with CDRM_SYNC_WRITE. */
+int cdrm_dmabuf_import_sync_file(int dmabuf_fd, int sync_file_fd, uint32_t flags);
+/* vgem (drivers/gpu/drm/vgem, uapi vgem_drm.h, not in every libdrm): DRM_IOCTL_VGEM_FENCE_ATTACH
+ * adds an unsignalled fence to a buffer object (a writer's with `write`) and returns its id;
+ * DRM_IOCTL_VGEM_FENCE_SIGNAL signals it. vgem signals a fence by itself after 10 s. */
+int cdrm_vgem_fence_attach(int drm_fd, uint32_t handle, int write, uint32_t *fence);
+int cdrm_vgem_fence_signal(int drm_fd, uint32_t fence);
+
 enum {
     CDRM_SYNC_READ = DMA_BUF_SYNC_READ,
     CDRM_SYNC_WRITE = DMA_BUF_SYNC_WRITE,

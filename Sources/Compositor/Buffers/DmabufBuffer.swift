@@ -21,6 +21,8 @@ final class DmabufBuffer: ClientBuffer {
     let width: Int32, height: Int32
     let format: PixelFormat
     private let fd: FileDescriptor
+    /// The plane's dma-buf fd, for readiness waits (DmabufWait); owned by this buffer.
+    var dmabufFd: Int32 { fd.rawValue }
     private let mapping: UnsafeMutableRawPointer
     private let mappingSize: Int
     private let guardRange: GuardedRange
@@ -62,8 +64,10 @@ final class DmabufBuffer: ClientBuffer {
 
     /// Runs `body` with a writable mapping of the dma-buf (screencopy targets), bracketed by
     /// DMA_BUF_IOCTL_SYNC START|WRITE … END|WRITE and guarded. False when the exporter refuses a
-    /// writable mapping or the write faulted.
+    /// writable mapping, the write faulted, or the buffer is not ready for writing right now (a
+    /// fence not signalled: SYNC would wait for it, so nothing is written).
     func write(_ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
+        guard DmabufReadiness.isReady(fd.rawValue, for: .write) else { return false }
         guard let m = mmap(nil, mappingSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.rawValue, 0), m != MAP_FAILED else { return false }
         defer { munmap(m, mappingSize) }
         _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START | CDRM_SYNC_WRITE))
@@ -80,12 +84,16 @@ final class DmabufBuffer: ClientBuffer {
 
     func withImage(_ body: (OpaquePointer) -> Void) -> BufferRead {
         var outcome = BufferRead.read
-        _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START | CDRM_SYNC_READ))
+        // The commit waited for the fences it saw (Server.commitWhenReady); one added since would make
+        // SYNC(START) sleep until it signals. The zero-timeout poll says whether one is pending:
+        // then the pixels are read as they are, without the bracket, rather than wait.
+        let synced = DmabufReadiness.isReady(fd.rawValue, for: .read)
+        if synced { _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START | CDRM_SYNC_READ)) }
         let ok = guardRange.read {
             guard let image = view.image(base: mapping) else { outcome = .unreadable; return }
             body(image)
         }
-        _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_END | CDRM_SYNC_READ))
+        if synced { _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_END | CDRM_SYNC_READ)) }
         return ok ? outcome : .faulted
     }
 }

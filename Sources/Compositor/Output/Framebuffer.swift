@@ -36,11 +36,15 @@ final class Framebuffer {
     deinit { pixman_image_unref(image) }
 
     /// Runs `body` with CPU access; a dma-buf is bracketed by DMA_BUF_IOCTL_SYNC START … END so
-    /// the exporter keeps caches coherent with other devices.
+    /// the exporter keeps caches coherent with other devices. Only when the buffer polls ready:
+    /// an export-dmabuf consumer holds the fd and can add a fence to it
+    /// (`DMA_BUF_IOCTL_IMPORT_SYNC_FILE`), and SYNC(START) would sleep until that signals. The
+    /// memory is compositord's own, so it is then accessed without the bracket instead.
     func withCPUAccess<T>(write: Bool, _ body: () throws -> T) rethrows -> T {
         let direction = UInt64(write ? CDRM_SYNC_WRITE : CDRM_SYNC_READ)
-        if let export { _ = cdrm_dmabuf_sync(export.fd, UInt64(CDRM_SYNC_START) | direction) }
-        defer { if let export { _ = cdrm_dmabuf_sync(export.fd, UInt64(CDRM_SYNC_END) | direction) } }
+        let sync = export.map { DmabufReadiness.isReady($0.fd, for: write ? .write : .read) } ?? false
+        if sync, let export { _ = cdrm_dmabuf_sync(export.fd, UInt64(CDRM_SYNC_START) | direction) }
+        defer { if sync, let export { _ = cdrm_dmabuf_sync(export.fd, UInt64(CDRM_SYNC_END) | direction) } }
         return try body()
     }
 

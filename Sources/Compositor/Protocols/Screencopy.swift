@@ -87,6 +87,8 @@ final class ScreencopyFrame: ResourceHandler, FrameObserver {
     }
     private var withDamage = false
     private var used = false
+    /// A dma-buf target's fences being waited for before the copy is scheduled (never blocking).
+    private var targetWait: DmabufWait?
     private var stride: Int32 { region.width * 4 }
 
     init(server: Server, manager: ScreencopyManager, resource: OpaquePointer, region: Rect) {
@@ -122,9 +124,31 @@ final class ScreencopyFrame: ResourceHandler, FrameObserver {
             }
             target = accepted
             withDamage = Int32(request.opcode) == ZWLR_SCREENCOPY_FRAME_V1_COPY_WITH_DAMAGE
+            if case let .dmabuf(d) = accepted, !DmabufReadiness.isReady(d.dmabufFd, for: .write) {
+                // Fences on the target (a reader's or a writer's): writing now would wait for them
+                // (DMA_BUF_IOCTL_SYNC). The copy waits in the event loop instead, and fails at the
+                // deadline.
+                targetWait = DmabufWait.start(loop: server.loop, fds: [d.dmabufFd], access: .write) { [unowned self] ready in
+                    self.targetWait = nil
+                    self.targetReady(ready)
+                }
+                if targetWait != nil { return }
+            }
             server.observeFrames(self)
         default: break
         }
+    }
+
+    /// The dma-buf target's fences signalled (the copy goes ahead at the next frame), or the
+    /// deadline passed (`failed`).
+    private func targetReady(_ ready: Bool) {
+        guard let resource, target != nil else { return }
+        if ready { return server.observeFrames(self) }
+        server.logger.warning("screencopy target dma-buf not ready at the deadline: the copy failed", metadata: [
+            "client": "\(server.clients.describe(wl_resource_get_client(resource)))", "deadline-ms": "\(DmabufReadiness.deadlineMs)",
+        ])
+        target = nil
+        zwlr_screencopy_frame_v1_send_failed(resource)
     }
 
     /// The buffer if it matches what was advertised.
@@ -151,6 +175,13 @@ final class ScreencopyFrame: ResourceHandler, FrameObserver {
             }
         }
         guard ok else {
+            var why = "the write faulted or the buffer cannot be mapped writable"
+            if case let .dmabuf(d) = target, !DmabufReadiness.isReady(d.dmabufFd, for: .write) {
+                why = "a fence was added to the target after the copy request (writing would wait for it)"
+            }
+            server.logger.warning("screencopy failed", metadata: [
+                "client": "\(server.clients.describe(wl_resource_get_client(resource)))", "reason": "\(why)",
+            ])
             zwlr_screencopy_frame_v1_send_failed(resource)
             return false
         }
@@ -171,10 +202,14 @@ final class ScreencopyFrame: ResourceHandler, FrameObserver {
     func outputGone() {
         if let resource, target != nil { zwlr_screencopy_frame_v1_send_failed(resource) }
         target = nil
+        targetWait?.cancel()
+        targetWait = nil
     }
 
     func resourceDestroyed() {
         resource = nil
         target = nil
+        targetWait?.cancel()
+        targetWait = nil
     }
 }

@@ -54,6 +54,8 @@ final class Viewport: ResourceHandler {
         guard let resource else { return true }  // no viewport any more
         var next = surface.current
         var pending = surface.cached ?? SurfaceState()
+        // Commits held for their dma-bufs' fences apply before this one (HeldCommits.swift).
+        for held in surface.heldCommits { _ = pending.merge(held.state) }
         _ = pending.merge(surface.pending)  // a look ahead only: nothing is released here
         _ = next.apply(&pending) { ($0.width, $0.height) }
         guard let source = next.viewportSource, next.buffer != nil else { return true }

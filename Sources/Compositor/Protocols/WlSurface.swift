@@ -73,7 +73,7 @@ final class WlSurface: ResourceHandler {
         }
         if let role = surface.role, !role.validateCommit(surface) { return }
         if let viewport = surface.viewport, !viewport.validateCommit(surface) { return }
-        server.commit(surface)
+        server.commitWhenReady(surface)
     }
 
     func resourceDestroyed() {
@@ -88,6 +88,7 @@ final class WlSurface: ResourceHandler {
         for item in surface.pendingStack + surface.currentStack {
             if case let .child(sub) = item { sub.parentDestroyed() }
         }
+        server.dropHeldCommits(surface)
         surface.dropCache()
         surface.current.buffer?.release()
         surface.current.buffer = nil

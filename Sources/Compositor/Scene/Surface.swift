@@ -51,6 +51,9 @@ final class Surface {
     var currentStack: [StackItem] = [.this]
     /// A synchronized sub-surface's commits wait here until its parent's state is applied.
     var cached: SurfaceState<Buffer>?
+    /// Commits held until their dma-buf is ready, and those queued behind them, oldest first
+    /// (HeldCommits.swift).
+    var heldCommits: [HeldCommit] = []
     /// The wp_viewport object while it exists (its requests fill the pending state).
     var viewport: Viewport?
 

@@ -43,6 +43,8 @@ public final class Server {
     /// Buffers from pools that could shrink, committed since the last frame, with their
     /// surface: checked at the latch when the frame is not composited (Server.checkLatchedPools).
     private var latchChecks: [(surface: Surface, buffer: Buffer)] = []
+    /// Surfaces with commits held for their dma-bufs' fences (HeldCommits.swift).
+    var holdingSurfaces: [Surface] = []
     /// wp_presentation: committed feedback waiting for the next presented frame.
     let presentationFeedbacks = PresentationFeedbackQueue()
     /// The seat's selection (wl_data_device).
@@ -221,6 +223,8 @@ public final class Server {
         firingCallbacks = []
         firingReleases = []
         latchChecks = []
+        for s in holdingSurfaces { s.dropHeldCommits() }
+        holdingSurfaces = []
         wl_display_destroy(display)
         runtimeDirectory?.close()
         logger.info("compositor shut down", metadata: [

@@ -136,10 +136,10 @@ final class CompositorProcess {
     /// Where SIGUSR1 (and exit) screenshots go.
     let screenshotPath: String
 
-    init(_ arguments: [String] = []) throws {
+    init(_ arguments: [String] = [], environment: [String: String] = [:]) throws {
         screenshotPath = "\(runtime.path)/screenshot.png"
         child = try Child("\(productsDirectory)/compositord", ["--headless", "--screenshot", screenshotPath] + arguments,
-                          environment: ["XDG_RUNTIME_DIR": runtime.path], dir: runtime.path, tag: "compositord")
+                          environment: environment.merging(["XDG_RUNTIME_DIR": runtime.path]) { $1 }, dir: runtime.path, tag: "compositord")
         let deadline = Date().addingTimeInterval(15)
         while Date() < deadline {
             if let line = child.stdout.split(separator: "\n").first(where: { $0.hasPrefix("WAYLAND_DISPLAY=") }) {

@@ -1,0 +1,196 @@
+import CWayland
+import Glibc
+
+/// A `wl_surface.commit` held back until its dma-buf is ready (issue 16, item 3), or queued
+/// behind one that is: a surface's commits apply in order, each once its own dma-buf polls
+/// ready and the sub-surface commits it depends on have been applied.
+final class HeldCommit {
+    /// The pending state as it was at the commit, taken whole.
+    var state: SurfaceState<Buffer>
+    /// The fence wait of this commit's dma-buf; nil once ready (or when it had none).
+    var wait: DmabufWait?
+    /// Held commits of synchronized descendants made before this one: a parent's commit applies
+    /// their cached state, so it waits for them to reach the cache first.
+    var dependencies: [HeldCommit]
+    /// Applied (or dropped): nothing waits for it any more.
+    var isDone = false
+    /// Its dma-buf missed the deadline: never applied (its client is being disconnected).
+    var failed = false
+    /// CLOCK_MONOTONIC ms at the commit, for the log.
+    let heldAtMs: UInt64
+
+    init(state: SurfaceState<Buffer>, dependencies: [HeldCommit]) {
+        self.state = state
+        self.dependencies = dependencies
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        heldAtMs = UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
+    }
+
+    var isReady: Bool { wait == nil && !failed && dependencies.allSatisfy(\.isDone) }
+}
+
+extension Server {
+    /// `wl_surface.commit` after validation: applied (or cached) now when its dma-buf is ready and
+    /// nothing is held before it; otherwise held, in order, until it is.
+    func commitWhenReady(_ surface: Surface) {
+        // Nothing held anywhere (the usual case): no walk of the sub-surface tree.
+        let dependencies = holdingSurfaces.isEmpty ? [] : heldSyncDescendantCommits(of: surface)
+        let dmabuf: DmabufBuffer? = if case let .attached(b?) = surface.pending.attachment { b.contents as? DmabufBuffer } else { nil }
+        if surface.heldCommits.isEmpty && dependencies.isEmpty && (dmabuf.map { DmabufReadiness.isReady($0.dmabufFd, for: .read) } ?? true) {
+            return commit(surface)
+        }
+        if let resource = surface.resource, let client = wl_resource_get_client(resource),
+           heldCommitCount(of: client) >= Self.maxHeldCommitsPerClient {
+            return tooManyHeldCommits(surface, client)
+        }
+        var state = SurfaceState<Buffer>()
+        swap(&state, &surface.pending)
+        // Committed again while a release waits for the frame: it is in use, not released.
+        if case let .attached(b?) = state.attachment { b.releasePending = false }
+        let held = HeldCommit(state: state, dependencies: dependencies)
+        if surface.heldCommits.isEmpty { holdingSurfaces.append(surface) }
+        surface.heldCommits.append(held)
+        if let dmabuf {
+            logger.debug("commit held until its dma-buf's fences signal", metadata: [
+                "surface": "wl_surface@\(surface.id)", "queued": "\(surface.heldCommits.count)",
+            ])
+            held.wait = DmabufWait.start(loop: loop, fds: [dmabuf.dmabufFd], access: .read) { [unowned self] ready in
+                held.wait = nil
+                held.failed = !ready
+                if ready {
+                    self.applyHeldCommits(surface)
+                } else {
+                    self.dmabufDeadlineMissed(surface, held, dmabuf)
+                }
+            }
+        }
+        if held.isReady { applyHeldCommits(surface) }  // ready after all (fences signalled meanwhile)
+    }
+
+    /// Applies the surface's held commits that are ready, in order, stopping at the first that is
+    /// not; then its ancestors', which may have waited for these.
+    func applyHeldCommits(_ surface: Surface) {
+        var applied = false
+        while let first = surface.heldCommits.first, first.isReady {
+            surface.heldCommits.removeFirst()
+            first.isDone = true
+            applied = true
+            // The held state goes through the ordinary commit (cache or apply); requests made
+            // since are pending and stay so.
+            var later = SurfaceState<Buffer>()
+            swap(&later, &surface.pending)
+            surface.pending = first.state
+            first.state = SurfaceState()
+            commit(surface)
+            surface.pending = later
+        }
+        if surface.heldCommits.isEmpty { holdingSurfaces.removeAll { $0 === surface } }
+        if applied { applyDependentCommits() }
+    }
+
+    /// Commits that waited for others (a parent's for its synchronized sub-surfaces') may be
+    /// ready now. Few surfaces ever hold commits, so all of them are looked at.
+    func applyDependentCommits() {
+        for s in holdingSurfaces where s.heldCommits.first?.isReady == true { applyHeldCommits(s) }
+    }
+
+    /// The wl_surface is being destroyed: its held commits are dropped.
+    func dropHeldCommits(_ surface: Surface) {
+        guard !surface.heldCommits.isEmpty else { return }
+        surface.dropHeldCommits()
+        holdingSurfaces.removeAll { $0 === surface }
+        applyDependentCommits()
+    }
+
+    /// Commits a client may have held at once (all its surfaces): each fenced one costs a
+    /// descriptor (the sync_file the event loop watches) until it applies or the deadline passes.
+    static let maxHeldCommitsPerClient = 32
+
+    private func heldCommitCount(of client: OpaquePointer) -> Int {
+        var n = 0
+        for s in holdingSurfaces where s.resource.map({ wl_resource_get_client($0) == client }) == true { n += s.heldCommits.count }
+        return n
+    }
+
+    /// A client that keeps committing while its earlier commits wait for fences is disconnected
+    /// before its queue costs compositord more than `maxHeldCommitsPerClient` descriptors.
+    private func tooManyHeldCommits(_ surface: Surface, _ client: OpaquePointer) {
+        let message = "more than \(Self.maxHeldCommitsPerClient) commits waiting for dma-buf fences: wait for frame callbacks (or for the fences) before committing again"
+        logger.warning("too many commits held for dma-buf fences", metadata: [
+            "client": "\(clients.describe(client))", "surface": "wl_surface@\(surface.id)", "limit": "\(Self.maxHeldCommitsPerClient)",
+        ])
+        if case let .attached(b?) = surface.pending.attachment, let resource = b.resource {
+            postError(resource, code: 0, message)
+        } else {
+            postDisplayError(client, message)
+        }
+    }
+
+    /// The last held commit of every synchronized descendant (recursively): what a commit of
+    /// `surface` made now must not overtake.
+    private func heldSyncDescendantCommits(of surface: Surface) -> [HeldCommit] {
+        var out: [HeldCommit] = []
+        func visit(_ s: Surface) {
+            for item in s.pendingStack {
+                guard case let .child(sub) = item, sub.isSynchronized, let child = sub.surface else { continue }
+                if let last = child.heldCommits.last { out.append(last) }
+                visit(child)
+            }
+        }
+        visit(surface)
+        return out
+    }
+
+    /// The dma-buf was still not ready at the deadline: its client is disconnected with an error.
+    private func dmabufDeadlineMissed(_ surface: Surface, _ held: HeldCommit, _ dmabuf: DmabufBuffer) {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let waited = UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000 - held.heldAtMs
+        let message = "the committed dma-buf was not ready (its fences did not signal) within \(DmabufReadiness.deadlineMs) ms of wl_surface@\(surface.id).commit: compositord does not wait longer for a buffer"
+        let bufferResource: OpaquePointer? = if case let .attached(b?) = held.state.attachment { b.resource } else { nil }
+        guard let resource = bufferResource ?? surface.resource, let client = wl_resource_get_client(resource) else { return }
+        logger.warning("dma-buf fence deadline missed", metadata: [
+            "client": "\(clients.describe(client))", "surface": "wl_surface@\(surface.id)", "waited-ms": "\(waited)",
+            "deadline-ms": "\(DmabufReadiness.deadlineMs)", "size": "\(dmabuf.width)x\(dmabuf.height)",
+        ])
+        if bufferResource != nil {
+            // wl_buffer has no error codes of its own: 0, with the reason in the message.
+            postError(resource, code: 0, message)
+        } else {
+            postDisplayError(client, message)
+        }
+    }
+
+    /// The wl_buffer is gone (or the commit had none): `wl_display.error` `no_memory`, as for the
+    /// other resource limits (FdBudget), with the reason in the message.
+    private func postDisplayError(_ client: OpaquePointer, _ message: String) {
+        if let display = wl_client_get_object(client, 1) {
+            postError(display, code: WL_DISPLAY_ERROR_NO_MEMORY.rawValue, message)
+        } else {
+            wl_client_post_no_memory(client)
+        }
+    }
+}
+
+extension Surface {
+    /// The surface is going away: held commits are dropped (buffers never shown released,
+    /// frame callbacks dropped, feedback discarded) and their waits stopped.
+    func dropHeldCommits() {
+        let held = heldCommits
+        heldCommits = []
+        var released: [Buffer] = []
+        for h in held {
+            h.wait?.cancel()
+            h.wait = nil
+            h.isDone = true
+            if case let .attached(b?) = h.state.attachment, b !== current.buffer, !released.contains(where: { $0 === b }) {
+                released.append(b)
+                b.release()
+            }
+            for cb in h.state.frameCallbacks { (cb as? FrameCallback)?.cancel() }
+            for feedback in h.state.presentationFeedbacks { (feedback as? PresentationFeedback)?.discard() }
+            h.state = SurfaceState()
+        }
+    }
+}
