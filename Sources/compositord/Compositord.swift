@@ -67,6 +67,11 @@ struct Compositord: ParsableCommand {
         valueName: "n"))
     var maxClientBuffers: Int = ClientLimits().objects
 
+    @Option(help: ArgumentHelp(
+        "How long a committed dma-buf (or a screencopy target) may wait for its fences, in milliseconds. Such a commit is held (the surface keeps showing what it showed) and never waited for on the main thread; past the deadline its client gets an error and is disconnected. Default 1000 (60 frames at 60 Hz).",
+        valueName: "ms"))
+    var fenceDeadline: Int = 1000
+
     @Option(help: ArgumentHelp("Write per-client seal-policy statistics as JSON to this path at exit.", valueName: "file.json"))
     var stats: String?
 
@@ -89,6 +94,7 @@ struct Compositord: ParsableCommand {
             throw ValidationError("--max-client-memory must be a positive number of bytes, with an optional K, M, G or T suffix (e.g. 64G)")
         }
         guard maxClientBuffers > 0 else { throw ValidationError("--max-client-buffers must be at least 1") }
+        guard (1...3_600_000).contains(fenceDeadline) else { throw ValidationError("--fence-deadline must be 1 to 3600000 milliseconds") }
     }
 
     func run() throws {
@@ -126,6 +132,7 @@ struct Compositord: ParsableCommand {
         config.capture = CapturePolicy(rawValue: capture)!
         config.clientLimits.memoryBytes = ClientLimits.parseBytes(maxClientMemory)!
         config.clientLimits.objects = maxClientBuffers
+        config.fenceDeadlineMs = Int32(fenceDeadline)
         logger.info("per-client limits", metadata: [
             "max-client-memory": "\(config.clientLimits.memoryBytes) (\(ClientLimits.describe(bytes: config.clientLimits.memoryBytes)))",
             "max-client-buffers": "\(config.clientLimits.objects)",

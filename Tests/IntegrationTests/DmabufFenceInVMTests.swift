@@ -83,8 +83,7 @@ struct DmabufFenceInVMTests {
     @Test func fencedCommitIsHeldUntilTheFenceSignals() throws {
         // every-frame: each frame reads every surface's buffer (the worst case for a stall); a
         // long deadline so the held state can be looked at without the deadline's disconnect.
-        let c = try CompositorProcess(["--width", "320", "--height", "240", "--composite", "every-frame"],
-                                      environment: ["COMPOSITORD_FENCE_DEADLINE_MS": "60000"])
+        let c = try CompositorProcess(["--width", "320", "--height", "240", "--composite", "every-frame", "--fence-deadline", "60000"])
         let fenced = try FencedClient(c)
         let observer = try Observer(c)
         let a = try fenced.buffer(Self.red)
@@ -176,8 +175,7 @@ struct DmabufFenceInVMTests {
     /// fenced commit is held, and the parent's next commit (which would apply the child's cached
     /// state) waits for it, so parent and child change together, once the fence signals.
     @Test func parentCommitWaitsForItsSynchronizedSubsurfacesHeldCommit() throws {
-        let c = try CompositorProcess(["--width", "320", "--height", "240", "--composite", "every-frame"],
-                                      environment: ["COMPOSITORD_FENCE_DEADLINE_MS": "60000"])
+        let c = try CompositorProcess(["--width", "320", "--height", "240", "--composite", "every-frame", "--fence-deadline", "60000"])
         let fenced = try FencedClient(c)
         let parent = fenced.toplevel.surface
         // Parent red at (32,32); a synchronized child, green, at (16,16) in it: (40,40) is the
@@ -301,7 +299,7 @@ struct DmabufFenceInVMTests {
     /// commits (each costs compositord a descriptor), and compositord's descriptors return to
     /// where they were.
     @Test func floodOfHeldCommitsIsCapped() throws {
-        let c = try CompositorProcess(["--width", "320", "--height", "240"], environment: ["COMPOSITORD_FENCE_DEADLINE_MS": "60000"])
+        let c = try CompositorProcess(["--width", "320", "--height", "240", "--fence-deadline", "60000"])
         func fdCount() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(c.child.pid)/fd").count) ?? -1 }
         let fenced = try FencedClient(c)
         let a = try fenced.buffer(Self.red)

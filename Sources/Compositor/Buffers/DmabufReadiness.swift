@@ -13,16 +13,8 @@ import Glibc
 ///   `DMA_BUF_IOCTL_EXPORT_SYNC_FILE` (read access: the writers' fences; write access: all of
 ///   them) and the sync_file is watched by the event loop; a kernel without the ioctl (before 6.0)
 ///   has the dma-buf fd itself watched (`POLLIN` is readiness for reading, `POLLOUT` for writing);
-/// - a buffer still not ready after `DmabufReadiness.deadlineMs` is the client's fault.
+/// - a buffer still not ready after `ServerConfiguration.fenceDeadlineMs` is the client's fault.
 enum DmabufReadiness {
-    /// How long a committed dma-buf (or a screencopy target) may stay unready: 1 s, 60 frame periods
-    /// at 60 Hz. A GPU frame takes milliseconds; anything this late is a stuck or hostile fence.
-    /// `COMPOSITORD_FENCE_DEADLINE_MS` overrides it (tests that need time to look at a held commit).
-    static let deadlineMs: Int32 = {
-        if let s = getenv("COMPOSITORD_FENCE_DEADLINE_MS").map({ String(cString: $0) }), let ms = Int32(s), ms > 0 { return ms }
-        return 1000
-    }()
-
     enum Access {
         case read, write
         var syncFlag: UInt32 { self == .read ? UInt32(CDRM_SYNC_READ) : UInt32(CDRM_SYNC_WRITE) }
@@ -50,7 +42,7 @@ final class DmabufWait {
 
     /// Returns nil when every fd is ready already (no wait needed).
     static func start(loop: OpaquePointer, fds: [Int32], access: DmabufReadiness.Access,
-                      deadlineMs: Int32 = DmabufReadiness.deadlineMs, completion: @escaping (Bool) -> Void) -> DmabufWait? {
+                      deadlineMs: Int32, completion: @escaping (Bool) -> Void) -> DmabufWait? {
         let wait = DmabufWait(loop: loop)
         for fd in fds {
             // Snapshot the fences now: a fence added later is not this commit's to wait for.

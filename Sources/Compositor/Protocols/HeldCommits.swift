@@ -55,7 +55,8 @@ extension Server {
             logger.debug("commit held until its dma-buf's fences signal", metadata: [
                 "surface": "wl_surface@\(surface.id)", "queued": "\(surface.heldCommits.count)",
             ])
-            held.wait = DmabufWait.start(loop: loop, fds: [dmabuf.dmabufFd], access: .read) { [unowned self] ready in
+            held.wait = DmabufWait.start(loop: loop, fds: [dmabuf.dmabufFd], access: .read,
+                                         deadlineMs: configuration.fenceDeadlineMs) { [unowned self] ready in
                 held.wait = nil
                 held.failed = !ready
                 if ready {
@@ -147,12 +148,12 @@ extension Server {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         let waited = UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000 - held.heldAtMs
-        let message = "the committed dma-buf was not ready (its fences did not signal) within \(DmabufReadiness.deadlineMs) ms of wl_surface@\(surface.id).commit: compositord does not wait longer for a buffer"
+        let message = "the committed dma-buf was not ready (its fences did not signal) within \(configuration.fenceDeadlineMs) ms of wl_surface@\(surface.id).commit: compositord does not wait longer for a buffer"
         let bufferResource: OpaquePointer? = if case let .attached(b?) = held.state.attachment { b.resource } else { nil }
         guard let resource = bufferResource ?? surface.resource, let client = wl_resource_get_client(resource) else { return }
         logger.warning("dma-buf fence deadline missed", metadata: [
             "client": "\(clients.describe(client))", "surface": "wl_surface@\(surface.id)", "waited-ms": "\(waited)",
-            "deadline-ms": "\(DmabufReadiness.deadlineMs)", "size": "\(dmabuf.width)x\(dmabuf.height)",
+            "deadline-ms": "\(configuration.fenceDeadlineMs)", "size": "\(dmabuf.width)x\(dmabuf.height)",
         ])
         if bufferResource != nil {
             // wl_buffer has no error codes of its own: 0, with the reason in the message.

@@ -128,7 +128,8 @@ final class ScreencopyFrame: ResourceHandler, FrameObserver {
                 // Fences on the target (a reader's or a writer's): writing now would wait for them
                 // (DMA_BUF_IOCTL_SYNC). The copy waits in the event loop instead, and fails at the
                 // deadline.
-                targetWait = DmabufWait.start(loop: server.loop, fds: [d.dmabufFd], access: .write) { [unowned self] ready in
+                targetWait = DmabufWait.start(loop: server.loop, fds: [d.dmabufFd], access: .write,
+                                              deadlineMs: server.configuration.fenceDeadlineMs) { [unowned self] ready in
                     self.targetWait = nil
                     self.targetReady(ready)
                 }
@@ -145,7 +146,7 @@ final class ScreencopyFrame: ResourceHandler, FrameObserver {
         guard let resource, target != nil else { return }
         if ready { return server.observeFrames(self) }
         server.logger.warning("screencopy target dma-buf not ready at the deadline: the copy failed", metadata: [
-            "client": "\(server.clients.describe(wl_resource_get_client(resource)))", "deadline-ms": "\(DmabufReadiness.deadlineMs)",
+            "client": "\(server.clients.describe(wl_resource_get_client(resource)))", "deadline-ms": "\(server.configuration.fenceDeadlineMs)",
         ])
         target = nil
         zwlr_screencopy_frame_v1_send_failed(resource)

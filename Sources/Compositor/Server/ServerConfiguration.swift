@@ -33,6 +33,10 @@ public struct ServerConfiguration: Sendable {
     public var capture: CapturePolicy = .allow
     /// What one client may make compositord hold (`--max-client-memory`, `--max-client-buffers`).
     public var clientLimits = ClientLimits()
+    /// How long a committed dma-buf (or a screencopy target) may stay unready (its fences
+    /// unsignalled) before its client gets an error: 1 s, 60 frame periods at 60 Hz. A GPU frame
+    /// takes milliseconds; anything this late is a stuck or hostile fence. `--fence-deadline`.
+    public var fenceDeadlineMs: Int32 = 1000
 
     public init() {}
 }
