@@ -113,14 +113,7 @@ public struct PoolFile: Sendable, Equatable {
     }
 
     /// memfds show up in /proc as "/memfd:<name> (deleted)"; nothing else does.
-    private static func isMemfd(_ fd: Int32) -> Bool {
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let n = buffer.withUnsafeMutableBufferPointer { p in
-            p.withMemoryRebound(to: CChar.self) { readlink("/proc/self/fd/\(fd)", $0.baseAddress!, $0.count) }
-        }
-        guard n > 0 else { return false }
-        return String(decoding: buffer[..<n], as: UTF8.self).hasPrefix("/memfd:")
-    }
+    private static func isMemfd(_ fd: Int32) -> Bool { ReceivedFd.link(of: fd)?.hasPrefix("/memfd:") ?? false }
 
     /// The file system type of mount `mountID`, from /proc/self/mountinfo (fields: id, parent,
     /// major:minor, root, mount point, options, optional fields, "-", type, source, options).

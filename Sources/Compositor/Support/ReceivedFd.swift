@@ -39,11 +39,15 @@ enum ReceivedFd {
 
     /// dma-bufs show up in /proc as "/dmabuf:<name>"; nothing else does, and asking reaches no
     /// file system (fstatfs would: a FUSE daemon answers it).
-    static func isDmabuf(_ fd: Int32) -> Bool {
-        var buffer = [UInt8](repeating: 0, count: 16)
+    static func isDmabuf(_ fd: Int32) -> Bool { link(of: fd)?.hasPrefix("/dmabuf:") ?? false }
+
+    /// The /proc/self/fd link of `fd` (up to 64 bytes: enough to tell "/memfd:" and "/dmabuf:"),
+    /// from the kernel's own tables.
+    static func link(of fd: Int32) -> String? {
+        var buffer = [UInt8](repeating: 0, count: 64)
         let n = buffer.withUnsafeMutableBufferPointer { p in
             p.withMemoryRebound(to: CChar.self) { readlink("/proc/self/fd/\(fd)", $0.baseAddress!, $0.count) }
         }
-        return n > 0 && String(decoding: buffer[..<n], as: UTF8.self).hasPrefix("/dmabuf:")
+        return n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : nil
     }
 }
