@@ -46,7 +46,7 @@ import Testing
                                  "no protocol error within 5 s: \(out)\(hostile.stderr)\ncompositord waits in \(wchan(c.child.pid)) after asking the FUSE daemon \(fuse.requests(from: c.child.pid))\n\(kernelStack(c.child.pid))")
         #expect(error.hasPrefix("error wl_shm@") && error.contains(" code 2: "), "\(error)")  // invalid_fd
         #expect(error.contains("the pool fd is a file on fuse, not shared memory"), "\(error)")
-        #expect(error.contains("Send a memfd"), "\(error)")  // and what to send instead
+        #expect(error.contains("send a memfd sealed with F_SEAL_SHRINK after "), "\(error)")  // and what to send instead, whole
         if let ms = error.split(separator: " ").dropLast().last.flatMap({ Int($0) }) {
             #expect(ms < 5000, "the refusal took \(ms) ms")
         }

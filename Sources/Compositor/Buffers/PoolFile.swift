@@ -76,7 +76,8 @@ public struct PoolFile: Sendable, Equatable {
         }
         guard rawSeals >= 0 else {
             // Not shared memory. Its file system is named from /proc (no call into it).
-            return PoolFile(kind: .regularFile, seals: nil, size: Int(size), typeName: "file on \(fileSystemName(mountID: mount))")
+            // The name is cut to 24 characters so that the refusal message keeps its fix (SealPolicy.messageLimit).
+            return PoolFile(kind: .regularFile, seals: nil, size: Int(size), typeName: "file on \(fileSystemName(mountID: mount).prefix(24))")
         }
         // tmpfs or hugetlbfs (F_GET_SEALS answered), so fstatfs cannot reach a daemon.
         let hugetlb = cw_fs_type(fd) == hugetlbfsMagic

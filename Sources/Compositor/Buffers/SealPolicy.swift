@@ -25,17 +25,19 @@ public enum SealPolicy: String, Sendable, CaseIterable {
         case refuse(rule: String, message: String)
     }
 
-    static let howToSeal = "memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING), then fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) before wl_shm.create_pool"
+    /// libwayland 1.21 cuts protocol error messages at 127 bytes (`wl_resource_post_error`'s
+    /// buffer): each message keeps its fix within that; the log line has the file's details.
+    static let messageLimit = 127
 
     public func decide(_ file: PoolFile) -> Decision {
         switch file.kind {
         case .notRegularFile:
             return .refuse(rule: "not-a-regular-file",
-                           message: "the pool fd is a \(file.typeName), not a file: send a memfd (\(Self.howToSeal))")
+                           message: "the pool fd is a \(file.typeName), not a file: send a memfd (memfd_create with MFD_ALLOW_SEALING) sealed with F_SEAL_SHRINK")
         case .regularFile:
             if self == .guardOnly { return .accept(guarded: true) }
             return .refuse(rule: "not-shared-memory",
-                           message: "the pool fd is a \(file.typeName), not shared memory: reading it could wait on another process or the network. Send a memfd (\(Self.howToSeal)) or a shm_open file")
+                           message: "the pool fd is a \(file.typeName), not shared memory (reads may block): send a memfd sealed with F_SEAL_SHRINK")
         case .sealedMemfd, .sealedByCompositor:
             return .accept(guarded: false)
         default:
@@ -45,7 +47,7 @@ public enum SealPolicy: String, Sendable, CaseIterable {
         case .strict:
             if !file.canShrink { return .accept(guarded: !file.readsCannotFault) }  // a sealed hugetlbfs memfd
             return .refuse(rule: "unsealed-pool-strict",
-                           message: "--seal-policy strict: every pool must arrive carrying F_SEAL_SHRINK, and this \(file.typeName) carries \(file.sealDescription). Use \(Self.howToSeal)")
+                           message: "--seal-policy strict: every pool needs F_SEAL_SHRINK, this \(file.typeName) lacks it: fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) first")
         case .enforce where file.kind == .unsealedMemfd:
             return .seal
         case .enforce, .guardOnly:

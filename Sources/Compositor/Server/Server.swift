@@ -362,9 +362,14 @@ public final class Server {
             "client": "\(clients.describe(client))", "class": "\(file?.kind.rawValue ?? "-")", "seals": "\(file?.sealDescription ?? "-")",
             "rule": "pool-shrunk-under-mapping",
         ])
-        let when = how == .sigbus ? "while the compositor read it (SIGBUS)" : "after it was committed (found at the frame's latch, before any read)"
+        if file?.kind == .hugetlbFile && how == .sigbus {
+            // A hugetlbfs file faults on a hole when no huge page is free, sealed or not.
+            return postError(resource, code: WL_SHM_ERROR_INVALID_FD.rawValue,
+                             "reading the hugetlbfs pool faulted (a hole, no free huge page): send a tmpfs memfd sealed with F_SEAL_SHRINK")
+        }
+        let when = how == .sigbus ? "the buffer while the compositor read it (SIGBUS)" : "the committed buffer (seen at the frame's latch)"
         postError(resource, code: WL_SHM_ERROR_INVALID_FD.rawValue,
-                  "the pool's file shrank below the buffer \(when): seal memfd pools with F_SEAL_SHRINK and never truncate a pool's file")
+                  "the pool's file shrank below \(when): seal it with F_SEAL_SHRINK, never truncate it")
     }
 
     // MARK: protocol errors
