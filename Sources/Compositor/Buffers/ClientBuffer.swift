@@ -16,11 +16,15 @@ protocol ClientBuffer: AnyObject {
     var canShrink: Bool { get }
     /// Whether it has shrunk: the file no longer covers the buffer. Asked only when `canShrink`.
     var fileShrank: Bool { get }
+    /// The fd whose implicit fences say when the pixels are ready (a dma-buf's), or nil for
+    /// memory that is always ready: a commit of a buffer that is not ready is held (HeldCommits).
+    var fenceFd: Int32? { get }
 }
 
 extension ClientBuffer {
     var canShrink: Bool { false }
     var fileShrank: Bool { false }
+    var fenceFd: Int32? { nil }
 }
 
 /// How reading a client buffer went.

@@ -23,6 +23,7 @@ final class DmabufBuffer: ClientBuffer {
     private let fd: FileDescriptor
     /// The plane's dma-buf fd, for readiness waits (DmabufWait); owned by this buffer.
     var dmabufFd: Int32 { fd.rawValue }
+    var fenceFd: Int32? { fd.rawValue }
     private let mapping: UnsafeMutableRawPointer
     private let mappingSize: Int
     private let guardRange: GuardedRange

@@ -36,8 +36,9 @@ extension Server {
     func commitWhenReady(_ surface: Surface) {
         // Nothing held anywhere (the usual case): no walk of the sub-surface tree.
         let dependencies = holdingSurfaces.isEmpty ? [] : heldSyncDescendantCommits(of: surface)
-        let dmabuf: DmabufBuffer? = if case let .attached(b?) = surface.pending.attachment { b.contents as? DmabufBuffer } else { nil }
-        if surface.heldCommits.isEmpty && dependencies.isEmpty && (dmabuf.map { DmabufReadiness.isReady($0.dmabufFd, for: .read) } ?? true) {
+        // Asked of the buffer, not found by a dynamic cast: this runs on every commit.
+        let fenced: ClientBuffer? = if case let .attached(b?) = surface.pending.attachment, b.contents.fenceFd != nil { b.contents } else { nil }
+        if surface.heldCommits.isEmpty && dependencies.isEmpty && (fenced.map { DmabufReadiness.isReady($0.fenceFd!, for: .read) } ?? true) {
             return commit(surface)
         }
         if let resource = surface.resource, let client = wl_resource_get_client(resource),
@@ -51,11 +52,11 @@ extension Server {
         let held = HeldCommit(state: state, dependencies: dependencies)
         if surface.heldCommits.isEmpty { holdingSurfaces.append(surface) }
         surface.heldCommits.append(held)
-        if let dmabuf {
+        if let dmabuf = fenced, let fenceFd = dmabuf.fenceFd {
             logger.debug("commit held until its dma-buf's fences signal", metadata: [
                 "surface": "wl_surface@\(surface.id)", "queued": "\(surface.heldCommits.count)",
             ])
-            held.wait = DmabufWait.start(loop: loop, fds: [dmabuf.dmabufFd], access: .read,
+            held.wait = DmabufWait.start(loop: loop, fds: [fenceFd], access: .read,
                                          deadlineMs: configuration.fenceDeadlineMs) { [unowned self] ready in
                 held.wait = nil
                 held.failed = !ready
@@ -144,7 +145,7 @@ extension Server {
     }
 
     /// The dma-buf was still not ready at the deadline: its client is disconnected with an error.
-    private func dmabufDeadlineMissed(_ surface: Surface, _ held: HeldCommit, _ dmabuf: DmabufBuffer) {
+    private func dmabufDeadlineMissed(_ surface: Surface, _ held: HeldCommit, _ dmabuf: ClientBuffer) {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         let waited = UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000 - held.heldAtMs
