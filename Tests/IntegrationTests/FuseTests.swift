@@ -20,26 +20,20 @@ import Testing
 
     @Test(arguments: ["enforce", "strict"])
     func poolOnFuseIsRefusedWithoutCallingIntoIt(policy: String) throws {
-        let fuse = try FuseMount(answerFlush: true)  // only the close's FLUSH is answered: see closeOfARefusedFusePoolWaitsForFlush
-        let c = try CompositorProcess(["--seal-policy", policy, "--width", "640", "--height", "480"])
+        let attack = try FuseAttack(answerFlush: true, ["--seal-policy", policy])  // only the close's FLUSH is answered
+        let (fuse, c) = (attack.fuse, attack.compositor)
         let observer = try c.start("demo-client", tag: "observer")
         var prober: [Child] = []
-        var client: Child?
         defer {
-            fuse.stop()  // first: answers whatever is stalled, so the rest can be killed
+            attack.stop()  // first: answers whatever is stalled, so the rest can be killed
             for p in prober { p.wait(timeout: 5) }
-            client?.signal(SIGTERM)
-            client?.wait(timeout: 5)
             observer.signal(SIGKILL)
             observer.wait(timeout: 5)
-            withExtendedLifetime(c) {}
         }
         _ = try c.screenshot { $0.rgb(96, 96) == 0xFF0000 }  // the observer's window is up
 
         // The client offers the FUSE file as a pool; the refusal must come at once.
-        let hostile = try c.start(FuseMount.python, [FuseMount.fixture("fuse_pool_client.py"), "--file", fuse.file,
-                                                      "--size", "\(Self.poolSize)", "--timeout", "5", "--linger", "60"], tag: "fuse-client")
-        client = hostile
+        let hostile = try attack.startClient(["--size", "\(Self.poolSize)", "--timeout", "5", "--linger", "60"])
         let out = waitForLine(hostile, containing: "lingering", timeout: 8)
         #expect(out.contains("opened \(fuse.file)"), "\(out)\n\(hostile.stderr)")
         let error = try #require(out.split(separator: "\n").first { $0.hasPrefix("error ") },
@@ -95,18 +89,10 @@ import Testing
     /// `create_immed`): the bounds check's lseek(SEEK_END) would be a GETATTR, the import's fstatfs
     /// a STATFS. It is not a dma-buf, and compositord finds that out from /proc alone.
     @Test func dmabufPlaneOnFuseIsRefusedWithoutCallingIntoIt() throws {
-        let fuse = try FuseMount(answerFlush: false)
-        let c = try CompositorProcess(["--width", "640", "--height", "480"])
-        var client: Child?
-        defer {
-            fuse.stop()
-            client?.signal(SIGTERM)
-            client?.wait(timeout: 5)
-            withExtendedLifetime(c) {}
-        }
-        let hostile = try c.start(FuseMount.python, [FuseMount.fixture("fuse_pool_client.py"), "--file", fuse.file, "--mode", "dmabuf-plane",
-                                                      "--timeout", "5", "--linger", "60"], tag: "fuse-client")
-        client = hostile
+        let attack = try FuseAttack(answerFlush: false)
+        let (fuse, c) = (attack.fuse, attack.compositor)
+        defer { attack.stop() }
+        let hostile = try attack.startClient(["--mode", "dmabuf-plane", "--timeout", "5", "--linger", "60"])
         let out = waitForLine(hostile, containing: "lingering", timeout: 8)
         let error = try #require(out.split(separator: "\n").first { $0.hasPrefix("error ") },
                                  "no protocol error within 5 s: \(out)\ncompositord waits in \(wchan(c.child.pid)) after asking \(fuse.requests(from: c.child.pid))")
@@ -127,20 +113,12 @@ import Testing
     /// compositord closes such fds on a background queue (ReceivedFd): the FLUSH still waits, but
     /// not on the main thread.
     @Test func closeOfARefusedFusePoolDoesNotFreezeCompositord() throws {
-        let fuse = try FuseMount(answerFlush: false)
-        let c = try CompositorProcess(["--width", "640", "--height", "480"])
-        var client: Child?
-        defer {
-            fuse.stop()
-            client?.signal(SIGTERM)
-            client?.wait(timeout: 5)
-            withExtendedLifetime(c) {}
-        }
+        let attack = try FuseAttack(answerFlush: false)
+        let (fuse, c) = (attack.fuse, attack.compositor)
+        defer { attack.stop() }
         let observer = try c.start("demo-client", tag: "observer")
         defer { observer.signal(SIGKILL); observer.wait(timeout: 5) }
-        let hostile = try c.start(FuseMount.python, [FuseMount.fixture("fuse_pool_client.py"), "--file", fuse.file,
-                                                      "--size", "\(Self.poolSize)", "--timeout", "2", "--linger", "60"], tag: "fuse-client")
-        client = hostile
+        let hostile = try attack.startClient(["--size", "\(Self.poolSize)", "--timeout", "2", "--linger", "60"])
         let out = waitForLine(hostile, containing: "lingering", timeout: 5)
         #expect(out.contains("error wl_shm@") && out.contains("not shared memory"), "no refusal within 2 s: \(out)")
         // The close did reach the daemon (so this test exercises the stall) from another thread.
@@ -167,18 +145,10 @@ import Testing
     /// compositord's first read of it (the screenshot's composite) page-faults into the daemon and
     /// freezes. This is what the tests above would see if the classification called into FUSE.
     @Test func guardAcceptsTheFusePoolAndStallsOnItsFirstRead() throws {
-        let fuse = try FuseMount(answerFlush: true)
-        let c = try CompositorProcess(["--seal-policy", "guard", "--width", "640", "--height", "480"])
-        var client: Child?
-        defer {
-            fuse.stop()
-            client?.signal(SIGTERM)
-            client?.wait(timeout: 5)
-            withExtendedLifetime(c) {}
-        }
-        let hostile = try c.start(FuseMount.python, [FuseMount.fixture("fuse_pool_client.py"), "--file", fuse.file, "--mode", "show",
-                                                      "--size", "\(Self.poolSize)", "--timeout", "5", "--linger", "60"], tag: "fuse-client")
-        client = hostile
+        let attack = try FuseAttack(answerFlush: true, ["--seal-policy", "guard"])
+        let (fuse, c) = (attack.fuse, attack.compositor)
+        defer { attack.stop() }
+        let hostile = try attack.startClient(["--mode", "show", "--size", "\(Self.poolSize)", "--timeout", "5", "--linger", "60"])
         let out = waitForLine(hostile, containing: "lingering", timeout: 8)
         #expect(out.contains("pool accepted after") && out.contains("committed after"), "\(out)\n\(c.log)")
         #expect(fuse.requests(from: c.child.pid).isEmpty, "accepting the pool called into FUSE: \(fuse.log)")
@@ -198,6 +168,36 @@ import Testing
         let exit = c.terminate(timeout: 5)
         #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
     }
+}
+
+/// A stalling FUSE mount, a compositord (640x480, plus `arguments`) and the hostile client that
+/// offers it the mount's file (Fixtures/fuse_pool_client.py). `stop()` tears them down in the
+/// order a stall needs: the daemon first (it answers whatever is held), then the client.
+final class FuseAttack {
+    let fuse: FuseMount
+    let compositor: CompositorProcess
+    private var client: Child?
+
+    init(answerFlush: Bool, _ arguments: [String] = []) throws {
+        fuse = try FuseMount(answerFlush: answerFlush)
+        compositor = try CompositorProcess(arguments + ["--width", "640", "--height", "480"])
+    }
+
+    /// fuse_pool_client.py with `--file` the mount's file, then `arguments`.
+    func startClient(_ arguments: [String]) throws -> Child {
+        let started = try compositor.start(FuseMount.python, [FuseMount.fixture("fuse_pool_client.py"), "--file", fuse.file] + arguments,
+                                           tag: "fuse-client")
+        client = started
+        return started
+    }
+
+    func stop() {
+        fuse.stop()
+        client?.signal(SIGTERM)
+        client?.wait(timeout: 5)
+    }
+
+    deinit { stop() }
 }
 
 /// A FUSE file system served by Fixtures/stalling_fuse.py, mounted on a private directory under
