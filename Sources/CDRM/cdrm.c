@@ -95,3 +95,12 @@ int cdrm_vgem_fence_signal(int drm_fd, uint32_t fence) {
     struct cdrm_vgem_fence_signal req = { .fence = fence };
     return cdrm_ioctl(drm_fd, CDRM_IOCTL_VGEM_FENCE_SIGNAL, &req);
 }
+
+/* drm.h since Linux 6.6 */
+struct cdrm_syncobj_eventfd { uint32_t handle, flags; uint64_t point; int32_t fd; uint32_t pad; };
+#define CDRM_IOCTL_SYNCOBJ_EVENTFD DRM_IOWR(0xCF, struct cdrm_syncobj_eventfd)
+
+int cdrm_syncobj_eventfd(int drm_fd, uint32_t handle, uint64_t point, int eventfd, uint32_t flags) {
+    struct cdrm_syncobj_eventfd req = { .handle = handle, .flags = flags, .point = point, .fd = eventfd };
+    return cdrm_ioctl(drm_fd, CDRM_IOCTL_SYNCOBJ_EVENTFD, &req);
+}

@@ -21,6 +21,11 @@ import Testing
             #expect(Server.advertisedGlobals.contains(AdvertisedGlobal(interface: interface, version: version)),
                     "\(interface) v\(version) is advertised but not in Server.advertisedGlobals")
         }
+        // Explicit sync needs a DRM device with timeline syncobjs; without /dev/dri it is not offered.
+        if access("/dev/dri", F_OK) != 0 {
+            #expect(!seen.contains { $0.0 == "wp_linux_drm_syncobj_manager_v1" }, "explicit sync advertised without a DRM device")
+            #expect(embedded.server.syncobjDevice == nil)
+        }
     }
 
     @Test func clientGoneAndShutdownAreReported() throws {

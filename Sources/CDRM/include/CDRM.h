@@ -9,6 +9,7 @@
 #include <linux/dma-buf.h>
 #include <linux/udmabuf.h>
 #include <linux/dma-heap.h>
+#include <sys/eventfd.h>
 
 struct cdrm_dumb {
     uint32_t handle;
@@ -42,7 +43,13 @@ int cdrm_dmabuf_import_sync_file(int dmabuf_fd, int sync_file_fd, uint32_t flags
 int cdrm_vgem_fence_attach(int drm_fd, uint32_t handle, int write, uint32_t *fence);
 int cdrm_vgem_fence_signal(int drm_fd, uint32_t fence);
 
+/* DRM_IOCTL_SYNCOBJ_EVENTFD (Linux 6.6+, newer than Debian 12's libdrm): `eventfd` is signalled
+ * once timeline point `point` of syncobj `handle` signals (flags 0), or once it has a fence
+ * (CDRM_SYNCOBJ_WAIT_AVAILABLE). Returns at once; -ENOTTY (or -EINVAL) on older kernels. */
+int cdrm_syncobj_eventfd(int drm_fd, uint32_t handle, uint64_t point, int eventfd, uint32_t flags);
+
 enum {
+    CDRM_SYNCOBJ_WAIT_AVAILABLE = 1u << 2, /* DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE */
     CDRM_SYNC_READ = DMA_BUF_SYNC_READ,
     CDRM_SYNC_WRITE = DMA_BUF_SYNC_WRITE,
     CDRM_SYNC_START = DMA_BUF_SYNC_START,

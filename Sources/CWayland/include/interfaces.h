@@ -3,6 +3,7 @@
 #define CWAYLAND_INTERFACES_H
 #include <wayland-util.h>
 #include "linux-dmabuf-unstable-v1-server-protocol.h"
+#include "linux-drm-syncobj-v1-server-protocol.h"
 #include "presentation-time-server-protocol.h"
 #include "viewporter-server-protocol.h"
 #include "wlr-export-dmabuf-unstable-v1-server-protocol.h"
@@ -35,6 +36,9 @@ static inline const struct wl_interface *cw_wl_subsurface_interface(void) { retu
 static inline const struct wl_interface *cw_zwp_linux_dmabuf_v1_interface(void) { return &zwp_linux_dmabuf_v1_interface; }
 static inline const struct wl_interface *cw_zwp_linux_buffer_params_v1_interface(void) { return &zwp_linux_buffer_params_v1_interface; }
 static inline const struct wl_interface *cw_zwp_linux_dmabuf_feedback_v1_interface(void) { return &zwp_linux_dmabuf_feedback_v1_interface; }
+static inline const struct wl_interface *cw_wp_linux_drm_syncobj_manager_v1_interface(void) { return &wp_linux_drm_syncobj_manager_v1_interface; }
+static inline const struct wl_interface *cw_wp_linux_drm_syncobj_timeline_v1_interface(void) { return &wp_linux_drm_syncobj_timeline_v1_interface; }
+static inline const struct wl_interface *cw_wp_linux_drm_syncobj_surface_v1_interface(void) { return &wp_linux_drm_syncobj_surface_v1_interface; }
 static inline const struct wl_interface *cw_wp_presentation_interface(void) { return &wp_presentation_interface; }
 static inline const struct wl_interface *cw_wp_presentation_feedback_interface(void) { return &wp_presentation_feedback_interface; }
 static inline const struct wl_interface *cw_wp_viewporter_interface(void) { return &wp_viewporter_interface; }

@@ -3,6 +3,8 @@
 #define CWAYLAND_PROTOCOLS_H
 #include "linux-dmabuf-unstable-v1-server-protocol.h"
 #include "linux-dmabuf-unstable-v1-client-protocol.h"
+#include "linux-drm-syncobj-v1-server-protocol.h"
+#include "linux-drm-syncobj-v1-client-protocol.h"
 #include "presentation-time-server-protocol.h"
 #include "presentation-time-client-protocol.h"
 #include "viewporter-server-protocol.h"

@@ -16,10 +16,23 @@ final class Buffer: ResourceHandler {
         self.contents = contents
     }
 
+    /// Explicit-sync release points (linux-drm-syncobj-v1) of the commits that attached this
+    /// buffer since its last release: signalled with the release, or when the buffer goes away.
+    var releasePoints: [SyncobjPoint] = []
+
     /// `wl_buffer.release`: the compositor will not read this buffer again until re-attached.
     func release() {
         if let resource { wl_buffer_send_release(resource) }
+        signalReleasePoints()
     }
+
+    private func signalReleasePoints() {
+        guard !releasePoints.isEmpty else { return }
+        for point in releasePoints { point.signal() }
+        releasePoints.removeAll()
+    }
+
+    deinit { signalReleasePoints() }
 
     func handle(_ request: Request) {
         // wl_buffer has one request: destroy.

@@ -13,7 +13,8 @@ import Glibc
 ///   `DMA_BUF_IOCTL_EXPORT_SYNC_FILE` (read access: the writers' fences; write access: all of
 ///   them) and the sync_file is watched by the event loop; a kernel without the ioctl (before 6.0)
 ///   has the dma-buf fd itself watched (`POLLIN` is readiness for reading, `POLLOUT` for writing);
-/// - a buffer still not ready after `ServerConfiguration.fenceDeadlineMs` is the client's fault.
+/// - a buffer still not ready after `ServerConfiguration.fenceDeadlineMs` is the client's fault;
+/// - a surface with explicit sync (linux-drm-syncobj-v1) waits for its acquire point instead.
 enum DmabufReadiness {
     enum Access {
         case read, write
@@ -56,15 +57,33 @@ final class DmabufWait {
                 wait.watch(fd, events: access.loopEvent, owned: false)
             }
         }
-        guard wait.remaining > 0 else { return nil }
-        wait.completion = completion
-        let user = Unmanaged.passUnretained(wait).toOpaque()
-        wait.timer = wl_event_loop_add_timer(loop, { data in
+        return wait.arm(deadlineMs: deadlineMs, completion: completion)
+    }
+
+    /// Waits for an explicit-sync acquire point (linux-drm-syncobj-v1), which replaces the
+    /// implicit fences: an eventfd the kernel signals with the point. Returns nil when the point
+    /// has signalled already, or when the kernel refuses the eventfd (compositord's reads never
+    /// wait on fences, so showing the buffer early costs only that client's content).
+    static func start(loop: OpaquePointer, point: SyncobjPoint, deadlineMs: Int32,
+                      completion: @escaping (Bool) -> Void) -> DmabufWait? {
+        if point.isSignalled { return nil }
+        guard let event = point.signalledEventfd() else { return nil }
+        let wait = DmabufWait(loop: loop)
+        wait.watch(event, events: UInt32(WL_EVENT_READABLE), owned: true)
+        return wait.arm(deadlineMs: deadlineMs, completion: completion)
+    }
+
+    /// Starts the deadline once the sources are watched; nil when nothing is left to wait for.
+    private func arm(deadlineMs: Int32, completion: @escaping (Bool) -> Void) -> DmabufWait? {
+        guard remaining > 0 else { return nil }
+        self.completion = completion
+        let user = Unmanaged.passUnretained(self).toOpaque()
+        timer = wl_event_loop_add_timer(loop, { data in
             Unmanaged<DmabufWait>.fromOpaque(data!).takeUnretainedValue().finish(false)
             return 0
         }, user)
-        if let timer = wait.timer { wl_event_source_timer_update(timer, deadlineMs) }
-        return wait
+        if let timer { wl_event_source_timer_update(timer, deadlineMs) }
+        return self
     }
 
     private init(loop: OpaquePointer) { self.loop = loop }

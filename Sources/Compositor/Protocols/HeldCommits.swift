@@ -32,13 +32,16 @@ final class HeldCommit {
 
 extension Server {
     /// `wl_surface.commit` after validation: applied (or cached) now when its dma-buf is ready and
-    /// nothing is held before it; otherwise held, in order, until it is.
-    func commitWhenReady(_ surface: Surface) {
+    /// nothing is held before it; otherwise held, in order, until it is. With explicit sync
+    /// (`acquire`, linux-drm-syncobj-v1) ready means the acquire point signalled, and the
+    /// buffer's implicit fences are not waited for (the read never waits on them either).
+    func commitWhenReady(_ surface: Surface, acquire: SyncobjPoint? = nil) {
         // Nothing held anywhere (the usual case): no walk of the sub-surface tree.
         let dependencies = holdingSurfaces.isEmpty ? [] : heldSyncDescendantCommits(of: surface)
         // Asked of the buffer, not found by a dynamic cast: this runs on every commit.
-        let fenced: ClientBuffer? = if case let .attached(b?) = surface.pending.attachment, b.contents.fenceFd != nil { b.contents } else { nil }
-        if surface.heldCommits.isEmpty && dependencies.isEmpty && (fenced.map { DmabufReadiness.isReady($0.fenceFd!, for: .read) } ?? true) {
+        let fenced: ClientBuffer? = if acquire == nil, case let .attached(b?) = surface.pending.attachment, b.contents.fenceFd != nil { b.contents } else { nil }
+        if surface.heldCommits.isEmpty && dependencies.isEmpty && (fenced.map { DmabufReadiness.isReady($0.fenceFd!, for: .read) } ?? true)
+            && (acquire?.isSignalled ?? true) {
             return commit(surface)
         }
         if let resource = surface.resource, let client = wl_resource_get_client(resource),
@@ -63,7 +66,20 @@ extension Server {
                 if ready {
                     self.applyHeldCommits(surface)
                 } else {
-                    self.dmabufDeadlineMissed(surface, held, dmabuf)
+                    self.dmabufDeadlineMissed(surface, held, dmabuf, waitingFor: "fences not signalled")
+                }
+            }
+        } else if let acquire, case let .attached(b?) = held.state.attachment {
+            logger.debug("commit held until its acquire point signals", metadata: [
+                "surface": "wl_surface@\(surface.id)", "point": "\(acquire.value)", "queued": "\(surface.heldCommits.count)",
+            ])
+            held.wait = DmabufWait.start(loop: loop, point: acquire, deadlineMs: configuration.fenceDeadlineMs) { [unowned self] ready in
+                held.wait = nil
+                held.failed = !ready
+                if ready {
+                    self.applyHeldCommits(surface)
+                } else {
+                    self.dmabufDeadlineMissed(surface, held, b.contents, waitingFor: "acquire point \(acquire.value) not signalled")
                 }
             }
         }
@@ -145,14 +161,16 @@ extension Server {
     }
 
     /// The dma-buf was still not ready at the deadline: its client is disconnected with an error.
-    private func dmabufDeadlineMissed(_ surface: Surface, _ held: HeldCommit, _ dmabuf: ClientBuffer) {
+    private func dmabufDeadlineMissed(_ surface: Surface, _ held: HeldCommit, _ dmabuf: ClientBuffer, waitingFor reason: String) {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         let waited = UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000 - held.heldAtMs
-        let message = "the committed dma-buf was not ready (its fences did not signal) within \(configuration.fenceDeadlineMs) ms of wl_surface@\(surface.id).commit: compositord does not wait longer for a buffer"
+        // Within libwayland's 127 bytes (SealPolicy.messageLimit): the deadline and what missed it.
+        let message = "dma-buf not ready within \(configuration.fenceDeadlineMs) ms of the commit (\(reason)): compositord does not wait longer"
         let bufferResource: OpaquePointer? = if case let .attached(b?) = held.state.attachment { b.resource } else { nil }
         guard let resource = bufferResource ?? surface.resource, let client = wl_resource_get_client(resource) else { return }
         logger.warning("dma-buf fence deadline missed", metadata: [
+            "reason": "\(reason)",
             "client": "\(clients.describe(client))", "surface": "wl_surface@\(surface.id)", "waited-ms": "\(waited)",
             "deadline-ms": "\(configuration.fenceDeadlineMs)", "size": "\(dmabuf.width)x\(dmabuf.height)",
         ])

@@ -73,7 +73,13 @@ final class WlSurface: ResourceHandler {
         }
         if let role = surface.role, !role.validateCommit(surface) { return }
         if let viewport = surface.viewport, !viewport.validateCommit(surface) { return }
-        server.commitWhenReady(surface)
+        var acquire: SyncobjPoint? = nil
+        if let syncobj = surface.syncobj {
+            let points = syncobj.takePoints(surface)
+            guard points.ok else { return }
+            acquire = points.acquire
+        }
+        server.commitWhenReady(surface, acquire: acquire)
     }
 
     func resourceDestroyed() {

@@ -56,6 +56,8 @@ final class Surface {
     var heldCommits: [HeldCommit] = []
     /// The wp_viewport object while it exists (its requests fill the pending state).
     var viewport: Viewport?
+    /// The wp_linux_drm_syncobj_surface_v1 while it exists: commits then carry explicit-sync points.
+    var syncobj: SyncobjSurface?
 
     init(id: UInt32) { self.id = id }
 
@@ -67,6 +69,8 @@ final class Surface {
         role = nil
         viewport?.surfaceDestroyed()
         viewport = nil
+        syncobj?.surfaceDestroyed()
+        syncobj = nil
     }
 
     /// The parent surface when this is a sub-surface.

@@ -31,6 +31,12 @@ extension Server {
         AdvertisedGlobal(interface: "wl_data_device_manager", version: DataDeviceManager.version),
         AdvertisedGlobal(interface: "wp_presentation", version: Presentation.version),
     ]
+
+    /// Globals advertised only where the machine has what they need (not claimed to the wlcs
+    /// module): explicit sync needs a DRM device with timeline syncobjs (SyncobjDevice).
+    public static let deviceDependentGlobals: [AdvertisedGlobal] = [
+        AdvertisedGlobal(interface: "wp_linux_drm_syncobj_manager_v1", version: LinuxDrmSyncobjManager.version),
+    ]
 }
 
 extension Server {

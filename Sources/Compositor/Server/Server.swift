@@ -60,6 +60,9 @@ public final class Server {
     /// linux-dmabuf: the formats we import (and their sealed table), and the device we name.
     let dmabufFormats: DmabufFormatTable
     let dmabufMainDevice: dev_t
+    /// Explicit sync (linux-drm-syncobj-v1): the device its timelines are imported into, when
+    /// the machine has one; without it the global is not advertised.
+    let syncobjDevice: SyncobjDevice?
 
     public init(configuration: ServerConfiguration, logger: Logger) throws(ServerError) {
         self.configuration = configuration
@@ -74,6 +77,14 @@ public final class Server {
         clients = Clients(display: display, logger: logger, keepDeparted: configuration.keepClientStatistics,
                           limits: configuration.clientLimits)
         dmabufMainDevice = DrmNodes.mainDevice()
+        let (syncobj, syncobjSkipped) = SyncobjDevice.open()
+        syncobjDevice = syncobj
+        if let syncobj {
+            logger.info("explicit sync (linux-drm-syncobj-v1) on \(syncobj.path) (\(syncobj.driver))")
+        } else {
+            let why = syncobjSkipped.isEmpty ? "no DRM device" : syncobjSkipped.joined(separator: "; ")
+            logger.notice("explicit sync (linux-drm-syncobj-v1) not offered: \(why)")
+        }
         do {
             dmabufFormats = try DmabufFormatTable()
             let (backend, skipped) = try OutputBackends.make(configuration.outputDevice, width: configuration.width, height: configuration.height)
@@ -137,7 +148,8 @@ public final class Server {
         func add(_ iface: UnsafePointer<wl_interface>, _ version: UInt32,
                  _ bind: @escaping (OpaquePointer, UInt32, UInt32) -> Void) {
             let name = String(cString: iface.pointee.name)
-            if !Server.advertisedGlobals.contains(AdvertisedGlobal(interface: name, version: version)) {
+            let listed = AdvertisedGlobal(interface: name, version: version)
+            if !Server.advertisedGlobals.contains(listed) && !Server.deviceDependentGlobals.contains(listed) {
                 logger.error("global missing from Server.advertisedGlobals (AdvertisedGlobals.swift)", metadata: ["interface": "\(name)", "version": "\(version)"])
             }
             guard let g = Global(display: display, interface: iface, version: version, bind: bind) else {
@@ -164,6 +176,11 @@ public final class Server {
         add(cw_wp_viewporter_interface(), Viewporter.version) { [unowned self] c, v, id in Viewporter.bind(self, c, v, id) }
         add(cw_wp_presentation_interface(), Presentation.version) { [unowned self] c, v, id in Presentation.bind(self, c, v, id) }
         add(cw_wl_data_device_manager_interface(), DataDeviceManager.version) { [unowned self] c, v, id in DataDeviceManager.bind(self, c, v, id) }
+        if let device = syncobjDevice {
+            add(cw_wp_linux_drm_syncobj_manager_v1_interface(), LinuxDrmSyncobjManager.version) { [unowned self] c, v, id in
+                LinuxDrmSyncobjManager.bind(self, device, c, v, id)
+            }
+        }
     }
 
     /// Runs until `terminate()` (or SIGINT/SIGTERM once `handleSignals` was called).

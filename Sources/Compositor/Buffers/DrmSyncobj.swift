@@ -1,0 +1,113 @@
+import CDRM
+import Glibc
+import SystemPackage
+
+/// The DRM device compositord uses for linux-drm-syncobj-v1 (explicit synchronisation): a node
+/// whose driver has timeline syncobjs (`DRM_CAP_SYNCOBJ_TIMELINE`) on a kernel with
+/// `DRM_IOCTL_SYNCOBJ_EVENTFD` (Linux 6.6), through which the event loop waits for a timeline
+/// point without blocking. A client's syncobj fd imports into any such device: it names a kernel
+/// synchronisation object, not memory of one device.
+final class SyncobjDevice {
+    let fd: FileDescriptor
+    /// e.g. `/dev/dri/renderD129`.
+    let path: String
+    /// The DRM driver's name, e.g. `virtio_gpu`.
+    let driver: String
+
+    private init(fd: FileDescriptor, path: String, driver: String) {
+        self.fd = fd
+        self.path = path
+        self.driver = driver
+    }
+
+    deinit { try? fd.close() }
+
+    /// The first render node (then primary node) that qualifies; else nil, with why each node
+    /// did not (empty when the machine has no DRM node at all).
+    static func open(driDirectory: String = "/dev/dri") -> (device: SyncobjDevice?, skipped: [String]) {
+        let nodes = (128..<144).map { "\(driDirectory)/renderD\($0)" } + (0..<16).map { "\(driDirectory)/card\($0)" }
+        var skipped: [String] = []
+        for path in nodes where access(path, F_OK) == 0 {
+            let raw = Glibc.open(path, O_RDWR | O_CLOEXEC)
+            guard raw >= 0 else { skipped.append("\(path): \(Errno.current)"); continue }
+            let fd = FileDescriptor(rawValue: raw)
+            var driver = "?"
+            if let v = drmGetVersion(raw) {
+                driver = v.pointee.name.map { String(cString: $0) } ?? "?"
+                drmFreeVersion(v)
+            }
+            if let why = unusable(raw) {
+                skipped.append("\(path) (\(driver)): \(why)")
+                try? fd.close()
+                continue
+            }
+            return (SyncobjDevice(fd: fd, path: path, driver: driver), skipped)
+        }
+        return (nil, skipped)
+    }
+
+    /// Why the node cannot serve explicit sync, or nil when it can: timeline syncobjs, and an
+    /// eventfd wait on a point (tried on a syncobj made for the purpose).
+    private static func unusable(_ fd: Int32) -> String? {
+        var cap: UInt64 = 0
+        guard drmGetCap(fd, UInt64(DRM_CAP_SYNCOBJ_TIMELINE), &cap) == 0, cap != 0 else { return "no timeline syncobjs" }
+        var handle: UInt32 = 0
+        guard drmSyncobjCreate(fd, 0, &handle) == 0 else { return "DRM_IOCTL_SYNCOBJ_CREATE: \(Errno.current)" }
+        defer { _ = drmSyncobjDestroy(fd, handle) }
+        let event = eventfd(0, Int32(EFD_CLOEXEC))
+        guard event >= 0 else { return "eventfd: \(Errno.current)" }
+        defer { close(event) }
+        let r = cdrm_syncobj_eventfd(fd, handle, 1, event, 0)
+        return r == 0 ? nil : "DRM_IOCTL_SYNCOBJ_EVENTFD: \(Errno(rawValue: -r)) (Linux 6.6 or later needed)"
+    }
+}
+
+/// A client's timeline, imported (`wp_linux_drm_syncobj_manager_v1.import_timeline`). Points set
+/// on it hold it, so it outlives its protocol object as the spec asks.
+final class SyncobjTimeline {
+    let device: SyncobjDevice
+    let handle: UInt32
+
+    /// Imports `fd` (not closed here). Fails with the kernel's errno when `fd` is not a syncobj.
+    init(importing fd: Int32, on device: SyncobjDevice) throws(Errno) {
+        var handle: UInt32 = 0
+        // DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE only compares the file's operations: no file system is asked.
+        guard drmSyncobjFDToHandle(device.fd.rawValue, fd, &handle) == 0 else { throw Errno.current }
+        self.device = device
+        self.handle = handle
+    }
+
+    deinit { _ = drmSyncobjDestroy(device.fd.rawValue, handle) }
+}
+
+/// One point of a timeline: an acquire point compositord waits for, or a release point it signals.
+struct SyncobjPoint {
+    let timeline: SyncobjTimeline
+    let value: UInt64
+
+    /// Whether the point has signalled, without waiting (a zero, already-passed timeout; a point
+    /// with no fence yet counts as not signalled).
+    var isSignalled: Bool {
+        var handle = timeline.handle, point = value
+        let flags = UInt32(DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL | DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT)
+        return drmSyncobjTimelineWait(timeline.device.fd.rawValue, &handle, &point, 1, 0, flags, nil) == 0
+    }
+
+    /// Signals the point (the buffer is no longer read for the commit that set it).
+    func signal() {
+        var handle = timeline.handle, point = value
+        _ = drmSyncobjTimelineSignal(timeline.device.fd.rawValue, &handle, &point, 1)
+    }
+
+    /// An eventfd that becomes readable once the point signals (at once if it has), for the event
+    /// loop to watch; the caller owns it. nil when the kernel refuses.
+    func signalledEventfd() -> Int32? {
+        let event = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
+        guard event >= 0 else { return nil }
+        guard cdrm_syncobj_eventfd(timeline.device.fd.rawValue, timeline.handle, value, event, 0) == 0 else {
+            close(event)
+            return nil
+        }
+        return event
+    }
+}

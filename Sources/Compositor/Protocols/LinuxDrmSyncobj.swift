@@ -1,0 +1,151 @@
+import CWayland
+import Glibc
+import SystemPackage
+
+/// `wp_linux_drm_syncobj_manager_v1` (linux-drm-syncobj-v1, explicit synchronisation): clients
+/// import DRM syncobj timelines and, per surface, name the point compositord waits for before it
+/// reads a committed dma-buf (acquire) and the point it signals once it no longer reads it
+/// (release). Advertised only where `SyncobjDevice` found a device (docs/robustness/fences.md).
+final class LinuxDrmSyncobjManager: ResourceHandler {
+    static let version: UInt32 = 1
+    private unowned let server: Server
+    private let device: SyncobjDevice
+
+    init(server: Server, device: SyncobjDevice) {
+        self.server = server
+        self.device = device
+    }
+
+    static func bind(_ server: Server, _ device: SyncobjDevice, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+        Resources.create(client: client, interface: cw_wp_linux_drm_syncobj_manager_v1_interface(), version: version, id: id) { _ in
+            LinuxDrmSyncobjManager(server: server, device: device)
+        }
+    }
+
+    func handle(_ request: Request) {
+        switch Int32(request.opcode) {
+        case WP_LINUX_DRM_SYNCOBJ_MANAGER_V1_DESTROY:
+            wl_resource_destroy(request.resource)
+        case WP_LINUX_DRM_SYNCOBJ_MANAGER_V1_GET_SURFACE:
+            guard let surface = Resources.object(request.object(1), as: WlSurface.self)?.surface else { return }
+            if surface.syncobj != nil {
+                return server.postError(request.resource, code: WP_LINUX_DRM_SYNCOBJ_MANAGER_V1_ERROR_SURFACE_EXISTS.rawValue,
+                                        "wl_surface@\(surface.id) already has a wp_linux_drm_syncobj_surface_v1 (EGL or Vulkan may have made it)")
+            }
+            Resources.create(client: request.client, interface: cw_wp_linux_drm_syncobj_surface_v1_interface(), version: 1, id: request.newID(0)) { r in
+                let object = SyncobjSurface(server: server, resource: r, surface: surface)
+                surface.syncobj = object
+                return object
+            }
+        case WP_LINUX_DRM_SYNCOBJ_MANAGER_V1_IMPORT_TIMELINE:
+            let fd = request.fd(1)
+            defer { ReceivedFd.close(fd) }  // the imported handle holds the syncobj
+            let timeline: SyncobjTimeline
+            do throws(Errno) {
+                timeline = try SyncobjTimeline(importing: fd, on: device)
+            } catch {
+                return server.postError(request.resource, code: WP_LINUX_DRM_SYNCOBJ_MANAGER_V1_ERROR_INVALID_TIMELINE.rawValue,
+                                        "the fd is not a DRM syncobj (\(error)): export one with drmSyncobjHandleToFD")
+            }
+            Resources.create(client: request.client, interface: cw_wp_linux_drm_syncobj_timeline_v1_interface(), version: 1, id: request.newID(0)) { _ in
+                SyncobjTimelineObject(timeline: timeline)
+            }
+        default: break
+        }
+    }
+}
+
+/// `wp_linux_drm_syncobj_timeline_v1`: destroying it leaves points already set in place (they
+/// hold the imported timeline).
+final class SyncobjTimelineObject: ResourceHandler {
+    let timeline: SyncobjTimeline
+    init(timeline: SyncobjTimeline) { self.timeline = timeline }
+
+    func handle(_ request: Request) {
+        // One request: destroy.
+        wl_resource_destroy(request.resource)
+    }
+}
+
+/// `wp_linux_drm_syncobj_surface_v1`: the acquire and release points of the next commit. The
+/// commit checks them (`takePoints`): the release point goes with the buffer (`Buffer.release`
+/// signals it), the acquire point holds the commit until it signals (HeldCommits.swift).
+final class SyncobjSurface: ResourceHandler {
+    private unowned let server: Server
+    private var resource: OpaquePointer?
+    /// Strong, like Viewport's; nil once the wl_surface is destroyed (requests are then no_surface).
+    private var surface: Surface?
+    private var acquire: SyncobjPoint?
+    private var release: SyncobjPoint?
+
+    init(server: Server, resource: OpaquePointer, surface: Surface) {
+        self.server = server
+        self.resource = resource
+        self.surface = surface
+    }
+
+    func handle(_ request: Request) {
+        let opcode = Int32(request.opcode)
+        if opcode == WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_DESTROY { return wl_resource_destroy(request.resource) }
+        guard let surface, !surface.isDestroyed else {
+            return server.postError(request.resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_NO_SURFACE.rawValue,
+                                    "the wl_surface of this wp_linux_drm_syncobj_surface_v1 was destroyed")
+        }
+        guard opcode == WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_SET_ACQUIRE_POINT || opcode == WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_SET_RELEASE_POINT,
+              let timeline = Resources.object(request.object(0), as: SyncobjTimelineObject.self)?.timeline else { return }
+        let point = SyncobjPoint(timeline: timeline, value: UInt64(request.uint(1)) << 32 | UInt64(request.uint(2)))
+        if opcode == WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_SET_ACQUIRE_POINT { acquire = point } else { release = point }
+    }
+
+    /// What a commit of `surface` does with the points set since the last one: the acquire
+    /// point to wait for (nil when no buffer is attached), or false after a protocol error.
+    func takePoints(_ surface: Surface) -> (ok: Bool, acquire: SyncobjPoint?) {
+        guard let resource else { return (true, nil) }
+        let (acquire, release) = (self.acquire, self.release)
+        self.acquire = nil
+        self.release = nil
+        guard case let .attached(buffer?) = surface.pending.attachment else {
+            if acquire != nil || release != nil {
+                let which = acquire != nil && release != nil ? "acquire and release points" : acquire != nil ? "an acquire point" : "a release point"
+                server.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_NO_BUFFER.rawValue,
+                                 "\(which) set but no buffer attached in this commit: set points only with a wl_surface.attach")
+                return (false, nil)
+            }
+            return (true, nil)
+        }
+        guard buffer.contents is DmabufBuffer else {
+            server.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_UNSUPPORTED_BUFFER.rawValue,
+                             "a wl_shm buffer on a surface with explicit sync: attach linux-dmabuf buffers, or destroy this object first")
+            return (false, nil)
+        }
+        guard let acquire else {
+            server.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_NO_ACQUIRE_POINT.rawValue,
+                             "a buffer attached without an acquire point: call set_acquire_point before every commit with a buffer")
+            return (false, nil)
+        }
+        guard let release else {
+            server.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_NO_RELEASE_POINT.rawValue,
+                             "a buffer attached without a release point: call set_release_point before every commit with a buffer")
+            return (false, nil)
+        }
+        if acquire.timeline === release.timeline && release.value <= acquire.value {
+            server.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_CONFLICTING_POINTS.rawValue,
+                             "release point \(release.value) is not after acquire point \(acquire.value) on the same timeline")
+            return (false, nil)
+        }
+        buffer.releasePoints.append(release)
+        return (true, acquire)
+    }
+
+    /// The wl_surface was destroyed (Surface.markDestroyed).
+    func surfaceDestroyed() { surface = nil }
+
+    func resourceDestroyed() {
+        resource = nil
+        // Points set since the last commit are discarded; the surface is implicitly synced again.
+        acquire = nil
+        release = nil
+        if let surface, surface.syncobj === self { surface.syncobj = nil }
+        surface = nil
+    }
+}
