@@ -64,10 +64,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // compositord's own close(2), which defers closes that could wait on a FUSE or network
+        // file system's server (libwayland closes some client fds itself); the executable only.
+        .target(name: "CDeferredClose"),
         .executableTarget(
             name: "compositord",
             dependencies: [
-                "Compositor", "CWayland",
+                "Compositor", "CWayland", "CDeferredClose",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CDeferredClose
 import Compositor
 import CWayland
 import Glibc
@@ -105,6 +106,10 @@ struct Compositord: ParsableCommand {
         pthread_sigmask(SIG_BLOCK, &set, nil)
         // A client that vanishes mid-write must not kill us.
         signal(SIGPIPE, SIG_IGN)
+        // libwayland's own closes of client fds (one attached to a request that takes none, the
+        // unread ones at disconnect) must not wait on a client's FUSE daemon (CDeferredClose.h).
+        // Enabled after the mask: the closer thread it starts keeps the signals blocked.
+        cw_deferred_close_enable()
 
         let level: Logger.Level = verbose ? .debug : .info
         LoggingSystem.bootstrap { label in
@@ -170,6 +175,9 @@ struct Compositord: ParsableCommand {
             }
         }
         server.shutdown()
+        if cw_deferred_close_count() > 0 {
+            logger.notice("closes deferred to the background (files on FUSE or network file systems): \(cw_deferred_close_count())")
+        }
         let statistics = server.statistics
         logger.info("seal policy \(statistics.sealPolicy): \(statistics.summary)")
         if let stats {

@@ -141,6 +141,35 @@ import Testing
         #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
     }
 
+    /// libwayland closes some client fds itself, on the main thread: here a FUSE fd attached to
+    /// a request that takes none (wl_display.sync), which libwayland keeps unread and closes when
+    /// the client disconnects. Its FLUSH, unanswered, froze compositord there; compositord's own
+    /// close(2) (CDeferredClose) hands it to a background thread.
+    @Test func strayFuseFdClosedByLibwaylandDoesNotFreezeCompositord() throws {
+        let attack = try FuseAttack(answerFlush: false)
+        let (fuse, c) = (attack.fuse, attack.compositor)
+        defer { attack.stop() }
+        let hostile = try attack.startClient(["--mode", "stray-fd", "--timeout", "2", "--linger", "60"])
+        let out = waitForLine(hostile, containing: "lingering", timeout: 5)
+        #expect(out.contains("stray fd sent after") && out.contains("disconnected"), "\(out)")
+        // The disconnect's close reached the daemon (so the stall is exercised), not from the main thread.
+        let deadline = Date().addingTimeInterval(3)
+        var flushes: [String] = []
+        while flushes.isEmpty, Date() < deadline {
+            flushes = fuse.requests(from: c.child.pid).filter { $0.hasPrefix("FLUSH ") && $0.hasSuffix(" stalled") }
+            usleep(20_000)
+        }
+        #expect(!flushes.isEmpty, "\(fuse.log)")
+        #expect(flushes.allSatisfy { !$0.contains(" tid=\(c.child.pid) ") }, "the main thread waits on FUSE_FLUSH: \(flushes)")
+        #expect(screenshotArrives(c, within: 2), "compositord is frozen in \(wchan(c.child.pid)):\n\(kernelStack(c.child.pid))")
+        let r = try c.run("demo-client", ["--frames", "30"], timeout: 20, tag: "during-flush")
+        #expect(r.status == 0 && r.stdout.contains("frames: 30"), "\(r.stdout) \(r.stderr)")
+        fuse.release()
+        let exit = c.terminate(timeout: 5)
+        #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
+        #expect(exit.stderr.contains("closes deferred to the background (files on FUSE or network file systems): 1"), "\(exit.stderr)")
+    }
+
     /// The same pool under `--seal-policy guard`, which accepts files that are not shared memory:
     /// compositord's first read of it (the screenshot's composite) page-faults into the daemon and
     /// freezes. This is what the tests above would see if the classification called into FUSE.

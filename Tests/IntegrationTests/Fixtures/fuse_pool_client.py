@@ -15,6 +15,9 @@ Prints "opened <path> fd <n> pid <pid>" (so a test can reach the file through /p
     "error <interface>@<id> code <n>: <message> after <ms> ms" or "pool accepted after <ms> ms".
 --mode show: create_pool, then a 64x64 XRGB8888 buffer on an xdg_toplevel (attach, damage,
     commit, sync); prints "pool accepted after <ms> ms", then "committed after <ms> ms".
+--mode stray-fd: the fd attached to a wl_display.sync (a request that takes no fd: libwayland keeps
+    it unread), then the connection closed, so that compositord's libwayland closes it at the
+    disconnect; prints "stray fd sent after <ms> ms" and "disconnected".
 --mode dmabuf-plane: the file as plane 0 of a 64x64 linear XRGB8888 zwp_linux_buffer_params_v1
     (add, create_immed, sync), as if it were a dma-buf; prints the error or "buffer accepted".
 Then "lingering": it keeps the fd open (and in show mode stays connected, the buffer on screen)
@@ -140,7 +143,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--file", required=True)
     parser.add_argument("--size", type=int, default=65536)
-    parser.add_argument("--mode", choices=["create-pool", "show", "dmabuf-plane"], default="create-pool")
+    parser.add_argument("--mode", choices=["create-pool", "show", "dmabuf-plane", "stray-fd"], default="create-pool")
     parser.add_argument("--timeout", type=float, default=10)
     parser.add_argument("--linger", type=float, default=0, help="seconds to keep the fd open at the end")
     args = parser.parse_args()
@@ -164,6 +167,13 @@ def main():
     log(f"opened {args.file} fd {fd} pid {os.getpid()}")
     start = time.monotonic()
     ms = lambda: int((time.monotonic() - start) * 1000)
+    if args.mode == "stray-fd":
+        answered = c.roundtrip(args.timeout, fds=[fd])
+        log(f"stray fd sent after {ms()} ms" if answered else f"no answer after {ms()} ms: {c.error}")
+        c.sock.close()
+        c.hung_up = True  # nothing more to read: linger only keeps the fd
+        log("disconnected")
+        return linger(c, args.linger, 0 if answered else 2, ms)
     if args.mode == "dmabuf-plane":
         linux_dmabuf = c.bind("zwp_linux_dmabuf_v1", 3)
         params = c.new("zwp_linux_buffer_params_v1")
