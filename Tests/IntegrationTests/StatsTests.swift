@@ -19,6 +19,7 @@ import Testing
             #expect((client["pools_accepted"] as? [String: Int])?["sealed-memfd"] == 1)
             #expect((client["refusals"] as? [String: Int])?.isEmpty == true)
             #expect(client["sigbus_faults"] as? Int == 0 && client["shrunk_at_latch"] as? Int == 0)
+            #expect(client["held_commits"] as? Int == 0 && client["fence_deadlines_missed"] as? Int == 0, "\(client)")
             #expect(client["protocol_errors"] as? Int == 0)
             #expect((client["pid"] as? Int ?? 0) > 0)
         }

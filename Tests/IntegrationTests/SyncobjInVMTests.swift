@@ -128,6 +128,8 @@ struct SyncobjInVMTests {
         #expect(c.isRunning)
         let exit = c.terminate(timeout: 10)
         #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
+        // The exit summary counts the one held commit (B) and no deadline missed.
+        #expect(exit.stderr.contains("held-commits=1 fence-deadlines-missed=0"), "\(exit.stderr.suffix(2000))")
     }
 
     /// An acquire point that never signals costs its client an error at the deadline (the read
@@ -155,6 +157,7 @@ struct SyncobjInVMTests {
         #expect(after.frames >= 3)
         let exit = c.terminate(timeout: 10)
         #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
+        #expect(exit.stderr.contains("held-commits=1 fence-deadlines-missed=1"), "\(exit.stderr.suffix(2000))")
     }
 
     /// Every error the spec names, each on a client of its own; compositord and an observer

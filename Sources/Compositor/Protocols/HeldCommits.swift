@@ -53,6 +53,7 @@ extension Server {
         // Committed again while a release waits for the frame: it is in use, not released.
         if case let .attached(b?) = state.attachment { b.releasePending = false }
         let held = HeldCommit(state: state, dependencies: dependencies)
+        if let resource = surface.resource { clients.record(wl_resource_get_client(resource)) { $0.heldCommits += 1 } }
         if surface.heldCommits.isEmpty { holdingSurfaces.append(surface) }
         surface.heldCommits.append(held)
         if let dmabuf = fenced, let fenceFd = dmabuf.fenceFd {
@@ -169,6 +170,7 @@ extension Server {
         let message = "dma-buf not ready within \(configuration.fenceDeadlineMs) ms of the commit (\(reason)): compositord does not wait longer"
         let bufferResource: OpaquePointer? = if case let .attached(b?) = held.state.attachment { b.resource } else { nil }
         guard let resource = bufferResource ?? surface.resource, let client = wl_resource_get_client(resource) else { return }
+        clients.record(client) { $0.fenceDeadlinesMissed += 1 }
         logger.warning("dma-buf fence deadline missed", metadata: [
             "reason": "\(reason)",
             "client": "\(clients.describe(client))", "surface": "wl_surface@\(surface.id)", "waited-ms": "\(waited)",

@@ -14,6 +14,10 @@ public struct ClientStatistics: Sendable {
     /// most pools and buffers it held at once. Totals give the largest of any client.
     public var peakMappedBytes = 0
     public var peakObjects = 0
+    /// Commits held for their dma-buf's fences or explicit-sync acquire point (HeldCommits.swift),
+    /// and those of them whose buffer missed `--fence-deadline` (the client was disconnected).
+    public var heldCommits = 0
+    public var fenceDeadlinesMissed = 0
 
     /// Adds `other`'s counters to these (pid and uid stay).
     mutating func add(_ other: ClientStatistics) {
@@ -24,6 +28,8 @@ public struct ClientStatistics: Sendable {
         protocolErrors += other.protocolErrors
         peakMappedBytes = max(peakMappedBytes, other.peakMappedBytes)
         peakObjects = max(peakObjects, other.peakObjects)
+        heldCommits += other.heldCommits
+        fenceDeadlinesMissed += other.fenceDeadlinesMissed
     }
 
     var json: JSON {
@@ -33,6 +39,7 @@ public struct ClientStatistics: Sendable {
             "refusals": .object(refusals.mapValues { .int($0) }),
             "sigbus_faults": .int(sigbusFaults), "shrunk_at_latch": .int(shrunkAtLatch), "protocol_errors": .int(protocolErrors),
             "peak_mapped_bytes": .int(peakMappedBytes), "peak_objects": .int(peakObjects),
+            "held_commits": .int(heldCommits), "fence_deadlines_missed": .int(fenceDeadlinesMissed),
         ])
     }
 }
@@ -71,6 +78,6 @@ public struct Statistics: Sendable {
     public var summary: String {
         let t = totals
         func dict(_ d: [String: Int]) -> String { d.isEmpty ? "none" : d.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") }
-        return "clients=\(clients.count + foldedCount) pools-accepted=\(dict(t.poolsAccepted)) refusals=\(dict(t.refusals)) sigbus-faults=\(t.sigbusFaults) shrunk-at-latch=\(t.shrunkAtLatch) protocol-errors=\(t.protocolErrors) peak-mapped-bytes=\(t.peakMappedBytes) peak-objects=\(t.peakObjects)"
+        return "clients=\(clients.count + foldedCount) pools-accepted=\(dict(t.poolsAccepted)) refusals=\(dict(t.refusals)) sigbus-faults=\(t.sigbusFaults) shrunk-at-latch=\(t.shrunkAtLatch) protocol-errors=\(t.protocolErrors) peak-mapped-bytes=\(t.peakMappedBytes) peak-objects=\(t.peakObjects) held-commits=\(t.heldCommits) fence-deadlines-missed=\(t.fenceDeadlinesMissed)"
     }
 }
