@@ -253,6 +253,54 @@ struct DmabufFenceInVMTests {
         #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
     }
 
+    /// A sub-surface's position is parent state: set before a parent commit that is held, it
+    /// applies with that commit, and a position set while the commit is held waits for the next.
+    @Test func subsurfacePositionAppliesWithTheHeldParentCommit() throws {
+        let c = try CompositorProcess(["--width", "320", "--height", "240", "--fence-deadline", "60000"])
+        let fenced = try FencedClient(c)
+        let parent = fenced.toplevel.surface
+        let child = try Subsurface(context: fenced.context, parent: parent)
+        child.setPosition(x: 16, y: 16)
+        let green = try fenced.buffer(Self.green)
+        child.surface.attach(green)
+        child.surface.damageBuffer(x: 0, y: 0, width: 64, height: 64)
+        child.surface.commit()
+        let red = try fenced.buffer(Self.red)
+        let cb1 = try #require(fenced.toplevel.present(red))
+        try fenced.context.connection.wait(timeout: Self.timeout) { cb1.isDone }.orThrow(waitingFor: "first frame")
+        // Parent at (32,32); the child at (48,48): (40,40) is the parent's, (50,50) the child's.
+        _ = try c.screenshot(timeout: 60) { $0.rgb(40, 40) == 0xFF0000 && $0.rgb(50, 50) == 0x00FF00 }
+
+        // The child moves to (0,0) with the parent's fenced commit (held), then to (32,32) for
+        // the parent's next commit.
+        let blue = try fenced.buffer(Self.blue)
+        let fence = try VgemFence()
+        try fence.attach(to: blue.dmabuf.fileDescriptor)
+        child.setPosition(x: 0, y: 0)
+        let cb2 = try #require(fenced.toplevel.present(blue))
+        child.setPosition(x: 32, y: 32)
+        try fenced.context.connection.roundtrip(timeout: Self.timeout).orThrow(waitingFor: "roundtrip")
+        let held = try c.screenshot()
+        #expect(held.rgb(40, 40) == 0xFF0000 && held.rgb(50, 50) == 0x00FF00,
+                "the child moved before the held parent commit applied: (40,40)=\(String(held.rgb(40, 40), radix: 16)) (50,50)=\(String(held.rgb(50, 50), radix: 16))")
+
+        // The fence signals: the parent turns blue and the child is at (0,0), not (32,32).
+        try fence.signal()
+        try fenced.context.connection.wait(timeout: Self.timeout) { cb2.isDone }.orThrow(waitingFor: "frame after the signal")
+        let applied = try c.screenshot(timeout: 30) { $0.rgb(40, 40) != 0xFF0000 }
+        #expect(applied.rgb(40, 40) == 0x00FF00, "the child is not at (0,0) after the held commit: (40,40)=\(String(applied.rgb(40, 40), radix: 16))")
+
+        // The parent's next commit applies the later position.
+        parent.commit()
+        try fenced.context.connection.roundtrip(timeout: Self.timeout).orThrow(waitingFor: "roundtrip")
+        let moved = try c.screenshot(timeout: 30) { $0.rgb(40, 40) == 0x0000FF }
+        #expect(moved.rgb(40, 40) == 0x0000FF && moved.rgb(70, 70) == 0x00FF00,
+                "(40,40)=\(String(moved.rgb(40, 40), radix: 16)) (70,70)=\(String(moved.rgb(70, 70), radix: 16))")
+        #expect(!c.log.contains("protocol error"), "\(c.log)")
+        let exit = c.terminate(timeout: 10)
+        #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
+    }
+
     /// A fence that does not signal within the deadline (1 s) costs the client a protocol error
     /// on the wl_buffer, logged with the reason; everyone else goes on and compositord exits 0.
     @Test func fenceMissingTheDeadlineCostsTheClientAnError() throws {

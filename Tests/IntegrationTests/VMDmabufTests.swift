@@ -23,7 +23,7 @@ struct VMDmabufTests {
                      "fencedCommitIsHeldUntilTheFenceSignals()", "fenceMissingTheDeadlineCostsTheClientAnError()",
                      "screencopyIntoAFencedDmabufNeverBlocks()", "parentCommitWaitsForItsSynchronizedSubsurfacesHeldCommit()",
                      "fenceOnAnExportedOutputBufferDoesNotStallCompositing()", "floodOfHeldCommitsIsCapped()",
-                     "fenceAddedAfterTheCommitIsNotWaitedFor()"] {
+                     "fenceAddedAfterTheCommitIsNotWaitedFor()", "subsurfacePositionAppliesWithTheHeldParentCommit()"] {
             #expect(output.contains(test), "\(test) did not run")
         }
         #expect(!output.contains("skipped"), "\(summary)")

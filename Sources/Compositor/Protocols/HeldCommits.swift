@@ -16,12 +16,23 @@ final class HeldCommit {
     var isDone = false
     /// Its dma-buf missed the deadline: never applied (its client is being disconnected).
     var failed = false
+    /// The parent state this commit applies to its sub-surfaces (wl_subsurface: stacking order
+    /// and positions set before it), taken at the commit so that requests made while it is held
+    /// wait for the next commit.
+    var stack: [StackItem]
+    var positions: [(subsurface: Subsurface, position: (x: Int32, y: Int32)?)]
     /// CLOCK_MONOTONIC ms at the commit, for the log.
     let heldAtMs: UInt64
 
-    init(state: SurfaceState<Buffer>, dependencies: [HeldCommit]) {
+    init(state: SurfaceState<Buffer>, dependencies: [HeldCommit], parentStateOf surface: Surface) {
         self.state = state
         self.dependencies = dependencies
+        stack = surface.pendingStack
+        positions = surface.pendingStack.compactMap { item in
+            guard case let .child(sub) = item else { return nil }
+            defer { sub.parentPendingPosition = nil }
+            return (sub, sub.parentPendingPosition)
+        }
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         heldAtMs = UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
@@ -52,7 +63,7 @@ extension Server {
         swap(&state, &surface.pending)
         // Committed again while a release waits for the frame: it is in use, not released.
         if case let .attached(b?) = state.attachment { b.releasePending = false }
-        let held = HeldCommit(state: state, dependencies: dependencies)
+        let held = HeldCommit(state: state, dependencies: dependencies, parentStateOf: surface)
         if let resource = surface.resource { clients.record(wl_resource_get_client(resource)) { $0.heldCommits += 1 } }
         if surface.heldCommits.isEmpty { holdingSurfaces.append(surface) }
         surface.heldCommits.append(held)
@@ -101,8 +112,25 @@ extension Server {
             swap(&later, &surface.pending)
             surface.pending = first.state
             first.state = SurfaceState()
+            // The parent state as it was at this commit: the stack then (less sub-surfaces
+            // destroyed since: they left the pending stack too), and the positions then.
+            let laterStack = surface.pendingStack
+            surface.pendingStack = first.stack.filter { item in
+                guard case let .child(sub) = item else { return true }
+                return laterStack.contains { $0.is(sub) }
+            }
+            // Sub-surfaces created since keep their place in the later stack only.
+            var laterPositions: [(Subsurface, (x: Int32, y: Int32)?)] = []
+            for item in surface.pendingStack {
+                guard case let .child(sub) = item else { continue }
+                laterPositions.append((sub, sub.parentPendingPosition))
+                sub.parentPendingPosition = first.positions.first { $0.subsurface === sub }?.position
+            }
+            first.stack = []
+            first.positions = []
             commit(surface)
-            surface.pending = later
+            for (sub, position) in laterPositions { sub.parentPendingPosition = position }
+            surface.pendingStack = laterStack
         }
         if surface.heldCommits.isEmpty { holdingSurfaces.removeAll { $0 === surface } }
         if applied { applyDependentCommits() }

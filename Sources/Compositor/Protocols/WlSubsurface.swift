@@ -73,6 +73,13 @@ final class Subsurface: ResourceHandler, SurfaceRole {
         parent.pendingStack.insert(.child(self), at: above ? i + 1 : i)
     }
 
+    /// The pending position, taken out (a parent's held commit keeps it until it applies) or put
+    /// back (`HeldCommits`): what the parent's next state application makes current.
+    var parentPendingPosition: (x: Int32, y: Int32)? {
+        get { pendingPosition }
+        set { pendingPosition = newValue }
+    }
+
     /// The parent's state is being applied: the pending position becomes current. True if it moved.
     func applyPosition() -> Bool {
         guard let p = pendingPosition else { return false }
