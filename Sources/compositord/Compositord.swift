@@ -73,6 +73,11 @@ struct Compositord: ParsableCommand {
         valueName: "ms"))
     var fenceDeadline: Int = 1000
 
+    @Option(help: ArgumentHelp(
+        "How fences are waited for: auto (snapshot them with DMA_BUF_IOCTL_EXPORT_SYNC_FILE where the kernel has it, 6.0+; else poll the dma-buf) or poll-dmabuf (always poll the dma-buf, as on older kernels). Default auto.",
+        valueName: "auto|poll-dmabuf"))
+    var fenceWait: String = FenceWait.auto.rawValue
+
     @Option(help: ArgumentHelp("Write per-client seal-policy statistics as JSON to this path at exit.", valueName: "file.json"))
     var stats: String?
 
@@ -96,6 +101,7 @@ struct Compositord: ParsableCommand {
         }
         guard maxClientBuffers > 0 else { throw ValidationError("--max-client-buffers must be at least 1") }
         guard (1...3_600_000).contains(fenceDeadline) else { throw ValidationError("--fence-deadline must be 1 to 3600000 milliseconds") }
+        guard FenceWait(rawValue: fenceWait) != nil else { throw ValidationError("--fence-wait must be auto or poll-dmabuf") }
     }
 
     func run() throws {
@@ -138,6 +144,7 @@ struct Compositord: ParsableCommand {
         config.clientLimits.memoryBytes = ClientLimits.parseBytes(maxClientMemory)!
         config.clientLimits.objects = maxClientBuffers
         config.fenceDeadlineMs = Int32(fenceDeadline)
+        config.fenceWait = FenceWait(rawValue: fenceWait)!
         logger.info("per-client limits", metadata: [
             "max-client-memory": "\(config.clientLimits.memoryBytes) (\(ClientLimits.describe(bytes: config.clientLimits.memoryBytes)))",
             "max-client-buffers": "\(config.clientLimits.objects)",

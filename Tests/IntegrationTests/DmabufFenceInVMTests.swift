@@ -80,10 +80,14 @@ struct DmabufFenceInVMTests {
     /// A commit whose dma-buf carries an unsignalled fence is held: the surface keeps its previous
     /// content and gets no frame callback, other clients keep their frames, and the commit (and
     /// those queued behind it, in order) apply once the fence signals.
-    @Test func fencedCommitIsHeldUntilTheFenceSignals() throws {
+    /// Both ways of waiting: the fences snapshotted as a sync_file (kernel 6.0+), and the
+    /// dma-buf itself polled (`--fence-wait poll-dmabuf`, as on older kernels).
+    @Test(arguments: ["auto", "poll-dmabuf"])
+    func fencedCommitIsHeldUntilTheFenceSignals(fenceWait: String) throws {
         // every-frame: each frame reads every surface's buffer (the worst case for a stall); a
         // long deadline so the held state can be looked at without the deadline's disconnect.
-        let c = try CompositorProcess(["--width", "320", "--height", "240", "--composite", "every-frame", "--fence-deadline", "60000"])
+        let c = try CompositorProcess(["--width", "320", "--height", "240", "--composite", "every-frame", "--fence-deadline", "60000",
+                                       "--fence-wait", fenceWait])
         let fenced = try FencedClient(c)
         let observer = try Observer(c)
         let a = try fenced.buffer(Self.red)

@@ -20,7 +20,7 @@ struct VMDmabufTests {
                      "asyncCreateAnswersCreatedAndFeedbackNamesTheDevice()", "dmabufsPastTheClientMemoryCapAreRefusedAtImport()",
                      "aHugetlbHoleIsCaughtByTheGuard()",
                      // Issue 16: vgem fences (DmabufFenceInVMTests).
-                     "fencedCommitIsHeldUntilTheFenceSignals()", "fenceMissingTheDeadlineCostsTheClientAnError()",
+                     "fencedCommitIsHeldUntilTheFenceSignals(fenceWait:)", "fenceMissingTheDeadlineCostsTheClientAnError()",
                      "screencopyIntoAFencedDmabufNeverBlocks()", "parentCommitWaitsForItsSynchronizedSubsurfacesHeldCommit()",
                      "fenceOnAnExportedOutputBufferDoesNotStallCompositing()", "floodOfHeldCommitsIsCapped()",
                      "fenceAddedAfterTheCommitIsNotWaitedFor()", "subsurfacePositionAppliesWithTheHeldParentCommit()"] {

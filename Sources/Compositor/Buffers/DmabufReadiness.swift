@@ -42,12 +42,12 @@ final class DmabufWait {
     private var completion: ((Bool) -> Void)?
 
     /// Returns nil when every fd is ready already (no wait needed).
-    static func start(loop: OpaquePointer, fds: [Int32], access: DmabufReadiness.Access,
-                      deadlineMs: Int32, completion: @escaping (Bool) -> Void) -> DmabufWait? {
+    static func start(loop: OpaquePointer, fds: [Int32], access: DmabufReadiness.Access, deadlineMs: Int32,
+                      exportSyncFile: Bool = true, completion: @escaping (Bool) -> Void) -> DmabufWait? {
         let wait = DmabufWait(loop: loop)
         for fd in fds {
             // Snapshot the fences now: a fence added later is not this commit's to wait for.
-            let sync = cdrm_dmabuf_export_sync_file(fd, access.syncFlag)
+            let sync = exportSyncFile ? cdrm_dmabuf_export_sync_file(fd, access.syncFlag) : -ENOTTY
             if sync >= 0 {
                 if DmabufReadiness.isReady(sync, for: .read) { close(sync); continue }
                 wait.watch(sync, events: UInt32(WL_EVENT_READABLE), owned: true)

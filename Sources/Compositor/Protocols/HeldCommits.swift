@@ -71,8 +71,8 @@ extension Server {
             logger.debug("commit held until its dma-buf's fences signal", metadata: [
                 "surface": "wl_surface@\(surface.id)", "queued": "\(surface.heldCommits.count)",
             ])
-            held.wait = DmabufWait.start(loop: loop, fds: [fenceFd], access: .read,
-                                         deadlineMs: configuration.fenceDeadlineMs) { [unowned self] ready in
+            held.wait = DmabufWait.start(loop: loop, fds: [fenceFd], access: .read, deadlineMs: configuration.fenceDeadlineMs,
+                                         exportSyncFile: configuration.fenceWait == .auto) { [unowned self] ready in
                 held.wait = nil
                 held.failed = !ready
                 if ready {

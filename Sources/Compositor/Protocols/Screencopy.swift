@@ -129,7 +129,8 @@ final class ScreencopyFrame: ResourceHandler, FrameObserver {
                 // (DMA_BUF_IOCTL_SYNC). The copy waits in the event loop instead, and fails at the
                 // deadline.
                 targetWait = DmabufWait.start(loop: server.loop, fds: [d.dmabufFd], access: .write,
-                                              deadlineMs: server.configuration.fenceDeadlineMs) { [unowned self] ready in
+                                              deadlineMs: server.configuration.fenceDeadlineMs,
+                                              exportSyncFile: server.configuration.fenceWait == .auto) { [unowned self] ready in
                     self.targetWait = nil
                     self.targetReady(ready)
                 }

@@ -37,8 +37,18 @@ public struct ServerConfiguration: Sendable {
     /// unsignalled) before its client gets an error: 1 s, 60 frame periods at 60 Hz. A GPU frame
     /// takes milliseconds; anything this late is a stuck or hostile fence. `--fence-deadline`.
     public var fenceDeadlineMs: Int32 = 1000
+    /// How a dma-buf's fences are waited for (`--fence-wait`): snapshotted with
+    /// `DMA_BUF_IOCTL_EXPORT_SYNC_FILE` where the kernel has it (6.0+), else by polling the
+    /// dma-buf itself; `.pollDmabuf` always polls, as on older kernels (and tests that path).
+    public var fenceWait: FenceWait = .auto
 
     public init() {}
+}
+
+/// `--fence-wait auto|poll-dmabuf` (docs/robustness/fences.md).
+public enum FenceWait: String, Sendable, CaseIterable {
+    case auto
+    case pollDmabuf = "poll-dmabuf"
 }
 
 /// Per-client caps on what a client makes compositord map and keep (docs/robustness/hygiene.md,
