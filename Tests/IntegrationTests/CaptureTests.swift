@@ -1,3 +1,4 @@
+import ClientKit
 import Foundation
 import PNG
 import Testing
@@ -24,6 +25,48 @@ import Testing
         #expect(part.width == 256 && part.height == 256)
         #expect(part.rgb(0, 0) == 0xFF0000 && part.rgb(255, 0) == 0x00FF00 && part.rgb(0, 255) == 0x0000FF && part.rgb(255, 255) == 0xFFFF00)
         #expect(!c.log.contains("protocol error"))
+    }
+
+    /// One way into compositing: a screenshot composites what changed between vblanks, and the
+    /// capture consumers still get that damage with the next frame. At 1 Hz the SIGUSR1
+    /// screenshot right after the commit takes the damage before the vblank does; before, the
+    /// next `copy_with_damage` then waited for damage that had already been drawn (forever, with
+    /// nothing else changing).
+    @Test func screenshotThenCopyWithDamageGetsTheDamageSinceThePreviousCopy() throws {
+        let c = try CompositorProcess(["--width", "320", "--height", "240", "--refresh", "1"])
+        let context = try ClientContext(displayName: "\(c.runtime.path)/\(c.socketName)", timeout: .seconds(30))
+        let toplevel = Toplevel(context: context, title: "damage", appID: "test")
+        try toplevel.waitForConfigure(timeout: .seconds(30)).orThrow(waitingFor: "configure")
+        let buffers = try BufferSet(shm: context.shm, width: 64, height: 64, count: 2)
+        func show(_ i: Int, _ colour: UInt32) throws -> Callback? {
+            let b = buffers.buffers[i]
+            for p in 0..<(64 * 64) { b.pixels[p] = colour }
+            let cb = toplevel.present(b)
+            try context.connection.roundtrip(timeout: .seconds(30)).orThrow(waitingFor: "roundtrip")
+            return cb
+        }
+        let first = try #require(try show(0, 0xFFFF_0000))
+        try context.connection.wait(timeout: .seconds(30)) { first.isDone }.orThrow(waitingFor: "first frame")
+
+        let connection = try Connection(displayName: "\(c.runtime.path)/\(c.socketName)")
+        let capturer = try OutputCapture(connection: connection, timeout: .seconds(30))
+        let initial = try capturer.capture(.screencopy, withDamage: true, timeout: .seconds(30))
+        #expect(initial.damage == [CaptureRect(x: 0, y: 0, width: 320, height: 240)], "\(initial.damage)")
+
+        // Blue, then at once a screenshot: it composites the change.
+        _ = try show(1, 0xFF00_00FF)
+        let shot = try c.screenshot()
+        #expect(shot.rgb(40, 40) == 0x0000FF, "the screenshot shows 0x\(String(shot.rgb(40, 40), radix: 16))")
+        let started = Date()
+        let next = try capturer.capture(.screencopy, withDamage: true, timeout: .seconds(10))
+        let waited = Date().timeIntervalSince(started)
+        print("copy_with_damage after a screenshot: \(next.damage) after \(String(format: "%.2f", waited)) s")
+        #expect(next.damage.contains { $0.x <= 32 && $0.y <= 32 && $0.x + $0.width >= 96 && $0.y + $0.height >= 96 },
+                "the window's change is not in the damage: \(next.damage)")
+        #expect(next.image.rgb(x: 40, y: 40) == 0x0000FF)
+        #expect(!c.log.contains("protocol error"), "\(c.log)")
+        let exit = c.terminate(timeout: 10)
+        #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
     }
 
     /// The memfd backend is no dma-buf: export-dmabuf cancels with `permanent`; screencopy works.

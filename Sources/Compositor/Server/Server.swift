@@ -51,6 +51,10 @@ public final class Server {
     let selection = Selection()
     /// Capture consumers waiting for frames (export-dmabuf, screencopy).
     private var frameObservers: [FrameObserver] = []
+    /// Output damage composited since consumers were last given a frame. Every composite adds
+    /// to it, whoever asked for it (a vblank, a consumer, a screenshot, SIGUSR1), so a frame
+    /// composited outside a vblank still reaches consumers' damage (copy_with_damage).
+    private var unobservedDamage = Region()
     /// Frames run (vblanks with something to do); the output counts those it composited. A
     /// buffer made current while this had the same value as now was latched by no frame.
     private(set) var framesRun: UInt64 = 0
@@ -307,10 +311,9 @@ public final class Server {
     private func frame(presentedAt ns: UInt64) {
         framesRun += 1
         checkLatchedPools()
-        var repainted = Region()
         var presented = true  // false when the frame could not be made (wp_presentation waits)
         if configuration.compositing == .everyFrame || !frameObservers.isEmpty {
-            if let damage = compositeDamage() { repainted = damage } else { presented = false }
+            if compositeDamage() == nil { presented = false }
         }
         swap(&pendingReleases, &firingReleases)
         for buffer in firingReleases where buffer.releasePending {
@@ -324,16 +327,20 @@ public final class Server {
         for cb in firingCallbacks { cb.done(timeMs: ms) }
         firingCallbacks.removeAll(keepingCapacity: true)
         if !frameObservers.isEmpty, let front = output.front {
-            let info = FrameInfo(front: front, damage: repainted, presentedNs: ns)
+            let info = FrameInfo(front: front, damage: unobservedDamage, presentedNs: ns)
+            unobservedDamage = Region()
             let observers = frameObservers
             frameObservers = []
             frameObservers += observers.filter { $0.frameComposited(info) }
+        } else if !unobservedDamage.isEmpty {
+            unobservedDamage = Region()  // no consumer to tell
         }
     }
 
-    /// Composites the damage accumulated since the last composite into a new front buffer.
-    /// Returns the repainted region, or nil when every buffer is held by consumers (the damage
-    /// is kept for the next try: compositord never writes a buffer a consumer reads, nor waits).
+    /// Composites the damage accumulated since the last composite into a new front buffer: the
+    /// one way into compositing, for frames and screenshots alike. Returns the repainted region,
+    /// or nil when every buffer is held by consumers (the damage is kept for the next try:
+    /// compositord never writes a buffer a consumer reads, nor waits).
     private func compositeDamage() -> Region? {
         // The first frame's damage is the whole output (added at start), and a buffer never drawn
         // is repainted whole by Output.composite.
@@ -344,6 +351,7 @@ public final class Server {
             return nil
         }
         for buffer in result.faulted { poolShrank(buffer, foundBy: .sigbus) }
+        unobservedDamage.formUnion(damage)
         return damage
     }
 
