@@ -11,32 +11,66 @@ public struct AdvertisedGlobal: Sendable, Equatable {
     public let version: UInt32
 }
 
-extension Server {
-    /// Every global `createGlobals` creates, in one list that embedders can read without a
-    /// running server: the wlcs module describes the compositor with it (tests of anything not
-    /// listed are skipped, not failed). `createGlobals` logs an error for a global it creates
-    /// that is missing here or listed with another version, so keep the two in step.
-    public static let advertisedGlobals: [AdvertisedGlobal] = [
-        AdvertisedGlobal(interface: "wl_compositor", version: WlCompositor.version),
-        AdvertisedGlobal(interface: "wl_shm", version: WlShm.version),
-        AdvertisedGlobal(interface: "wl_output", version: WlOutput.version),
-        AdvertisedGlobal(interface: "xdg_wm_base", version: XdgWmBase.version),
-        AdvertisedGlobal(interface: "zwp_linux_dmabuf_v1", version: LinuxDmabuf.version),
-        AdvertisedGlobal(interface: "zxdg_output_manager_v1", version: XdgOutputManager.version),
-        AdvertisedGlobal(interface: "zwlr_export_dmabuf_manager_v1", version: ExportDmabufManager.version),
-        AdvertisedGlobal(interface: "zwlr_screencopy_manager_v1", version: ScreencopyManager.version),
-        AdvertisedGlobal(interface: "wl_seat", version: WlSeat.version),
-        AdvertisedGlobal(interface: "wl_subcompositor", version: WlSubcompositor.version),
-        AdvertisedGlobal(interface: "wp_viewporter", version: Viewporter.version),
-        AdvertisedGlobal(interface: "wl_data_device_manager", version: DataDeviceManager.version),
-        AdvertisedGlobal(interface: "wp_presentation", version: Presentation.version),
-    ]
+/// One global compositord can offer: the one table both the creation of globals and the list
+/// embedders read come from (`Server.globalDefinitions`).
+struct GlobalDefinition {
+    let interface: UnsafePointer<wl_interface>
+    let version: UInt32
+    /// Offered only where the machine has what it needs: not claimed to the wlcs module.
+    let deviceDependent: Bool
+    /// Whether this server offers it (always, unless device-dependent).
+    let isOffered: (Server) -> Bool
+    let bind: (Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) -> Void
 
-    /// Globals advertised only where the machine has what they need (not claimed to the wlcs
-    /// module): explicit sync needs a DRM device with timeline syncobjs (SyncobjDevice).
-    public static let deviceDependentGlobals: [AdvertisedGlobal] = [
-        AdvertisedGlobal(interface: "wp_linux_drm_syncobj_manager_v1", version: LinuxDrmSyncobjManager.version),
-    ]
+    init(_ interface: UnsafePointer<wl_interface>, _ version: UInt32, offeredWhen isOffered: ((Server) -> Bool)? = nil,
+         bind: @escaping (Server, OpaquePointer, UInt32, UInt32) -> Void) {
+        self.interface = interface
+        self.version = version
+        deviceDependent = isOffered != nil
+        self.isOffered = isOffered ?? { _ in true }
+        self.bind = bind
+    }
+
+    var name: String { String(cString: interface.pointee.name) }
+}
+
+extension Server {
+    /// Every global, with the highest version compositord speaks, in advertisement order.
+    /// (xdg_wm_base's v4 twin for quirky clients is made beside it: ClientQuirks.)
+    static var globalDefinitions: [GlobalDefinition] {
+        [
+            GlobalDefinition(cw_wl_compositor_v6(), WlCompositor.version) { s, c, v, id in WlCompositor.bind(s, c, v, id) },
+            GlobalDefinition(cw_wl_shm_interface(), WlShm.version) { s, c, v, id in WlShm.bind(s, c, v, id) },
+            GlobalDefinition(cw_wl_output_interface(), WlOutput.version) { s, c, v, id in WlOutput.bind(s, c, v, id) },
+            GlobalDefinition(cw_xdg_wm_base_interface(), XdgWmBase.version) { s, c, v, id in XdgWmBase.bind(s, c, v, id) },
+            GlobalDefinition(cw_zwp_linux_dmabuf_v1_interface(), LinuxDmabuf.version) { s, c, v, id in LinuxDmabuf.bind(s, c, v, id) },
+            GlobalDefinition(cw_zxdg_output_manager_v1_interface(), XdgOutputManager.version) { s, c, v, id in XdgOutputManager.bind(s, c, v, id) },
+            GlobalDefinition(cw_zwlr_export_dmabuf_manager_v1_interface(), ExportDmabufManager.version) { s, c, v, id in ExportDmabufManager.bind(s, c, v, id) },
+            GlobalDefinition(cw_zwlr_screencopy_manager_v1_interface(), ScreencopyManager.version) { s, c, v, id in ScreencopyManager.bind(s, c, v, id) },
+            GlobalDefinition(cw_wl_seat_interface(), WlSeat.version) { s, c, v, id in WlSeat.bind(s, c, v, id) },
+            GlobalDefinition(cw_wl_subcompositor_interface(), WlSubcompositor.version) { s, c, v, id in WlSubcompositor.bind(s, c, v, id) },
+            GlobalDefinition(cw_wp_viewporter_interface(), Viewporter.version) { s, c, v, id in Viewporter.bind(s, c, v, id) },
+            GlobalDefinition(cw_wp_presentation_interface(), Presentation.version) { s, c, v, id in Presentation.bind(s, c, v, id) },
+            GlobalDefinition(cw_wl_data_device_manager_interface(), DataDeviceManager.version) { s, c, v, id in DataDeviceManager.bind(s, c, v, id) },
+            // Explicit sync needs a DRM device with timeline syncobjs (SyncobjDevice).
+            GlobalDefinition(cw_wp_linux_drm_syncobj_manager_v1_interface(), LinuxDrmSyncobjManager.version,
+                             offeredWhen: { $0.syncobjDevice != nil }) { s, c, v, id in
+                guard let device = s.syncobjDevice else { return }
+                LinuxDrmSyncobjManager.bind(s, device, c, v, id)
+            },
+        ]
+    }
+
+    /// The globals every compositord advertises, for embedders that describe the compositor
+    /// without running one: the wlcs module claims these (tests of anything else are skipped).
+    public static var advertisedGlobals: [AdvertisedGlobal] {
+        globalDefinitions.filter { !$0.deviceDependent }.map { AdvertisedGlobal(interface: $0.name, version: $0.version) }
+    }
+
+    /// Globals advertised only where the machine has what they need.
+    public static var deviceDependentGlobals: [AdvertisedGlobal] {
+        globalDefinitions.filter(\.deviceDependent).map { AdvertisedGlobal(interface: $0.name, version: $0.version) }
+    }
 }
 
 extension Server {

@@ -148,43 +148,22 @@ public final class Server {
     /// The output backend's kind ("drm-dumb", "udmabuf", "dma-heap", "memfd").
     public var outputBackendKind: String { output.backend.kind }
 
+    /// Creates the globals of `Server.globalDefinitions` this server offers, then the v4
+    /// xdg_wm_base twin that the global filter shows quirky clients instead (ClientQuirks).
     private func createGlobals() {
-        func add(_ iface: UnsafePointer<wl_interface>, _ version: UInt32,
-                 _ bind: @escaping (OpaquePointer, UInt32, UInt32) -> Void) {
-            let name = String(cString: iface.pointee.name)
-            let listed = AdvertisedGlobal(interface: name, version: version)
-            if !Server.advertisedGlobals.contains(listed) && !Server.deviceDependentGlobals.contains(listed) {
-                logger.error("global missing from Server.advertisedGlobals (AdvertisedGlobals.swift)", metadata: ["interface": "\(name)", "version": "\(version)"])
-            }
-            guard let g = Global(display: display, interface: iface, version: version, bind: bind) else {
-                logger.error("cannot create global", metadata: ["interface": "\(String(cString: iface.pointee.name))"])
-                return
+        for definition in Server.globalDefinitions where definition.isOffered(self) {
+            guard let g = Global(display: display, interface: definition.interface, version: definition.version,
+                                 bind: { [unowned self] c, v, id in definition.bind(self, c, v, id) }) else {
+                logger.error("cannot create global", metadata: ["interface": "\(definition.name)"])
+                continue
             }
             globals.append(g)
         }
-        add(cw_wl_compositor_v6(), WlCompositor.version) { [unowned self] c, v, id in WlCompositor.bind(self, c, v, id) }
-        add(cw_wl_shm_interface(), WlShm.version) { [unowned self] c, v, id in WlShm.bind(self, c, v, id) }
-        add(cw_wl_output_interface(), WlOutput.version) { [unowned self] c, v, id in WlOutput.bind(self, c, v, id) }
-        add(cw_xdg_wm_base_interface(), XdgWmBase.version) { [unowned self] c, v, id in XdgWmBase.bind(self, c, v, id) }
         if let g = Global(display: display, interface: cw_xdg_wm_base_interface(), version: XdgWmBase.compatibilityVersion,
                           bind: { [unowned self] c, v, id in XdgWmBase.bind(self, c, v, id) }) {
             xdgWmBaseCompatibility = g
         }
         installGlobalFilter()
-        add(cw_zwp_linux_dmabuf_v1_interface(), LinuxDmabuf.version) { [unowned self] c, v, id in LinuxDmabuf.bind(self, c, v, id) }
-        add(cw_zxdg_output_manager_v1_interface(), XdgOutputManager.version) { [unowned self] c, v, id in XdgOutputManager.bind(self, c, v, id) }
-        add(cw_zwlr_export_dmabuf_manager_v1_interface(), ExportDmabufManager.version) { [unowned self] c, v, id in ExportDmabufManager.bind(self, c, v, id) }
-        add(cw_zwlr_screencopy_manager_v1_interface(), ScreencopyManager.version) { [unowned self] c, v, id in ScreencopyManager.bind(self, c, v, id) }
-        add(cw_wl_seat_interface(), WlSeat.version) { [unowned self] c, v, id in WlSeat.bind(self, c, v, id) }
-        add(cw_wl_subcompositor_interface(), WlSubcompositor.version) { [unowned self] c, v, id in WlSubcompositor.bind(self, c, v, id) }
-        add(cw_wp_viewporter_interface(), Viewporter.version) { [unowned self] c, v, id in Viewporter.bind(self, c, v, id) }
-        add(cw_wp_presentation_interface(), Presentation.version) { [unowned self] c, v, id in Presentation.bind(self, c, v, id) }
-        add(cw_wl_data_device_manager_interface(), DataDeviceManager.version) { [unowned self] c, v, id in DataDeviceManager.bind(self, c, v, id) }
-        if let device = syncobjDevice {
-            add(cw_wp_linux_drm_syncobj_manager_v1_interface(), LinuxDrmSyncobjManager.version) { [unowned self] c, v, id in
-                LinuxDrmSyncobjManager.bind(self, device, c, v, id)
-            }
-        }
     }
 
     /// Runs until `terminate()` (or SIGINT/SIGTERM once `handleSignals` was called).
