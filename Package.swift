@@ -94,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "stress-client",
             dependencies: [
-                "ClientKit", "CWayland",
+                "ClientKit", "CWayland", "WaylandTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -106,11 +106,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // What tests, the fuzzer and the load tools share: spawning processes with a clean
+        // signal state, private directories, /proc inspection, a monotonic clock.
+        .target(name: "WaylandTestSupport"),
         // Attacks a real compositord over its socket: random well-typed requests and raw bytes.
         .executableTarget(
             name: "protocol-fuzz",
             dependencies: [
-                "CWayland",
+                "CWayland", "WaylandTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -118,10 +121,11 @@ let package = Package(
             name: "CompositorTests",
             dependencies: ["Compositor", "CPixman", "CWayland", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "CWayland"]),
+        .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "CWayland", "WaylandTestSupport"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["compositord", "demo-client", "load-client", "stress-client", "protocol-fuzz", "PNG", "ClientKit", "CWayland"],
+            dependencies: ["compositord", "demo-client", "load-client", "stress-client", "protocol-fuzz", "PNG", "ClientKit", "CWayland",
+                           "WaylandTestSupport"],
             exclude: ["Fixtures"]  // scripts and pages the tests run, read from the source tree
         ),
     ],

@@ -1,4 +1,5 @@
 import Glibc
+import WaylandTestSupport
 
 /// One fuzzing run: starts compositord and the observer, runs sessions (a few at a time) until
 /// the iteration count or the duration is reached, checks the oracle after each, and at the end
@@ -41,24 +42,12 @@ final class FuzzRun {
 
     init(options: Options) throws {
         self.options = options
-        var template = Array("/tmp/protocol-fuzz-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw CompositorProcess.Failure(description: "mkdtemp: \(String(cString: strerror(errno)))")
-        }
-        runtimeDirectory = String(cString: made)
-        chmod(runtimeDirectory, 0o700)
+        runtimeDirectory = try PrivateDirectory.create(in: "/tmp", prefix: "protocol-fuzz-")
     }
 
     deinit {
         // The runtime directory holds only compositord's logs by now.
-        if let dir = opendir(runtimeDirectory) {
-            while let e = readdir(dir) {
-                let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if name != ".", name != ".." { unlink("\(runtimeDirectory)/\(name)") }
-            }
-            closedir(dir)
-        }
-        rmdir(runtimeDirectory)
+        PrivateDirectory.removeTree(runtimeDirectory)
     }
 
     private func log(_ s: String) {

@@ -1,5 +1,6 @@
 import CWayland
 import Glibc
+import WaylandTestSupport
 
 /// A well-behaved client on its own connection: a 64×64 window that redraws on every frame
 /// callback and sends wl_display.sync every second. While the fuzz clients attack, it must keep
@@ -130,10 +131,4 @@ final class Observer {
         frameCallback = connection.request(surface, "frame", [.freshID])[0]
         connection.request(surface, "commit")
     }
-}
-
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }

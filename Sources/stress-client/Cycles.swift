@@ -1,6 +1,7 @@
 import ClientKit
 import CWayland
 import Glibc
+import WaylandTestSupport
 
 /// Connect/disconnect cycles: each connects, binds a few globals, sometimes makes a pool and a
 /// buffer and sometimes a window with a committed frame, then leaves one of three ways: cleanly

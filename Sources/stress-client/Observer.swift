@@ -1,5 +1,6 @@
 import ClientKit
 import Synchronization
+import WaylandTestSupport
 
 /// A well-behaved window that measures its own frame rate: it redraws on every frame callback and
 /// records when each callback arrived. Runs on its own thread and connection, so the load on the

@@ -2,6 +2,7 @@ import ArgumentParser
 import ClientKit
 import Glibc
 import Synchronization
+import WaylandTestSupport
 
 /// A load generator for compositord's robustness tests (docs/robustness/load.md): in one process,
 /// N rendering clients, M idle connections, K connect/disconnect cycles and an observer that

@@ -5,6 +5,7 @@ import Glibc
 import Synchronization
 import SystemPackage
 import Testing
+import WaylandTestSupport
 
 /// Names this suite gives its files all start with this, so /dev/shm can be checked for
 /// leftovers without tripping over other processes' entries.
@@ -30,10 +31,7 @@ private func options(_ test: String) -> AnonymousFile.Options {
 
 /// A fresh private directory (mode 0700) standing in for XDG_RUNTIME_DIR.
 private func makeRuntimeDirectory() throws -> String {
-    var template = Array("/tmp/ckt-runtime-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    guard made != nil else { throw Errno(rawValue: errno) }
-    return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    try PrivateDirectory.create(in: "/tmp", prefix: "ckt-runtime-")
 }
 
 private func isCloseOnExec(_ file: AnonymousFile) -> Bool {

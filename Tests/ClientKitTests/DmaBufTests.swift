@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import SystemPackage
 import Testing
+import WaylandTestSupport
 
 /// Paths that exist on this machine (the real-device tests run only where they do, e.g. in a VM
 /// with udmabuf, dma-heap and vgem).
@@ -16,10 +17,7 @@ private let hasNoDevice = !hasUdmabuf && !hasHeap && !hasDRI
 
 /// A fresh private directory, removed (with what is in it) by the caller.
 private func makeDirectory() throws -> String {
-    var template = Array("/tmp/ckt-dmabuf-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    guard made != nil else { throw Errno(rawValue: errno) }
-    return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    try PrivateDirectory.create(in: "/tmp", prefix: "ckt-dmabuf-")
 }
 
 /// How many of this process's descriptors lead to something `matching` (by /proc/self/fd's link

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import WaylandTestSupport
 
 /// Issue 15, item 3: a pool on a file whose page faults can wait on another process is refused
 /// under `enforce` and `strict`, and judging it never calls into its file system. Proven with a
@@ -253,8 +254,7 @@ final class FuseMount {
         guard access(Self.python, X_OK) == 0 else {
             throw Child.SpawnError(description: "\(Self.python) is missing: the FUSE daemon and client are Python (Debian package python3, scripts/setup --test)")
         }
-        var template = Array("/tmp/compositord-fuse-XXXXXX".utf8CString)
-        mountpoint = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+        mountpoint = try PrivateDirectory.create(in: "/tmp", prefix: "compositord-fuse-")
         do {
             daemon = try Child(Self.python, [Self.fixture("stalling_fuse.py"), mountpoint, "--size", "\(FuseTests.poolSize)",
                                                    "--lifetime", "60"] + (answerFlush ? ["--answer-flush"] : []),

@@ -2,7 +2,7 @@ import CWayland
 
 /// A `wl_buffer`: client pixels (`contents`) plus the resource to send `release` on.
 ///
-/// Whatever created it (wl_shm_pool.create_buffer, later linux-dmabuf) supplies the contents.
+/// Whatever created it (wl_shm_pool.create_buffer, zwp_linux_buffer_params_v1) supplies the contents.
 /// The resource may be destroyed while a surface still shows the buffer: the contents stay
 /// readable (they keep their pool alive) and `release` then has no one to tell.
 final class Buffer: ResourceHandler {

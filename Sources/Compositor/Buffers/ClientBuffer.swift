@@ -1,7 +1,7 @@
 import CPixman
 
-/// Pixels a client handed over that the renderer may read: a wl_shm buffer today, a dma-buf
-/// import later.
+/// Pixels a client handed over that the renderer may read: a wl_shm buffer (`ShmBuffer`) or an
+/// imported dma-buf (`DmabufBuffer`).
 protocol ClientBuffer: AnyObject {
     var width: Int32 { get }
     var height: Int32 { get }

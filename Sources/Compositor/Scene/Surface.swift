@@ -1,5 +1,5 @@
 /// A role gives a surface its meaning (wl_surface spec: "a surface has at most one role, for
-/// its whole lifetime"): xdg_toplevel, xdg_popup, later subsurface and cursor.
+/// its whole lifetime"): xdg_toplevel, xdg_popup (through xdg_surface) and wl_subsurface.
 protocol SurfaceRole: AnyObject {
     /// Called by `wl_surface.commit` before anything is applied; false when the role posted a
     /// protocol error and the commit must be dropped.

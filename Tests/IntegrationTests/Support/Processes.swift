@@ -2,6 +2,7 @@ import CWayland
 import PNG
 import Foundation
 import Glibc
+import WaylandTestSupport
 
 /// Where `swift build` put compositord and demo-client: next to the test bundle.
 let productsDirectory: String = {
@@ -16,12 +17,10 @@ final class RuntimeDir {
     let path: String
     static let sharedMemory: String = fileSystemType(atPath: "/dev/shm") == 0x0102_1994 ? "/dev/shm" : "/tmp"
     init(parent: String = RuntimeDir.sharedMemory) {
-        var template = Array("\(parent)/compositord-test-XXXXXX".utf8CString)
-        let p = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
-        chmod(p, 0o700)
-        path = p
+        // mkdtemp fails only on a broken /dev/shm or /tmp: nothing a test could go on without.
+        path = try! PrivateDirectory.create(in: parent, prefix: "compositord-test-")
     }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    deinit { PrivateDirectory.removeTree(path) }
 }
 
 struct ProcessResult {
@@ -39,90 +38,39 @@ func fileSystemType(atPath path: String) -> Int {
     return cw_fs_type(fd)
 }
 
-/// A child process with its stdout and stderr collected into files.
-///
-/// Spawned with posix_spawn and an explicitly clean signal state (empty mask, default
-/// dispositions): the test runner's own blocked or ignored signals must not leak into clients,
-/// or SIGINT would never reach them.
+/// A child process with its stdout and stderr collected into files (WaylandTestSupport's
+/// `SpawnedProcess`: a clean signal state, so the runner's blocked or ignored signals do not
+/// leak into clients).
 final class Child {
-    let pid: pid_t
-    let stdoutPath: String, stderrPath: String
-    private var exitStatus: Int32?
+    private let process: SpawnedProcess
+    var pid: pid_t { process.pid }
+    var stdoutPath: String { process.stdoutPath }
+    var stderrPath: String { process.stderrPath }
 
-    struct SpawnError: Error, CustomStringConvertible { let description: String }
+    typealias SpawnError = SpawnedProcess.Failure
 
+    /// `environment` is added to (and overrides) the runner's, without its `WAYLAND_DISPLAY`.
     init(_ executable: String, _ arguments: [String], environment: [String: String], dir: String, tag: String) throws {
-        stdoutPath = "\(dir)/\(tag).stdout"
-        stderrPath = "\(dir)/\(tag).stderr"
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "WAYLAND_DISPLAY")
-        for (k, v) in environment { env[k] = v }
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t(), defaults = sigset_t()
-        sigemptyset(&empty)
-        sigemptyset(&defaults)
-        for s in [SIGINT, SIGTERM, SIGUSR1, SIGPIPE, SIGCHLD] { sigaddset(&defaults, s) }
-        posix_spawnattr_setsigmask(&attr, &empty)
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
-        var child: pid_t = 0
-        let rc = posix_spawn(&child, executable, &actions, &attr, argv, envp)
-        guard rc == 0 else { throw SpawnError(description: "posix_spawn \(executable): \(String(cString: strerror(rc)))") }
-        pid = child
+        process = try SpawnedProcess(executable, arguments,
+                                     environment: SpawnedProcess.environment(overriding: environment, removing: ["WAYLAND_DISPLAY"]),
+                                     stdoutPath: "\(dir)/\(tag).stdout", stderrPath: "\(dir)/\(tag).stderr")
     }
 
-    deinit {
-        if isRunning { kill(pid, SIGKILL); _ = wait(timeout: 5) }
-    }
-
-    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
-
+    var stdout: String { process.stdout }
+    var stderr: String { process.stderr }
     /// Reaps the child if it has exited.
-    var isRunning: Bool {
-        if exitStatus != nil { return false }
-        var status: Int32 = 0
-        let r = waitpid(pid, &status, WNOHANG)
-        if r == pid {
-            // Exit code, or 128 + signal like a shell reports it.
-            exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-            return false
-        }
-        return r == 0
-    }
+    var isRunning: Bool { process.isRunning }
 
     /// Waits up to `timeout` seconds; then SIGKILLs and reports a timeout.
     @discardableResult
     func wait(timeout: Double) -> ProcessResult {
-        let deadline = Date().addingTimeInterval(timeout)
-        var timedOut = false
-        while isRunning {
-            if Date() > deadline {
-                timedOut = true
-                kill(pid, SIGKILL)
-                while isRunning { usleep(1_000) }
-                break
-            }
-            usleep(10_000)
-        }
-        return ProcessResult(status: exitStatus ?? -1, stdout: stdout, stderr: stderr, timedOut: timedOut)
+        let (status, timedOut) = process.wait(timeout: timeout)
+        return ProcessResult(status: status, stdout: stdout, stderr: stderr, timedOut: timedOut)
     }
 
-    func signal(_ sig: Int32) { kill(pid, sig) }
+    func signal(_ sig: Int32) { process.signal(sig) }
+
+    func waitForWaylandDisplay(timeout: Double) -> String? { process.waitForWaylandDisplay(timeout: timeout) }
 }
 
 /// A running `compositord --headless` with its own runtime dir.
@@ -140,14 +88,9 @@ final class CompositorProcess {
         screenshotPath = "\(runtime.path)/screenshot.png"
         child = try Child("\(productsDirectory)/compositord", ["--headless", "--screenshot", screenshotPath] + arguments,
                           environment: environment.merging(["XDG_RUNTIME_DIR": runtime.path]) { $1 }, dir: runtime.path, tag: "compositord")
-        let deadline = Date().addingTimeInterval(15)
-        while Date() < deadline {
-            if let line = child.stdout.split(separator: "\n").first(where: { $0.hasPrefix("WAYLAND_DISPLAY=") }) {
-                socketName = String(line.dropFirst("WAYLAND_DISPLAY=".count))
-                return
-            }
-            guard child.isRunning else { break }
-            usleep(10_000)
+        if let name = child.waitForWaylandDisplay(timeout: 15) {
+            socketName = name
+            return
         }
         child.signal(SIGKILL)
         throw Failure(description: "compositord did not announce its socket; stderr:\n\(child.stderr)")
