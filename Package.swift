@@ -39,10 +39,12 @@ let package = Package(
         .target(name: "CDRM", dependencies: ["CLibDRM"], exclude: ["system"]),
         // PNG encoding and decoding (screenshots, captures, and tests that read them back).
         .target(name: "PNG", dependencies: ["CZlib"]),
+        // The seal-policy names, shared by the compositor (which decides) and Misbehave (which checks).
+        .target(name: "Policies"),
         .target(
             name: "Compositor",
             dependencies: [
-                "CWayland", "CPixman", "CDRM", "PNG",
+                "CWayland", "CPixman", "CDRM", "PNG", "Policies",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -54,6 +56,9 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // demo-client's --misbehave modes and the reaction each should get under each policy.
+        .target(name: "Misbehave", dependencies: ["ClientKit", "CWayland", "CDRM", "Policies",
+                                                  .product(name: "SystemPackage", package: "swift-system")]),
         // wlcs's integration ABI (Debian package `wlcs`, headers in /usr/include/wlcs) and the one
         // exported data symbol the runner looks up; the rest of the module is Swift.
         .target(name: "CWlcs"),
@@ -78,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "demo-client",
             dependencies: [
-                "ClientKit",
+                "ClientKit", "Misbehave",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -121,11 +126,11 @@ let package = Package(
             name: "CompositorTests",
             dependencies: ["Compositor", "CPixman", "CWayland", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "CWayland", "WaylandTestSupport"]),
+        .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "CWayland", "WaylandTestSupport", "Misbehave"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["compositord", "demo-client", "load-client", "stress-client", "protocol-fuzz", "PNG", "ClientKit", "CWayland",
-                           "WaylandTestSupport"],
+                           "WaylandTestSupport", "Misbehave"],
             exclude: ["Fixtures"]  // scripts and pages the tests run, read from the source tree
         ),
     ],

@@ -171,7 +171,7 @@ public final class AnonymousFile {
     }
 
     /// Wraps a descriptor made elsewhere (the misbehaviour modes make deliberately bad files).
-    init(adopting fd: FileDescriptor, size: Int, strategy: Strategy, name: String?) {
+    public init(adopting fd: FileDescriptor, size: Int, strategy: Strategy, name: String?) {
         self.fileDescriptor = fd
         self.usedStrategy = strategy
         self.failedAttempts = []
@@ -320,7 +320,7 @@ public final class AnonymousFile {
 
     /// Reserves the blocks up front so a full tmpfs fails here, not as SIGBUS on first write.
     /// Falls back to ftruncate where the file system cannot preallocate.
-    static func allocate(_ fd: FileDescriptor, size: Int) throws(Failure) {
+    public static func allocate(_ fd: FileDescriptor, size: Int) throws(Failure) {
         var result: Int32
         repeat {
             result = posix_fallocate(fd.rawValue, 0, off_t(size)) // returns the error, not errno
@@ -367,7 +367,8 @@ public struct AnonymousFileError: Error, Sendable, Equatable, CustomStringConver
 }
 
 extension Errno {
-    static var current: Errno { Errno(rawValue: Glibc.errno) }
+    /// The calling thread's errno now.
+    public static var current: Errno { Errno(rawValue: Glibc.errno) }
 
     /// `ENOSYS (Function not implemented)`: the symbol where known, then the text.
     public var symbolicDescription: String {

@@ -44,7 +44,7 @@ extension BufferSet where Buffer == ShmBuffer {
     }
 
     /// Equal buffers of one pool, already made.
-    convenience init(pool: ShmPool, buffers: [ShmBuffer]) {
+    public convenience init(pool: ShmPool, buffers: [ShmBuffer]) {
         self.init(connection: pool.shm.connection, buffers: buffers)
     }
 

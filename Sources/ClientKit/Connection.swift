@@ -7,7 +7,8 @@ import SystemPackage
 /// Every object made through it keeps it alive, so the display is disconnected only after all
 /// proxies are destroyed. Use it from one thread only.
 public final class Connection {
-    let display: OpaquePointer
+    /// The wl_display, for requests ClientKit does not wrap.
+    public let display: OpaquePointer
     /// The name asked for; nil means libwayland's default (`WAYLAND_DISPLAY`, else `wayland-0`).
     public let displayName: String?
 

@@ -19,6 +19,12 @@ public final class FrameLoop {
         public var elapsed: Duration
         public var stopReason: StopReason
 
+        public init(frames: Int, elapsed: Duration, stopReason: StopReason) {
+            self.frames = frames
+            self.elapsed = elapsed
+            self.stopReason = stopReason
+        }
+
         public var framesPerSecond: Double {
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             return seconds > 0 ? Double(frames) / seconds : 0

@@ -227,7 +227,7 @@ public final class FuseFileSystem: @unchecked Sendable {
     }
 
     /// "2.0 s", "350 ms".
-    static func format(_ d: Duration) -> String {
+    public static func format(_ d: Duration) -> String {
         let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
         if ms >= 1000 { return "\((ms / 100).rounded() / 10) s" }
         return "\(Int(ms.rounded())) ms"

@@ -257,20 +257,20 @@ public final class LinuxDmabuf: EventReceiver {
 
 /// A `zwp_linux_buffer_params_v1`, raw: ClientKit's own buffers go through `DmaBuffer`, the
 /// misbehaviour modes use it directly.
-final class DmabufParams: EventReceiver {
-    enum State: Equatable {
+public final class DmabufParams: EventReceiver {
+    public enum State: Equatable {
         case pending
         /// `created`: the `wl_buffer` proxy libwayland made for the event.
         case created(OpaquePointer)
         case failed
     }
 
-    let factory: LinuxDmabuf
-    let proxy: OpaquePointer
-    private(set) var state = State.pending
+    public let factory: LinuxDmabuf
+    public let proxy: OpaquePointer
+    public private(set) var state = State.pending
     private var destroyed = false
 
-    init(factory: LinuxDmabuf) {
+    public init(factory: LinuxDmabuf) {
         self.factory = factory
         proxy = zwp_linux_dmabuf_v1_create_params(factory.proxy)
         routeEvents(of: proxy, to: self)
@@ -279,25 +279,25 @@ final class DmabufParams: EventReceiver {
     deinit { destroy() }
 
     /// Sends `destroy` (legal at any time; the buffer made stays). Idempotent.
-    func destroy() {
+    public func destroy() {
         guard !destroyed else { return }
         destroyed = true
         zwp_linux_buffer_params_v1_destroy(proxy)
     }
 
     /// `add`: libwayland dups `fd` while sending; the caller keeps its own.
-    func add(fd: Int32, plane: UInt32, offset: UInt32, stride: UInt32, modifier: UInt64) {
+    public func add(fd: Int32, plane: UInt32, offset: UInt32, stride: UInt32, modifier: UInt64) {
         zwp_linux_buffer_params_v1_add(proxy, fd, plane, offset, stride,
                                        UInt32(truncatingIfNeeded: modifier >> 32), UInt32(truncatingIfNeeded: modifier))
     }
 
     /// `create_immed` (version 2): the new `wl_buffer` proxy, usable at once.
-    func createImmediate(width: Int32, height: Int32, format: UInt32, flags: UInt32 = 0) -> OpaquePointer {
+    public func createImmediate(width: Int32, height: Int32, format: UInt32, flags: UInt32 = 0) -> OpaquePointer {
         zwp_linux_buffer_params_v1_create_immed(proxy, width, height, format, flags)
     }
 
     /// `create`: the answer is a `created` or `failed` event.
-    func create(width: Int32, height: Int32, format: UInt32, flags: UInt32 = 0) {
+    public func create(width: Int32, height: Int32, format: UInt32, flags: UInt32 = 0) {
         zwp_linux_buffer_params_v1_create(proxy, width, height, format, flags)
     }
 

@@ -11,7 +11,8 @@ public enum ShmFormat: UInt32, Sendable, CaseIterable {
 /// The bound `wl_shm` global and the formats it announced.
 public final class Shm: EventReceiver {
     public let connection: Connection
-    let proxy: OpaquePointer
+    /// The wl_shm proxy, for requests ClientKit does not wrap.
+    public let proxy: OpaquePointer
     /// Format codes from `wl_shm.format` (may include formats `ShmFormat` does not name).
     public private(set) var formats: [UInt32] = []
 

@@ -10,7 +10,7 @@ public final class ShmBuffer: WaylandBuffer {
     public let format: ShmFormat
 
     /// A buffer `width` x `height` at `offset`, rows packed (`stride = width * 4`).
-    convenience init(pool: ShmPool, offset: Int, width: Int, height: Int, format: ShmFormat) {
+    public convenience init(pool: ShmPool, offset: Int, width: Int, height: Int, format: ShmFormat) {
         self.init(pool: pool, offset: offset, width: width, height: height, stride: width * format.bytesPerPixel, format: format)
     }
 

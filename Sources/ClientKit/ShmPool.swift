@@ -27,7 +27,7 @@ public final class ShmPool {
 
     /// A pool over `file`, declared to the compositor as `declaredSize` bytes (default: the
     /// file's size; anything else is a lie only the misbehaviour modes tell).
-    init(shm: Shm, file: AnonymousFile, declaredSize: Int? = nil) throws {
+    public init(shm: Shm, file: AnonymousFile, declaredSize: Int? = nil) throws {
         self.memory = try Self.map(file, size: file.size)
         self.mappedSize = file.size
         self.shm = shm
@@ -69,7 +69,7 @@ public final class ShmPool {
     }
 
     /// Sends `wl_shm_pool.resize(size)` without touching the file or the mapping (a misbehaviour).
-    func sendResize(_ size: Int32) {
+    public func sendResize(_ size: Int32) {
         declaredSize = Int(size)
         wl_shm_pool_resize(proxy, size)
     }
@@ -81,7 +81,7 @@ public final class ShmPool {
     }
 
     /// `wl_shm_pool.create_buffer` with whatever arguments, checked by nobody but the compositor.
-    func makeRawBufferProxy(offset: Int32, width: Int32, height: Int32, stride: Int32, format: UInt32) -> OpaquePointer {
+    public func makeRawBufferProxy(offset: Int32, width: Int32, height: Int32, stride: Int32, format: UInt32) -> OpaquePointer {
         wl_shm_pool_create_buffer(proxy, offset, width, height, stride, format)
     }
 

@@ -46,7 +46,7 @@ public class WaylandBuffer: EventReceiver {
 
     /// Sends `wl_buffer.destroy` but keeps the proxy alive, so the client can go on naming a
     /// dead object (the use-after-destroy misbehaviour). `wl_buffer_destroy` would free the proxy.
-    func sendDestroyKeepingProxy() {
+    public func sendDestroyKeepingProxy() {
         guard !destroyed, !destroyRequestSent else { return }
         destroyRequestSent = true
         wl_proxy_marshal_array(proxy, UInt32(WL_BUFFER_DESTROY), nil)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClientKit
+import Misbehave
 import Glibc
 
 @main

@@ -1,4 +1,5 @@
 import ClientKit
+import Misbehave
 import Testing
 
 /// The expectation table of issue 3, read back through the public API the integration tests use.
@@ -54,12 +55,12 @@ import Testing
             guard let row = Self.table[mode.rawValue] else { continue }
             #expect(mode.expected(policy: .enforce) == row.0, "\(mode.rawValue) enforce")
             #expect(mode.expected(policy: .strict) == row.1, "\(mode.rawValue) strict")
-            #expect(mode.expected(policy: .guard) == row.2, "\(mode.rawValue) guard")
+            #expect(mode.expected(policy: .guardOnly) == row.2, "\(mode.rawValue) guard")
         }
     }
 
     @Test func policyNamesAreTheCommandLineValues() {
-        #expect(SealPolicyName.allCases.map(\.rawValue) == ["enforce", "strict", "guard"])
+        #expect(SealPolicy.allCases.map(\.rawValue) == ["enforce", "strict", "guard"])
     }
 
     @Test func derivedProperties() {
@@ -74,7 +75,7 @@ import Testing
         #expect(Misbehavior.unsealedMemfd.expectedError == nil)
         #expect(Misbehavior.Expectation.error(interface: "wl_shm", code: 2).description == "wl_shm error 2 (invalid_fd)")
         #expect(Misbehavior.dmabufOutOfBoundsPlane.expectedReaction == "any policy: zwp_linux_buffer_params_v1 error 6 (out_of_bounds)")
-        #expect(Misbehavior.dmabufNotADmabuf.expected(policy: .guard).description == "zwp_linux_buffer_params_v1 error 7 (invalid_wl_buffer)")
+        #expect(Misbehavior.dmabufNotADmabuf.expected(policy: .guardOnly).description == "zwp_linux_buffer_params_v1 error 7 (invalid_wl_buffer)")
         #expect(Misbehavior.dmabufReusedParams.expectedError! == ("zwp_linux_buffer_params_v1", 0))
         #expect(Misbehavior.oversized.expectedReaction == "any policy: wl_display error 2 (no_memory)")
         #expect(Misbehavior.oversized.isForbiddenUnderEveryPolicy && Misbehavior.hugetlbHole.isForbiddenUnderEveryPolicy)

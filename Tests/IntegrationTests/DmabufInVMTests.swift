@@ -1,4 +1,5 @@
 import ClientKit
+import Misbehave
 import Foundation
 import Testing
 

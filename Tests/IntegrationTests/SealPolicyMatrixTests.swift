@@ -1,4 +1,5 @@
 import ClientKit
+import Misbehave
 import Foundation
 import Testing
 
@@ -6,8 +7,8 @@ import Testing
 /// the client keeps rendering), compositord alive, a well-behaved observer still animating, and
 /// compositord's fd table back at its baseline once the hostile client is gone.
 @Suite struct SealPolicyMatrixTests {
-    @Test(arguments: SealPolicyName.allCases)
-    func everyMisbehaviourGetsItsExpectedReaction(policy: SealPolicyName) throws {
+    @Test(arguments: SealPolicy.allCases)
+    func everyMisbehaviourGetsItsExpectedReaction(policy: SealPolicy) throws {
         let stats = RuntimeDir()
         let statsPath = "\(stats.path)/stats.json"
         let c = try CompositorProcess(["--seal-policy", policy.rawValue, "--stats", statsPath, "--width", "640", "--height", "480"])
@@ -98,7 +99,7 @@ import Testing
         case .strict:
             #expect(accepted["sealed-by-compositord"] == nil && accepted["unsealable-memfd"] == nil, "\(accepted)")
             #expect(refusals["unsealed-pool-strict"] == 3 && refusals["not-shared-memory"] == notSharedMemory, "\(refusals)")  // + truncate-after-commit's shm_open pool
-        case .guard:
+        case .guardOnly:
             // disk-file's and fuse-pool's files accepted.
             #expect(accepted["sealed-by-compositord"] == nil && accepted["unsealed-memfd"] == 1 && accepted["regular-file"] == notSharedMemory, "\(accepted)")
             #expect(refusals["not-shared-memory"] == nil && refusals["unsealed-pool-strict"] == nil, "\(refusals)")
@@ -120,13 +121,13 @@ import Testing
     /// fuse-pool's own account: refused at once without a call into its file system, compositord's
     /// FLUSH (its close of the refused fd) off its main thread; under guard the screencopy waits
     /// on the daemon's 2 s hold of compositord's READ. Without FUSE: a clear failure, exit 1.
-    func checkFusePool(_ r: ProcessResult, policy: SealPolicyName, fuse: Bool) {
+    func checkFusePool(_ r: ProcessResult, policy: SealPolicy, fuse: Bool) {
         guard fuse else {
             #expect(r.status == 1 && r.stdout.contains("misbehave fuse-pool: cannot serve its own FUSE file system"), "\(r.stdout) \(r.stderr)")
             return
         }
         #expect(r.stdout.contains("fuse: serving /tmp/clientkit-fuse-"), "\(r.stdout)")
-        if policy == .guard {
+        if policy == .guardOnly {
             #expect(r.stdout.contains("the pool was accepted after") && r.stdout.contains("the compositor asked the daemon for nothing"), "\(r.stdout)")
             let shot = r.stdout.split(separator: "\n").first { $0.contains("a screencopy, which composites the pool, took ") }
             // "took 2.0 s (...) ... READ (held 2.0 s)": the daemon holds compositord's READ 2 s.
@@ -147,8 +148,8 @@ import Testing
     }
 
     /// Issue 4: each anonymous-file strategy against each policy.
-    @Test(arguments: SealPolicyName.allCases)
-    func everyAnonymousFileStrategyUnderThePolicy(policy: SealPolicyName) throws {
+    @Test(arguments: SealPolicy.allCases)
+    func everyAnonymousFileStrategyUnderThePolicy(policy: SealPolicy) throws {
         let c = try CompositorProcess(["--seal-policy", policy.rawValue, "--width", "640", "--height", "480"])
         for strategy in ["auto", "memfd", "shm-open", "runtime-dir"] {
             let r = try c.run("demo-client", ["--anon-file", strategy, "--frames", "10"], timeout: 30, tag: "\(policy)-\(strategy)")
@@ -171,7 +172,7 @@ import Testing
             let r = try c.run("demo-client", ["--anon-file", "runtime-dir", "--frames", "10"],
                               environment: ["XDG_RUNTIME_DIR": disk.path, "WAYLAND_DISPLAY": "\(c.runtime.path)/\(c.socketName)"],
                               timeout: 30, tag: "\(policy)-runtime-dir-on-disk")
-            if policy == .guard {
+            if policy == .guardOnly {
                 #expect(r.status == 0 && r.stdout.contains("frames: 10"), "\(r.stdout) \(r.stderr)")
             } else {
                 #expect(r.status == 3 && r.stderr.contains("protocol error: wl_shm@") && r.stderr.contains(" code 2: "), "\(r.stderr)")

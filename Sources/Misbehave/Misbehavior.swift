@@ -1,21 +1,8 @@
+import ClientKit
 import CWayland
+@_exported import Policies
 import Glibc
 import SystemPackage
-
-/// compositord's `--seal-policy` values, which decide how it treats files that cannot be sealed.
-public enum SealPolicyName: String, Sendable, CaseIterable, CustomStringConvertible {
-    /// The default: memfds that allow sealing are sealed by the compositor; shared memory that
-    /// cannot be sealed (shm-open, runtime-dir, memfds without MFD_ALLOW_SEALING) is accepted and
-    /// read under a SIGBUS guard; files that are not shared memory are refused.
-    case enforce
-    /// Only pools that arrive carrying F_SEAL_SHRINK are accepted; anything else gets
-    /// `wl_shm.error.invalid_fd`.
-    case strict
-    /// Every file is accepted, nothing is sealed; unsealed files are read under a SIGBUS guard.
-    case `guard`
-
-    public var description: String { rawValue }
-}
 
 /// Deliberate protocol violations (and legal but hostile sequences), for checking that a
 /// compositor reacts as the protocol and its seal policy say.
@@ -83,17 +70,17 @@ public enum Misbehavior: String, Sendable, CaseIterable {
     }
 
     /// The reaction of a correct compositord running with `--seal-policy policy`.
-    public func expected(policy: SealPolicyName) -> Expectation {
+    public func expected(policy: SealPolicy) -> Expectation {
         switch self {
         case .unsealedMemfd, .unsealableMemfd:
             // enforce seals the first and guards the second; strict wants the client's own seal.
             return policy == .strict ? .error(interface: "wl_shm", code: 2) : .renders
         case .diskFile:
-            return policy == .guard ? .renders : .error(interface: "wl_shm", code: 2)
+            return policy == .guardOnly ? .renders : .error(interface: "wl_shm", code: 2)
         case .fusePool:
             // Not shared memory, told without calling into the file system; guard accepts it, and
             // its reads of the pool wait on the client's daemon (for 2 s: see `fusePool()`).
-            return policy == .guard ? .renders : .error(interface: "wl_shm", code: 2)
+            return policy == .guardOnly ? .renders : .error(interface: "wl_shm", code: 2)
         case .truncateAfterCommit:
             // Under strict the shm_open pool is refused outright, before anything is truncated.
             return policy == .strict ? .error(interface: "wl_shm", code: 2) : .error(interface: "wl_buffer", code: 2)
@@ -139,12 +126,12 @@ public enum Misbehavior: String, Sendable, CaseIterable {
     /// True when every policy forbids the mode: a compositor that lets it pass is wrong whatever
     /// its policy (demo-client then exits 2).
     public var isForbiddenUnderEveryPolicy: Bool {
-        SealPolicyName.allCases.allSatisfy { expected(policy: $0) != .renders }
+        SealPolicy.allCases.allSatisfy { expected(policy: $0) != .renders }
     }
 
     /// True when the sequence is legal under every policy.
     public var isLegal: Bool {
-        SealPolicyName.allCases.allSatisfy { expected(policy: $0) == .renders }
+        SealPolicy.allCases.allSatisfy { expected(policy: $0) == .renders }
     }
 
     /// The protocol error under the default policy (enforce), nil if the mode is tolerated there.
@@ -220,9 +207,9 @@ public enum Misbehavior: String, Sendable, CaseIterable {
         func text(_ expectation: Expectation) -> String {
             expectation == .renders ? "no error, keeps rendering" : "\(expectation)"
         }
-        let all = SealPolicyName.allCases.map { expected(policy: $0) }
+        let all = SealPolicy.allCases.map { expected(policy: $0) }
         if Set(all).count == 1 { return "any policy: \(text(all[0]))" }
-        return SealPolicyName.allCases.map { "\($0): \(text(expected(policy: $0)))" }.joined(separator: "; ")
+        return SealPolicy.allCases.map { "\($0): \(text(expected(policy: $0)))" }.joined(separator: "; ")
     }
 
     /// The protocol's name for an error code, where this kit knows it.
