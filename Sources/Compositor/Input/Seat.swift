@@ -40,9 +40,6 @@ final class Seat {
     }
     private var touchPoints: [Int32: TouchPoint] = [:]
 
-    /// Popups holding an explicit grab, bottom to top (dismissed top-down).
-    private var popupGrabs: [XdgPopup] = []
-
     /// Serials of recent button presses and touch downs per client (for grabs and selections).
     private var inputSerials: [OpaquePointer: [UInt32]] = [:]
 
@@ -68,10 +65,11 @@ final class Seat {
         return id
     }
 
-    /// Moves keyboard focus to the topmost grabbing popup, else the active window: leave to the
+    /// Moves keyboard focus to where the shell says (the topmost grabbing popup, else the active
+    /// window): leave to the
     /// old surface's client, enter (no keys held) and modifiers (none) to the new one's.
     func updateKeyboardFocus() {
-        let target = popupGrabs.last?.surface ?? activeToplevel?.surface
+        let target = server.shell.keyboardFocus
         guard target !== keyboardFocus else { return }
         if let old = keyboardFocus, let r = old.resource, let c = client(of: old) {
             let serial = server.nextSerial()
@@ -247,8 +245,10 @@ final class Seat {
             }
             return
         }
-        if pressed && pressEndsPopupGrab(on: pointerFocus) { dismissPopupGrabs() }
-        if pressed { focusWindow(containing: pointerFocus) }
+        if pressed {
+            _ = server.shell.pressDismissesPopupGrabs(on: pointerFocus)
+            server.shell.focusWindow(containing: pointerFocus)
+        }
         if let s = pointerFocus, s.resource != nil, let c = client(of: s) {
             let serial = inputSerial(for: c)
             let time = now
@@ -289,80 +289,14 @@ final class Seat {
         return Rect(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
     }
 
-    // MARK: window focus
-
-    /// The focused window: xdg_toplevel's `activated` state follows it. New windows take it;
-    /// a press (button or touch) in another window moves it there.
-    /// Strong (the toplevel commits often: no side table); `toplevelGone` clears it.
-    private var activeToplevel: XdgToplevel?
-
-    func activate(_ toplevel: XdgToplevel?) {
-        guard toplevel !== activeToplevel else { return }
-        let previous = activeToplevel
-        activeToplevel = toplevel
-        previous?.setActivated(false)
-        toplevel?.setActivated(true)
-        updateKeyboardFocus()
-    }
-
-    /// A window unmapped or went away: the focus moves to the topmost remaining window.
-    func toplevelGone(_ toplevel: XdgToplevel) {
-        guard activeToplevel === toplevel else { return }
-        activeToplevel = nil
-        let next = server.scene.views.reversed().lazy.compactMap { view -> XdgToplevel? in
-            guard let t = (view.surface.role as? XdgSurface)?.roleObject as? XdgToplevel, t !== toplevel else { return nil }
-            return t
-        }.first
-        activate(next)
-    }
-
-    /// Click to focus: the window whose tree holds `surface` (a popup's counts as its parent's).
-    private func focusWindow(containing surface: Surface?) {
-        var root = surface?.root
-        while let r = root, let popup = (r.role as? XdgSurface)?.roleObject as? XdgPopup {
-            root = popup.parentSurface?.root
-        }
-        guard let r = root, let toplevel = (r.role as? XdgSurface)?.roleObject as? XdgToplevel else { return }
-        activate(toplevel)
-    }
-
-    // MARK: popup grabs
-
-    /// xdg_popup.grab: true when the grab is taken, false when the popup must be dismissed.
-    func grabPopup(_ popup: XdgPopup, serial: UInt32, client: OpaquePointer, parentPopup: XdgPopup?) -> Bool {
-        guard isInputSerial(serial, of: client) else { return false }
-        if let top = popupGrabs.last, top !== parentPopup { return false }
-        popupGrabs.append(popup)
-        updateKeyboardFocus()
-        return true
-    }
-
-    func popupGone(_ popup: XdgPopup) {
-        popupGrabs.removeAll { $0 === popup }
-        updateKeyboardFocus()
-    }
-
-    /// Dismisses every grabbing popup, topmost first (a click elsewhere, a new toplevel).
-    func dismissPopupGrabs() {
-        while let top = popupGrabs.popLast() { top.dismiss() }
-    }
-
-    /// Whether a press on `surface` falls outside the grabbing client (which dismisses the grab).
-    private func pressEndsPopupGrab(on surface: Surface?) -> Bool {
-        guard let top = popupGrabs.last else { return false }
-        guard let surface, let c = client(of: surface) else { return true }
-        return c != top.client
-    }
-
     // MARK: touch
 
     func touchDown(id: Int32, x: Double, y: Double) {
         var target = server.scene.surfaceAt(x: x, y: y)
-        if pressEndsPopupGrab(on: target?.surface) {
-            dismissPopupGrabs()
+        if server.shell.pressDismissesPopupGrabs(on: target?.surface) {
             target = server.scene.surfaceAt(x: x, y: y)  // the dismissed popups left the scene
         }
-        focusWindow(containing: target?.surface)
+        server.shell.focusWindow(containing: target?.surface)
         guard let hit = target, let r = hit.surface.resource, let c = client(of: hit.surface) else { return }
         touchPoints[id] = TouchPoint(surface: hit.surface, client: c)
         let serial = inputSerial(for: c)

@@ -47,7 +47,7 @@ final class XdgPopup: ResourceHandler, XdgRole {
             }
             // Honoured only for a recent button press or touch down of this client, and only on
             // top of the current grab chain; otherwise dismissed at once, as the spec allows.
-            guard server.seat.grabPopup(self, serial: request.uint(1), client: request.client,
+            guard server.shell.grabPopup(self, serial: request.uint(1), client: request.client,
                                         parentPopup: parent?.roleObject as? XdgPopup) else {
                 return dismiss()
             }
@@ -64,7 +64,7 @@ final class XdgPopup: ResourceHandler, XdgRole {
     func dismiss() {
         guard !dismissed, let resource else { return }
         dismissed = true
-        server.seat.popupGone(self)
+        server.shell.popupGone(self)
         xdg_popup_send_popup_done(resource)
         detach()
     }
@@ -115,7 +115,7 @@ final class XdgPopup: ResourceHandler, XdgRole {
 
     func resourceDestroyed() {
         resource = nil
-        server.seat.popupGone(self)
+        server.shell.popupGone(self)
         detach()
         if xdgSurface?.roleObject === self { xdgSurface?.roleObject = nil }
         xdgSurface = nil

@@ -8,7 +8,7 @@ final class XdgToplevel: ResourceHandler, XdgRole {
     /// Strong (no side table on the per-commit path); nil once this or the xdg_surface is destroyed.
     private var xdgSurface: XdgSurface?
     private var title = "", appID = ""
-    private var maximized = false, fullscreen = false
+    private(set) var maximized = false, fullscreen = false
     /// The size an interactive resize asks for, while it lasts.
     private var resizeSize: (Int32, Int32)?
     /// Whether this is the focused window (the seat's active toplevel).
@@ -111,15 +111,12 @@ final class XdgToplevel: ResourceHandler, XdgRole {
             return
         }
         guard xdg.configured else { return }
-        let origin = (maximized || fullscreen) ? (x: Int32(0), y: Int32(0))
-            : position ?? Placement.cascade(index: server.scene.viewCount)
+        let origin = server.shell.placement(of: self, remembered: position)
         if !(maximized || fullscreen) { position = origin }
         if let view = surface.view {
             server.scene.move(view, x: origin.x - geometry.x, y: origin.y - geometry.y)
         } else {
-            // A new window takes the user's attention: grabbing popups are dismissed.
-            server.seat.dismissPopupGrabs()
-            defer { server.seat.activate(self) }  // a new window gets the focus, as on a desktop
+            defer { server.shell.toplevelMapped(self) }  // the shell focuses it (after the map)
             server.scene.map(surface, x: origin.x - geometry.x, y: origin.y - geometry.y)
             server.logger.info("toplevel mapped", metadata: [
                 "title": "\(title)", "app-id": "\(appID)", "x": "\(origin.x)", "y": "\(origin.y)",
@@ -159,7 +156,7 @@ final class XdgToplevel: ResourceHandler, XdgRole {
     var surface: Surface? { xdgSurface?.surface }
 
     func detach() {
-        server.seat.toplevelGone(self)
+        server.shell.toplevelGone(self)
         if let surface = xdgSurface?.surface { server.scene.unmap(surface) }
     }
 

@@ -23,6 +23,8 @@ public final class Server {
     /// The seat: virtual input devices and focus (no capabilities unless an embedder adds devices).
     private(set) var seat: Seat!
     private(set) var frameClock: FrameClock!
+    /// Window-management policy: placement, activation, popup grabs (Shell/Shell.swift).
+    private(set) lazy var shell = Shell(server: self)
     /// Work handed in from other threads (`perform`, Embedding.swift).
     let crossThread: CrossThreadQueue
     private(set) var globals: [Global] = []
