@@ -8,17 +8,17 @@ import SystemPackage
 /// (release). Advertised only where `SyncobjDevice` found a device (docs/robustness/fences.md).
 final class LinuxDrmSyncobjManager: ResourceHandler {
     static let version: UInt32 = 1
-    private unowned let server: Server
+    private unowned let context: ProtocolContext
     private let device: SyncobjDevice
 
-    init(server: Server, device: SyncobjDevice) {
-        self.server = server
+    init(context: ProtocolContext, device: SyncobjDevice) {
+        self.context = context
         self.device = device
     }
 
-    static func bind(_ server: Server, _ device: SyncobjDevice, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+    static func bind(_ context: ProtocolContext, _ device: SyncobjDevice, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
         Resources.create(client: client, interface: cw_wp_linux_drm_syncobj_manager_v1_interface(), version: version, id: id) { _ in
-            LinuxDrmSyncobjManager(server: server, device: device)
+            LinuxDrmSyncobjManager(context: context, device: device)
         }
     }
 
@@ -29,11 +29,11 @@ final class LinuxDrmSyncobjManager: ResourceHandler {
         case WP_LINUX_DRM_SYNCOBJ_MANAGER_V1_GET_SURFACE:
             guard let surface = Resources.object(request.object(1), as: WlSurface.self)?.surface else { return }
             if surface.syncobj != nil {
-                return server.postError(request.resource, code: WP_LINUX_DRM_SYNCOBJ_MANAGER_V1_ERROR_SURFACE_EXISTS.rawValue,
+                return context.postError(request.resource, code: WP_LINUX_DRM_SYNCOBJ_MANAGER_V1_ERROR_SURFACE_EXISTS.rawValue,
                                         "wl_surface@\(surface.id) already has a wp_linux_drm_syncobj_surface_v1 (EGL or Vulkan may have made it)")
             }
             Resources.create(client: request.client, interface: cw_wp_linux_drm_syncobj_surface_v1_interface(), version: 1, id: request.newID(0)) { r in
-                let object = SyncobjSurface(server: server, resource: r, surface: surface)
+                let object = SyncobjSurface(context: context, resource: r, surface: surface)
                 surface.syncobj = object
                 return object
             }
@@ -44,7 +44,7 @@ final class LinuxDrmSyncobjManager: ResourceHandler {
             do throws(Errno) {
                 timeline = try SyncobjTimeline(importing: fd, on: device)
             } catch {
-                return server.postError(request.resource, code: WP_LINUX_DRM_SYNCOBJ_MANAGER_V1_ERROR_INVALID_TIMELINE.rawValue,
+                return context.postError(request.resource, code: WP_LINUX_DRM_SYNCOBJ_MANAGER_V1_ERROR_INVALID_TIMELINE.rawValue,
                                         "the fd is not a DRM syncobj (\(error)): export one with drmSyncobjHandleToFD")
             }
             Resources.create(client: request.client, interface: cw_wp_linux_drm_syncobj_timeline_v1_interface(), version: 1, id: request.newID(0)) { _ in
@@ -71,15 +71,15 @@ final class SyncobjTimelineObject: ResourceHandler {
 /// commit checks them (`takePoints`): the release point goes with the buffer (`Buffer.release`
 /// signals it), the acquire point holds the commit until it signals (HeldCommits.swift).
 final class SyncobjSurface: ResourceHandler {
-    private unowned let server: Server
+    private unowned let context: ProtocolContext
     private var resource: OpaquePointer?
     /// Strong, like Viewport's; nil once the wl_surface is destroyed (requests are then no_surface).
     private var surface: Surface?
     private var acquire: SyncobjPoint?
     private var release: SyncobjPoint?
 
-    init(server: Server, resource: OpaquePointer, surface: Surface) {
-        self.server = server
+    init(context: ProtocolContext, resource: OpaquePointer, surface: Surface) {
+        self.context = context
         self.resource = resource
         self.surface = surface
     }
@@ -88,7 +88,7 @@ final class SyncobjSurface: ResourceHandler {
         let opcode = Int32(request.opcode)
         if opcode == WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_DESTROY { return wl_resource_destroy(request.resource) }
         guard let surface, !surface.isDestroyed else {
-            return server.postError(request.resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_NO_SURFACE.rawValue,
+            return context.postError(request.resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_NO_SURFACE.rawValue,
                                     "the wl_surface of this wp_linux_drm_syncobj_surface_v1 was destroyed")
         }
         guard opcode == WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_SET_ACQUIRE_POINT || opcode == WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_SET_RELEASE_POINT,
@@ -107,29 +107,29 @@ final class SyncobjSurface: ResourceHandler {
         guard case let .attached(buffer?) = surface.pending.attachment else {
             if acquire != nil || release != nil {
                 let which = acquire != nil && release != nil ? "acquire and release points" : acquire != nil ? "an acquire point" : "a release point"
-                server.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_NO_BUFFER.rawValue,
+                context.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_NO_BUFFER.rawValue,
                                  "\(which) set but no buffer attached in this commit: set points only with a wl_surface.attach")
                 return (false, nil)
             }
             return (true, nil)
         }
         guard buffer.contents is DmabufBuffer else {
-            server.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_UNSUPPORTED_BUFFER.rawValue,
+            context.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_UNSUPPORTED_BUFFER.rawValue,
                              "a wl_shm buffer on a surface with explicit sync: attach linux-dmabuf buffers, or destroy this object first")
             return (false, nil)
         }
         guard let acquire else {
-            server.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_NO_ACQUIRE_POINT.rawValue,
+            context.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_NO_ACQUIRE_POINT.rawValue,
                              "a buffer attached without an acquire point: call set_acquire_point before every commit with a buffer")
             return (false, nil)
         }
         guard let release else {
-            server.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_NO_RELEASE_POINT.rawValue,
+            context.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_NO_RELEASE_POINT.rawValue,
                              "a buffer attached without a release point: call set_release_point before every commit with a buffer")
             return (false, nil)
         }
         if acquire.timeline === release.timeline && release.value <= acquire.value {
-            server.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_CONFLICTING_POINTS.rawValue,
+            context.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_CONFLICTING_POINTS.rawValue,
                              "release point \(release.value) is not after acquire point \(acquire.value) on the same timeline")
             return (false, nil)
         }

@@ -3,15 +3,15 @@ import CWayland
 /// `wp_viewport`: crops (source rectangle) and scales (destination size) a surface's buffer.
 /// Both are double-buffered surface state; the renderer samples with a bilinear filter.
 final class Viewport: ResourceHandler {
-    private unowned let server: Server
+    private unowned let context: ProtocolContext
     /// nil once destroyed (the surface may hold this until it hears of it: nothing is sent then).
     private var resource: OpaquePointer?
     /// Strong (no side table on the surface, which commits often); nil once the wl_surface is
     /// destroyed (`surfaceDestroyed`), after which requests are no_surface.
     private var surface: Surface?
 
-    init(server: Server, resource: OpaquePointer, surface: Surface) {
-        self.server = server
+    init(context: ProtocolContext, resource: OpaquePointer, surface: Surface) {
+        self.context = context
         self.resource = resource
         self.surface = surface
     }
@@ -20,7 +20,7 @@ final class Viewport: ResourceHandler {
         let opcode = Int32(request.opcode)
         if opcode == WP_VIEWPORT_DESTROY { return wl_resource_destroy(request.resource) }
         guard let surface, !surface.isDestroyed else {
-            return server.postError(request.resource, code: WP_VIEWPORT_ERROR_NO_SURFACE.rawValue,
+            return context.postError(request.resource, code: WP_VIEWPORT_ERROR_NO_SURFACE.rawValue,
                                     "the wl_surface of this wp_viewport was destroyed")
         }
         switch opcode {
@@ -31,7 +31,7 @@ final class Viewport: ResourceHandler {
             } else if x >= 0 && y >= 0 && w > 0 && h > 0 {
                 surface.pending.viewportSource = SourceRect(x: x, y: y, width: w, height: h)
             } else {
-                server.postError(request.resource, code: WP_VIEWPORT_ERROR_BAD_VALUE.rawValue,
+                context.postError(request.resource, code: WP_VIEWPORT_ERROR_BAD_VALUE.rawValue,
                                  "source rectangle \(w)x\(h)+\(x)+\(y): x and y must be >= 0 and the size positive (or all -1 to unset)")
             }
         case WP_VIEWPORT_SET_DESTINATION:
@@ -41,7 +41,7 @@ final class Viewport: ResourceHandler {
             } else if w > 0 && h > 0 {
                 surface.pending.viewportDestination = Size(width: w, height: h)
             } else {
-                server.postError(request.resource, code: WP_VIEWPORT_ERROR_BAD_VALUE.rawValue,
+                context.postError(request.resource, code: WP_VIEWPORT_ERROR_BAD_VALUE.rawValue,
                                  "destination size \(w)x\(h) must be positive (or -1x-1 to unset)")
             }
         default: break
@@ -60,13 +60,13 @@ final class Viewport: ResourceHandler {
         _ = next.apply(&pending) { ($0.width, $0.height) }
         guard let source = next.viewportSource, next.buffer != nil else { return true }
         if next.viewportDestination == nil && (source.width.rounded() != source.width || source.height.rounded() != source.height) {
-            server.postError(resource, code: WP_VIEWPORT_ERROR_BAD_SIZE.rawValue,
+            context.postError(resource, code: WP_VIEWPORT_ERROR_BAD_SIZE.rawValue,
                              "source size \(source.width)x\(source.height) is not integer and no destination size is set")
             return false
         }
         let (bw, bh) = (Double(next.bufferSurfaceWidth), Double(next.bufferSurfaceHeight))
         if source.x + source.width > bw || source.y + source.height > bh {
-            server.postError(resource, code: WP_VIEWPORT_ERROR_OUT_OF_BUFFER.rawValue,
+            context.postError(resource, code: WP_VIEWPORT_ERROR_OUT_OF_BUFFER.rawValue,
                              "source rectangle \(source.width)x\(source.height)+\(source.x)+\(source.y) lies outside the \(Int(bw))x\(Int(bh)) buffer (in surface coordinates)")
             return false
         }

@@ -3,13 +3,13 @@ import CWayland
 /// `wp_viewporter`: hands out one wp_viewport per surface.
 final class Viewporter: ResourceHandler {
     static let version: UInt32 = 1
-    private unowned let server: Server
+    private unowned let context: ProtocolContext
 
-    init(server: Server) { self.server = server }
+    init(context: ProtocolContext) { self.context = context }
 
-    static func bind(_ server: Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+    static func bind(_ context: ProtocolContext, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
         Resources.create(client: client, interface: cw_wp_viewporter_interface(), version: version, id: id) { _ in
-            Viewporter(server: server)
+            Viewporter(context: context)
         }
     }
 
@@ -20,11 +20,11 @@ final class Viewporter: ResourceHandler {
         case WP_VIEWPORTER_GET_VIEWPORT:
             guard let surface = Resources.object(request.object(1), as: WlSurface.self)?.surface else { return }
             if surface.viewport != nil {
-                return server.postError(request.resource, code: WP_VIEWPORTER_ERROR_VIEWPORT_EXISTS.rawValue,
+                return context.postError(request.resource, code: WP_VIEWPORTER_ERROR_VIEWPORT_EXISTS.rawValue,
                                         "wl_surface@\(surface.id) already has a wp_viewport")
             }
             Resources.create(client: request.client, interface: cw_wp_viewport_interface(), version: 1, id: request.newID(0)) { r in
-                let viewport = Viewport(server: server, resource: r, surface: surface)
+                let viewport = Viewport(context: context, resource: r, surface: surface)
                 surface.viewport = viewport
                 return viewport
             }

@@ -2,11 +2,11 @@ import CWayland
 
 /// `wl_shm_pool`: carves buffers out of a pool and lets the client grow it.
 final class WlShmPool: ResourceHandler {
-    private unowned let server: Server
+    private let state: ShmState
     private let pool: ShmPool
 
-    init(server: Server, pool: ShmPool) {
-        self.server = server
+    init(state: ShmState, pool: ShmPool) {
+        self.state = state
         self.pool = pool
     }
 
@@ -22,12 +22,12 @@ final class WlShmPool: ResourceHandler {
             do throws(ClientUsage.Refusal) {
                 try pool.charge?.checkGrowth(to: Int(newSize))  // --max-client-memory, before anything is remapped
             } catch {
-                return server.limitRefused(request.client, error, what: "a resize")
+                return state.context.limitRefused(request.client, error, what: "a resize")
             }
             do {
-                try pool.resize(to: newSize, policy: server.configuration.sealPolicy)
+                try pool.resize(to: newSize, policy: state.delegate.sealPolicy)
             } catch {
-                server.poolRefused(request.resource, error)
+                state.delegate.poolRefused(request.resource, error)
             }
         default: break
         }
@@ -37,18 +37,18 @@ final class WlShmPool: ResourceHandler {
         let (id, offset, width, height, stride, code) =
             (request.newID(0), request.int(1), request.int(2), request.int(3), request.int(4), request.uint(5))
         guard let format = PixelFormat.shm(code) else {
-            return server.postError(request.resource, code: WL_SHM_ERROR_INVALID_FORMAT.rawValue,
+            return state.context.postError(request.resource, code: WL_SHM_ERROR_INVALID_FORMAT.rawValue,
                                     "format 0x\(String(code, radix: 16)) was not advertised by wl_shm.format")
         }
         switch ShmBufferLayout.validate(offset: offset, width: width, height: height, stride: stride, format: format, poolSize: pool.size) {
         case let .failure(invalid):
-            server.postError(request.resource, code: WL_SHM_ERROR_INVALID_STRIDE.rawValue, invalid.description)
+            state.context.postError(request.resource, code: WL_SHM_ERROR_INVALID_STRIDE.rawValue, invalid.description)
         case let .success(layout):
             // --max-client-buffers: every wl_buffer counts while its resource lives.
-            guard let usage = server.usage(of: request.client) else { return }
+            guard let usage = state.context.usage(of: request.client) else { return }
             let charge: Charge
             do throws(ClientUsage.Refusal) { charge = try usage.charge(bytes: 0, objects: 1) } catch {
-                return server.limitRefused(request.client, error, what: "a wl_buffer")
+                return state.context.limitRefused(request.client, error, what: "a wl_buffer")
             }
             let contents = ShmBuffer(pool: pool, layout: layout)
             if let buffer = Resources.create(client: request.client, interface: cw_wl_buffer_interface(), version: 1, id: id, handler: { r in

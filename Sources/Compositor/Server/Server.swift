@@ -25,6 +25,8 @@ public final class Server {
     private(set) var frameClock: FrameClock!
     /// Window-management policy: placement, activation, popup grabs (Shell/Shell.swift).
     private(set) lazy var shell = Shell(server: self)
+    /// Protocol families' state, each with the server as its context and delegate.
+    private(set) lazy var shmState = ShmState(context: self, delegate: self)
     /// Work handed in from other threads (`perform`, Embedding.swift).
     let crossThread: CrossThreadQueue
     private(set) var globals: [Global] = []
@@ -392,7 +394,9 @@ public final class Server {
         cw_resource_post_error(resource, code, message)
     }
 
-    // MARK: seal policy
+    // MARK: seal policy (ShmDelegate)
+
+    var sealPolicy: SealPolicy { configuration.sealPolicy }
 
     /// A pool passed the policy: count it by file class.
     func poolAccepted(_ client: OpaquePointer, _ pool: ShmPool) {
@@ -480,3 +484,5 @@ public func writeFile(_ path: String, _ bytes: [UInt8]) throws {
         throw WriteError(description: "cannot rename to \(path): \(e)")
     }
 }
+
+extension Server: ShmDelegate {}

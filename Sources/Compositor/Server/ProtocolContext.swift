@@ -1,0 +1,22 @@
+import CWayland
+import Logging
+
+/// What every protocol handler needs from the compositor, and nothing more (issue 17, item 2):
+/// posting the spec's errors (logged, counted, the client disconnected), the fd budget, the
+/// per-client limits, serials and the log. Handlers hold this (and their family's delegate), not
+/// the `Server`: a family that is converted names neither the server nor another family.
+protocol ProtocolContext: AnyObject {
+    var logger: Logger { get }
+    /// Posts `code` on `resource` with a message that says how to fix it (within 127 bytes).
+    func postError(_ resource: OpaquePointer, code: UInt32, _ message: String)
+    /// False (after closing `fd` and disconnecting the client with `no_memory`) when taking the
+    /// fd would leave compositord too few descriptors of its own (FdBudget).
+    func admitsReceived(_ request: Request, fd: Int32) -> Bool
+    /// The client's ledger for `--max-client-memory` and `--max-client-buffers`.
+    func usage(of client: OpaquePointer) -> ClientUsage?
+    /// A request would take its client past a limit: logged, counted, `no_memory` with the reason.
+    func limitRefused(_ client: OpaquePointer, _ refusal: ClientUsage.Refusal, what: String)
+    func nextSerial() -> UInt32
+}
+
+extension Server: ProtocolContext {}
