@@ -2,7 +2,7 @@ import CWayland
 
 /// `xdg_popup`: a surface placed relative to its parent by an xdg_positioner's rules.
 final class XdgPopup: ResourceHandler, XdgRole {
-    private unowned let server: Server
+    private let state: XdgShellState
     /// nil once destroyed: others hold this strongly and may outlive it (nothing is sent then).
     private var resource: OpaquePointer?
     /// Strong, not weak (no side tables on the per-commit path); nil once this or the
@@ -27,8 +27,8 @@ final class XdgPopup: ResourceHandler, XdgRole {
     /// The parent's wl_surface (the window a click in this popup focuses).
     var parentSurface: Surface? { parent?.surface }
 
-    init(server: Server, resource: OpaquePointer, xdgSurface: XdgSurface, parent: XdgSurface?, rules: XdgPositioner.Rules) {
-        self.server = server
+    init(state: XdgShellState, resource: OpaquePointer, xdgSurface: XdgSurface, parent: XdgSurface?, rules: XdgPositioner.Rules) {
+        self.state = state
         self.resource = resource
         client = wl_resource_get_client(resource)
         self.xdgSurface = xdgSurface
@@ -42,12 +42,12 @@ final class XdgPopup: ResourceHandler, XdgRole {
             wl_resource_destroy(request.resource)
         case XDG_POPUP_GRAB:
             if xdgSurface?.surface?.isMapped == true {
-                return server.postError(request.resource, code: XDG_POPUP_ERROR_INVALID_GRAB.rawValue,
+                return state.context.postError(request.resource, code: XDG_POPUP_ERROR_INVALID_GRAB.rawValue,
                                         "grab on a popup that is already mapped")
             }
             // Honoured only for a recent button press or touch down of this client, and only on
             // top of the current grab chain; otherwise dismissed at once, as the spec allows.
-            guard server.shell.grabPopup(self, serial: request.uint(1), client: request.client,
+            guard state.delegate.grabPopup(self, serial: request.uint(1), client: request.client,
                                         parentPopup: parent?.roleObject as? XdgPopup) else {
                 return dismiss()
             }
@@ -64,7 +64,7 @@ final class XdgPopup: ResourceHandler, XdgRole {
     func dismiss() {
         guard !dismissed, let resource else { return }
         dismissed = true
-        server.shell.popupGone(self)
+        state.delegate.popupGone(self)
         xdg_popup_send_popup_done(resource)
         detach()
     }
@@ -84,13 +84,13 @@ final class XdgPopup: ResourceHandler, XdgRole {
     private func placement() -> Rect {
         guard let parent, let view = parent.surface?.view else { return rules.geometry }
         let px = view.x + parent.windowGeometry.x, py = view.y + parent.windowGeometry.y
-        let output = server.scene.bounds
+        let output = state.delegate.outputBounds
         return rules.constrained(to: Rect(x: output.x - px, y: output.y - py, width: output.width, height: output.height))
     }
 
     func committed(_ result: CommitResult<Buffer>) {
         guard let xdg = xdgSurface, let surface = xdg.surface else { return }
-        guard surface.hasBuffer, !dismissed else { return server.scene.unmap(surface) }
+        guard surface.hasBuffer, !dismissed else { return state.delegate.hideWindow(surface) }
         guard xdg.configured else { return }
         // Relative to the parent's window geometry; a popup without a parent sits at the origin.
         let g = placed ?? placement()
@@ -100,22 +100,18 @@ final class XdgPopup: ResourceHandler, XdgRole {
             x += parentView.x + parent.windowGeometry.x
             y += parentView.y + parent.windowGeometry.y
         }
-        if let view = surface.view {
-            server.scene.move(view, x: x, y: y)
-        } else {
-            server.scene.map(surface, x: x, y: y)
-        }
+        state.delegate.showWindow(surface, x: x, y: y)
     }
 
     func detach() {
-        if let surface = xdgSurface?.surface { server.scene.unmap(surface) }
+        if let surface = xdgSurface?.surface { state.delegate.hideWindow(surface) }
     }
 
     func xdgSurfaceDestroyed() { xdgSurface = nil }
 
     func resourceDestroyed() {
         resource = nil
-        server.shell.popupGone(self)
+        state.delegate.popupGone(self)
         detach()
         if xdgSurface?.roleObject === self { xdgSurface?.roleObject = nil }
         xdgSurface = nil

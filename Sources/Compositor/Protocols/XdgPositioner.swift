@@ -46,10 +46,10 @@ final class XdgPositioner: ResourceHandler {
         }
     }
 
-    private unowned let server: Server
+    private unowned let context: ProtocolContext
     private(set) var rules = Rules()
 
-    init(server: Server) { self.server = server }
+    init(context: ProtocolContext) { self.context = context }
 
     func handle(_ request: Request) {
         switch Int32(request.opcode) {
@@ -81,6 +81,6 @@ final class XdgPositioner: ResourceHandler {
     }
 
     private func invalid(_ request: Request, _ message: String) {
-        server.postError(request.resource, code: XDG_POSITIONER_ERROR_INVALID_INPUT.rawValue, message)
+        context.postError(request.resource, code: XDG_POSITIONER_ERROR_INVALID_INPUT.rawValue, message)
     }
 }

@@ -14,7 +14,7 @@ protocol XdgRole: AnyObject {
 
 /// `xdg_surface`: the configure/ack_configure cycle and window geometry, shared by all xdg roles.
 final class XdgSurface: ResourceHandler, SurfaceRole {
-    unowned let server: Server
+    let state: XdgShellState
     /// nil once destroyed: held strongly by others, this object may outlive it (nothing is sent then).
     private var resource: OpaquePointer?
     /// The links to the surface and the role object are strong, not weak (a weak reference gives
@@ -37,8 +37,8 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
     private var pendingGeometry: Rect?
     private var geometry: Rect?
 
-    init(server: Server, resource: OpaquePointer, surface: Surface, wmBase: XdgWmBase) {
-        self.server = server
+    init(state: XdgShellState, resource: OpaquePointer, surface: Surface, wmBase: XdgWmBase) {
+        self.state = state
         self.resource = resource
         self.surface = surface
         self.wmBase = wmBase
@@ -55,14 +55,14 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
         switch Int32(request.opcode) {
         case XDG_SURFACE_DESTROY:
             if roleObject != nil {
-                return server.postError(request.resource, code: XDG_SURFACE_ERROR_DEFUNCT_ROLE_OBJECT.rawValue,
+                return state.context.postError(request.resource, code: XDG_SURFACE_ERROR_DEFUNCT_ROLE_OBJECT.rawValue,
                                         "xdg_surface destroyed before its role object")
             }
             wl_resource_destroy(request.resource)
         case XDG_SURFACE_GET_TOPLEVEL:
             guard assignRole(request, "xdg_toplevel") else { return }
             Resources.create(client: request.client, interface: cw_xdg_toplevel_interface(), version: request.version, id: request.newID(0)) { r in
-                let toplevel = XdgToplevel(server: server, resource: r, xdgSurface: self)
+                let toplevel = XdgToplevel(state: state, resource: r, xdgSurface: self)
                 roleObject = toplevel
                 return toplevel
             }
@@ -72,27 +72,27 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
             guard let positioner = Resources.object(request.object(2), as: XdgPositioner.self) else { return }
             guard positioner.rules.isComplete else {
                 // An xdg_wm_base error, posted on the xdg_wm_base the surface came from.
-                return server.postError(wmBase?.resource ?? request.resource,
+                return state.context.postError(wmBase?.resource ?? request.resource,
                                         code: XDG_WM_BASE_ERROR_INVALID_POSITIONER.rawValue,
                                         "get_popup with an incomplete xdg_positioner (size and anchor rect are required)")
             }
             guard assignRole(request, "xdg_popup") else { return }
             Resources.create(client: request.client, interface: cw_xdg_popup_interface(), version: request.version, id: request.newID(0)) { r in
-                let popup = XdgPopup(server: server, resource: r, xdgSurface: self, parent: parent, rules: positioner.rules)
+                let popup = XdgPopup(state: state, resource: r, xdgSurface: self, parent: parent, rules: positioner.rules)
                 roleObject = popup
                 return popup
             }
         case XDG_SURFACE_SET_WINDOW_GEOMETRY:
             let r = Rect(x: request.int(0), y: request.int(1), width: request.int(2), height: request.int(3))
             guard r.width > 0, r.height > 0 else {
-                return server.postError(request.resource, code: XDG_SURFACE_ERROR_INVALID_SIZE.rawValue,
+                return state.context.postError(request.resource, code: XDG_SURFACE_ERROR_INVALID_SIZE.rawValue,
                                         "window geometry \(r.width)x\(r.height) must be positive")
             }
             pendingGeometry = r
         case XDG_SURFACE_ACK_CONFIGURE:
             let serial = request.uint(0)
             guard let i = sentSerials.firstIndex(of: serial) else {
-                return server.postError(request.resource, code: XDG_SURFACE_ERROR_INVALID_SERIAL.rawValue,
+                return state.context.postError(request.resource, code: XDG_SURFACE_ERROR_INVALID_SERIAL.rawValue,
                                         "ack_configure(\(serial)) names no configure sent to this surface")
             }
             sentSerials.removeFirst(i + 1)  // acking a serial acks every older one too
@@ -104,12 +104,12 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
     private func assignRole(_ request: Request, _ name: String) -> Bool {
         guard let surface else { return false }
         if constructed {
-            server.postError(request.resource, code: XDG_SURFACE_ERROR_ALREADY_CONSTRUCTED.rawValue,
+            state.context.postError(request.resource, code: XDG_SURFACE_ERROR_ALREADY_CONSTRUCTED.rawValue,
                              "xdg_surface already has a role object")
             return false
         }
         guard surface.assignRole(name) else {
-            server.postError(request.resource, code: XDG_WM_BASE_ERROR_ROLE.rawValue,
+            state.context.postError(request.resource, code: XDG_WM_BASE_ERROR_ROLE.rawValue,
                              "wl_surface@\(surface.id) already has the role \(surface.roleName ?? "?")")
             return false
         }
@@ -121,7 +121,7 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
     func sendConfigure() {
         guard let resource, let roleObject else { return }
         roleObject.sendConfigure()
-        let serial = server.nextSerial()
+        let serial = state.context.nextSerial()
         sentSerials.append(serial)
         xdg_surface_send_configure(resource, serial)
     }
@@ -131,7 +131,7 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
     func validateCommit(_ surface: Surface) -> Bool {
         guard let resource else { return true }  // not the surface's role any more
         guard constructed else {
-            server.postError(resource, code: XDG_SURFACE_ERROR_NOT_CONSTRUCTED.rawValue,
+            state.context.postError(resource, code: XDG_SURFACE_ERROR_NOT_CONSTRUCTED.rawValue,
                              "commit before get_toplevel or get_popup gave the xdg_surface a role")
             return false
         }
@@ -139,11 +139,11 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
             // The compatibility switch (ServerConfiguration) takes the buffer as if the client
             // had acked the first configure (sent with this commit if it is the initial one).
             // The serial stays valid: a late ack_configure of it is no error.
-            if server.configuration.implicitFirstConfigureAck {
+            if state.implicitFirstConfigureAck {
                 configured = true
                 return true
             }
-            server.postError(resource, code: XDG_SURFACE_ERROR_UNCONFIGURED_BUFFER.rawValue,
+            state.context.postError(resource, code: XDG_SURFACE_ERROR_UNCONFIGURED_BUFFER.rawValue,
                              "a buffer was attached before the first configure was acknowledged")
             return false
         }

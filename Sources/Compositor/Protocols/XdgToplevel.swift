@@ -2,7 +2,7 @@ import CWayland
 
 /// `xdg_toplevel`: a desktop window. Placed on the output by `Placement` when first mapped.
 final class XdgToplevel: ResourceHandler, XdgRole {
-    private unowned let server: Server
+    private let state: XdgShellState
     /// nil once destroyed: others hold this strongly and may outlive it (nothing is sent then).
     private var resource: OpaquePointer?
     /// Strong (no side table on the per-commit path); nil once this or the xdg_surface is destroyed.
@@ -17,8 +17,8 @@ final class XdgToplevel: ResourceHandler, XdgRole {
     /// Where the window geometry's top-left corner is, once placed.
     private var position: (x: Int32, y: Int32)?
 
-    init(server: Server, resource: OpaquePointer, xdgSurface: XdgSurface) {
-        self.server = server
+    init(state: XdgShellState, resource: OpaquePointer, xdgSurface: XdgSurface) {
+        self.state = state
         self.resource = resource
         self.xdgSurface = xdgSurface
     }
@@ -34,21 +34,21 @@ final class XdgToplevel: ResourceHandler, XdgRole {
         case XDG_TOPLEVEL_SET_PARENT:
             // A parent only affects stacking; refuse loops (a toplevel cannot parent itself).
             if let parent = request.object(0), Resources.object(parent, as: XdgToplevel.self) === self {
-                server.postError(request.resource, code: XDG_TOPLEVEL_ERROR_INVALID_PARENT.rawValue,
+                state.context.postError(request.resource, code: XDG_TOPLEVEL_ERROR_INVALID_PARENT.rawValue,
                                  "a toplevel cannot be its own parent")
             }
         case XDG_TOPLEVEL_RESIZE:
             guard [0, 1, 2, 4, 5, 6, 8, 9, 10].contains(request.uint(2)) else {
-                return server.postError(request.resource, code: XDG_TOPLEVEL_ERROR_INVALID_RESIZE_EDGE.rawValue,
+                return state.context.postError(request.resource, code: XDG_TOPLEVEL_ERROR_INVALID_RESIZE_EDGE.rawValue,
                                         "resize edge \(request.uint(2)) is not an xdg_toplevel.resize_edge value")
             }
             guard let xdg = xdgSurface, let surface = xdg.surface, let view = surface.view else { return }
             let g = xdg.windowGeometry
-            server.seat.startResize(self, edges: request.uint(2), geometry: Rect(x: view.x + g.x, y: view.y + g.y, width: g.width, height: g.height),
-                                    serial: request.uint(1), client: request.client)
+            state.delegate.resizeRequested(self, edges: request.uint(2), geometry: Rect(x: view.x + g.x, y: view.y + g.y, width: g.width, height: g.height),
+                                           serial: request.uint(1), client: request.client)
         case XDG_TOPLEVEL_SET_MAX_SIZE, XDG_TOPLEVEL_SET_MIN_SIZE:
             guard request.int(0) >= 0, request.int(1) >= 0 else {
-                return server.postError(request.resource, code: XDG_TOPLEVEL_ERROR_INVALID_SIZE.rawValue,
+                return state.context.postError(request.resource, code: XDG_TOPLEVEL_ERROR_INVALID_SIZE.rawValue,
                                         "min/max size \(request.int(0))x\(request.int(1)) is negative")
             }
         case XDG_TOPLEVEL_SET_MAXIMIZED, XDG_TOPLEVEL_UNSET_MAXIMIZED:
@@ -59,8 +59,8 @@ final class XdgToplevel: ResourceHandler, XdgRole {
             xdgSurface?.sendConfigure()
         case XDG_TOPLEVEL_MOVE:
             guard let xdg = xdgSurface, let surface = xdg.surface, let view = surface.view else { return }
-            server.seat.startMove(self, windowX: view.x + xdg.windowGeometry.x, windowY: view.y + xdg.windowGeometry.y,
-                                  serial: request.uint(1), client: request.client)
+            state.delegate.moveRequested(self, windowX: view.x + xdg.windowGeometry.x, windowY: view.y + xdg.windowGeometry.y,
+                                         serial: request.uint(1), client: request.client)
         default:
             break  // show_window_menu, set_minimized: nothing to do without a panel
         }
@@ -70,9 +70,9 @@ final class XdgToplevel: ResourceHandler, XdgRole {
     /// position_window, an interactive move); before the first map it is where the window maps.
     func place(x: Int32, y: Int32) {
         position = (x, y)
-        guard !(maximized || fullscreen), let xdg = xdgSurface, let surface = xdg.surface, let view = surface.view else { return }
+        guard !(maximized || fullscreen), let xdg = xdgSurface, let surface = xdg.surface, surface.view != nil else { return }
         let geometry = xdg.windowGeometry
-        server.scene.move(view, x: x - geometry.x, y: y - geometry.y)
+        state.delegate.showWindow(surface, x: x - geometry.x, y: y - geometry.y)
     }
 
     func sendConfigure() {
@@ -98,7 +98,7 @@ final class XdgToplevel: ResourceHandler, XdgRole {
         if resizeSize != nil { add(XDG_TOPLEVEL_STATE_RESIZING) }
         if maximized { add(XDG_TOPLEVEL_STATE_MAXIMIZED) }
         if fullscreen { add(XDG_TOPLEVEL_STATE_FULLSCREEN) }
-        if maximized || fullscreen { (w, h) = (server.output.width, server.output.height) }
+        if maximized || fullscreen { (w, h) = (state.delegate.outputBounds.width, state.delegate.outputBounds.height) }
         xdg_toplevel_send_configure(resource, w, h, &states)
         wl_array_release(&states)
     }
@@ -107,18 +107,18 @@ final class XdgToplevel: ResourceHandler, XdgRole {
         guard let xdg = xdgSurface, let surface = xdg.surface else { return }
         let geometry = xdg.windowGeometry
         if !surface.hasBuffer {
-            server.scene.unmap(surface)
+            state.delegate.hideWindow(surface)
             return
         }
         guard xdg.configured else { return }
-        let origin = server.shell.placement(of: self, remembered: position)
+        let origin = state.delegate.placement(of: self, remembered: position)
         if !(maximized || fullscreen) { position = origin }
-        if let view = surface.view {
-            server.scene.move(view, x: origin.x - geometry.x, y: origin.y - geometry.y)
+        if surface.view != nil {
+            state.delegate.showWindow(surface, x: origin.x - geometry.x, y: origin.y - geometry.y)
         } else {
-            defer { server.shell.toplevelMapped(self) }  // the shell focuses it (after the map)
-            server.scene.map(surface, x: origin.x - geometry.x, y: origin.y - geometry.y)
-            server.logger.info("toplevel mapped", metadata: [
+            defer { state.delegate.toplevelMapped(self) }  // the shell focuses it (after the map)
+            state.delegate.showWindow(surface, x: origin.x - geometry.x, y: origin.y - geometry.y)
+            state.context.logger.info("toplevel mapped", metadata: [
                 "title": "\(title)", "app-id": "\(appID)", "x": "\(origin.x)", "y": "\(origin.y)",
                 "size": "\(geometry.width)x\(geometry.height)",
             ])
@@ -156,8 +156,8 @@ final class XdgToplevel: ResourceHandler, XdgRole {
     var surface: Surface? { xdgSurface?.surface }
 
     func detach() {
-        server.shell.toplevelGone(self)
-        if let surface = xdgSurface?.surface { server.scene.unmap(surface) }
+        state.delegate.toplevelGone(self)
+        if let surface = xdgSurface?.surface { state.delegate.hideWindow(surface) }
     }
 
     func xdgSurfaceDestroyed() { xdgSurface = nil }

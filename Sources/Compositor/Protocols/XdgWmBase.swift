@@ -6,28 +6,28 @@ final class XdgWmBase: ResourceHandler {
     /// second, v4 global instead (ClientQuirks); `compatibilityVersion` is its version.
     static let version: UInt32 = 5
     static let compatibilityVersion: UInt32 = 4
-    private unowned let server: Server
+    private let state: XdgShellState
     let resource: OpaquePointer
     /// xdg_surfaces created from this object that still exist (destroying the base before
     /// them is `defunct_surfaces`).
     var surfaces = 0
     private var pendingPing: UInt32?
 
-    init(server: Server, resource: OpaquePointer) {
-        self.server = server
+    init(state: XdgShellState, resource: OpaquePointer) {
+        self.state = state
         self.resource = resource
     }
 
-    static func bind(_ server: Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+    static func bind(_ state: XdgShellState, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
         Resources.create(client: client, interface: cw_xdg_wm_base_interface(), version: version, id: id) { r in
-            XdgWmBase(server: server, resource: r)
+            XdgWmBase(state: state, resource: r)
         }
     }
 
     /// Sends a ping unless one is outstanding; the client must answer with pong.
     func ping() {
         guard pendingPing == nil else { return }
-        let serial = server.nextSerial()
+        let serial = state.context.nextSerial()
         pendingPing = serial
         xdg_wm_base_send_ping(resource, serial)
     }
@@ -36,13 +36,13 @@ final class XdgWmBase: ResourceHandler {
         switch Int32(request.opcode) {
         case XDG_WM_BASE_DESTROY:
             guard surfaces == 0 else {
-                return server.postError(request.resource, code: XDG_WM_BASE_ERROR_DEFUNCT_SURFACES.rawValue,
+                return state.context.postError(request.resource, code: XDG_WM_BASE_ERROR_DEFUNCT_SURFACES.rawValue,
                                         "xdg_wm_base destroyed while \(surfaces) xdg_surface(s) still exist")
             }
             wl_resource_destroy(request.resource)
         case XDG_WM_BASE_CREATE_POSITIONER:
             Resources.create(client: request.client, interface: cw_xdg_positioner_interface(), version: request.version, id: request.newID(0)) { _ in
-                XdgPositioner(server: server)
+                XdgPositioner(context: state.context)
             }
         case XDG_WM_BASE_GET_XDG_SURFACE:
             getXdgSurface(request)
@@ -56,19 +56,19 @@ final class XdgWmBase: ResourceHandler {
         guard let wlSurface = Resources.object(request.object(1), as: WlSurface.self) else { return }
         let surface = wlSurface.surface
         if let role = surface.roleName, role != "xdg_toplevel", role != "xdg_popup" {
-            return server.postError(request.resource, code: XDG_WM_BASE_ERROR_ROLE.rawValue,
+            return state.context.postError(request.resource, code: XDG_WM_BASE_ERROR_ROLE.rawValue,
                                     "wl_surface@\(surface.id) already has the role \(role)")
         }
         if surface.role != nil {
-            return server.postError(request.resource, code: XDG_WM_BASE_ERROR_ROLE.rawValue,
+            return state.context.postError(request.resource, code: XDG_WM_BASE_ERROR_ROLE.rawValue,
                                     "wl_surface@\(surface.id) already has an xdg_surface")
         }
         if surface.hasBuffer || isAttached(surface.pending.attachment) {
-            return server.postError(request.resource, code: XDG_WM_BASE_ERROR_INVALID_SURFACE_STATE.rawValue,
+            return state.context.postError(request.resource, code: XDG_WM_BASE_ERROR_INVALID_SURFACE_STATE.rawValue,
                                     "wl_surface@\(surface.id) already has a buffer attached or committed")
         }
         Resources.create(client: request.client, interface: cw_xdg_surface_interface(), version: request.version, id: request.newID(0)) { r in
-            let xdg = XdgSurface(server: server, resource: r, surface: surface, wmBase: self)
+            let xdg = XdgSurface(state: state, resource: r, surface: surface, wmBase: self)
             surface.role = xdg
             surfaces += 1
             return xdg

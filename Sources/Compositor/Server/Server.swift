@@ -27,6 +27,8 @@ public final class Server {
     private(set) lazy var shell = Shell(server: self)
     /// Protocol families' state, each with the server as its context and delegate.
     private(set) lazy var shmState = ShmState(context: self, delegate: self)
+    private(set) lazy var xdgShellState = XdgShellState(context: self, delegate: shell,
+                                                        implicitFirstConfigureAck: configuration.implicitFirstConfigureAck)
     /// Work handed in from other threads (`perform`, Embedding.swift).
     let crossThread: CrossThreadQueue
     private(set) var globals: [Global] = []
@@ -164,7 +166,7 @@ public final class Server {
             globals.append(g)
         }
         if let g = Global(display: display, interface: cw_xdg_wm_base_interface(), version: XdgWmBase.compatibilityVersion,
-                          bind: { [unowned self] c, v, id in XdgWmBase.bind(self, c, v, id) }) {
+                          bind: { [unowned self] c, v, id in XdgWmBase.bind(self.xdgShellState, c, v, id) }) {
             xdgWmBaseCompatibility = g
         }
         installGlobalFilter()

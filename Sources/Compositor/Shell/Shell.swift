@@ -4,9 +4,9 @@ import CWayland
 /// window is active (xdg_toplevel's `activated` state, and the keyboard focus), what a press
 /// does (click to focus; a press outside the grabbing client dismisses popup grabs), and the
 /// popup grab chain. The xdg objects report what happened (a window mapped or went away, a
-/// popup asked for a grab); the seat asks where input goes. Interactive move and resize are
-/// still driven by the seat's pointer grab (the next step of the issue).
-final class Shell {
+/// popup asked for a grab) through `XdgShellDelegate`; the seat asks where input goes.
+/// Interactive move and resize are decided here and driven by the seat's pointer grab.
+final class Shell: XdgShellDelegate {
     private unowned let server: Server
 
     /// The focused window. New windows take it; a press in another window moves it there.
@@ -24,6 +24,29 @@ final class Shell {
     func placement(of toplevel: XdgToplevel, remembered: (x: Int32, y: Int32)?) -> (x: Int32, y: Int32) {
         if toplevel.maximized || toplevel.fullscreen { return (0, 0) }
         return remembered ?? Placement.cascade(index: server.scene.viewCount)
+    }
+
+    func showWindow(_ surface: Surface, x: Int32, y: Int32) {
+        if let view = surface.view {
+            server.scene.move(view, x: x, y: y)
+        } else {
+            server.scene.map(surface, x: x, y: y)
+        }
+    }
+
+    func hideWindow(_ surface: Surface) { server.scene.unmap(surface) }
+
+    var outputBounds: Rect { server.scene.bounds }
+
+    /// xdg_toplevel.move: honoured for a button press still held (the seat's pointer grab moves
+    /// the window until the buttons are released).
+    func moveRequested(_ toplevel: XdgToplevel, windowX: Int32, windowY: Int32, serial: UInt32, client: OpaquePointer) {
+        server.seat.startMove(toplevel, windowX: windowX, windowY: windowY, serial: serial, client: client)
+    }
+
+    /// xdg_toplevel.resize: likewise; the dragged edges follow the pointer.
+    func resizeRequested(_ toplevel: XdgToplevel, edges: UInt32, geometry: Rect, serial: UInt32, client: OpaquePointer) {
+        server.seat.startResize(toplevel, edges: edges, geometry: geometry, serial: serial, client: client)
     }
 
     /// A toplevel was mapped: it takes the user's attention (grabbing popups are dismissed) and
