@@ -6,13 +6,13 @@ import SystemPackage
 /// imports the dma-buf (`create` → created/failed, `create_immed` → a wl_buffer or
 /// invalid_wl_buffer).
 final class LinuxBufferParams: ResourceHandler {
-    private unowned let server: Server
+    private let state: LinuxDmabufState
     private let resource: OpaquePointer
     private var planes: [UInt32: DmabufBuffer.Plane] = [:]
     private var used = false
 
-    init(server: Server, resource: OpaquePointer) {
-        self.server = server
+    init(state: LinuxDmabufState, resource: OpaquePointer) {
+        self.state = state
         self.resource = resource
     }
 
@@ -33,11 +33,11 @@ final class LinuxBufferParams: ResourceHandler {
     }
 
     private func fail(_ code: zwp_linux_buffer_params_v1_error, _ message: String) {
-        server.postError(resource, code: code.rawValue, message)
+        state.context.postError(resource, code: code.rawValue, message)
     }
 
     private func add(_ request: Request) {
-        guard server.admitsReceived(request, fd: request.fd(0)) else { return }  // near the fd limit (FdBudget)
+        guard state.context.admitsReceived(request, fd: request.fd(0)) else { return }  // near the fd limit (FdBudget)
         let fd = FileDescriptor(rawValue: request.fd(0))  // ours from here on
         let index = request.uint(1)
         guard !used else {
@@ -69,7 +69,7 @@ final class LinuxBufferParams: ResourceHandler {
         guard modifiers.count == 1, let modifier = modifiers.first else {
             fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_FORMAT, "planes carry different modifiers"); return nil
         }
-        guard let format = PixelFormat.drm(fourcc), server.dmabufFormats.contains(format: fourcc, modifier: modifier) else {
+        guard let format = PixelFormat.drm(fourcc), state.formats.contains(format: fourcc, modifier: modifier) else {
             fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_FORMAT,
                  "format 0x\(String(fourcc, radix: 16)) with modifier 0x\(String(modifier, radix: 16)) was not advertised (only linear single-plane formats)")
             return nil
@@ -120,11 +120,11 @@ final class LinuxBufferParams: ResourceHandler {
             let contents = try DmabufBuffer(plane: plane, width: width, height: height, format: format)
             guard let buffer = Resources.create(client: client, interface: cw_wl_buffer_interface(),
                                                 version: 1, id: id ?? 0, handler: { r in Buffer(resource: r, contents: contents) }) else { return }
-            server.usage(of: client)?.hold(charge, until: buffer)
+            state.context.usage(of: client)?.hold(charge, until: buffer)
             if id == nil { zwp_linux_buffer_params_v1_send_created(resource, buffer) }
         } catch {
-            server.logger.warning("dma-buf import failed", metadata: [
-                "client": "\(server.clients.describe(wl_resource_get_client(resource)))", "reason": "\(error.description)",
+            state.context.logger.warning("dma-buf import failed", metadata: [
+                "client": "\(state.context.describe(wl_resource_get_client(resource)))", "reason": "\(error.description)",
             ])
             if id == nil {
                 zwp_linux_buffer_params_v1_send_failed(resource)
@@ -139,7 +139,7 @@ final class LinuxBufferParams: ResourceHandler {
     /// invalid_wl_buffer with the reason for `create_immed`; nil then.
     private func chargeImport(client: OpaquePointer, fd: FileDescriptor, immediate: Bool) -> Charge? {
         let size = max(Int(lseek(fd.rawValue, 0, SEEK_END)), 0)
-        guard let usage = server.usage(of: client) else {
+        guard let usage = state.context.usage(of: client) else {
             ReceivedFd.close(fd)
             return nil
         }
@@ -148,7 +148,7 @@ final class LinuxBufferParams: ResourceHandler {
         } catch {
             ReceivedFd.close(fd)
             let message = error.message(what: "this dma-buf")
-            server.recordLimitRefusal(client, error, message: message)
+            state.context.recordLimitRefusal(client, error, message: message)
             if immediate {
                 fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_WL_BUFFER, message)
             } else {

@@ -1,20 +1,35 @@
 import CWayland
 import Glibc
 
+/// The linux-dmabuf family's state: the formats compositord imports (and their sealed table),
+/// the device it names as `main_device`, and the context its handlers post errors through.
+final class LinuxDmabufState {
+    unowned let context: ProtocolContext
+    let formats: DmabufFormatTable
+    let mainDevice: dev_t
+
+    init(context: ProtocolContext, formats: DmabufFormatTable, mainDevice: dev_t) {
+        self.context = context
+        self.formats = formats
+        self.mainDevice = mainDevice
+    }
+}
+import Glibc
+
 /// `zwp_linux_dmabuf_v1` up to v4: dma-buf import for a CPU compositor. Old clients (v1–v3) get
 /// `format`/`modifier` events; v4 clients get feedback objects with the sealed format table.
 final class LinuxDmabuf: ResourceHandler {
     static let version: UInt32 = 4
-    private unowned let server: Server
+    private let state: LinuxDmabufState
 
-    init(server: Server) { self.server = server }
+    init(state: LinuxDmabufState) { self.state = state }
 
-    static func bind(_ server: Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+    static func bind(_ state: LinuxDmabufState, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
         guard let r = Resources.create(client: client, interface: cw_zwp_linux_dmabuf_v1_interface(), version: version, id: id, handler: { _ in
-            LinuxDmabuf(server: server)
+            LinuxDmabuf(state: state)
         }) else { return }
         guard version < 4 else { return }  // v4: formats only through feedback
-        for e in server.dmabufFormats.entries {
+        for e in state.formats.entries {
             if version >= 3 {
                 zwp_linux_dmabuf_v1_send_modifier(r, e.format, UInt32(e.modifier >> 32), UInt32(e.modifier & 0xFFFF_FFFF))
             } else {
@@ -30,11 +45,11 @@ final class LinuxDmabuf: ResourceHandler {
         case ZWP_LINUX_DMABUF_V1_CREATE_PARAMS:
             Resources.create(client: request.client, interface: cw_zwp_linux_buffer_params_v1_interface(),
                              version: request.version, id: request.newID(0)) { r in
-                LinuxBufferParams(server: server, resource: r)
+                LinuxBufferParams(state: state, resource: r)
             }
         case ZWP_LINUX_DMABUF_V1_GET_DEFAULT_FEEDBACK, ZWP_LINUX_DMABUF_V1_GET_SURFACE_FEEDBACK:
             // One output, one renderer: surface feedback is the default feedback.
-            LinuxDmabufFeedback.create(server: server, client: request.client, version: request.version, id: request.newID(0))
+            LinuxDmabufFeedback.create(state: state, client: request.client, version: request.version, id: request.newID(0))
         default: break
         }
     }
@@ -43,12 +58,12 @@ final class LinuxDmabuf: ResourceHandler {
 /// `zwp_linux_dmabuf_feedback_v1`: the format table, the main device, and one tranche listing
 /// every entry. Sent once, at creation; nothing ever changes it.
 final class LinuxDmabufFeedback: ResourceHandler {
-    static func create(server: Server, client: OpaquePointer, version: UInt32, id: UInt32) {
+    static func create(state: LinuxDmabufState, client: OpaquePointer, version: UInt32, id: UInt32) {
         guard let r = Resources.create(client: client, interface: cw_zwp_linux_dmabuf_feedback_v1_interface(),
                                        version: version, id: id, handler: { _ in LinuxDmabufFeedback() }) else { return }
-        let table = server.dmabufFormats
+        let table = state.formats
         zwp_linux_dmabuf_feedback_v1_send_format_table(r, table.file.fd.rawValue, table.size)
-        var device = server.dmabufMainDevice
+        var device = state.mainDevice
         withArray(of: &device) { zwp_linux_dmabuf_feedback_v1_send_main_device(r, $0) }
         withArray(of: &device) { zwp_linux_dmabuf_feedback_v1_send_tranche_target_device(r, $0) }
         var indices = (0..<table.entries.count).map { UInt16($0) }

@@ -43,7 +43,7 @@ extension Server {
             GlobalDefinition(cw_wl_shm_interface(), WlShm.version) { s, c, v, id in WlShm.bind(s.shmState, c, v, id) },
             GlobalDefinition(cw_wl_output_interface(), WlOutput.version) { s, c, v, id in WlOutput.bind(s, c, v, id) },
             GlobalDefinition(cw_xdg_wm_base_interface(), XdgWmBase.version) { s, c, v, id in XdgWmBase.bind(s.xdgShellState, c, v, id) },
-            GlobalDefinition(cw_zwp_linux_dmabuf_v1_interface(), LinuxDmabuf.version) { s, c, v, id in LinuxDmabuf.bind(s, c, v, id) },
+            GlobalDefinition(cw_zwp_linux_dmabuf_v1_interface(), LinuxDmabuf.version) { s, c, v, id in LinuxDmabuf.bind(s.linuxDmabufState, c, v, id) },
             GlobalDefinition(cw_zxdg_output_manager_v1_interface(), XdgOutputManager.version) { s, c, v, id in XdgOutputManager.bind(s, c, v, id) },
             GlobalDefinition(cw_zwlr_export_dmabuf_manager_v1_interface(), ExportDmabufManager.version) { s, c, v, id in ExportDmabufManager.bind(s, c, v, id) },
             GlobalDefinition(cw_zwlr_screencopy_manager_v1_interface(), ScreencopyManager.version) { s, c, v, id in ScreencopyManager.bind(s, c, v, id) },

@@ -16,7 +16,13 @@ protocol ProtocolContext: AnyObject {
     func usage(of client: OpaquePointer) -> ClientUsage?
     /// A request would take its client past a limit: logged, counted, `no_memory` with the reason.
     func limitRefused(_ client: OpaquePointer, _ refusal: ClientUsage.Refusal, what: String)
+    /// Counts and logs a limit refusal that the caller answers itself (with the protocol's own error).
+    func recordLimitRefusal(_ client: OpaquePointer, _ refusal: ClientUsage.Refusal, message: String)
+    /// "pid 123 (exe)" for log lines.
+    func describe(_ client: OpaquePointer) -> String
     func nextSerial() -> UInt32
 }
 
-extension Server: ProtocolContext {}
+extension Server: ProtocolContext {
+    func describe(_ client: OpaquePointer) -> String { clients.describe(client) }
+}

@@ -27,6 +27,7 @@ public final class Server {
     private(set) lazy var shell = Shell(server: self)
     /// Protocol families' state, each with the server as its context and delegate.
     private(set) lazy var shmState = ShmState(context: self, delegate: self)
+    private(set) lazy var linuxDmabufState = LinuxDmabufState(context: self, formats: dmabufFormats, mainDevice: dmabufMainDevice)
     private(set) lazy var xdgShellState = XdgShellState(context: self, delegate: shell,
                                                         implicitFirstConfigureAck: configuration.implicitFirstConfigureAck)
     /// Work handed in from other threads (`perform`, Embedding.swift).
