@@ -3,13 +3,13 @@ import CWayland
 /// `zwlr_export_dmabuf_manager_v1`: hands a consumer the output's next frame by fd, zero-copy.
 final class ExportDmabufManager: ResourceHandler {
     static let version: UInt32 = 1
-    private unowned let server: Server
+    private let state: CaptureState
 
-    init(server: Server) { self.server = server }
+    init(state: CaptureState) { self.state = state }
 
-    static func bind(_ server: Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+    static func bind(_ state: CaptureState, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
         Resources.create(client: client, interface: cw_zwlr_export_dmabuf_manager_v1_interface(), version: version, id: id) { _ in
-            ExportDmabufManager(server: server)
+            ExportDmabufManager(state: state)
         }
     }
 
@@ -19,7 +19,7 @@ final class ExportDmabufManager: ResourceHandler {
             wl_resource_destroy(request.resource)
         case ZWLR_EXPORT_DMABUF_MANAGER_V1_CAPTURE_OUTPUT:
             guard let r = Resources.create(client: request.client, interface: cw_zwlr_export_dmabuf_frame_v1_interface(),
-                                           version: 1, id: request.newID(0), handler: { r in ExportDmabufFrame(server: server, resource: r) })
+                                           version: 1, id: request.newID(0), handler: { r in ExportDmabufFrame(state: state, resource: r) })
             else { return }
             (Resources.handler(of: r) as? ExportDmabufFrame)?.start()
         default: break
@@ -32,22 +32,22 @@ final class ExportDmabufManager: ResourceHandler {
 /// elsewhere) until the consumer destroys the frame. Cancelled `permanent` when the output is not
 /// a dma-buf (memfd backend) or goes away.
 final class ExportDmabufFrame: ResourceHandler, FrameObserver {
-    private unowned let server: Server
+    private let state: CaptureState
     private var resource: OpaquePointer?
     private var held: Framebuffer?
     private var finished = false
 
-    init(server: Server, resource: OpaquePointer) {
-        self.server = server
+    init(state: CaptureState, resource: OpaquePointer) {
+        self.state = state
         self.resource = resource
     }
 
     func start() {
-        guard server.output.backend.isDmabuf else {
-            server.logger.info("export-dmabuf cancelled: the output is a memfd, not a dma-buf")
+        guard state.output.backend.isDmabuf else {
+            state.context.logger.info("export-dmabuf cancelled: the output is a memfd, not a dma-buf")
             return cancel(ZWLR_EXPORT_DMABUF_FRAME_V1_CANCEL_REASON_PERMANENT)
         }
-        server.observeFrames(self)
+        state.frames.observeFrames(self)
     }
 
     func frameComposited(_ frame: FrameInfo) -> Bool {
@@ -57,7 +57,7 @@ final class ExportDmabufFrame: ResourceHandler, FrameObserver {
         held = frame.front
         let modifier = export.modifier
         zwlr_export_dmabuf_frame_v1_send_frame(resource, UInt32(frame.front.width), UInt32(frame.front.height), 0, 0, 0, 0,
-                                               server.output.backend.fourcc, UInt32(modifier >> 32), UInt32(modifier & 0xFFFF_FFFF), 1)
+                                               state.output.backend.fourcc, UInt32(modifier >> 32), UInt32(modifier & 0xFFFF_FFFF), 1)
         zwlr_export_dmabuf_frame_v1_send_object(resource, 0, export.fd, UInt32(export.size), export.offset, export.stride, 0)
         let seconds = frame.presentedNs / 1_000_000_000
         zwlr_export_dmabuf_frame_v1_send_ready(resource, UInt32(seconds >> 32), UInt32(seconds & 0xFFFF_FFFF),

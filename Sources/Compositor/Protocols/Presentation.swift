@@ -7,13 +7,9 @@ final class Presentation: ResourceHandler {
     /// The frame clock paces frames and stamps them with CLOCK_MONOTONIC (FrameClock,
     /// `cw_monotonic_ns`); clock_id must name the same clock or the timestamps mean nothing.
     static let clock = UInt32(CLOCK_MONOTONIC)
-    private unowned let server: Server
-
-    init(server: Server) { self.server = server }
-
-    static func bind(_ server: Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+    static func bind(_ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
         guard let r = Resources.create(client: client, interface: cw_wp_presentation_interface(), version: version, id: id, handler: { _ in
-            Presentation(server: server)
+            Presentation()
         }) else { return }
         wp_presentation_send_clock_id(r, clock)
     }
@@ -77,7 +73,7 @@ extension Server {
         let period = frameClock.period
         let frame = PresentedFrame(timeNs: ns, refreshNs: UInt32(clamping: period),
                                    sequence: period > 0 ? frameClock.msc : 0)
-        presentationFeedbacks.present(frame, outputs: outputs.map { ($0.client, $0.resource) }) { [scene] surface in
+        presentationFeedbacks.present(frame, outputs: outputState.bound.map { ($0.client, $0.resource) }) { [scene] surface in
             Self.isOnOutput(surface, scene: scene)
         }
     }

@@ -5,17 +5,17 @@ import Glibc
 /// The manager remembers the output damage since its last copy, for `copy_with_damage`.
 final class ScreencopyManager: ResourceHandler, FrameObserver {
     static let version: UInt32 = 3
-    private unowned let server: Server
+    private let state: CaptureState
     private var alive = true
     /// Output damage since the last copy through this manager; nil before the first copy
     /// (then everything counts as damaged).
     var damageSinceLastCopy: Region?
 
-    init(server: Server) { self.server = server }
+    init(state: CaptureState) { self.state = state }
 
-    static func bind(_ server: Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+    static func bind(_ state: CaptureState, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
         Resources.create(client: client, interface: cw_zwlr_screencopy_manager_v1_interface(), version: version, id: id) { _ in
-            ScreencopyManager(server: server)
+            ScreencopyManager(state: state)
         }
     }
 
@@ -24,10 +24,10 @@ final class ScreencopyManager: ResourceHandler, FrameObserver {
         case ZWLR_SCREENCOPY_MANAGER_V1_DESTROY:
             wl_resource_destroy(request.resource)
         case ZWLR_SCREENCOPY_MANAGER_V1_CAPTURE_OUTPUT:
-            capture(request, region: server.output.bounds)
+            capture(request, region: state.output.bounds)
         case ZWLR_SCREENCOPY_MANAGER_V1_CAPTURE_OUTPUT_REGION:
             let r = Rect(x: request.int(3), y: request.int(4), width: request.int(5), height: request.int(6))
-            capture(request, region: Region(r).intersection(server.output.bounds).extents)
+            capture(request, region: Region(r).intersection(state.output.bounds).extents)
         default: break
         }
     }
@@ -35,14 +35,14 @@ final class ScreencopyManager: ResourceHandler, FrameObserver {
     private func capture(_ request: Request, region: Rect) {
         guard let r = Resources.create(client: request.client, interface: cw_zwlr_screencopy_frame_v1_interface(),
                                        version: request.version, id: request.newID(0),
-                                       handler: { r in ScreencopyFrame(server: server, manager: self, resource: r, region: region) })
+                                       handler: { r in ScreencopyFrame(state: state, manager: self, resource: r, region: region) })
         else { return }
         (Resources.handler(of: r) as? ScreencopyFrame)?.advertise()
     }
 
     /// Starts tracking damage once a copy has happened.
     func copied() {
-        if damageSinceLastCopy == nil { server.observeFrames(self) }
+        if damageSinceLastCopy == nil { state.frames.observeFrames(self) }
         damageSinceLastCopy = Region()
     }
 
@@ -60,7 +60,7 @@ final class ScreencopyManager: ResourceHandler, FrameObserver {
 /// given stride; since v3 also a linear XRGB8888 dma-buf), then on `copy` waits for the next frame
 /// (with damage, for `copy_with_damage`) and writes it.
 final class ScreencopyFrame: ResourceHandler, FrameObserver {
-    private unowned let server: Server
+    private let state: CaptureState
     private let manager: ScreencopyManager
     private var resource: OpaquePointer?
     private let region: Rect
@@ -91,8 +91,8 @@ final class ScreencopyFrame: ResourceHandler, FrameObserver {
     private var targetWait: DmabufWait?
     private var stride: Int32 { region.width * 4 }
 
-    init(server: Server, manager: ScreencopyManager, resource: OpaquePointer, region: Rect) {
-        self.server = server
+    init(state: CaptureState, manager: ScreencopyManager, resource: OpaquePointer, region: Rect) {
+        self.state = state
         self.manager = manager
         self.resource = resource
         self.region = region
@@ -114,12 +114,12 @@ final class ScreencopyFrame: ResourceHandler, FrameObserver {
             wl_resource_destroy(request.resource)
         case ZWLR_SCREENCOPY_FRAME_V1_COPY, ZWLR_SCREENCOPY_FRAME_V1_COPY_WITH_DAMAGE:
             guard !used else {
-                return server.postError(request.resource, code: ZWLR_SCREENCOPY_FRAME_V1_ERROR_ALREADY_USED.rawValue,
+                return state.context.postError(request.resource, code: ZWLR_SCREENCOPY_FRAME_V1_ERROR_ALREADY_USED.rawValue,
                                         "copy was already requested on this frame")
             }
             used = true
             guard let buffer = Resources.object(request.object(0), as: Buffer.self), let accepted = accept(buffer.contents) else {
-                return server.postError(request.resource, code: ZWLR_SCREENCOPY_FRAME_V1_ERROR_INVALID_BUFFER.rawValue,
+                return state.context.postError(request.resource, code: ZWLR_SCREENCOPY_FRAME_V1_ERROR_INVALID_BUFFER.rawValue,
                                         "the buffer must be a wl_shm XRGB8888 \(region.width)x\(region.height) buffer with stride \(stride), or a linear XRGB8888 dma-buf of that size, as advertised")
             }
             target = accepted
@@ -128,15 +128,15 @@ final class ScreencopyFrame: ResourceHandler, FrameObserver {
                 // Fences on the target (a reader's or a writer's): writing now would wait for them
                 // (DMA_BUF_IOCTL_SYNC). The copy waits in the event loop instead, and fails at the
                 // deadline.
-                targetWait = DmabufWait.start(loop: server.loop, fds: [d.dmabufFd], access: .write,
-                                              deadlineMs: server.configuration.fenceDeadlineMs,
-                                              exportSyncFile: server.configuration.fenceWait == .auto) { [unowned self] ready in
+                targetWait = DmabufWait.start(loop: state.loop, fds: [d.dmabufFd], access: .write,
+                                              deadlineMs: state.fenceDeadlineMs,
+                                              exportSyncFile: state.exportSyncFile) { [unowned self] ready in
                     self.targetWait = nil
                     self.targetReady(ready)
                 }
                 if targetWait != nil { return }
             }
-            server.observeFrames(self)
+            state.frames.observeFrames(self)
         default: break
         }
     }
@@ -145,9 +145,9 @@ final class ScreencopyFrame: ResourceHandler, FrameObserver {
     /// deadline passed (`failed`).
     private func targetReady(_ ready: Bool) {
         guard let resource, target != nil else { return }
-        if ready { return server.observeFrames(self) }
-        server.logger.warning("screencopy target dma-buf not ready at the deadline: the copy failed", metadata: [
-            "client": "\(server.clients.describe(wl_resource_get_client(resource)))", "deadline-ms": "\(server.configuration.fenceDeadlineMs)",
+        if ready { return state.frames.observeFrames(self) }
+        state.context.logger.warning("screencopy target dma-buf not ready at the deadline: the copy failed", metadata: [
+            "client": "\(state.context.describe(wl_resource_get_client(resource)))", "deadline-ms": "\(state.fenceDeadlineMs)",
         ])
         target = nil
         zwlr_screencopy_frame_v1_send_failed(resource)
@@ -181,8 +181,8 @@ final class ScreencopyFrame: ResourceHandler, FrameObserver {
             if case let .dmabuf(d) = target, !DmabufReadiness.isReady(d.dmabufFd, for: .write) {
                 why = "a fence was added to the target after the copy request (writing would wait for it)"
             }
-            server.logger.warning("screencopy failed", metadata: [
-                "client": "\(server.clients.describe(wl_resource_get_client(resource)))", "reason": "\(why)",
+            state.context.logger.warning("screencopy failed", metadata: [
+                "client": "\(state.context.describe(wl_resource_get_client(resource)))", "reason": "\(why)",
             ])
             zwlr_screencopy_frame_v1_send_failed(resource)
             return false

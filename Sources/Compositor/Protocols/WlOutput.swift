@@ -1,23 +1,44 @@
 import CWayland
 
+/// The wl_output family's state: the output it describes, the bound wl_output resources (for
+/// wl_surface.enter and leave), and the scene (surfaces already shown enter a newly bound output).
+final class OutputState {
+    let output: Output
+    private let scene: Scene
+    /// Bound wl_output resources.
+    var bound: [WlOutput] = []
+
+    init(output: Output, scene: Scene) {
+        self.output = output
+        self.scene = scene
+    }
+
+    /// Surfaces of `client` already on screen enter `resource`, the output it just bound.
+    fileprivate func enterShownSurfaces(of client: OpaquePointer, _ resource: OpaquePointer) {
+        scene.forEachSurface { surface, _, _ in
+            if let s = surface.resource, wl_resource_get_client(s) == client { wl_surface_send_enter(s, resource) }
+        }
+    }
+}
+
 /// `wl_output` v4: the one headless output's geometry, mode, scale, name and description.
 final class WlOutput: ResourceHandler {
     static let version: UInt32 = 4
-    private unowned let server: Server
+    private let state: OutputState
     let resource: OpaquePointer
 
-    init(server: Server, resource: OpaquePointer) {
-        self.server = server
+    init(state: OutputState, resource: OpaquePointer) {
+        self.state = state
         self.resource = resource
     }
 
     var client: OpaquePointer { wl_resource_get_client(resource) }
 
-    static func bind(_ server: Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+    static func bind(_ state: OutputState, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
         guard let r = Resources.create(client: client, interface: cw_wl_output_interface(), version: version, id: id, handler: { r in
-            WlOutput(server: server, resource: r)
+            WlOutput(state: state, resource: r)
         }) else { return }
-        let output = server.output
+        let output = state.output
         // A headless output has no physical size and no subpixel layout.
         wl_output_send_geometry(r, 0, 0, 0, 0, Int32(WL_OUTPUT_SUBPIXEL_UNKNOWN.rawValue), "compositord", "headless",
                                 Int32(WL_OUTPUT_TRANSFORM_NORMAL.rawValue))
@@ -30,15 +51,12 @@ final class WlOutput: ResourceHandler {
         }
         if version >= 2 { wl_output_send_done(r) }
         guard let output = Resources.object(r, as: WlOutput.self) else { return }
-        server.outputs.append(output)
-        // Surfaces of this client already on screen enter the output it just bound.
-        server.scene.forEachSurface { surface, _, _ in
-            if let s = surface.resource, wl_resource_get_client(s) == client { wl_surface_send_enter(s, r) }
-        }
+        state.bound.append(output)
+        state.enterShownSurfaces(of: client, r)
     }
 
     func resourceDestroyed() {
-        server.outputs.removeAll { $0 === self }
+        state.bound.removeAll { $0 === self }
     }
 
     func handle(_ request: Request) {

@@ -4,13 +4,13 @@ import CWayland
 /// grim and friends find it.
 final class XdgOutputManager: ResourceHandler {
     static let version: UInt32 = 3
-    private unowned let server: Server
+    private let output: Output
 
-    init(server: Server) { self.server = server }
+    init(output: Output) { self.output = output }
 
-    static func bind(_ server: Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+    static func bind(_ output: Output, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
         Resources.create(client: client, interface: cw_zxdg_output_manager_v1_interface(), version: version, id: id) { _ in
-            XdgOutputManager(server: server)
+            XdgOutputManager(output: output)
         }
     }
 
@@ -21,7 +21,6 @@ final class XdgOutputManager: ResourceHandler {
         case ZXDG_OUTPUT_MANAGER_V1_GET_XDG_OUTPUT:
             guard let r = Resources.create(client: request.client, interface: cw_zxdg_output_v1_interface(),
                                            version: request.version, id: request.newID(0), handler: { _ in XdgOutput() }) else { return }
-            let output = server.output
             zxdg_output_v1_send_logical_position(r, 0, 0)
             zxdg_output_v1_send_logical_size(r, output.width, output.height)
             if request.version >= 2 {

@@ -27,6 +27,10 @@ public final class Server {
     private(set) lazy var shell = Shell(server: self)
     /// Protocol families' state, each with the server as its context and delegate.
     private(set) lazy var shmState = ShmState(context: self, delegate: self)
+    private(set) lazy var outputState = OutputState(output: output, scene: scene)
+    private(set) lazy var captureState = CaptureState(context: self, frames: self, output: output, loop: loop,
+                                                      fenceDeadlineMs: configuration.fenceDeadlineMs,
+                                                      exportSyncFile: configuration.fenceWait == .auto)
     private(set) lazy var linuxDmabufState = LinuxDmabufState(context: self, formats: dmabufFormats, mainDevice: dmabufMainDevice)
     private(set) lazy var xdgShellState = XdgShellState(context: self, delegate: shell,
                                                         implicitFirstConfigureAck: configuration.implicitFirstConfigureAck)
@@ -65,8 +69,6 @@ public final class Server {
     /// Frames run (vblanks with something to do); the output counts those it composited. A
     /// buffer made current while this had the same value as now was latched by no frame.
     private(set) var framesRun: UInt64 = 0
-    /// Bound wl_output resources, for wl_surface.enter and leave.
-    var outputs: [WlOutput] = []
     private var isShutDown = false
     /// linux-dmabuf: the formats we import (and their sealed table), and the device we name.
     let dmabufFormats: DmabufFormatTable
@@ -345,7 +347,7 @@ public final class Server {
     private func sendOutputMembership(_ surface: Surface, entered: Bool) {
         guard let resource = surface.resource else { return }
         let client = wl_resource_get_client(resource)
-        for output in outputs where output.client == client {
+        for output in outputState.bound where output.client == client {
             if entered { wl_surface_send_enter(resource, output.resource) } else { wl_surface_send_leave(resource, output.resource) }
         }
     }
@@ -489,3 +491,5 @@ public func writeFile(_ path: String, _ bytes: [UInt8]) throws {
 }
 
 extension Server: ShmDelegate {}
+
+extension Server: FrameSource {}
