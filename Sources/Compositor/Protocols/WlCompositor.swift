@@ -5,13 +5,13 @@ final class WlCompositor: ResourceHandler {
     /// Version 6 (preferred_buffer_scale/transform) through compositord's own tables
     /// (protocol/core): libwayland 1.21's stop at 5.
     static let version: UInt32 = 6
-    private unowned let server: Server
+    private let state: CompositorState
 
-    init(server: Server) { self.server = server }
+    init(state: CompositorState) { self.state = state }
 
-    static func bind(_ server: Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+    static func bind(_ state: CompositorState, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
         Resources.create(client: client, interface: cw_wl_compositor_v6(), version: version, id: id) { _ in
-            WlCompositor(server: server)
+            WlCompositor(state: state)
         }
     }
 
@@ -24,7 +24,7 @@ final class WlCompositor: ResourceHandler {
             // sending them also keeps clients built against libwayland 1.21 working when they bind
             // the advertised version with v5 tables (weston-simple-damage does).
             Resources.create(client: request.client, interface: cw_wl_surface_v6(), version: request.version, id: id) { resource in
-                WlSurface(server: server, resource: resource)
+                WlSurface(state: state, resource: resource)
             }
         case WL_COMPOSITOR_CREATE_REGION:
             Resources.create(client: request.client, interface: cw_wl_region_interface(), version: 1, id: request.newID(0)) { _ in

@@ -3,13 +3,13 @@ import CWayland
 /// `wl_subcompositor`: gives a wl_surface the sub-surface role under a parent surface.
 final class WlSubcompositor: ResourceHandler {
     static let version: UInt32 = 1
-    private unowned let server: Server
+    private let state: CompositorState
 
-    init(server: Server) { self.server = server }
+    init(state: CompositorState) { self.state = state }
 
-    static func bind(_ server: Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+    static func bind(_ state: CompositorState, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
         Resources.create(client: client, interface: cw_wl_subcompositor_interface(), version: version, id: id) { _ in
-            WlSubcompositor(server: server)
+            WlSubcompositor(state: state)
         }
     }
 
@@ -22,21 +22,21 @@ final class WlSubcompositor: ResourceHandler {
                   let parent = Resources.object(request.object(2), as: WlSurface.self)?.surface else { return }
             let bad = WL_SUBCOMPOSITOR_ERROR_BAD_SURFACE.rawValue
             if surface === parent {
-                return server.postError(request.resource, code: bad, "wl_surface@\(surface.id) cannot be its own parent")
+                return state.context.postError(request.resource, code: bad, "wl_surface@\(surface.id) cannot be its own parent")
             }
             if parent.hasAncestor(surface) {
-                return server.postError(request.resource, code: bad,
+                return state.context.postError(request.resource, code: bad,
                                         "wl_surface@\(parent.id) is a descendant of wl_surface@\(surface.id): the tree would loop")
             }
             if surface.subsurface != nil {
-                return server.postError(request.resource, code: bad, "wl_surface@\(surface.id) already is a sub-surface")
+                return state.context.postError(request.resource, code: bad, "wl_surface@\(surface.id) already is a sub-surface")
             }
             guard surface.assignRole("wl_subsurface") else {
-                return server.postError(request.resource, code: bad,
+                return state.context.postError(request.resource, code: bad,
                                         "wl_surface@\(surface.id) already has the role \(surface.roleName ?? "?")")
             }
             Resources.create(client: request.client, interface: cw_wl_subsurface_interface(), version: 1, id: request.newID(0)) { r in
-                Subsurface(server: server, resource: r, surface: surface, parent: parent)
+                Subsurface(state: state, resource: r, surface: surface, parent: parent)
             }
         default: break
         }

@@ -6,7 +6,7 @@ import CWayland
 /// next state application makes current. In synchronized mode (the default, and whenever an
 /// ancestor is synchronized) the sub-surface's own commits are cached until then.
 final class Subsurface: ResourceHandler, SurfaceRole {
-    private unowned let server: Server
+    private let state: CompositorState
     private let resource: OpaquePointer
     /// Strong, not weak (no side tables on the per-commit path): `unlink` cuts both links and the
     /// parent's stack entries, when this object, its surface or its parent is destroyed.
@@ -17,8 +17,8 @@ final class Subsurface: ResourceHandler, SurfaceRole {
     private var pendingPosition: (x: Int32, y: Int32)?
     private var sync = true
 
-    init(server: Server, resource: OpaquePointer, surface: Surface, parent: Surface) {
-        self.server = server
+    init(state: CompositorState, resource: OpaquePointer, surface: Surface, parent: Surface) {
+        self.state = state
         self.resource = resource
         self.surface = surface
         self.parent = parent
@@ -28,7 +28,7 @@ final class Subsurface: ResourceHandler, SurfaceRole {
         // parent", both in the pending and the current order.
         parent.pendingStack.append(.child(self))
         parent.currentStack.append(.child(self))
-        server.scene.refreshMapping(surface)
+        state.scene.refreshMapping(surface)
     }
 
     /// Synchronized by itself or through any ancestor.
@@ -50,7 +50,7 @@ final class Subsurface: ResourceHandler, SurfaceRole {
             sync = false
             // Leaving synchronized mode applies what was cached.
             if !isSynchronized, let surface, surface.cached != nil {
-                server.applyState(surface, includingPending: false)
+                state.delegate.applyState(surface, includingPending: false)
             }
         default: break
         }
@@ -65,7 +65,7 @@ final class Subsurface: ResourceHandler, SurfaceRole {
         } else if let sibling = reference.subsurface, sibling !== self, sibling.parent === parent {
             item = .child(sibling)
         } else {
-            return server.postError(request.resource, code: WL_SUBSURFACE_ERROR_BAD_SURFACE.rawValue,
+            return state.context.postError(request.resource, code: WL_SUBSURFACE_ERROR_BAD_SURFACE.rawValue,
                                     "wl_surface@\(reference.id) is neither the parent nor a sibling of wl_surface@\(surface?.id ?? 0)")
         }
         parent.pendingStack.removeAll { $0.is(self) }
@@ -91,7 +91,7 @@ final class Subsurface: ResourceHandler, SurfaceRole {
     /// Takes the surface out of its parent's tree (wl_subsurface destroyed, or the surface).
     private func unlink() {
         guard let surface else { return }
-        server.scene.update(surface) {
+        state.scene.update(surface) {
             parent?.pendingStack.removeAll { $0.is(self) }
             parent?.currentStack.removeAll { $0.is(self) }
             if surface.subsurface === self { surface.subsurface = nil }

@@ -2,10 +2,10 @@ import CWayland
 
 /// `wl_surface`: records requests into the pending state; `commit` applies it (see SurfaceState).
 final class WlSurface: ResourceHandler {
-    private unowned let server: Server
+    private let state: CompositorState
     let surface: Surface
-    init(server: Server, resource: OpaquePointer) {
-        self.server = server
+    init(state: CompositorState, resource: OpaquePointer) {
+        self.state = state
         surface = Surface(id: wl_resource_get_id(resource))
         surface.resource = resource
     }
@@ -17,7 +17,7 @@ final class WlSurface: ResourceHandler {
         case WL_SURFACE_ATTACH:
             let (x, y) = (request.int(1), request.int(2))
             if request.version >= 5 && (x != 0 || y != 0) {
-                return server.postError(request.resource, code: WL_SURFACE_ERROR_INVALID_OFFSET.rawValue,
+                return state.context.postError(request.resource, code: WL_SURFACE_ERROR_INVALID_OFFSET.rawValue,
                                         "attach with a non-zero offset (\(x), \(y)); use wl_surface.offset since version 5")
             }
             let buffer = request.object(0).flatMap { Resources.object($0, as: Buffer.self) }
@@ -40,13 +40,13 @@ final class WlSurface: ResourceHandler {
             commit(request.resource)
         case WL_SURFACE_SET_BUFFER_TRANSFORM:
             guard let t = BufferTransform(rawValue: request.int(0)) else {
-                return server.postError(request.resource, code: WL_SURFACE_ERROR_INVALID_TRANSFORM.rawValue,
+                return state.context.postError(request.resource, code: WL_SURFACE_ERROR_INVALID_TRANSFORM.rawValue,
                                         "buffer transform \(request.int(0)) is not a wl_output.transform value")
             }
             surface.pending.bufferTransform = t
         case WL_SURFACE_SET_BUFFER_SCALE:
             guard request.int(0) >= 1 else {
-                return server.postError(request.resource, code: WL_SURFACE_ERROR_INVALID_SCALE.rawValue,
+                return state.context.postError(request.resource, code: WL_SURFACE_ERROR_INVALID_SCALE.rawValue,
                                         "buffer scale \(request.int(0)) is not positive")
             }
             surface.pending.bufferScale = request.int(0)
@@ -67,7 +67,7 @@ final class WlSurface: ResourceHandler {
         if case let .attached(buffer?) = surface.pending.attachment, wl_resource_get_version(resource) >= 6 {
             let scale = surface.pending.bufferScale ?? surface.current.bufferScale
             if buffer.width % scale != 0 || buffer.height % scale != 0 {
-                return server.postError(resource, code: WL_SURFACE_ERROR_INVALID_SIZE.rawValue,
+                return state.context.postError(resource, code: WL_SURFACE_ERROR_INVALID_SIZE.rawValue,
                                         "buffer size \(buffer.width)x\(buffer.height) is not a multiple of buffer scale \(scale)")
             }
         }
@@ -79,26 +79,26 @@ final class WlSurface: ResourceHandler {
             guard points.ok else { return }
             acquire = points.acquire
         }
-        server.commitWhenReady(surface, acquire: acquire)
+        state.delegate.commitWhenReady(surface, acquire: acquire)
     }
 
     func resourceDestroyed() {
-        server.seat.surfaceDestroyed(surface)
+        state.delegate.surfaceDestroyed(surface)
         surface.resource = nil
         for cb in surface.pending.frameCallbacks { (cb as? FrameCallback)?.cancel() }
         for feedback in surface.pending.presentationFeedbacks { (feedback as? PresentationFeedback)?.discard() }
         surface.pending = SurfaceState()
         surface.role?.surfaceDestroyed(surface)
-        server.scene.unmap(surface)
+        state.scene.unmap(surface)
         // Its sub-surfaces lose their parent: they are unmapped (wl_subsurface spec).
         for item in surface.pendingStack + surface.currentStack {
             if case let .child(sub) = item { sub.parentDestroyed() }
         }
-        server.dropHeldCommits(surface)
+        state.delegate.dropHeldCommits(surface)
         surface.dropCache()
         surface.current.buffer?.release()
         surface.current.buffer = nil
-        server.scene.onLayoutChanged()
+        state.scene.onLayoutChanged()
         // Last: the surface's holders saw it alive during the teardown above (as weak refs did).
         surface.markDestroyed()
     }

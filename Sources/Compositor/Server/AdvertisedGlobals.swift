@@ -39,7 +39,7 @@ extension Server {
     /// (xdg_wm_base's v4 twin for quirky clients is made beside it: ClientQuirks.)
     static var globalDefinitions: [GlobalDefinition] {
         [
-            GlobalDefinition(cw_wl_compositor_v6(), WlCompositor.version) { s, c, v, id in WlCompositor.bind(s, c, v, id) },
+            GlobalDefinition(cw_wl_compositor_v6(), WlCompositor.version) { s, c, v, id in WlCompositor.bind(s.compositorState, c, v, id) },
             GlobalDefinition(cw_wl_shm_interface(), WlShm.version) { s, c, v, id in WlShm.bind(s.shmState, c, v, id) },
             GlobalDefinition(cw_wl_output_interface(), WlOutput.version) { s, c, v, id in WlOutput.bind(s.outputState, c, v, id) },
             GlobalDefinition(cw_xdg_wm_base_interface(), XdgWmBase.version) { s, c, v, id in XdgWmBase.bind(s.xdgShellState, c, v, id) },
@@ -48,7 +48,7 @@ extension Server {
             GlobalDefinition(cw_zwlr_export_dmabuf_manager_v1_interface(), ExportDmabufManager.version) { s, c, v, id in ExportDmabufManager.bind(s.captureState, c, v, id) },
             GlobalDefinition(cw_zwlr_screencopy_manager_v1_interface(), ScreencopyManager.version) { s, c, v, id in ScreencopyManager.bind(s.captureState, c, v, id) },
             GlobalDefinition(cw_wl_seat_interface(), WlSeat.version) { s, c, v, id in WlSeat.bind(s, c, v, id) },
-            GlobalDefinition(cw_wl_subcompositor_interface(), WlSubcompositor.version) { s, c, v, id in WlSubcompositor.bind(s, c, v, id) },
+            GlobalDefinition(cw_wl_subcompositor_interface(), WlSubcompositor.version) { s, c, v, id in WlSubcompositor.bind(s.compositorState, c, v, id) },
             GlobalDefinition(cw_wp_viewporter_interface(), Viewporter.version) { s, c, v, id in Viewporter.bind(s, c, v, id) },
             GlobalDefinition(cw_wp_presentation_interface(), Presentation.version) { _, c, v, id in Presentation.bind(c, v, id) },
             GlobalDefinition(cw_wl_data_device_manager_interface(), DataDeviceManager.version) { s, c, v, id in DataDeviceManager.bind(s, c, v, id) },

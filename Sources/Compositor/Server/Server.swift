@@ -27,6 +27,7 @@ public final class Server {
     private(set) lazy var shell = Shell(server: self)
     /// Protocol families' state, each with the server as its context and delegate.
     private(set) lazy var shmState = ShmState(context: self, delegate: self)
+    private(set) lazy var compositorState = CompositorState(context: self, delegate: self, scene: scene)
     private(set) lazy var outputState = OutputState(output: output, scene: scene)
     private(set) lazy var captureState = CaptureState(context: self, frames: self, output: output, loop: loop,
                                                       fenceDeadlineMs: configuration.fenceDeadlineMs,
@@ -493,3 +494,7 @@ public func writeFile(_ path: String, _ bytes: [UInt8]) throws {
 extension Server: ShmDelegate {}
 
 extension Server: FrameSource {}
+
+extension Server: SurfaceDelegate {
+    func surfaceDestroyed(_ surface: Surface) { seat.surfaceDestroyed(surface) }
+}
