@@ -8,11 +8,11 @@ import CWayland
 final class DataDevice: ResourceHandler {
     /// wl_data_device.error.used_source, added in wayland 1.22 (libwayland 1.21's XML lacks it).
     static let errorUsedSource: UInt32 = 1
-    private unowned let server: Server
+    private let state: DataDeviceState
     let resource: OpaquePointer
 
-    init(server: Server, resource: OpaquePointer) {
-        self.server = server
+    init(state: DataDeviceState, resource: OpaquePointer) {
+        self.state = state
         self.resource = resource
     }
 
@@ -34,7 +34,7 @@ final class DataDevice: ResourceHandler {
     private func use(_ source: DataSource?, _ request: Request) -> Bool {
         guard let source else { return true }
         if source.isUsed {
-            server.postError(request.resource, code: Self.errorUsedSource,
+            state.context.postError(request.resource, code: Self.errorUsedSource,
                              "wl_data_source@\(source.resource.map(wl_resource_get_id) ?? 0) was already used by set_selection or start_drag")
             return false
         }
@@ -45,16 +45,16 @@ final class DataDevice: ResourceHandler {
     private func startDrag(_ request: Request) {
         let source = Resources.object(request.object(0), as: DataSource.self)
         if let icon = Resources.object(request.object(2), as: WlSurface.self)?.surface, !icon.assignRole("wl_data_device-icon") {
-            return server.postError(request.resource, code: WL_DATA_DEVICE_ERROR_ROLE.rawValue,
+            return state.context.postError(request.resource, code: WL_DATA_DEVICE_ERROR_ROLE.rawValue,
                                     "icon wl_surface@\(icon.id) already has the role \(icon.roleName ?? "?")")
         }
         guard use(source, request) else { return }
         // Without a grab the drag cannot start; with one, compositord cancels it (the spec lets
         // the compositor cancel a drag): either way its source learns so at once.
         let serial = request.uint(3)
-        let grab = server.seat.isButtonDown && server.seat.isInputSerial(serial, of: request.client)
-        server.logger.debug("start_drag cancelled: \(grab ? "drag-and-drop is not implemented" : "no implicit grab matches the serial")", metadata: [
-            "client": "\(server.clients.describe(request.client))", "serial": "\(serial)",
+        let grab = state.seat.isButtonDown && state.seat.isInputSerial(serial, of: request.client)
+        state.context.logger.debug("start_drag cancelled: \(grab ? "drag-and-drop is not implemented" : "no implicit grab matches the serial")", metadata: [
+            "client": "\(state.context.describe(request.client))", "serial": "\(serial)",
         ])
         source?.cancel(replaced: false)
     }
@@ -64,20 +64,20 @@ final class DataDevice: ResourceHandler {
         if let source, source.actions != nil {
             // "Attempting to use the source other than for drag-and-drop will raise a protocol
             // error" (wl_data_source.set_actions); Weston and mutter post it on the source.
-            return server.postError(source.resource ?? request.resource, code: WL_DATA_SOURCE_ERROR_INVALID_SOURCE.rawValue,
+            return state.context.postError(source.resource ?? request.resource, code: WL_DATA_SOURCE_ERROR_INVALID_SOURCE.rawValue,
                                     "a drag-and-drop source (set_actions) cannot be the selection")
         }
         guard use(source, request) else { return }
         let serial = request.uint(1)
-        if let reason = server.selection.set(source, serial: serial, client: request.client) {
+        if let reason = state.selection.set(source, serial: serial, client: request.client) {
             // As peers do with stale serials: ignored, the source stays the client's.
-            server.logger.debug("set_selection ignored: \(reason)", metadata: [
-                "client": "\(server.clients.describe(request.client))", "serial": "\(serial)",
+            state.context.logger.debug("set_selection ignored: \(reason)", metadata: [
+                "client": "\(state.context.describe(request.client))", "serial": "\(serial)",
             ])
         }
     }
 
     func resourceDestroyed() {
-        server.selection.remove(self)
+        state.selection.remove(self)
     }
 }

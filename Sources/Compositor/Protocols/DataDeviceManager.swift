@@ -1,15 +1,29 @@
 import CWayland
 
+/// The data-device family's state (wl_data_device_manager, wl_data_device, wl_data_source): the
+/// context, the seat's selection, and the seat (input serials for set_selection and start_drag).
+final class DataDeviceState {
+    unowned let context: ProtocolContext
+    let selection: Selection
+    unowned let seat: Seat
+
+    init(context: ProtocolContext, selection: Selection, seat: Seat) {
+        self.context = context
+        self.selection = selection
+        self.seat = seat
+    }
+}
+
 /// `wl_data_device_manager` v3: the factory for data sources and per-seat data devices.
 final class DataDeviceManager: ResourceHandler {
     static let version: UInt32 = 3
-    private unowned let server: Server
+    private let state: DataDeviceState
 
-    init(server: Server) { self.server = server }
+    init(state: DataDeviceState) { self.state = state }
 
-    static func bind(_ server: Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+    static func bind(_ state: DataDeviceState, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
         Resources.create(client: client, interface: cw_wl_data_device_manager_interface(), version: version, id: id) { _ in
-            DataDeviceManager(server: server)
+            DataDeviceManager(state: state)
         }
     }
 
@@ -17,14 +31,14 @@ final class DataDeviceManager: ResourceHandler {
         switch Int32(request.opcode) {
         case WL_DATA_DEVICE_MANAGER_CREATE_DATA_SOURCE:
             Resources.create(client: request.client, interface: cw_wl_data_source_interface(), version: request.version, id: request.newID(0)) { r in
-                DataSource(server: server, resource: r)
+                DataSource(state: state, resource: r)
             }
         case WL_DATA_DEVICE_MANAGER_GET_DATA_DEVICE:
             // The wl_seat argument (args[1]) names the one seat there is; libwayland has checked it
             // is a wl_seat, and nothing here needs more of it.
             Resources.create(client: request.client, interface: cw_wl_data_device_interface(), version: request.version, id: request.newID(0)) { r in
-                let device = DataDevice(server: server, resource: r)
-                server.selection.add(device)
+                let device = DataDevice(state: state, resource: r)
+                state.selection.add(device)
                 return device
             }
         default: break

@@ -6,7 +6,7 @@ final class DataSource: ResourceHandler {
     /// wl_data_device_manager.dnd_action: copy | move | ask.
     static let allActions: UInt32 = WL_DATA_DEVICE_MANAGER_DND_ACTION_COPY.rawValue
         | WL_DATA_DEVICE_MANAGER_DND_ACTION_MOVE.rawValue | WL_DATA_DEVICE_MANAGER_DND_ACTION_ASK.rawValue
-    private unowned let server: Server
+    private let state: DataDeviceState
     private(set) var resource: OpaquePointer?
     private(set) var mimeTypes: [String] = []
     /// Set by set_actions (v3), which makes this a drag-and-drop source.
@@ -14,8 +14,8 @@ final class DataSource: ResourceHandler {
     /// Used by set_selection or start_drag: it may not be used again, nor take actions.
     var isUsed = false
 
-    init(server: Server, resource: OpaquePointer) {
-        self.server = server
+    init(state: DataDeviceState, resource: OpaquePointer) {
+        self.state = state
         self.resource = resource
     }
 
@@ -41,16 +41,16 @@ final class DataSource: ResourceHandler {
             // The source was consumed by set_selection or start_drag: it no longer accepts this
             // request (invalid_source, "source doesn't accept this request"; Weston and wlroots
             // use invalid_action_mask after start_drag).
-            return server.postError(request.resource, code: WL_DATA_SOURCE_ERROR_INVALID_SOURCE.rawValue,
+            return state.context.postError(request.resource, code: WL_DATA_SOURCE_ERROR_INVALID_SOURCE.rawValue,
                                     "set_actions on a source already used by set_selection or start_drag")
         }
         if actions != nil {
             // The code Weston, wlroots and mutter post for a second set_actions.
-            return server.postError(request.resource, code: WL_DATA_SOURCE_ERROR_INVALID_ACTION_MASK.rawValue,
+            return state.context.postError(request.resource, code: WL_DATA_SOURCE_ERROR_INVALID_ACTION_MASK.rawValue,
                                     "set_actions may be sent only once")
         }
         guard requested & ~Self.allActions == 0 else {
-            return server.postError(request.resource, code: WL_DATA_SOURCE_ERROR_INVALID_ACTION_MASK.rawValue,
+            return state.context.postError(request.resource, code: WL_DATA_SOURCE_ERROR_INVALID_ACTION_MASK.rawValue,
                                     "dnd_actions 0x\(String(requested, radix: 16)) has bits outside copy|move|ask (0x7)")
         }
         actions = requested
@@ -65,6 +65,6 @@ final class DataSource: ResourceHandler {
 
     func resourceDestroyed() {
         resource = nil
-        server.selection.sourceDestroyed(self)
+        state.selection.sourceDestroyed(self)
     }
 }

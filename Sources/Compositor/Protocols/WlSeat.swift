@@ -1,35 +1,47 @@
 import CWayland
+
+/// The seat family's state (wl_seat, wl_pointer, wl_keyboard, wl_touch): the context and the
+/// seat that delivers input to them.
+final class SeatState {
+    unowned let context: ProtocolContext
+    unowned let seat: Seat
+
+    init(context: ProtocolContext, seat: Seat) {
+        self.context = context
+        self.seat = seat
+    }
+}
 import Glibc
 
 /// `wl_seat`: the seat's name and capabilities, and the factory for its device objects.
 final class WlSeat: ResourceHandler {
     static let version: UInt32 = 7
-    private unowned let server: Server
+    private let state: SeatState
     private let resource: OpaquePointer
 
-    init(server: Server, resource: OpaquePointer) {
-        self.server = server
+    init(state: SeatState, resource: OpaquePointer) {
+        self.state = state
         self.resource = resource
     }
 
-    static func bind(_ server: Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+    static func bind(_ state: SeatState, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
         let created = Resources.create(client: client, interface: cw_wl_seat_interface(), version: version, id: id) { r in
-            WlSeat(server: server, resource: r)
+            WlSeat(state: state, resource: r)
         }
         guard let r = created else { return }
-        server.seat.seatResources.append(r)
-        wl_seat_send_capabilities(r, server.seat.capabilities)
-        if version >= 2 { wl_seat_send_name(r, server.seat.name) }
+        state.seat.seatResources.append(r)
+        wl_seat_send_capabilities(r, state.seat.capabilities)
+        if version >= 2 { wl_seat_send_name(r, state.seat.name) }
     }
 
     func handle(_ request: Request) {
-        let seat: Seat = server.seat
+        let seat: Seat = state.seat
         switch Int32(request.opcode) {
         case WL_SEAT_GET_POINTER:
             guard has(WL_SEAT_CAPABILITY_POINTER, "get_pointer", request) else { return }
             var pointer: WlPointer?
             Resources.create(client: request.client, interface: cw_wl_pointer_interface(), version: request.version, id: request.newID(0)) { r in
-                pointer = WlPointer(server: server, resource: r)
+                pointer = WlPointer(state: state, resource: r)
                 return pointer!
             }
             if let pointer {
@@ -40,7 +52,7 @@ final class WlSeat: ResourceHandler {
             guard has(WL_SEAT_CAPABILITY_KEYBOARD, "get_keyboard", request) else { return }
             var keyboard: WlKeyboard?
             Resources.create(client: request.client, interface: cw_wl_keyboard_interface(), version: request.version, id: request.newID(0)) { r in
-                keyboard = WlKeyboard(server: server, resource: r)
+                keyboard = WlKeyboard(state: state, resource: r)
                 return keyboard!
             }
             if let keyboard {
@@ -50,7 +62,7 @@ final class WlSeat: ResourceHandler {
         case WL_SEAT_GET_TOUCH:
             guard has(WL_SEAT_CAPABILITY_TOUCH, "get_touch", request) else { return }
             Resources.create(client: request.client, interface: cw_wl_touch_interface(), version: request.version, id: request.newID(0)) { r in
-                let touch = WlTouch(server: server, resource: r)
+                let touch = WlTouch(state: state, resource: r)
                 seat.touches.append(touch)
                 return touch
             }
@@ -63,27 +75,27 @@ final class WlSeat: ResourceHandler {
     /// wl_seat: "It is a protocol violation to issue this request on a seat that has never had
     /// the [pointer/keyboard/touch] capability" (missing_capability).
     private func has(_ capability: wl_seat_capability, _ name: String, _ request: Request) -> Bool {
-        if server.seat.everHad & capability.rawValue != 0 { return true }
-        server.postError(request.resource, code: WL_SEAT_ERROR_MISSING_CAPABILITY.rawValue,
-                         "\(name) on a seat that never had that capability (capabilities: \(server.seat.capabilities))")
+        if state.seat.everHad & capability.rawValue != 0 { return true }
+        state.context.postError(request.resource, code: WL_SEAT_ERROR_MISSING_CAPABILITY.rawValue,
+                         "\(name) on a seat that never had that capability (capabilities: \(state.seat.capabilities))")
         return false
     }
 
     func resourceDestroyed() {
-        server.seat.seatResources.removeAll { $0 == resource }
+        state.seat.seatResources.removeAll { $0 == resource }
     }
 }
 
 /// `wl_pointer`: events come from the seat; the client may only set a cursor image.
 final class WlPointer: ResourceHandler {
-    private unowned let server: Server
+    private let state: SeatState
     let resource: OpaquePointer
     let client: OpaquePointer
     /// The serial of the last enter sent here (set_cursor must name it).
     var enterSerial: UInt32 = 0
 
-    init(server: Server, resource: OpaquePointer) {
-        self.server = server
+    init(state: SeatState, resource: OpaquePointer) {
+        self.state = state
         self.resource = resource
         client = wl_resource_get_client(resource)
     }
@@ -99,7 +111,7 @@ final class WlPointer: ResourceHandler {
             // output has no cursor to show, and screenshots should show client content only.
             guard let surface = request.object(1).flatMap({ Resources.object($0, as: WlSurface.self)?.surface }) else { return }
             if !surface.assignRole("wl_pointer-cursor") {
-                server.postError(request.resource, code: WL_POINTER_ERROR_ROLE.rawValue,
+                state.context.postError(request.resource, code: WL_POINTER_ERROR_ROLE.rawValue,
                                  "wl_surface@\(surface.id) already has the role \(surface.roleName ?? "?")")
             }
         case WL_POINTER_RELEASE:
@@ -109,18 +121,18 @@ final class WlPointer: ResourceHandler {
     }
 
     func resourceDestroyed() {
-        server.seat.pointers.removeAll { $0 === self }
+        state.seat.pointers.removeAll { $0 === self }
     }
 }
 
 /// `wl_touch`: events come from the seat.
 final class WlTouch: ResourceHandler {
-    private unowned let server: Server
+    private let state: SeatState
     let resource: OpaquePointer
     let client: OpaquePointer
 
-    init(server: Server, resource: OpaquePointer) {
-        self.server = server
+    init(state: SeatState, resource: OpaquePointer) {
+        self.state = state
         self.resource = resource
         client = wl_resource_get_client(resource)
     }
@@ -130,19 +142,19 @@ final class WlTouch: ResourceHandler {
     }
 
     func resourceDestroyed() {
-        server.seat.touches.removeAll { $0 === self }
+        state.seat.touches.removeAll { $0 === self }
     }
 }
 
 /// `wl_keyboard`: the focus follows the active window; no key events yet (the embedder's
 /// keyboard has no keys to press), so the keymap is `no_keymap`.
 final class WlKeyboard: ResourceHandler {
-    private unowned let server: Server
+    private let state: SeatState
     let resource: OpaquePointer
     let client: OpaquePointer
 
-    init(server: Server, resource: OpaquePointer) {
-        self.server = server
+    init(state: SeatState, resource: OpaquePointer) {
+        self.state = state
         self.resource = resource
         client = wl_resource_get_client(resource)
         // no_keymap still carries an fd (the client closes it): an empty file.
@@ -159,6 +171,6 @@ final class WlKeyboard: ResourceHandler {
     }
 
     func resourceDestroyed() {
-        server.seat.keyboards.removeAll { $0 === self }
+        state.seat.keyboards.removeAll { $0 === self }
     }
 }

@@ -47,11 +47,11 @@ extension Server {
             GlobalDefinition(cw_zxdg_output_manager_v1_interface(), XdgOutputManager.version) { s, c, v, id in XdgOutputManager.bind(s.output, c, v, id) },
             GlobalDefinition(cw_zwlr_export_dmabuf_manager_v1_interface(), ExportDmabufManager.version) { s, c, v, id in ExportDmabufManager.bind(s.captureState, c, v, id) },
             GlobalDefinition(cw_zwlr_screencopy_manager_v1_interface(), ScreencopyManager.version) { s, c, v, id in ScreencopyManager.bind(s.captureState, c, v, id) },
-            GlobalDefinition(cw_wl_seat_interface(), WlSeat.version) { s, c, v, id in WlSeat.bind(s, c, v, id) },
+            GlobalDefinition(cw_wl_seat_interface(), WlSeat.version) { s, c, v, id in WlSeat.bind(s.seatState, c, v, id) },
             GlobalDefinition(cw_wl_subcompositor_interface(), WlSubcompositor.version) { s, c, v, id in WlSubcompositor.bind(s.compositorState, c, v, id) },
             GlobalDefinition(cw_wp_viewporter_interface(), Viewporter.version) { s, c, v, id in Viewporter.bind(s, c, v, id) },
             GlobalDefinition(cw_wp_presentation_interface(), Presentation.version) { _, c, v, id in Presentation.bind(c, v, id) },
-            GlobalDefinition(cw_wl_data_device_manager_interface(), DataDeviceManager.version) { s, c, v, id in DataDeviceManager.bind(s, c, v, id) },
+            GlobalDefinition(cw_wl_data_device_manager_interface(), DataDeviceManager.version) { s, c, v, id in DataDeviceManager.bind(s.dataDeviceState, c, v, id) },
             // Explicit sync needs a DRM device with timeline syncobjs (SyncobjDevice).
             GlobalDefinition(cw_wp_linux_drm_syncobj_manager_v1_interface(), LinuxDrmSyncobjManager.version,
                              offeredWhen: { $0.syncobjDevice != nil }) { s, c, v, id in

@@ -28,6 +28,8 @@ public final class Server {
     /// Protocol families' state, each with the server as its context and delegate.
     private(set) lazy var shmState = ShmState(context: self, delegate: self)
     private(set) lazy var compositorState = CompositorState(context: self, delegate: self, scene: scene)
+    private(set) lazy var seatState = SeatState(context: self, seat: seat)
+    private(set) lazy var dataDeviceState = DataDeviceState(context: self, selection: selection, seat: seat)
     private(set) lazy var outputState = OutputState(output: output, scene: scene)
     private(set) lazy var captureState = CaptureState(context: self, frames: self, output: output, loop: loop,
                                                       fenceDeadlineMs: configuration.fenceDeadlineMs,
