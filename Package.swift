@@ -39,12 +39,16 @@ let package = Package(
         .target(name: "CDRM", dependencies: ["CLibDRM"], exclude: ["system"]),
         // PNG encoding and decoding (screenshots, captures, and tests that read them back).
         .target(name: "PNG", dependencies: ["CZlib"]),
+        // The surface model: rectangles and regions, buffer transforms, the double-buffered
+        // surface state and its commit rules, window placement. Value types that know nothing of
+        // protocols, resources or the server (a layer the compiler enforces: it imports none of them).
+        .target(name: "SurfaceModel", dependencies: ["CPixman"]),
         // The seal-policy names, shared by the compositor (which decides) and Misbehave (which checks).
         .target(name: "Policies"),
         .target(
             name: "Compositor",
             dependencies: [
-                "CWayland", "CPixman", "CDRM", "PNG", "Policies",
+                "CWayland", "CPixman", "CDRM", "PNG", "Policies", "SurfaceModel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -124,7 +128,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CompositorTests",
-            dependencies: ["Compositor", "CPixman", "CWayland", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Compositor", "SurfaceModel", "CPixman", "CWayland", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "CWayland", "WaylandTestSupport", "Misbehave"]),
         .testTarget(

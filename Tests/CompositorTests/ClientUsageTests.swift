@@ -1,4 +1,5 @@
 @testable import Compositor
+@testable import SurfaceModel
 import Testing
 
 /// Per-client limits and the ledger of all clients (Server/ClientUsage.swift).

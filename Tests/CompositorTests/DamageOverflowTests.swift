@@ -1,5 +1,6 @@
 import Testing
 @testable import Compositor
+@testable import SurfaceModel
 
 /// Found by protocol-fuzz (seed 103, session 42029): `wl_surface.damage_buffer(1, 6, INT32_MAX, 74)`
 /// on a surface with buffer scale 3 made the buffer-to-surface damage conversion overflow Int32

@@ -5,6 +5,7 @@ import Glibc
 import Logging
 import Testing
 @testable import Compositor
+@testable import SurfaceModel
 
 /// The embedding API the wlcs module uses: a server without a socket on its own thread, driven
 /// from another thread through `perform`, with clients connected over socketpairs.

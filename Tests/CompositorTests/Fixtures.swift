@@ -1,6 +1,7 @@
 import CWayland
 import Glibc
 @testable import Compositor
+@testable import SurfaceModel
 
 /// Real wl_shm-style buffers for unit tests: a memfd filled by `pixel(x, y)`, mapped by a real
 /// ShmPool exactly as `wl_shm.create_pool` would.

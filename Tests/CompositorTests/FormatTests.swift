@@ -1,5 +1,6 @@
 import Testing
 @testable import Compositor
+@testable import SurfaceModel
 
 /// Every advertised wl_shm format composites to the right colour: pure red, green and blue,
 /// encoded per the DRM fourcc definitions (little-endian words), read back from the output.

@@ -1,6 +1,7 @@
 import CWayland
 import Testing
 @testable import Compositor
+@testable import SurfaceModel
 
 /// Found by protocol-fuzz under AddressSanitizer: at shutdown, destroying the clients unmaps their
 /// surfaces, which asks the frame clock for a frame after it was shut down. With --refresh 0 that

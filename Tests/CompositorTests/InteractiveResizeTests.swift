@@ -1,5 +1,6 @@
 import Testing
 @testable import Compositor
+@testable import SurfaceModel
 
 /// The window geometry an interactive resize asks for, per dragged edge (resize_edge bits).
 @Suite struct InteractiveResizeTests {

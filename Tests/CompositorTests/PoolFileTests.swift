@@ -2,6 +2,7 @@ import CWayland
 import Glibc
 import Testing
 @testable import Compositor
+@testable import SurfaceModel
 
 /// Real files of every class the seal policy distinguishes.
 @Suite struct PoolFileTests {

@@ -1,6 +1,7 @@
 import CPixman
 import Testing
 @testable import Compositor
+@testable import SurfaceModel
 
 @Suite struct RegionTests {
     @Test func unionOfOverlappingRectsCountsEachPixelOnce() {

@@ -1,5 +1,6 @@
 import Testing
 @testable import Compositor
+@testable import SurfaceModel
 
 /// Composites real shm buffers into a real memfd framebuffer and reads the pixels back.
 @Suite struct RendererTests {

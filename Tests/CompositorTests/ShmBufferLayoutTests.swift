@@ -1,5 +1,6 @@
 import Testing
 @testable import Compositor
+@testable import SurfaceModel
 
 @Suite struct ShmBufferLayoutTests {
     let xrgb = PixelFormat.xrgb8888

@@ -1,5 +1,6 @@
 import Testing
 @testable import Compositor
+@testable import SurfaceModel
 
 @Suite struct SurfaceStateTests {
     func size(_ b: Buffer) -> (Int32, Int32) { (b.width, b.height) }

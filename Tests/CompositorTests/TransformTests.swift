@@ -1,5 +1,6 @@
 import Testing
 @testable import Compositor
+@testable import SurfaceModel
 
 @Suite struct TransformTests {
     @Test func inverseRoundTripsEveryRect() {

@@ -1,6 +1,7 @@
 import CWayland
 
 @_exported import Policies
+@_exported import SurfaceModel
 
 /// The decision behind `--seal-policy` (the names are in the Policies target, shared with the
 /// hostile clients that check it).

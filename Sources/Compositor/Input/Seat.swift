@@ -1,3 +1,4 @@
+import SurfaceModel
 import CWayland
 import Glibc
 

@@ -1,3 +1,4 @@
+import SurfaceModel
 import CWayland
 
 /// `wp_viewport`: crops (source rectangle) and scales (destination size) a surface's buffer.

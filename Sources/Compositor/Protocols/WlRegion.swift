@@ -1,3 +1,4 @@
+import SurfaceModel
 import CWayland
 
 /// `wl_region`: a client-built region, copied into surface state when used.

@@ -1,3 +1,4 @@
+import SurfaceModel
 import CWayland
 
 /// `wl_subsurface`: a surface positioned relative to its parent and stacked among its siblings.

@@ -1,3 +1,4 @@
+import SurfaceModel
 import CWayland
 
 /// `wl_surface`: records requests into the pending state; `commit` applies it (see SurfaceState).

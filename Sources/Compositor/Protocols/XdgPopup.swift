@@ -1,3 +1,4 @@
+import SurfaceModel
 import CWayland
 
 /// `xdg_popup`: a surface placed relative to its parent by an xdg_positioner's rules.

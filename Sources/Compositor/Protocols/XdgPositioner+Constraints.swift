@@ -1,3 +1,4 @@
+import SurfaceModel
 import CWayland
 
 /// Constraint adjustment (xdg_positioner.constraint_adjustment): a popup that would cross the

@@ -1,3 +1,4 @@
+import SurfaceModel
 import CWayland
 
 /// `xdg_positioner`: the rules for placing a popup relative to its parent.

@@ -1,3 +1,4 @@
+import SurfaceModel
 import CWayland
 
 /// What an xdg_surface role object (xdg_toplevel, xdg_popup) does in the configure cycle.

@@ -1,3 +1,4 @@
+import SurfaceModel
 import CWayland
 
 /// `xdg_toplevel`: a desktop window. Placed on the output by `Placement` when first mapped.

@@ -1,3 +1,4 @@
+import SurfaceModel
 import CWayland
 
 /// `xdg_wm_base`: creates xdg_surfaces and positioners, and checks the client is alive (ping).

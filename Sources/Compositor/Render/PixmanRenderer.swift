@@ -1,3 +1,4 @@
+import SurfaceModel
 import CPixman
 
 /// Composites the scene into a framebuffer with pixman, touching only the damaged region.

@@ -1,3 +1,4 @@
+import SurfaceModel
 import CWayland
 
 /// Applying a surface's state: what `wl_surface.commit` does, and what a parent's commit does to

@@ -1,3 +1,4 @@
+import SurfaceModel
 import CWayland
 
 /// Window-management policy, in one place (issue 17, item 3): where a new window goes, which

@@ -34,7 +34,7 @@ public enum BufferTransform: Int32, CaseIterable, Sendable {
     /// The affine map from a surface point (in buffer pixels, i.e. already multiplied by the
     /// buffer scale, in a `width`×`height` space) to the buffer point it shows, as rows
     /// `(a, b, c), (d, e, f)`: bx = a·x + b·y + c, by = d·x + e·y + f.
-    func surfaceToBuffer(width w: Double, height h: Double) -> (Double, Double, Double, Double, Double, Double) {
+    public func surfaceToBuffer(width w: Double, height h: Double) -> (Double, Double, Double, Double, Double, Double) {
         switch self {
         case .normal: (1, 0, 0, 0, 1, 0)
         case .rotate90: (0, -1, h, 1, 0, 0)

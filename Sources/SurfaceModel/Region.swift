@@ -168,7 +168,7 @@ public struct Region: Equatable, Sendable, CustomStringConvertible {
 
     /// Read-only access to the pixman region, e.g. to clip a composite. An empty or one-rectangle
     /// region is lent as a temporary pixman region (its init functions do not allocate).
-    func withPixmanRegion<T>(_ body: (UnsafeMutablePointer<pixman_region32_t>) throws -> T) rethrows -> T {
+    public func withPixmanRegion<T>(_ body: (UnsafeMutablePointer<pixman_region32_t>) throws -> T) rethrows -> T {
         switch repr {
         case .complex(let storage):
             return try storage.withRegion(body)
