@@ -43,12 +43,17 @@ let package = Package(
         // surface state and its commit rules, window placement. Value types that know nothing of
         // protocols, resources or the server (a layer the compiler enforces: it imports none of them).
         .target(name: "SurfaceModel", dependencies: ["CPixman"]),
+        // What clients' memory is to the compositor: pool files, the seal policy's decision,
+        // shm pools and buffers with guarded reads, dma-buf import and fence readiness, explicit-sync
+        // timelines, per-client limits, received fds. No protocol objects, no scene, no server.
+        .target(name: "Buffers", dependencies: ["CWayland", "CDRM", "CPixman", "Policies",
+                                                .product(name: "SystemPackage", package: "swift-system")]),
         // The seal-policy names, shared by the compositor (which decides) and Misbehave (which checks).
         .target(name: "Policies"),
         .target(
             name: "Compositor",
             dependencies: [
-                "CWayland", "CPixman", "CDRM", "PNG", "Policies", "SurfaceModel",
+                "CWayland", "CPixman", "CDRM", "PNG", "Policies", "SurfaceModel", "Buffers",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -128,7 +133,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CompositorTests",
-            dependencies: ["Compositor", "SurfaceModel", "CPixman", "CWayland", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Compositor", "SurfaceModel", "Buffers", "CPixman", "CWayland", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "CWayland", "WaylandTestSupport", "Misbehave"]),
         .testTarget(

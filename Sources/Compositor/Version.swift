@@ -1,5 +1,6 @@
 /// The version compositord reports in logs and `--version`.
 public let compositordVersion = "0.1.0"
+import Buffers
 import CWayland
 import CPixman
 import CDRM

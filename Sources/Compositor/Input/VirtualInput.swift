@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 
 /// Input injected by an embedder (the wlcs integration module, tests): virtual pointers and

@@ -1,3 +1,4 @@
+import Buffers
 import CDRM
 import CPixman
 

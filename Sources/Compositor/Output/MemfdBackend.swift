@@ -1,3 +1,4 @@
+import Buffers
 import Glibc
 import SystemPackage
 

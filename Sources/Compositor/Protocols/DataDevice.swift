@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 
 /// `wl_data_device`: a client's access to the seat's selection and to drag-and-drop.

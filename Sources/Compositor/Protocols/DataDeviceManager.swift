@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 
 /// The data-device family's state (wl_data_device_manager, wl_data_device, wl_data_source): the

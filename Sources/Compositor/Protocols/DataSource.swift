@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 
 /// `wl_data_source`: what a client offers (mime types, drag-and-drop actions) for a selection or

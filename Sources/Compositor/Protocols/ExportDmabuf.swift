@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 
 /// `zwlr_export_dmabuf_manager_v1`: hands a consumer the output's next frame by fd, zero-copy.

@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 
 /// A `wp_presentation_feedback`: resolves once, with `presented` or `discarded`, and is then

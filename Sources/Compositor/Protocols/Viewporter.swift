@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 
 /// `wp_viewporter`: hands out one wp_viewport per surface.

@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 
 /// A `wl_callback` from `wl_surface.frame`: `done` fires once, then the resource is destroyed.

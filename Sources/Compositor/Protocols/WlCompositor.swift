@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 
 /// `wl_compositor`: the factory for surfaces and regions.

@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 
 /// The wl_output family's state: the output it describes, the bound wl_output resources (for

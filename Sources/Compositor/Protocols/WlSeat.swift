@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 
 /// The seat family's state (wl_seat, wl_pointer, wl_keyboard, wl_touch): the context and the

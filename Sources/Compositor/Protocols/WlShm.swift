@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 
 /// What wl_shm asks of the compositor: the seal policy to judge pool files by, and what to do

@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 
 /// `wl_shm_pool`: carves buffers out of a pool and lets the client grow it.

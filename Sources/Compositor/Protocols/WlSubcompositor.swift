@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 
 /// `wl_subcompositor`: gives a wl_surface the sub-surface role under a parent surface.

@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 
 /// `zxdg_output_manager_v1` v3: the output's logical position, size, name and description, so

@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 
 /// A global compositord advertises, with the highest version it speaks.

@@ -1,3 +1,4 @@
+import Buffers
 import Glibc
 
 /// Stock clients that are broken against the current protocol versions, and the older version

@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 import Glibc
 import Logging

@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 
 /// A `wl_global`: what a client sees in wl_registry and binds to.

@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 
 /// A Swift object that implements one `wl_resource`.

@@ -9,7 +9,7 @@ public struct PixelFormat: Hashable, Sendable, CustomStringConvertible {
     public let name: String
     public let bytesPerPixel: Int32
     public let hasAlpha: Bool
-    let pixman: pixman_format_code_t
+    package let pixman: pixman_format_code_t
 
     public var description: String { name }
 

@@ -9,32 +9,32 @@ import SystemPackage
 /// The seal policy decides at create and at every resize whether the pool is accepted and
 /// whether reads need the SIGBUS guard; libwayland decides "SIGBUS impossible" once at create
 /// and never again, which a resize past the end of a sealed file defeats.
-final class ShmPool {
+package final class ShmPool {
     /// Why a pool cannot be created or resized; `code` is the wl_shm error to post, `rule` the
     /// statistics key, `file` what was sent.
-    struct Failure: Error, CustomStringConvertible {
-        let code: wl_shm_error
-        let rule: String
-        let message: String
-        var file: PoolFile? = nil
-        var description: String { message }
+    package struct Failure: Error, CustomStringConvertible {
+        package let code: wl_shm_error
+        package let rule: String
+        package let message: String
+        package var file: PoolFile? = nil
+        package var description: String { message }
     }
 
-    let fd: FileDescriptor
-    private(set) var file: PoolFile
+    package let fd: FileDescriptor
+    package private(set) var file: PoolFile
     /// Reads must happen under the SIGBUS guard (the file could still shrink).
-    private(set) var guarded: Bool
+    package private(set) var guarded: Bool
     /// A guarded read faulted: the mapping now holds zero pages and the client is being dropped.
-    var faulted: Bool { guardRange.faulted }
-    private(set) var data: UnsafeMutableRawPointer
-    private(set) var size: Int
+    package var faulted: Bool { guardRange.faulted }
+    package private(set) var data: UnsafeMutableRawPointer
+    package private(set) var size: Int
     private let guardRange: GuardedRange
     /// What this pool holds on its client's limits (ClientUsage): its size and one object,
     /// given back when the mapping goes.
-    var charge: Charge?
+    package var charge: Charge?
 
     /// Takes ownership of `fd` (closed on failure too).
-    init(fd rawFD: Int32, size: Int32, policy: SealPolicy) throws(Failure) {
+    package init(fd rawFD: Int32, size: Int32, policy: SealPolicy) throws(Failure) {
         fd = FileDescriptor(rawValue: rawFD)
         let file: PoolFile, guarded: Bool
         do {
@@ -61,7 +61,7 @@ final class ShmPool {
     }
 
     /// `wl_shm_pool.resize`: pools only grow, and seals and file size are checked again.
-    func resize(to newSize: Int32, policy: SealPolicy) throws(Failure) {
+    package func resize(to newSize: Int32, policy: SealPolicy) throws(Failure) {
         guard Int(newSize) >= size else {
             throw Failure(code: WL_SHM_ERROR_INVALID_STRIDE, rule: "shrinking-resize",
                           message: "pool cannot shrink from \(size) to \(newSize) bytes")
@@ -83,7 +83,7 @@ final class ShmPool {
 
     /// Runs `body` (which reads the mapping) under the SIGBUS guard when the pool needs it.
     /// Returns false when the read faulted.
-    func read(_ body: () -> Void) -> Bool {
+    package func read(_ body: () -> Void) -> Bool {
         guard guarded else { body(); return true }
         return guardRange.read(body)
     }
@@ -91,7 +91,7 @@ final class ShmPool {
     /// Whether the file now ends before byte `end` (a buffer's extent). Only a guarded pool's
     /// file can shrink, so sealed pools are answered without a system call. The size comes from
     /// the VFS's cache: exact for shared memory, and a FUSE pool (`guard` only) is not asked.
-    func fileEnds(before end: Int) -> Bool {
+    package func fileEnds(before end: Int) -> Bool {
         guard guarded, !faulted else { return false }
         var mode: UInt32 = 0, fileSize: UInt64 = 0, mount: UInt64 = 0
         guard cw_statx_cached(fd.rawValue, &mode, &fileSize, &mount) == 0 else { return false }
@@ -101,7 +101,7 @@ final class ShmPool {
     /// Runs `body` with a writable mapping of the pool (screencopy writes into client buffers),
     /// guarded like reads when the file could shrink. False when the file cannot be mapped
     /// writable (e.g. F_SEAL_WRITE) or the write faulted.
-    func write(_ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
+    package func write(_ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
         guard let m = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.rawValue, 0), m != MAP_FAILED else { return false }
         defer { munmap(m, size) }
         guard guarded else { body(m); return true }

@@ -15,16 +15,16 @@ import Glibc
 ///   has the dma-buf fd itself watched (`POLLIN` is readiness for reading, `POLLOUT` for writing);
 /// - a buffer still not ready after `ServerConfiguration.fenceDeadlineMs` is the client's fault;
 /// - a surface with explicit sync (linux-drm-syncobj-v1) waits for its acquire point instead.
-enum DmabufReadiness {
-    enum Access {
+package enum DmabufReadiness {
+    package enum Access {
         case read, write
-        var syncFlag: UInt32 { self == .read ? UInt32(CDRM_SYNC_READ) : UInt32(CDRM_SYNC_WRITE) }
-        var pollEvent: Int16 { self == .read ? Int16(POLLIN) : Int16(POLLOUT) }
-        var loopEvent: UInt32 { self == .read ? UInt32(WL_EVENT_READABLE) : UInt32(WL_EVENT_WRITABLE) }
+        package var syncFlag: UInt32 { self == .read ? UInt32(CDRM_SYNC_READ) : UInt32(CDRM_SYNC_WRITE) }
+        package var pollEvent: Int16 { self == .read ? Int16(POLLIN) : Int16(POLLOUT) }
+        package var loopEvent: UInt32 { self == .read ? UInt32(WL_EVENT_READABLE) : UInt32(WL_EVENT_WRITABLE) }
     }
 
     /// Whether `fd` (a dma-buf) can be accessed now without waiting: a zero-timeout poll.
-    static func isReady(_ fd: Int32, for access: Access) -> Bool {
+    package static func isReady(_ fd: Int32, for access: Access) -> Bool {
         var p = pollfd(fd: fd, events: access.pollEvent, revents: 0)
         let r = poll(&p, 1, 0)
         // An error (an fd that is not pollable) counts as ready: there is nothing to wait for.
@@ -35,14 +35,14 @@ enum DmabufReadiness {
 /// One wait for a set of dma-bufs to become ready, with a deadline: calls `completion(true)` from
 /// the event loop once every one polls ready, or `completion(false)` at the deadline. `cancel()`
 /// stops it without calling back. Never blocks.
-final class DmabufWait {
+package final class DmabufWait {
     private let loop: OpaquePointer
     private var remaining = 0
     private var timer: OpaquePointer?
     private var completion: ((Bool) -> Void)?
 
     /// Returns nil when every fd is ready already (no wait needed).
-    static func start(loop: OpaquePointer, fds: [Int32], access: DmabufReadiness.Access, deadlineMs: Int32,
+    package static func start(loop: OpaquePointer, fds: [Int32], access: DmabufReadiness.Access, deadlineMs: Int32,
                       exportSyncFile: Bool = true, completion: @escaping (Bool) -> Void) -> DmabufWait? {
         let wait = DmabufWait(loop: loop)
         for fd in fds {
@@ -64,7 +64,7 @@ final class DmabufWait {
     /// implicit fences: an eventfd the kernel signals with the point. Returns nil when the point
     /// has signalled already, or when the kernel refuses the eventfd (compositord's reads never
     /// wait on fences, so showing the buffer early costs only that client's content).
-    static func start(loop: OpaquePointer, point: SyncobjPoint, deadlineMs: Int32,
+    package static func start(loop: OpaquePointer, point: SyncobjPoint, deadlineMs: Int32,
                       completion: @escaping (Bool) -> Void) -> DmabufWait? {
         if point.isSignalled { return nil }
         guard let event = point.signalledEventfd() else { return nil }
@@ -90,9 +90,9 @@ final class DmabufWait {
 
     /// One watched fd (libwayland watches a dup of it, so the callback cannot name it by fd).
     private final class Watch {
-        unowned let wait: DmabufWait
-        var source: OpaquePointer?
-        init(_ wait: DmabufWait) { self.wait = wait }
+        package unowned let wait: DmabufWait
+        package var source: OpaquePointer?
+        package init(_ wait: DmabufWait) { self.wait = wait }
     }
     private var watches: [Watch] = []
 
@@ -127,7 +127,7 @@ final class DmabufWait {
     }
 
     /// Stops watching (the event sources close their descriptors); no callback.
-    func cancel() {
+    package func cancel() {
         completion = nil
         for w in watches { if let s = w.source { wl_event_source_remove(s) }; w.source = nil }
         watches = []

@@ -4,14 +4,14 @@ import Glibc
 /// A pixman image over client pixels at `base + offset` with `stride`, rebuilt when the base
 /// moves. Where pixman cannot wrap the rows (stride not a multiple of 4, e.g. odd-width RGB565),
 /// the rows are copied into an aligned bounce buffer on every read instead.
-final class PixmanView {
-    let width: Int32, height: Int32, stride: Int32, offset: Int
-    let format: PixelFormat
+package final class PixmanView {
+    package let width: Int32, height: Int32, stride: Int32, offset: Int
+    package let format: PixelFormat
     private var image: OpaquePointer?
     private var imageBase: UnsafeMutableRawPointer?
     private var bounce: UnsafeMutableRawPointer?
 
-    init(width: Int32, height: Int32, stride: Int32, offset: Int, format: PixelFormat) {
+    package init(width: Int32, height: Int32, stride: Int32, offset: Int, format: PixelFormat) {
         self.width = width
         self.height = height
         self.stride = stride
@@ -30,7 +30,7 @@ final class PixmanView {
 
     /// The image for pixels at `base`; reads client memory when bouncing, so call it inside the
     /// guarded read. Nil when pixman refuses the layout.
-    func image(base: UnsafeMutableRawPointer) -> OpaquePointer? {
+    package func image(base: UnsafeMutableRawPointer) -> OpaquePointer? {
         if needsBounce {
             if bounce == nil { bounce = .allocate(byteCount: bounceStride * Int(height), alignment: 16) }
             for y in 0..<Int(height) {

@@ -1,7 +1,6 @@
 import CWayland
 
 @_exported import Policies
-@_exported import SurfaceModel
 
 /// The decision behind `--seal-policy` (the names are in the Policies target, shared with the
 /// hostile clients that check it).
@@ -17,7 +16,7 @@ extension SealPolicy {
 
     /// libwayland 1.21 cuts protocol error messages at 127 bytes (`wl_resource_post_error`'s
     /// buffer): each message keeps its fix within that; the log line has the file's details.
-    static let messageLimit = 127
+    package static let messageLimit = 127
 
     public func decide(_ file: PoolFile) -> Decision {
         switch file.kind {

@@ -3,11 +3,11 @@ import CWayland
 /// A client mapping whose reads may fault (a file that can still shrink, a dma-buf from an
 /// exporter we do not trust): every read runs under the C SIGBUS guard. After a fault the range
 /// holds zero pages and stays marked `faulted`; further reads are refused without touching it.
-final class GuardedRange {
+package final class GuardedRange {
     private let access: UnsafeMutablePointer<cw_guarded_access>
-    private(set) var faulted = false
+    package private(set) var faulted = false
 
-    init(address: UnsafeMutableRawPointer, length: Int, writable: Bool = false) {
+    package init(address: UnsafeMutableRawPointer, length: Int, writable: Bool = false) {
         access = .allocate(capacity: 1)
         access.initialize(to: cw_guarded_access(address: address, length: length, faulted: 0, writable: writable ? 1 : 0))
     }
@@ -15,13 +15,13 @@ final class GuardedRange {
     deinit { access.deallocate() }
 
     /// The mapping moved or grew (wl_shm_pool.resize).
-    func update(address: UnsafeMutableRawPointer, length: Int) {
+    package func update(address: UnsafeMutableRawPointer, length: Int) {
         access.pointee.address = address
         access.pointee.length = length
     }
 
     /// Runs `body` under the guard; false when it faulted (now or before).
-    func read(_ body: () -> Void) -> Bool {
+    package func read(_ body: () -> Void) -> Bool {
         guard !faulted else { return false }
         cw_sigbus_guard_begin(access)
         body()
@@ -30,5 +30,5 @@ final class GuardedRange {
     }
 
     /// The process-wide handler, installed once when first needed; 0 or -errno.
-    static func install() -> Int32 { cw_sigbus_guard_install() }
+    package static func install() -> Int32 { cw_sigbus_guard_install() }
 }

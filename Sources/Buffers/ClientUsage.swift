@@ -9,30 +9,30 @@ import Logging
 /// (ShmPool deinit: the last buffer of a destroyed pool), a wl_buffer's when its resource is
 /// destroyed. The connection's `Clients` entry owns the usage; charges point at it weakly, so
 /// whatever outlives the client releases into nothing.
-final class ClientUsage {
-    let limits: ClientLimits
-    let ledger: MemoryLedger
-    private(set) var bytes = 0
-    private(set) var objects = 0
-    private(set) var peakBytes = 0
-    private(set) var peakObjects = 0
+package final class ClientUsage {
+    package let limits: ClientLimits
+    package let ledger: MemoryLedger
+    package private(set) var bytes = 0
+    package private(set) var objects = 0
+    package private(set) var peakBytes = 0
+    package private(set) var peakObjects = 0
     /// Charges released by their resource's destroy signal. Each listener is kept until the
     /// next charge, never freed while its own signal fires.
     private var held: [ObjectIdentifier: Hold] = [:]
     private var spent: [Hold] = []
 
-    init(limits: ClientLimits, ledger: MemoryLedger) {
+    package init(limits: ClientLimits, ledger: MemoryLedger) {
         self.limits = limits
         self.ledger = ledger
     }
 
-    enum Refusal: Error {
+    package enum Refusal: Error {
         case memory(held: Int, adding: Int, limit: Int)
         case objects(held: Int, limit: Int)
         /// All clients together (ClientLimits.totalMemoryBytes).
         case total(held: Int, adding: Int, limit: Int)
 
-        var rule: String {
+        package var rule: String {
             switch self {
             case .memory: "client-memory-limit"
             case .objects: "client-buffer-limit"
@@ -43,7 +43,7 @@ final class ClientUsage {
         /// What the client is told (the log adds who it is). libwayland 1.21 cuts error messages
         /// at 127 bytes: these stay near 100 with 11-digit figures.
         /// `what` is "a new pool", "a resize", "this dma-buf".
-        func message(what: String) -> String {
+        package func message(what: String) -> String {
             switch self {
             case let .memory(held, adding, limit):
                 "maps \(held) bytes; \(what) of \(adding) bytes would pass --max-client-memory \(limit) (\(ClientLimits.describe(bytes: limit)))"
@@ -56,21 +56,21 @@ final class ClientUsage {
     }
 
     /// Checks that `bytes` more and `objects` more fit, without charging.
-    func check(bytes more: Int, objects moreObjects: Int) throws(Refusal) {
+    package func check(bytes more: Int, objects moreObjects: Int) throws(Refusal) {
         if moreObjects > 0, objects + moreObjects > limits.objects { throw .objects(held: objects, limit: limits.objects) }
         if more > 0, more > limits.memoryBytes - bytes { throw .memory(held: bytes, adding: more, limit: limits.memoryBytes) }
         if more > 0, more > ledger.limit - ledger.bytes { throw .total(held: ledger.bytes, adding: more, limit: ledger.limit) }
     }
 
     /// Charges `bytes` and `objects` (checked first); released when the charge goes.
-    func charge(bytes: Int, objects: Int) throws(Refusal) -> Charge {
+    package func charge(bytes: Int, objects: Int) throws(Refusal) -> Charge {
         try check(bytes: bytes, objects: objects)
         spent.removeAll()
         return Charge(usage: self, bytes: bytes, objects: objects)
     }
 
     /// Keeps `charge` until `resource` is destroyed.
-    func hold(_ charge: Charge, until resource: OpaquePointer) {
+    package func hold(_ charge: Charge, until resource: OpaquePointer) {
         let hold = Hold(charge: charge)
         let key = ObjectIdentifier(hold)
         hold.listener = Listener { [weak self, unowned hold] _ in
@@ -90,27 +90,27 @@ final class ClientUsage {
     }
 
     private final class Hold {
-        var charge: Charge?
-        var listener: Listener?
-        init(charge: Charge) { self.charge = charge }
+        package var charge: Charge?
+        package var listener: Listener?
+        package init(charge: Charge) { self.charge = charge }
     }
 }
 
 /// Bytes mapped for all clients together, against `ClientLimits.totalMemoryBytes`.
-final class MemoryLedger {
-    let limit: Int
-    fileprivate(set) var bytes = 0
-    init(limit: Int) { self.limit = limit }
+package final class MemoryLedger {
+    package let limit: Int
+    package fileprivate(set) var bytes = 0
+    package init(limit: Int) { self.limit = limit }
 }
 
 /// Bytes and objects one thing holds on its client's `ClientUsage` (and its bytes on the
 /// ledger of all clients), given back at deinit. The ledger is held strongly: what outlives its
 /// client still gives its bytes back there.
-final class Charge {
+package final class Charge {
     private weak var usage: ClientUsage?
     private let ledger: MemoryLedger
-    private(set) var bytes: Int
-    let objects: Int
+    package private(set) var bytes: Int
+    package let objects: Int
 
     fileprivate init(usage: ClientUsage, bytes: Int, objects: Int) {
         self.usage = usage
@@ -122,13 +122,13 @@ final class Charge {
     }
 
     /// Throws when growing to `newBytes` would pass the limit.
-    func checkGrowth(to newBytes: Int) throws(ClientUsage.Refusal) {
+    package func checkGrowth(to newBytes: Int) throws(ClientUsage.Refusal) {
         guard newBytes > bytes, let usage else { return }
         try usage.check(bytes: newBytes - bytes, objects: 0)
     }
 
     /// A pool grew (after `checkGrowth`): charges the difference.
-    func grow(to newBytes: Int) {
+    package func grow(to newBytes: Int) {
         guard newBytes > bytes else { return }
         usage?.add(bytes: newBytes - bytes, objects: 0)
         ledger.bytes += newBytes - bytes
@@ -138,34 +138,5 @@ final class Charge {
     deinit {
         usage?.add(bytes: -bytes, objects: -objects)
         ledger.bytes -= bytes
-    }
-}
-
-extension Server {
-    /// The usage of the client `request` came from (nil only for a client already gone).
-    func usage(of client: OpaquePointer) -> ClientUsage? { clients.usage(client) }
-
-    /// A request would take its client past a limit: one log line, a count under the limit's
-    /// rule, and `wl_display.error(no_memory)` with the reason (the client is disconnected).
-    /// wl_shm has no error for "too much"; no_memory is libwayland's own answer when it cannot
-    /// allocate for a client (`wl_client_post_no_memory`).
-    func limitRefused(_ client: OpaquePointer, _ refusal: ClientUsage.Refusal, what: String) {
-        let message = refusal.message(what: what)
-        recordLimitRefusal(client, refusal, message: message)
-        if let displayResource = wl_client_get_object(client, 1) {
-            postError(displayResource, code: WL_DISPLAY_ERROR_NO_MEMORY.rawValue, message)
-        }
-    }
-
-    /// Counts and logs a limit refusal (the caller answers the client).
-    func recordLimitRefusal(_ client: OpaquePointer, _ refusal: ClientUsage.Refusal, message: String) {
-        clients.record(client) { $0.refusals[refusal.rule, default: 0] += 1 }
-        let usage = clients.usage(client)
-        logger.warning("client limit reached", metadata: [
-            "client": "\(clients.describe(client))", "rule": "\(refusal.rule)", "mapped-bytes": "\(usage?.bytes ?? 0)",
-            "objects": "\(usage?.objects ?? 0)", "all-clients-bytes": "\(usage?.ledger.bytes ?? 0)",
-            "max-client-memory": "\(configuration.clientLimits.memoryBytes)",
-            "max-client-buffers": "\(configuration.clientLimits.objects)", "reason": "\(message)",
-        ])
     }
 }

@@ -101,7 +101,7 @@ public struct PoolFile: Sendable, Equatable {
     /// smaller size fails with EPERM (growing still works). Returns the file as it now is:
     /// `sealedByCompositor`, or `unsealableMemfd` with `sealFailure` when the kernel refused
     /// (the fd was opened read-only, say).
-    func addingShrinkSeal(fd: Int32) -> PoolFile {
+    package func addingShrinkSeal(fd: Int32) -> PoolFile {
         guard fcntl(fd, Int32(CW_F_ADD_SEALS), Int32(CW_F_SEAL_SHRINK)) == 0 else {
             var refused = self
             refused.kind = .unsealableMemfd
@@ -118,7 +118,7 @@ public struct PoolFile: Sendable, Equatable {
 
     /// The file system type of mount `mountID`, from /proc/self/mountinfo (fields: id, parent,
     /// major:minor, root, mount point, options, optional fields, "-", type, source, options).
-    static func fileSystemName(mountID: UInt64) -> String {
+    package static func fileSystemName(mountID: UInt64) -> String {
         guard mountID != 0, let fp = fopen("/proc/self/mountinfo", "re") else { return "an unknown file system" }
         defer { fclose(fp) }
         var line: UnsafeMutablePointer<CChar>? = nil

@@ -3,5 +3,5 @@ import SystemPackage
 
 extension Errno {
     /// The calling thread's errno, as a typed value.
-    static var current: Errno { Errno(rawValue: errno) }
+    package static var current: Errno { Errno(rawValue: errno) }
 }

@@ -1,14 +1,14 @@
 /// Just enough JSON for `--stats`: objects, arrays, strings and integers, written with sorted
 /// keys and two-space indentation, so the Compositor library needs no Foundation at all (an
 /// embedder such as the wlcs module does not link it for one JSON file).
-enum JSON {
+package enum JSON {
     case int(Int)
     case string(String)
     case array([JSON])
     case object([String: JSON])
 
     /// The document, pretty-printed, ending in a newline.
-    var text: String {
+    package var text: String {
         var out = ""
         write(into: &out, indent: "")
         return out + "\n"

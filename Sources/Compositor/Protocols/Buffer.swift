@@ -1,3 +1,4 @@
+import Buffers
 import CWayland
 
 /// A `wl_buffer`: client pixels (`contents`) plus the resource to send `release` on.

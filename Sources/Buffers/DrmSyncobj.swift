@@ -7,12 +7,12 @@ import SystemPackage
 /// `DRM_IOCTL_SYNCOBJ_EVENTFD` (Linux 6.6), through which the event loop waits for a timeline
 /// point without blocking. A client's syncobj fd imports into any such device: it names a kernel
 /// synchronisation object, not memory of one device.
-final class SyncobjDevice {
-    let fd: FileDescriptor
+package final class SyncobjDevice {
+    package let fd: FileDescriptor
     /// e.g. `/dev/dri/renderD129`.
-    let path: String
+    package let path: String
     /// The DRM driver's name, e.g. `virtio_gpu`.
-    let driver: String
+    package let driver: String
 
     private init(fd: FileDescriptor, path: String, driver: String) {
         self.fd = fd
@@ -24,7 +24,7 @@ final class SyncobjDevice {
 
     /// The first render node (then primary node) that qualifies; else nil, with why each node
     /// did not (empty when the machine has no DRM node at all).
-    static func open(driDirectory: String = "/dev/dri") -> (device: SyncobjDevice?, skipped: [String]) {
+    package static func open(driDirectory: String = "/dev/dri") -> (device: SyncobjDevice?, skipped: [String]) {
         let nodes = (128..<144).map { "\(driDirectory)/renderD\($0)" } + (0..<16).map { "\(driDirectory)/card\($0)" }
         var skipped: [String] = []
         for path in nodes where access(path, F_OK) == 0 {
@@ -64,12 +64,12 @@ final class SyncobjDevice {
 
 /// A client's timeline, imported (`wp_linux_drm_syncobj_manager_v1.import_timeline`). Points set
 /// on it hold it, so it outlives its protocol object as the spec asks.
-final class SyncobjTimeline {
-    let device: SyncobjDevice
-    let handle: UInt32
+package final class SyncobjTimeline {
+    package let device: SyncobjDevice
+    package let handle: UInt32
 
     /// Imports `fd` (not closed here). Fails with the kernel's errno when `fd` is not a syncobj.
-    init(importing fd: Int32, on device: SyncobjDevice) throws(Errno) {
+    package init(importing fd: Int32, on device: SyncobjDevice) throws(Errno) {
         var handle: UInt32 = 0
         // DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE only compares the file's operations: no file system is asked.
         guard drmSyncobjFDToHandle(device.fd.rawValue, fd, &handle) == 0 else { throw Errno.current }
@@ -81,27 +81,32 @@ final class SyncobjTimeline {
 }
 
 /// One point of a timeline: an acquire point compositord waits for, or a release point it signals.
-struct SyncobjPoint {
-    let timeline: SyncobjTimeline
-    let value: UInt64
+package struct SyncobjPoint {
+    package let timeline: SyncobjTimeline
+    package let value: UInt64
+
+    package init(timeline: SyncobjTimeline, value: UInt64) {
+        self.timeline = timeline
+        self.value = value
+    }
 
     /// Whether the point has signalled, without waiting (a zero, already-passed timeout; a point
     /// with no fence yet counts as not signalled).
-    var isSignalled: Bool {
+    package var isSignalled: Bool {
         var handle = timeline.handle, point = value
         let flags = UInt32(DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL | DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT)
         return drmSyncobjTimelineWait(timeline.device.fd.rawValue, &handle, &point, 1, 0, flags, nil) == 0
     }
 
     /// Signals the point (the buffer is no longer read for the commit that set it).
-    func signal() {
+    package func signal() {
         var handle = timeline.handle, point = value
         _ = drmSyncobjTimelineSignal(timeline.device.fd.rawValue, &handle, &point, 1)
     }
 
     /// An eventfd that becomes readable once the point signals (at once if it has), for the event
     /// loop to watch; the caller owns it. nil when the kernel refuses.
-    func signalledEventfd() -> Int32? {
+    package func signalledEventfd() -> Int32? {
         let event = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
         guard event >= 0 else { return nil }
         guard cdrm_syncobj_eventfd(timeline.device.fd.rawValue, timeline.handle, value, event, 0) == 0 else {

@@ -4,13 +4,13 @@ import Glibc
 /// the first render node, else the first primary node. 0 when the machine has none (clients then
 /// learn nothing usable from it and should allocate CPU-mappable linear buffers, e.g. udmabuf or
 /// the system dma-heap, which compositord imports all the same).
-enum DrmNodes {
+package enum DrmNodes {
     /// /dev/dri/card* primary nodes, lowest number first (dumb buffers need a primary node).
-    static func primaryNodes() -> [String] {
+    package static func primaryNodes() -> [String] {
         (0..<16).map { "/dev/dri/card\($0)" }.filter { access($0, F_OK) == 0 }
     }
 
-    static func mainDevice() -> dev_t {
+    package static func mainDevice() -> dev_t {
         let candidates = (128..<136).map { "/dev/dri/renderD\($0)" } + (0..<8).map { "/dev/dri/card\($0)" }
         for path in candidates {
             var st = stat()

@@ -9,12 +9,12 @@ import SystemPackage
 /// Such fds (regular files that are neither shared memory nor dma-bufs) are closed on one
 /// background queue, where a stuck close holds up only other such closes; shared memory,
 /// dma-bufs, pipes, sockets and devices are closed at once.
-enum ReceivedFd {
+package enum ReceivedFd {
     private static let closer = DispatchQueue(label: "compositord.received-fd-closer")
 
-    static func close(_ fd: FileDescriptor) { close(fd.rawValue) }
+    package static func close(_ fd: FileDescriptor) { close(fd.rawValue) }
 
-    static func close(_ fd: Int32) {
+    package static func close(_ fd: Int32) {
         guard fd >= 0 else { return }
         if closeCouldWait(fd) {
             closer.async { _ = Glibc.close(fd) }
@@ -25,7 +25,7 @@ enum ReceivedFd {
 
     /// Asks nothing of the file's own file system: F_GET_SEALS answers only for tmpfs and
     /// hugetlbfs, statx only from the VFS's cache, /proc from the kernel's own tables.
-    static func closeCouldWait(_ fd: Int32) -> Bool {
+    package static func closeCouldWait(_ fd: Int32) -> Bool {
         if isSharedMemory(fd) { return false }
         var mode: UInt32 = 0, size: UInt64 = 0, mount: UInt64 = 0
         guard cw_statx_cached(fd, &mode, &size, &mount) == 0 else { return false }
@@ -35,15 +35,15 @@ enum ReceivedFd {
     }
 
     /// tmpfs or hugetlbfs: F_GET_SEALS answers (from the VFS) for nothing else.
-    static func isSharedMemory(_ fd: Int32) -> Bool { fcntl(fd, Int32(CW_F_GET_SEALS)) >= 0 }
+    package static func isSharedMemory(_ fd: Int32) -> Bool { fcntl(fd, Int32(CW_F_GET_SEALS)) >= 0 }
 
     /// dma-bufs show up in /proc as "/dmabuf:<name>"; nothing else does, and asking reaches no
     /// file system (fstatfs would: a FUSE daemon answers it).
-    static func isDmabuf(_ fd: Int32) -> Bool { link(of: fd)?.hasPrefix("/dmabuf:") ?? false }
+    package static func isDmabuf(_ fd: Int32) -> Bool { link(of: fd)?.hasPrefix("/dmabuf:") ?? false }
 
     /// The /proc/self/fd link of `fd` (up to 64 bytes: enough to tell "/memfd:" and "/dmabuf:"),
     /// from the kernel's own tables.
-    static func link(of fd: Int32) -> String? {
+    package static func link(of fd: Int32) -> String? {
         var buffer = [UInt8](repeating: 0, count: 64)
         let n = buffer.withUnsafeMutableBufferPointer { p in
             p.withMemoryRebound(to: CChar.self) { readlink("/proc/self/fd/\(fd)", $0.baseAddress!, $0.count) }

@@ -7,34 +7,44 @@ import SystemPackage
 /// does: no GPU needed. Every read is bracketed by DMA_BUF_IOCTL_SYNC (START|READ … END|READ) so
 /// the exporter can flush caches, and runs under the SIGBUS guard so a misbehaving exporter
 /// cannot take the compositor down.
-final class DmabufBuffer: ClientBuffer {
+package final class DmabufBuffer: ClientBuffer {
     /// One plane as `zwp_linux_buffer_params_v1.add` described it.
-    struct Plane {
-        let fd: FileDescriptor
-        let offset: UInt32
-        let stride: UInt32
-        let modifier: UInt64
+    package struct Plane {
+        package let fd: FileDescriptor
+        package let offset: UInt32
+        package let stride: UInt32
+        package let modifier: UInt64
+
+        package init(fd: FileDescriptor, offset: UInt32, stride: UInt32, modifier: UInt64) {
+            self.fd = fd
+            self.offset = offset
+            self.stride = stride
+            self.modifier = modifier
+        }
     }
 
-    struct ImportFailure: Error, CustomStringConvertible { let description: String }
+    package struct ImportFailure: Error, CustomStringConvertible {
+        package let description: String
+        package init(description: String) { self.description = description }
+    }
 
-    let width: Int32, height: Int32
-    let format: PixelFormat
+    package let width: Int32, height: Int32
+    package let format: PixelFormat
     private let fd: FileDescriptor
     /// The plane's dma-buf fd, for readiness waits (DmabufWait); owned by this buffer.
-    var dmabufFd: Int32 { fd.rawValue }
-    var fenceFd: Int32? { fd.rawValue }
+    package var dmabufFd: Int32 { fd.rawValue }
+    package var fenceFd: Int32? { fd.rawValue }
     private let mapping: UnsafeMutableRawPointer
     private let mappingSize: Int
     private let guardRange: GuardedRange
     private let view: PixmanView
     /// Plane 0's layout, for writers (screencopy into a client's dma-buf).
-    let planeOffset: Int
-    let planeStride: Int
+    package let planeOffset: Int
+    package let planeStride: Int
 
     /// Takes ownership of the plane's fd (closed on failure too). The caller has validated the
     /// geometry against the fd's size (LinuxBufferParams).
-    init(plane: Plane, width: Int32, height: Int32, format: PixelFormat) throws(ImportFailure) {
+    package init(plane: Plane, width: Int32, height: Int32, format: PixelFormat) throws(ImportFailure) {
         let fsType = cw_fs_type(plane.fd.rawValue)
         guard fsType == 0x444D_4142 else {  // DMA_BUF_MAGIC "DMAB"
             ReceivedFd.close(plane.fd)
@@ -67,7 +77,7 @@ final class DmabufBuffer: ClientBuffer {
     /// DMA_BUF_IOCTL_SYNC START|WRITE … END|WRITE and guarded. False when the exporter refuses a
     /// writable mapping, the write faulted, or the buffer is not ready for writing right now (a
     /// fence not signalled: SYNC would wait for it, so nothing is written).
-    func write(_ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
+    package func write(_ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
         guard DmabufReadiness.isReady(fd.rawValue, for: .write) else { return false }
         guard let m = mmap(nil, mappingSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.rawValue, 0), m != MAP_FAILED else { return false }
         defer { munmap(m, mappingSize) }
@@ -81,9 +91,9 @@ final class DmabufBuffer: ClientBuffer {
         ReceivedFd.close(fd)
     }
 
-    var hasAlpha: Bool { format.hasAlpha }
+    package var hasAlpha: Bool { format.hasAlpha }
 
-    func withImage(_ body: (OpaquePointer) -> Void) -> BufferRead {
+    package func withImage(_ body: (OpaquePointer) -> Void) -> BufferRead {
         var outcome = BufferRead.read
         // The commit waited for the fences it saw (Server.commitWhenReady); one added since would make
         // SYNC(START) sleep until it signals. The zero-timeout poll says whether one is pending:

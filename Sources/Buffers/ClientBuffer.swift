@@ -2,7 +2,7 @@ import CPixman
 
 /// Pixels a client handed over that the renderer may read: a wl_shm buffer (`ShmBuffer`) or an
 /// imported dma-buf (`DmabufBuffer`).
-protocol ClientBuffer: AnyObject {
+package protocol ClientBuffer: AnyObject {
     var width: Int32 { get }
     var height: Int32 { get }
     /// False for X-formats: the renderer may then use SRC instead of OVER.
@@ -22,13 +22,13 @@ protocol ClientBuffer: AnyObject {
 }
 
 extension ClientBuffer {
-    var canShrink: Bool { false }
-    var fileShrank: Bool { false }
-    var fenceFd: Int32? { nil }
+    package var canShrink: Bool { false }
+    package var fileShrank: Bool { false }
+    package var fenceFd: Int32? { nil }
 }
 
 /// How reading a client buffer went.
-enum BufferRead: Equatable {
+package enum BufferRead: Equatable {
     case read
     /// The pixels cannot be wrapped (e.g. pixman refused the layout); nothing was drawn.
     case unreadable

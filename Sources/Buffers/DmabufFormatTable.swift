@@ -8,16 +8,16 @@ public let drmFormatModLinear: UInt64 = 0
 /// composites, linear only; and the linux-dmabuf v4 format table that lists them: 16-byte
 /// entries (u32 format, u32 padding, u64 modifier) in a sealed, read-only memfd
 /// (SHRINK|GROW|WRITE|SEAL), so a client can map it and no one can change or shrink it.
-final class DmabufFormatTable {
-    struct Entry: Equatable {
-        let format: UInt32
-        let modifier: UInt64
+package final class DmabufFormatTable {
+    package struct Entry: Equatable {
+        package let format: UInt32
+        package let modifier: UInt64
     }
 
-    let entries: [Entry]
-    let file: SealedFile
+    package let entries: [Entry]
+    package let file: SealedFile
 
-    init() throws {
+    package init() throws {
         entries = PixelFormat.all.map { Entry(format: $0.drmFourcc, modifier: drmFormatModLinear) }
         var bytes: [UInt8] = []
         for e in entries {
@@ -28,9 +28,9 @@ final class DmabufFormatTable {
         file = try SealedFile(name: "compositord-dmabuf-formats", contents: bytes)
     }
 
-    func contains(format: UInt32, modifier: UInt64) -> Bool {
+    package func contains(format: UInt32, modifier: UInt64) -> Bool {
         entries.contains(Entry(format: format, modifier: modifier))
     }
 
-    var size: UInt32 { UInt32(file.size) }
+    package var size: UInt32 { UInt32(file.size) }
 }

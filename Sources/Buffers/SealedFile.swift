@@ -6,17 +6,17 @@ import SystemPackage
 /// F_SEAL_WRITE): whoever maps it can never be made to fault by a resize.
 /// Used for the memfd output backend and for read-only tables shared with clients (the
 /// linux-dmabuf format table).
-final class SealedFile {
-    let fd: FileDescriptor
-    let size: Int
+package final class SealedFile {
+    package let fd: FileDescriptor
+    package let size: Int
 
-    struct Failure: Error, CustomStringConvertible {
-        let step: String
-        let errno: Errno
-        var description: String { "\(step): \(errno)" }
+    package struct Failure: Error, CustomStringConvertible {
+        package let step: String
+        package let errno: Errno
+        package var description: String { "\(step): \(errno)" }
     }
 
-    convenience init(name: String, size: Int, writeSealed: Bool = false) throws(Failure) {
+    package convenience init(name: String, size: Int, writeSealed: Bool = false) throws(Failure) {
         try self.init(name: name, size: size, fill: { _ throws(Failure) in }, writeSealed: writeSealed)
     }
 
@@ -51,7 +51,7 @@ final class SealedFile {
 
     /// A read-only table for clients: `contents` written, then sealed against everything
     /// (SHRINK|GROW|WRITE|SEAL).
-    convenience init(name: String, contents: [UInt8]) throws(Failure) {
+    package convenience init(name: String, contents: [UInt8]) throws(Failure) {
         try self.init(name: name, size: contents.count, fill: { fd throws(Failure) in
             let written = contents.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
             guard written == contents.count else { throw Failure(step: "pwrite", errno: Errno.current) }
@@ -61,5 +61,5 @@ final class SealedFile {
     deinit { try? fd.close() }
 
     /// The seals the file carries (F_GET_SEALS).
-    var seals: Int32 { fcntl(fd.rawValue, Int32(CW_F_GET_SEALS)) }
+    package var seals: Int32 { fcntl(fd.rawValue, Int32(CW_F_GET_SEALS)) }
 }

@@ -1,0 +1,5 @@
+// What embedders of the Compositor library see with it: the seal-policy names, the surface model
+// and the client-memory layer it is built on.
+@_exported import Buffers
+@_exported import Policies
+@_exported import SurfaceModel
