@@ -46,7 +46,7 @@ final class DataDevice: ResourceHandler {
     private func startDrag(_ request: Request) {
         let source = Resources.object(request.object(0), as: DataSource.self)
         if let icon = Resources.object(request.object(2), as: WlSurface.self)?.surface, !icon.assignRole("wl_data_device-icon") {
-            return state.context.postError(request.resource, code: WL_DATA_DEVICE_ERROR_ROLE.rawValue,
+            return state.context.post(WlDataDeviceError.role, on: request.resource,
                                     "icon wl_surface@\(icon.id) already has the role \(icon.roleName ?? "?")")
         }
         guard use(source, request) else { return }
@@ -65,7 +65,7 @@ final class DataDevice: ResourceHandler {
         if let source, source.actions != nil {
             // "Attempting to use the source other than for drag-and-drop will raise a protocol
             // error" (wl_data_source.set_actions); Weston and mutter post it on the source.
-            return state.context.postError(source.resource ?? request.resource, code: WL_DATA_SOURCE_ERROR_INVALID_SOURCE.rawValue,
+            return state.context.post(WlDataSourceError.invalidSource, on: source.resource ?? request.resource,
                                     "a drag-and-drop source (set_actions) cannot be the selection")
         }
         guard use(source, request) else { return }

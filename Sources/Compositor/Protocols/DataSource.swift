@@ -42,16 +42,16 @@ final class DataSource: ResourceHandler {
             // The source was consumed by set_selection or start_drag: it no longer accepts this
             // request (invalid_source, "source doesn't accept this request"; Weston and wlroots
             // use invalid_action_mask after start_drag).
-            return state.context.postError(request.resource, code: WL_DATA_SOURCE_ERROR_INVALID_SOURCE.rawValue,
+            return state.context.post(WlDataSourceError.invalidSource, on: request.resource,
                                     "set_actions on a source already used by set_selection or start_drag")
         }
         if actions != nil {
             // The code Weston, wlroots and mutter post for a second set_actions.
-            return state.context.postError(request.resource, code: WL_DATA_SOURCE_ERROR_INVALID_ACTION_MASK.rawValue,
+            return state.context.post(WlDataSourceError.invalidActionMask, on: request.resource,
                                     "set_actions may be sent only once")
         }
         guard requested & ~Self.allActions == 0 else {
-            return state.context.postError(request.resource, code: WL_DATA_SOURCE_ERROR_INVALID_ACTION_MASK.rawValue,
+            return state.context.post(WlDataSourceError.invalidActionMask, on: request.resource,
                                     "dnd_actions 0x\(String(requested, radix: 16)) has bits outside copy|move|ask (0x7)")
         }
         actions = requested

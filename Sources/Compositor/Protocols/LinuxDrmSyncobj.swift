@@ -30,7 +30,7 @@ final class LinuxDrmSyncobjManager: ResourceHandler {
         case WP_LINUX_DRM_SYNCOBJ_MANAGER_V1_GET_SURFACE:
             guard let surface = Resources.object(request.object(1), as: WlSurface.self)?.surface else { return }
             if surface.syncobj != nil {
-                return context.postError(request.resource, code: WP_LINUX_DRM_SYNCOBJ_MANAGER_V1_ERROR_SURFACE_EXISTS.rawValue,
+                return context.post(WpLinuxDrmSyncobjManagerV1Error.surfaceExists, on: request.resource,
                                         "wl_surface@\(surface.id) already has a wp_linux_drm_syncobj_surface_v1 (EGL or Vulkan may have made it)")
             }
             Resources.create(client: request.client, interface: cw_wp_linux_drm_syncobj_surface_v1_interface(), version: 1, id: request.newID(0)) { r in
@@ -45,7 +45,7 @@ final class LinuxDrmSyncobjManager: ResourceHandler {
             do throws(Errno) {
                 timeline = try SyncobjTimeline(importing: fd, on: device)
             } catch {
-                return context.postError(request.resource, code: WP_LINUX_DRM_SYNCOBJ_MANAGER_V1_ERROR_INVALID_TIMELINE.rawValue,
+                return context.post(WpLinuxDrmSyncobjManagerV1Error.invalidTimeline, on: request.resource,
                                         "the fd is not a DRM syncobj (\(error)): export one with drmSyncobjHandleToFD")
             }
             Resources.create(client: request.client, interface: cw_wp_linux_drm_syncobj_timeline_v1_interface(), version: 1, id: request.newID(0)) { _ in
@@ -89,7 +89,7 @@ final class SyncobjSurface: ResourceHandler {
         let opcode = Int32(request.opcode)
         if opcode == WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_DESTROY { return wl_resource_destroy(request.resource) }
         guard let surface, !surface.isDestroyed else {
-            return context.postError(request.resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_NO_SURFACE.rawValue,
+            return context.post(WpLinuxDrmSyncobjSurfaceV1Error.noSurface, on: request.resource,
                                     "the wl_surface of this wp_linux_drm_syncobj_surface_v1 was destroyed")
         }
         guard opcode == WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_SET_ACQUIRE_POINT || opcode == WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_SET_RELEASE_POINT,
@@ -108,29 +108,29 @@ final class SyncobjSurface: ResourceHandler {
         guard case let .attached(buffer?) = surface.pending.attachment else {
             if acquire != nil || release != nil {
                 let which = acquire != nil && release != nil ? "acquire and release points" : acquire != nil ? "an acquire point" : "a release point"
-                context.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_NO_BUFFER.rawValue,
+                context.post(WpLinuxDrmSyncobjSurfaceV1Error.noBuffer, on: resource,
                                  "\(which) set but no buffer attached in this commit: set points only with a wl_surface.attach")
                 return (false, nil)
             }
             return (true, nil)
         }
         guard buffer.contents is DmabufBuffer else {
-            context.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_UNSUPPORTED_BUFFER.rawValue,
+            context.post(WpLinuxDrmSyncobjSurfaceV1Error.unsupportedBuffer, on: resource,
                              "a wl_shm buffer on a surface with explicit sync: attach linux-dmabuf buffers, or destroy this object first")
             return (false, nil)
         }
         guard let acquire else {
-            context.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_NO_ACQUIRE_POINT.rawValue,
+            context.post(WpLinuxDrmSyncobjSurfaceV1Error.noAcquirePoint, on: resource,
                              "a buffer attached without an acquire point: call set_acquire_point before every commit with a buffer")
             return (false, nil)
         }
         guard let release else {
-            context.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_NO_RELEASE_POINT.rawValue,
+            context.post(WpLinuxDrmSyncobjSurfaceV1Error.noReleasePoint, on: resource,
                              "a buffer attached without a release point: call set_release_point before every commit with a buffer")
             return (false, nil)
         }
         if acquire.timeline === release.timeline && release.value <= acquire.value {
-            context.postError(resource, code: WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_ERROR_CONFLICTING_POINTS.rawValue,
+            context.post(WpLinuxDrmSyncobjSurfaceV1Error.conflictingPoints, on: resource,
                              "release point \(release.value) is not after acquire point \(acquire.value) on the same timeline")
             return (false, nil)
         }

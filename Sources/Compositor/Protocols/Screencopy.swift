@@ -116,12 +116,12 @@ final class ScreencopyFrame: ResourceHandler, FrameObserver {
             wl_resource_destroy(request.resource)
         case ZWLR_SCREENCOPY_FRAME_V1_COPY, ZWLR_SCREENCOPY_FRAME_V1_COPY_WITH_DAMAGE:
             guard !used else {
-                return state.context.postError(request.resource, code: ZWLR_SCREENCOPY_FRAME_V1_ERROR_ALREADY_USED.rawValue,
+                return state.context.post(ZwlrScreencopyFrameV1Error.alreadyUsed, on: request.resource,
                                         "copy was already requested on this frame")
             }
             used = true
             guard let buffer = Resources.object(request.object(0), as: Buffer.self), let accepted = accept(buffer.contents) else {
-                return state.context.postError(request.resource, code: ZWLR_SCREENCOPY_FRAME_V1_ERROR_INVALID_BUFFER.rawValue,
+                return state.context.post(ZwlrScreencopyFrameV1Error.invalidBuffer, on: request.resource,
                                         "the buffer must be a wl_shm XRGB8888 \(region.width)x\(region.height) buffer with stride \(stride), or a linear XRGB8888 dma-buf of that size, as advertised")
             }
             target = accepted

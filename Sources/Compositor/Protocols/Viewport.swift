@@ -22,7 +22,7 @@ final class Viewport: ResourceHandler {
         let opcode = Int32(request.opcode)
         if opcode == WP_VIEWPORT_DESTROY { return wl_resource_destroy(request.resource) }
         guard let surface, !surface.isDestroyed else {
-            return context.postError(request.resource, code: WP_VIEWPORT_ERROR_NO_SURFACE.rawValue,
+            return context.post(WpViewportError.noSurface, on: request.resource,
                                     "the wl_surface of this wp_viewport was destroyed")
         }
         switch opcode {
@@ -33,7 +33,7 @@ final class Viewport: ResourceHandler {
             } else if x >= 0 && y >= 0 && w > 0 && h > 0 {
                 surface.pending.viewportSource = SourceRect(x: x, y: y, width: w, height: h)
             } else {
-                context.postError(request.resource, code: WP_VIEWPORT_ERROR_BAD_VALUE.rawValue,
+                context.post(WpViewportError.badValue, on: request.resource,
                                  "source rectangle \(w)x\(h)+\(x)+\(y): x and y must be >= 0 and the size positive (or all -1 to unset)")
             }
         case WP_VIEWPORT_SET_DESTINATION:
@@ -43,7 +43,7 @@ final class Viewport: ResourceHandler {
             } else if w > 0 && h > 0 {
                 surface.pending.viewportDestination = Size(width: w, height: h)
             } else {
-                context.postError(request.resource, code: WP_VIEWPORT_ERROR_BAD_VALUE.rawValue,
+                context.post(WpViewportError.badValue, on: request.resource,
                                  "destination size \(w)x\(h) must be positive (or -1x-1 to unset)")
             }
         default: break
@@ -62,13 +62,13 @@ final class Viewport: ResourceHandler {
         _ = next.apply(&pending) { ($0.width, $0.height) }
         guard let source = next.viewportSource, next.buffer != nil else { return true }
         if next.viewportDestination == nil && (source.width.rounded() != source.width || source.height.rounded() != source.height) {
-            context.postError(resource, code: WP_VIEWPORT_ERROR_BAD_SIZE.rawValue,
+            context.post(WpViewportError.badSize, on: resource,
                              "source size \(source.width)x\(source.height) is not integer and no destination size is set")
             return false
         }
         let (bw, bh) = (Double(next.bufferSurfaceWidth), Double(next.bufferSurfaceHeight))
         if source.x + source.width > bw || source.y + source.height > bh {
-            context.postError(resource, code: WP_VIEWPORT_ERROR_OUT_OF_BUFFER.rawValue,
+            context.post(WpViewportError.outOfBuffer, on: resource,
                              "source rectangle \(source.width)x\(source.height)+\(source.x)+\(source.y) lies outside the \(Int(bw))x\(Int(bh)) buffer (in surface coordinates)")
             return false
         }

@@ -21,7 +21,7 @@ final class Viewporter: ResourceHandler {
         case WP_VIEWPORTER_GET_VIEWPORT:
             guard let surface = Resources.object(request.object(1), as: WlSurface.self)?.surface else { return }
             if surface.viewport != nil {
-                return context.postError(request.resource, code: WP_VIEWPORTER_ERROR_VIEWPORT_EXISTS.rawValue,
+                return context.post(WpViewporterError.viewportExists, on: request.resource,
                                         "wl_surface@\(surface.id) already has a wp_viewport")
             }
             Resources.create(client: request.client, interface: cw_wp_viewport_interface(), version: 1, id: request.newID(0)) { r in

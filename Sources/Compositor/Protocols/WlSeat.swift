@@ -77,7 +77,7 @@ final class WlSeat: ResourceHandler {
     /// the [pointer/keyboard/touch] capability" (missing_capability).
     private func has(_ capability: wl_seat_capability, _ name: String, _ request: Request) -> Bool {
         if state.seat.everHad & capability.rawValue != 0 { return true }
-        state.context.postError(request.resource, code: WL_SEAT_ERROR_MISSING_CAPABILITY.rawValue,
+        state.context.post(WlSeatError.missingCapability, on: request.resource,
                          "\(name) on a seat that never had that capability (capabilities: \(state.seat.capabilities))")
         return false
     }
@@ -112,7 +112,7 @@ final class WlPointer: ResourceHandler {
             // output has no cursor to show, and screenshots should show client content only.
             guard let surface = request.object(1).flatMap({ Resources.object($0, as: WlSurface.self)?.surface }) else { return }
             if !surface.assignRole("wl_pointer-cursor") {
-                state.context.postError(request.resource, code: WL_POINTER_ERROR_ROLE.rawValue,
+                state.context.post(WlPointerError.role, on: request.resource,
                                  "wl_surface@\(surface.id) already has the role \(surface.roleName ?? "?")")
             }
         case WL_POINTER_RELEASE:

@@ -38,12 +38,12 @@ final class WlShmPool: ResourceHandler {
         let (id, offset, width, height, stride, code) =
             (request.newID(0), request.int(1), request.int(2), request.int(3), request.int(4), request.uint(5))
         guard let format = PixelFormat.shm(code) else {
-            return state.context.postError(request.resource, code: WL_SHM_ERROR_INVALID_FORMAT.rawValue,
+            return state.context.post(WlShmError.invalidFormat, on: request.resource,
                                     "format 0x\(String(code, radix: 16)) was not advertised by wl_shm.format")
         }
         switch ShmBufferLayout.validate(offset: offset, width: width, height: height, stride: stride, format: format, poolSize: pool.size) {
         case let .failure(invalid):
-            state.context.postError(request.resource, code: WL_SHM_ERROR_INVALID_STRIDE.rawValue, invalid.description)
+            state.context.post(WlShmError.invalidStride, on: request.resource, invalid.description)
         case let .success(layout):
             // --max-client-buffers: every wl_buffer counts while its resource lives.
             guard let usage = state.context.usage(of: request.client) else { return }

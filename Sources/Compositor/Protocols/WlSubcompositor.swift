@@ -21,19 +21,19 @@ final class WlSubcompositor: ResourceHandler {
         case WL_SUBCOMPOSITOR_GET_SUBSURFACE:
             guard let surface = Resources.object(request.object(1), as: WlSurface.self)?.surface,
                   let parent = Resources.object(request.object(2), as: WlSurface.self)?.surface else { return }
-            let bad = WL_SUBCOMPOSITOR_ERROR_BAD_SURFACE.rawValue
+            let bad = WlSubcompositorError.badSurface
             if surface === parent {
-                return state.context.postError(request.resource, code: bad, "wl_surface@\(surface.id) cannot be its own parent")
+                return state.context.post(bad, on: request.resource, "wl_surface@\(surface.id) cannot be its own parent")
             }
             if parent.hasAncestor(surface) {
-                return state.context.postError(request.resource, code: bad,
+                return state.context.post(bad, on: request.resource,
                                         "wl_surface@\(parent.id) is a descendant of wl_surface@\(surface.id): the tree would loop")
             }
             if surface.subsurface != nil {
-                return state.context.postError(request.resource, code: bad, "wl_surface@\(surface.id) already is a sub-surface")
+                return state.context.post(bad, on: request.resource, "wl_surface@\(surface.id) already is a sub-surface")
             }
             guard surface.assignRole("wl_subsurface") else {
-                return state.context.postError(request.resource, code: bad,
+                return state.context.post(bad, on: request.resource,
                                         "wl_surface@\(surface.id) already has the role \(surface.roleName ?? "?")")
             }
             Resources.create(client: request.client, interface: cw_wl_subsurface_interface(), version: 1, id: request.newID(0)) { r in

@@ -67,7 +67,7 @@ final class Subsurface: ResourceHandler, SurfaceRole {
         } else if let sibling = reference.subsurface, sibling !== self, sibling.parent === parent {
             item = .child(sibling)
         } else {
-            return state.context.postError(request.resource, code: WL_SUBSURFACE_ERROR_BAD_SURFACE.rawValue,
+            return state.context.post(WlSubsurfaceError.badSurface, on: request.resource,
                                     "wl_surface@\(reference.id) is neither the parent nor a sibling of wl_surface@\(surface?.id ?? 0)")
         }
         parent.pendingStack.removeAll { $0.is(self) }

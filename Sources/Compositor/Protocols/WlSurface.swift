@@ -19,7 +19,7 @@ final class WlSurface: ResourceHandler {
         case WL_SURFACE_ATTACH:
             let (x, y) = (request.int(1), request.int(2))
             if request.version >= 5 && (x != 0 || y != 0) {
-                return state.context.postError(request.resource, code: WL_SURFACE_ERROR_INVALID_OFFSET.rawValue,
+                return state.context.post(WlSurfaceError.invalidOffset, on: request.resource,
                                         "attach with a non-zero offset (\(x), \(y)); use wl_surface.offset since version 5")
             }
             let buffer = request.object(0).flatMap { Resources.object($0, as: Buffer.self) }
@@ -42,13 +42,13 @@ final class WlSurface: ResourceHandler {
             commit(request.resource)
         case WL_SURFACE_SET_BUFFER_TRANSFORM:
             guard let t = BufferTransform(rawValue: request.int(0)) else {
-                return state.context.postError(request.resource, code: WL_SURFACE_ERROR_INVALID_TRANSFORM.rawValue,
+                return state.context.post(WlSurfaceError.invalidTransform, on: request.resource,
                                         "buffer transform \(request.int(0)) is not a wl_output.transform value")
             }
             surface.pending.bufferTransform = t
         case WL_SURFACE_SET_BUFFER_SCALE:
             guard request.int(0) >= 1 else {
-                return state.context.postError(request.resource, code: WL_SURFACE_ERROR_INVALID_SCALE.rawValue,
+                return state.context.post(WlSurfaceError.invalidScale, on: request.resource,
                                         "buffer scale \(request.int(0)) is not positive")
             }
             surface.pending.bufferScale = request.int(0)
@@ -69,7 +69,7 @@ final class WlSurface: ResourceHandler {
         if case let .attached(buffer?) = surface.pending.attachment, wl_resource_get_version(resource) >= 6 {
             let scale = surface.pending.bufferScale ?? surface.current.bufferScale
             if buffer.width % scale != 0 || buffer.height % scale != 0 {
-                return state.context.postError(resource, code: WL_SURFACE_ERROR_INVALID_SIZE.rawValue,
+                return state.context.post(WlSurfaceError.invalidSize, on: resource,
                                         "buffer size \(buffer.width)x\(buffer.height) is not a multiple of buffer scale \(scale)")
             }
         }

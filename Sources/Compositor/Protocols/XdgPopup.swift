@@ -44,7 +44,7 @@ final class XdgPopup: ResourceHandler, XdgRole {
             wl_resource_destroy(request.resource)
         case XDG_POPUP_GRAB:
             if xdgSurface?.surface?.isMapped == true {
-                return state.context.postError(request.resource, code: XDG_POPUP_ERROR_INVALID_GRAB.rawValue,
+                return state.context.post(XdgPopupError.invalidGrab, on: request.resource,
                                         "grab on a popup that is already mapped")
             }
             // Honoured only for a recent button press or touch down of this client, and only on

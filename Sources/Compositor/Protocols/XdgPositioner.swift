@@ -83,6 +83,6 @@ final class XdgPositioner: ResourceHandler {
     }
 
     private func invalid(_ request: Request, _ message: String) {
-        context.postError(request.resource, code: XDG_POSITIONER_ERROR_INVALID_INPUT.rawValue, message)
+        context.post(XdgPositionerError.invalidInput, on: request.resource, message)
     }
 }

@@ -57,7 +57,7 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
         switch Int32(request.opcode) {
         case XDG_SURFACE_DESTROY:
             if roleObject != nil {
-                return state.context.postError(request.resource, code: XDG_SURFACE_ERROR_DEFUNCT_ROLE_OBJECT.rawValue,
+                return state.context.post(XdgSurfaceError.defunctRoleObject, on: request.resource,
                                         "xdg_surface destroyed before its role object")
             }
             wl_resource_destroy(request.resource)
@@ -74,8 +74,7 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
             guard let positioner = Resources.object(request.object(2), as: XdgPositioner.self) else { return }
             guard positioner.rules.isComplete else {
                 // An xdg_wm_base error, posted on the xdg_wm_base the surface came from.
-                return state.context.postError(wmBase?.resource ?? request.resource,
-                                        code: XDG_WM_BASE_ERROR_INVALID_POSITIONER.rawValue,
+                return state.context.post(XdgWmBaseError.invalidPositioner, on: wmBase?.resource ?? request.resource,
                                         "get_popup with an incomplete xdg_positioner (size and anchor rect are required)")
             }
             guard assignRole(request, "xdg_popup") else { return }
@@ -87,14 +86,14 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
         case XDG_SURFACE_SET_WINDOW_GEOMETRY:
             let r = Rect(x: request.int(0), y: request.int(1), width: request.int(2), height: request.int(3))
             guard r.width > 0, r.height > 0 else {
-                return state.context.postError(request.resource, code: XDG_SURFACE_ERROR_INVALID_SIZE.rawValue,
+                return state.context.post(XdgSurfaceError.invalidSize, on: request.resource,
                                         "window geometry \(r.width)x\(r.height) must be positive")
             }
             pendingGeometry = r
         case XDG_SURFACE_ACK_CONFIGURE:
             let serial = request.uint(0)
             guard let i = sentSerials.firstIndex(of: serial) else {
-                return state.context.postError(request.resource, code: XDG_SURFACE_ERROR_INVALID_SERIAL.rawValue,
+                return state.context.post(XdgSurfaceError.invalidSerial, on: request.resource,
                                         "ack_configure(\(serial)) names no configure sent to this surface")
             }
             sentSerials.removeFirst(i + 1)  // acking a serial acks every older one too
@@ -106,12 +105,12 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
     private func assignRole(_ request: Request, _ name: String) -> Bool {
         guard let surface else { return false }
         if constructed {
-            state.context.postError(request.resource, code: XDG_SURFACE_ERROR_ALREADY_CONSTRUCTED.rawValue,
+            state.context.post(XdgSurfaceError.alreadyConstructed, on: request.resource,
                              "xdg_surface already has a role object")
             return false
         }
         guard surface.assignRole(name) else {
-            state.context.postError(request.resource, code: XDG_WM_BASE_ERROR_ROLE.rawValue,
+            state.context.post(XdgWmBaseError.role, on: request.resource,
                              "wl_surface@\(surface.id) already has the role \(surface.roleName ?? "?")")
             return false
         }
@@ -133,7 +132,7 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
     func validateCommit(_ surface: Surface) -> Bool {
         guard let resource else { return true }  // not the surface's role any more
         guard constructed else {
-            state.context.postError(resource, code: XDG_SURFACE_ERROR_NOT_CONSTRUCTED.rawValue,
+            state.context.post(XdgSurfaceError.notConstructed, on: resource,
                              "commit before get_toplevel or get_popup gave the xdg_surface a role")
             return false
         }
@@ -145,7 +144,7 @@ final class XdgSurface: ResourceHandler, SurfaceRole {
                 configured = true
                 return true
             }
-            state.context.postError(resource, code: XDG_SURFACE_ERROR_UNCONFIGURED_BUFFER.rawValue,
+            state.context.post(XdgSurfaceError.unconfiguredBuffer, on: resource,
                              "a buffer was attached before the first configure was acknowledged")
             return false
         }

@@ -36,12 +36,12 @@ final class XdgToplevel: ResourceHandler, XdgRole {
         case XDG_TOPLEVEL_SET_PARENT:
             // A parent only affects stacking; refuse loops (a toplevel cannot parent itself).
             if let parent = request.object(0), Resources.object(parent, as: XdgToplevel.self) === self {
-                state.context.postError(request.resource, code: XDG_TOPLEVEL_ERROR_INVALID_PARENT.rawValue,
+                state.context.post(XdgToplevelError.invalidParent, on: request.resource,
                                  "a toplevel cannot be its own parent")
             }
         case XDG_TOPLEVEL_RESIZE:
             guard [0, 1, 2, 4, 5, 6, 8, 9, 10].contains(request.uint(2)) else {
-                return state.context.postError(request.resource, code: XDG_TOPLEVEL_ERROR_INVALID_RESIZE_EDGE.rawValue,
+                return state.context.post(XdgToplevelError.invalidResizeEdge, on: request.resource,
                                         "resize edge \(request.uint(2)) is not an xdg_toplevel.resize_edge value")
             }
             guard let xdg = xdgSurface, let surface = xdg.surface, let view = surface.view else { return }
@@ -50,7 +50,7 @@ final class XdgToplevel: ResourceHandler, XdgRole {
                                            serial: request.uint(1), client: request.client)
         case XDG_TOPLEVEL_SET_MAX_SIZE, XDG_TOPLEVEL_SET_MIN_SIZE:
             guard request.int(0) >= 0, request.int(1) >= 0 else {
-                return state.context.postError(request.resource, code: XDG_TOPLEVEL_ERROR_INVALID_SIZE.rawValue,
+                return state.context.post(XdgToplevelError.invalidSize, on: request.resource,
                                         "min/max size \(request.int(0))x\(request.int(1)) is negative")
             }
         case XDG_TOPLEVEL_SET_MAXIMIZED, XDG_TOPLEVEL_UNSET_MAXIMIZED:

@@ -38,7 +38,7 @@ final class XdgWmBase: ResourceHandler {
         switch Int32(request.opcode) {
         case XDG_WM_BASE_DESTROY:
             guard surfaces == 0 else {
-                return state.context.postError(request.resource, code: XDG_WM_BASE_ERROR_DEFUNCT_SURFACES.rawValue,
+                return state.context.post(XdgWmBaseError.defunctSurfaces, on: request.resource,
                                         "xdg_wm_base destroyed while \(surfaces) xdg_surface(s) still exist")
             }
             wl_resource_destroy(request.resource)
@@ -58,15 +58,15 @@ final class XdgWmBase: ResourceHandler {
         guard let wlSurface = Resources.object(request.object(1), as: WlSurface.self) else { return }
         let surface = wlSurface.surface
         if let role = surface.roleName, role != "xdg_toplevel", role != "xdg_popup" {
-            return state.context.postError(request.resource, code: XDG_WM_BASE_ERROR_ROLE.rawValue,
+            return state.context.post(XdgWmBaseError.role, on: request.resource,
                                     "wl_surface@\(surface.id) already has the role \(role)")
         }
         if surface.role != nil {
-            return state.context.postError(request.resource, code: XDG_WM_BASE_ERROR_ROLE.rawValue,
+            return state.context.post(XdgWmBaseError.role, on: request.resource,
                                     "wl_surface@\(surface.id) already has an xdg_surface")
         }
         if surface.hasBuffer || isAttached(surface.pending.attachment) {
-            return state.context.postError(request.resource, code: XDG_WM_BASE_ERROR_INVALID_SURFACE_STATE.rawValue,
+            return state.context.post(XdgWmBaseError.invalidSurfaceState, on: request.resource,
                                     "wl_surface@\(surface.id) already has a buffer attached or committed")
         }
         Resources.create(client: request.client, interface: cw_xdg_surface_interface(), version: request.version, id: request.newID(0)) { r in

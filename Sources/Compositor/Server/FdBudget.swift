@@ -106,7 +106,7 @@ extension Server {
         let client = request.client
         clients.record(client) { $0.refusals["fd-limit", default: 0] += 1 }
         if let displayResource = wl_client_get_object(client, 1) {
-            postError(displayResource, code: WL_DISPLAY_ERROR_NO_MEMORY.rawValue, FdBudget.atLimitMessage(fd: fd))
+            post(WlDisplayError.noMemory, on: displayResource, FdBudget.atLimitMessage(fd: fd))
         }
         return false
     }

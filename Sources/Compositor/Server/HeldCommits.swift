@@ -218,7 +218,7 @@ extension Server {
     /// other resource limits (FdBudget), with the reason in the message.
     private func postDisplayError(_ client: OpaquePointer, _ message: String) {
         if let display = wl_client_get_object(client, 1) {
-            postError(display, code: WL_DISPLAY_ERROR_NO_MEMORY.rawValue, message)
+            post(WlDisplayError.noMemory, on: display, message)
         } else {
             wl_client_post_no_memory(client)
         }

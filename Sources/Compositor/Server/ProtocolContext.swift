@@ -24,6 +24,20 @@ protocol ProtocolContext: AnyObject {
     func nextSerial() -> UInt32
 }
 
+extension ProtocolContext {
+    /// Posts the spec's `error` on `resource`. An error of another interface than the resource's
+    /// is a compositord bug: it is logged (and still posted, so the client is not left waiting).
+    func post<E: ProtocolErrorCode>(_ error: E, on resource: OpaquePointer, _ message: String) {
+        let interface = String(cString: wl_resource_get_class(resource))
+        if interface != E.interfaceName {
+            logger.error("protocol error posted on the wrong interface", metadata: [
+                "error": "\(E.interfaceName).\(error)", "object": "\(interface)@\(wl_resource_get_id(resource))",
+            ])
+        }
+        postError(resource, code: error.rawValue, message)
+    }
+}
+
 extension Server: ProtocolContext {
     func describe(_ client: OpaquePointer) -> String { clients.describe(client) }
 }

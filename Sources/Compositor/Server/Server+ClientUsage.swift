@@ -14,7 +14,7 @@ extension Server {
         let message = refusal.message(what: what)
         recordLimitRefusal(client, refusal, message: message)
         if let displayResource = wl_client_get_object(client, 1) {
-            postError(displayResource, code: WL_DISPLAY_ERROR_NO_MEMORY.rawValue, message)
+            post(WlDisplayError.noMemory, on: displayResource, message)
         }
     }
 

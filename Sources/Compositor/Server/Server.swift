@@ -382,11 +382,11 @@ public final class Server {
         ])
         if file?.kind == .hugetlbFile && how == .sigbus {
             // A hugetlbfs file faults on a hole when no huge page is free, sealed or not.
-            return postError(resource, code: WL_SHM_ERROR_INVALID_FD.rawValue,
+            return post(WlShmError.invalidFd, on: resource,
                              "reading the hugetlbfs pool faulted (a hole, no free huge page): send a tmpfs memfd sealed with F_SEAL_SHRINK")
         }
         let when = how == .sigbus ? "the buffer while the compositor read it (SIGBUS)" : "the committed buffer (seen at the frame's latch)"
-        postError(resource, code: WL_SHM_ERROR_INVALID_FD.rawValue,
+        post(WlShmError.invalidFd, on: resource,
                   "the pool's file shrank below \(when): seal it with F_SEAL_SHRINK, never truncate it")
     }
 
