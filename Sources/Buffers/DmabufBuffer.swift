@@ -34,8 +34,8 @@ package final class DmabufBuffer: ClientBuffer {
     /// The plane's dma-buf fd, for readiness waits (DmabufWait); owned by this buffer.
     package var dmabufFd: Int32 { fd.rawValue }
     package var fenceFd: Int32? { fd.rawValue }
-    private let mapping: UnsafeMutableRawPointer
-    private let mappingSize: Int
+    /// The dma-buf mapped for reading, for the buffer's lifetime.
+    private let mapping: Mapping
     private let guardRange: GuardedRange
     private let view: PixmanView
     /// Plane 0's layout, for writers (screencopy into a client's dma-buf).
@@ -51,19 +51,18 @@ package final class DmabufBuffer: ClientBuffer {
             throw ImportFailure(description: "the plane fd is not a dma-buf (file system magic 0x\(String(fsType, radix: 16)))")
         }
         let size = Int(lseek(plane.fd.rawValue, 0, SEEK_END))
-        guard size > 0, let m = mmap(nil, size, PROT_READ, MAP_SHARED, plane.fd.rawValue, 0), m != MAP_FAILED else {
-            let e = Errno.current
+        let mapped: Mapping
+        do throws(Errno) { mapped = try Mapping(fd: plane.fd.rawValue, length: size) } catch {
             ReceivedFd.close(plane.fd)
-            throw ImportFailure(description: "cannot map the dma-buf for reading: \(e)")
+            throw ImportFailure(description: "cannot map the dma-buf for reading: \(error)")
         }
         guard GuardedRange.install() == 0 else {
-            munmap(m, size)
-            ReceivedFd.close(plane.fd)
+            ReceivedFd.close(plane.fd)  // the mapping goes with `mapped`
             throw ImportFailure(description: "the SIGBUS guard cannot be installed")
         }
+        let m = mapped.base
         fd = plane.fd
-        mapping = m
-        mappingSize = size
+        mapping = mapped
         self.width = width
         self.height = height
         self.format = format
@@ -79,16 +78,16 @@ package final class DmabufBuffer: ClientBuffer {
     /// fence not signalled: SYNC would wait for it, so nothing is written).
     package func write(_ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
         guard DmabufReadiness.isReady(fd.rawValue, for: .write) else { return false }
-        guard let m = mmap(nil, mappingSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.rawValue, 0), m != MAP_FAILED else { return false }
-        defer { munmap(m, mappingSize) }
+        let writable: Mapping
+        do throws(Errno) { writable = try Mapping(fd: fd.rawValue, length: mapping.length, writable: true) } catch { return false }
+        let length = writable.length
         _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START | CDRM_SYNC_WRITE))
         defer { _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_END | CDRM_SYNC_WRITE)) }
-        return GuardedRange(address: m, length: mappingSize, writable: true).read { body(m) }
+        return writable.withBase { m in GuardedRange(address: m, length: length, writable: true).read { body(m) } }
     }
 
     deinit {
-        munmap(mapping, mappingSize)
-        ReceivedFd.close(fd)
+        ReceivedFd.close(fd)  // the mapping is unmapped with it (Mapping)
     }
 
     package var hasAlpha: Bool { format.hasAlpha }
@@ -101,7 +100,7 @@ package final class DmabufBuffer: ClientBuffer {
         let synced = DmabufReadiness.isReady(fd.rawValue, for: .read)
         if synced { _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START | CDRM_SYNC_READ)) }
         let ok = guardRange.read {
-            guard let image = view.image(base: mapping) else { outcome = .unreadable; return }
+            guard let image = view.image(base: mapping.base) else { outcome = .unreadable; return }
             body(image)
         }
         if synced { _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_END | CDRM_SYNC_READ)) }

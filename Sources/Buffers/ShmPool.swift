@@ -26,8 +26,10 @@ package final class ShmPool {
     package private(set) var guarded: Bool
     /// A guarded read faulted: the mapping now holds zero pages and the client is being dropped.
     package var faulted: Bool { guardRange.faulted }
-    package private(set) var data: UnsafeMutableRawPointer
-    package private(set) var size: Int
+    /// The pool's read-only mapping (grown in place or moved by resize).
+    private var mapping: Mapping
+    package var data: UnsafeMutableRawPointer { mapping.base }
+    package var size: Int { mapping.length }
     private let guardRange: GuardedRange
     /// What this pool holds on its client's limits (ClientUsage): its size and one object,
     /// given back when the mapping goes.
@@ -43,20 +45,19 @@ package final class ShmPool {
             ReceivedFd.close(fd)
             throw error
         }
-        guard let mapping = mmap(nil, Int(size), PROT_READ, MAP_SHARED, rawFD, 0), mapping != MAP_FAILED else {
-            let err = Errno.current
+        do throws(Errno) {
+            mapping = try Mapping(fd: rawFD, length: Int(size))
+        } catch {
             ReceivedFd.close(fd)
-            throw Failure(code: WL_SHM_ERROR_INVALID_FD, rule: "mmap-failed", message: "cannot mmap the pool fd: \(err)", file: file)
+            throw Failure(code: WL_SHM_ERROR_INVALID_FD, rule: "mmap-failed", message: "cannot mmap the pool fd: \(error)", file: file)
         }
         self.file = file
         self.guarded = guarded
-        data = mapping
-        self.size = Int(size)
-        guardRange = GuardedRange(address: mapping, length: Int(size))
+        guardRange = GuardedRange(address: mapping.base, length: mapping.length)
     }
 
     deinit {
-        munmap(data, size)
+        // The mapping is unmapped with it (Mapping); the fd is closed the way received fds are.
         ReceivedFd.close(fd)
     }
 
@@ -69,15 +70,15 @@ package final class ShmPool {
         var (file, stillGuarded) = try ShmPool.admit(fd: fd.rawValue, size: newSize, policy: policy, resizing: true)
         if self.file.kind == .sealedByCompositor && file.kind == .sealedMemfd { file.kind = .sealedByCompositor }  // our seal, still
         guard Int(newSize) > size else { return }
-        guard let moved = cw_mremap(data, size, Int(newSize), Int32(CW_MREMAP_MAYMOVE)), moved != MAP_FAILED else {
+        do throws(Errno) {
+            try mapping.grow(to: Int(newSize))
+        } catch {
             throw Failure(code: WL_SHM_ERROR_INVALID_FD, rule: "mremap-failed",
-                          message: "cannot remap the pool to \(newSize) bytes: \(Errno.current)", file: file)
+                          message: "cannot remap the pool to \(newSize) bytes: \(error)", file: file)
         }
         self.file = file
         guarded = guarded && stillGuarded  // seals are never removed; a guard is never dropped wrongly
-        data = moved
-        size = Int(newSize)
-        guardRange.update(address: moved, length: size)
+        guardRange.update(address: mapping.base, length: mapping.length)
         charge?.grow(to: size)
     }
 
@@ -102,10 +103,13 @@ package final class ShmPool {
     /// guarded like reads when the file could shrink. False when the file cannot be mapped
     /// writable (e.g. F_SEAL_WRITE) or the write faulted.
     package func write(_ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
-        guard let m = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.rawValue, 0), m != MAP_FAILED else { return false }
-        defer { munmap(m, size) }
-        guard guarded else { body(m); return true }
-        return GuardedRange(address: m, length: size, writable: true).read { body(m) }
+        let writable: Mapping
+        do throws(Errno) { writable = try Mapping(fd: fd.rawValue, length: size, writable: true) } catch { return false }
+        let (length, guarded) = (writable.length, guarded)
+        return writable.withBase { m in
+            guard guarded else { body(m); return true }
+            return GuardedRange(address: m, length: length, writable: true).read { body(m) }
+        }
     }
 
     /// Classifies the file and applies the policy's decision (sealing it on the client's behalf

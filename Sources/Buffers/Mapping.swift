@@ -1,0 +1,38 @@
+import CWayland
+import Glibc
+import SystemPackage
+
+/// A shared mapping of a file with exactly one owner: unmapped when it goes. `~Copyable`, so no
+/// second owner can exist to unmap it twice or to use it after; the mmap/munmap pairs the
+/// buffers and pools used to write by hand (and `defer { munmap }` on every early exit) live
+/// here once.
+package struct Mapping: ~Copyable {
+    package private(set) var base: UnsafeMutableRawPointer
+    package private(set) var length: Int
+
+    /// `mmap(MAP_SHARED)` of `length` bytes of `fd` from `offset`, read-only unless `writable`.
+    package init(fd: Int32, length: Int, writable: Bool = false, offset: off_t = 0) throws(Errno) {
+        guard length > 0 else { throw Errno.invalidArgument }
+        let protection = writable ? PROT_READ | PROT_WRITE : PROT_READ
+        guard let m = mmap(nil, length, protection, MAP_SHARED, fd, offset), m != MAP_FAILED else { throw Errno.current }
+        base = m
+        self.length = length
+    }
+
+    /// Grows the mapping to `newLength` bytes (`mremap` with MREMAP_MAYMOVE: in place, or moved;
+    /// `base` says where it is now).
+    package mutating func grow(to newLength: Int) throws(Errno) {
+        guard newLength > length else { return }
+        guard let moved = cw_mremap(base, length, newLength, Int32(CW_MREMAP_MAYMOVE)), moved != MAP_FAILED else { throw Errno.current }
+        base = moved
+        length = newLength
+    }
+
+    /// Runs `body` with the mapping's address while the mapping is certainly alive (a temporary
+    /// mapping used only through its address could otherwise end after its last use).
+    package func withBase<R>(_ body: (UnsafeMutableRawPointer) throws -> R) rethrows -> R {
+        try body(base)
+    }
+
+    deinit { munmap(base, length) }
+}
