@@ -14,6 +14,15 @@ final class OutputState {
         self.scene = scene
     }
 
+    /// wl_surface.enter when a surface appears on the (only) output, leave when it goes.
+    func membershipChanged(_ surface: Surface, entered: Bool) {
+        guard let resource = surface.resource else { return }
+        let client = wl_resource_get_client(resource)
+        for output in bound where output.client == client {
+            if entered { wl_surface_send_enter(resource, output.resource) } else { wl_surface_send_leave(resource, output.resource) }
+        }
+    }
+
     /// Surfaces of `client` already on screen enter `resource`, the output it just bound.
     fileprivate func enterShownSurfaces(of client: OpaquePointer, _ resource: OpaquePointer) {
         scene.forEachSurface { surface, _, _ in

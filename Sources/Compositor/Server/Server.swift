@@ -120,7 +120,7 @@ public final class Server {
             self.frame(presentedAt: t)
         }
         scene.onNeedsFrame = { [unowned self] in self.frameClock.schedule() }
-        scene.onMapChanged = { [unowned self] surface, mapped in self.sendOutputMembership(surface, entered: mapped) }
+        scene.onMapChanged = { [unowned self] surface, mapped in self.outputState.membershipChanged(surface, entered: mapped) }
         seat = Seat(server: self)
         selection.isInputSerial = { [unowned self] serial, client in self.seat.isInputSerial(serial, of: client) }
         scene.onLayoutChanged = { [unowned self] in self.seat.repickPointerFocus() }
@@ -334,7 +334,7 @@ public final class Server {
     /// one way into compositing, for frames and screenshots alike. Returns the repainted region,
     /// or nil when every buffer is held by consumers (the damage is kept for the next try:
     /// compositord never writes a buffer a consumer reads, nor waits).
-    private func compositeDamage() -> Region? {
+    func compositeDamage() -> Region? {
         // The first frame's damage is the whole output (added at start), and a buffer never drawn
         // is repainted whole by Output.composite.
         let damage = scene.takeDamage()
@@ -346,48 +346,6 @@ public final class Server {
         for buffer in result.faulted { poolShrank(buffer, foundBy: .sigbus) }
         unobservedDamage.formUnion(damage)
         return damage
-    }
-
-    /// wl_surface.enter when a surface appears on the (only) output, leave when it goes.
-    private func sendOutputMembership(_ surface: Surface, entered: Bool) {
-        guard let resource = surface.resource else { return }
-        let client = wl_resource_get_client(resource)
-        for output in outputState.bound where output.client == client {
-            if entered { wl_surface_send_enter(resource, output.resource) } else { wl_surface_send_leave(resource, output.resource) }
-        }
-    }
-
-    /// How a shrunk pool file was noticed.
-    private enum ShrinkFound {
-        /// A guarded read took SIGBUS: the frame completed with zeros where the file was gone.
-        case sigbus
-        /// The latch check (on-demand compositing) saw the file end before the buffer's last byte.
-        case latchCheck
-    }
-
-    /// The client shrank the pool file under a buffer it committed: it gets invalid_fd on the
-    /// buffer and is disconnected.
-    private func poolShrank(_ buffer: Buffer, foundBy how: ShrinkFound) {
-        guard let resource = buffer.resource, let client = wl_resource_get_client(resource) else { return }
-        let file = (buffer.contents as? ShmBuffer)?.pool.file
-        clients.record(client) {
-            switch how {
-            case .sigbus: $0.sigbusFaults += 1
-            case .latchCheck: $0.shrunkAtLatch += 1
-            }
-        }
-        logger.warning(how == .sigbus ? "SIGBUS caught reading a pool" : "pool file shrank under a committed buffer", metadata: [
-            "client": "\(clients.describe(client))", "class": "\(file?.kind.rawValue ?? "-")", "seals": "\(file?.sealDescription ?? "-")",
-            "rule": "pool-shrunk-under-mapping",
-        ])
-        if file?.kind == .hugetlbFile && how == .sigbus {
-            // A hugetlbfs file faults on a hole when no huge page is free, sealed or not.
-            return post(WlShmError.invalidFd, on: resource,
-                             "reading the hugetlbfs pool faulted (a hole, no free huge page): send a tmpfs memfd sealed with F_SEAL_SHRINK")
-        }
-        let when = how == .sigbus ? "the buffer while the compositor read it (SIGBUS)" : "the committed buffer (seen at the frame's latch)"
-        post(WlShmError.invalidFd, on: resource,
-                  "the pool's file shrank below \(when): seal it with F_SEAL_SHRINK, never truncate it")
     }
 
     // MARK: protocol errors
@@ -404,42 +362,6 @@ public final class Server {
         cw_resource_post_error(resource, code, message)
     }
 
-    // MARK: seal policy (ShmDelegate)
-
-    var sealPolicy: SealPolicy { configuration.sealPolicy }
-
-    /// A pool passed the policy: count it by file class.
-    func poolAccepted(_ client: OpaquePointer, _ pool: ShmPool) {
-        clients.record(client) { $0.poolsAccepted[pool.file.kind.rawValue, default: 0] += 1 }
-        logger.debug("pool accepted", metadata: [
-            "client": "\(clients.describe(client))", "class": "\(pool.file.kind.rawValue)", "seals": "\(pool.file.sealDescription)",
-            "size": "\(pool.size)", "guarded": "\(pool.guarded)",
-        ])
-        if pool.file.kind == .sealedByCompositor, clients.firstSealedOnBehalf(client) {
-            let exe = clients.info(client)?.executable.map { ($0 as String).split(separator: "/").last.map(String.init) ?? $0 } ?? "-"
-            logger.info("sealed a client's memfd pool on its behalf (F_SEAL_SHRINK): it allowed sealing but arrived unsealed; the client can no longer shrink it (logged once per client, counted in --stats as sealed-by-compositord)", metadata: [
-                "client": "\(clients.describe(client))", "exe": "\(exe)", "seals": "\(pool.file.sealDescription)",
-            ])
-        }
-        if let failure = pool.file.sealFailure {
-            logger.debug("could not seal a memfd pool on its client's behalf: reading it under the SIGBUS guard", metadata: [
-                "client": "\(clients.describe(client))", "error": "\(failure)",
-            ])
-        }
-    }
-
-    /// A pool (or a resize) broke a rule: one log line with the file's class and seals, a count,
-    /// and the protocol error on the object the request came on.
-    func poolRefused(_ resource: OpaquePointer, _ failure: ShmPool.Failure) {
-        let client = wl_resource_get_client(resource)!
-        clients.record(client) { $0.refusals[failure.rule, default: 0] += 1 }
-        logger.warning("pool refused", metadata: [
-            "client": "\(clients.describe(client))", "class": "\(failure.file?.kind.rawValue ?? "-")",
-            "seals": "\(failure.file?.sealDescription ?? "-")", "rule": "\(failure.rule)", "policy": "\(configuration.sealPolicy.rawValue)",
-        ])
-        postError(resource, code: failure.code.rawValue, failure.message)
-    }
-
     /// Statistics of every client so far (for `--stats`).
     public var statistics: Statistics {
         var s = Statistics(sealPolicy: configuration.sealPolicy.rawValue, clients: clients.statistics)
@@ -449,53 +371,7 @@ public final class Server {
     }
 
     func nextSerial() -> UInt32 { wl_display_next_serial(display) }
-
-    // MARK: screenshots
-
-    /// The output as PNG: the damage not composited yet is composited first (on-demand
-    /// compositing); if every buffer is held by consumers, the last composited frame.
-    public func screenshotPNG() throws -> [UInt8] {
-        _ = compositeDamage()
-        guard let fb = output.front else { throw ServerError.output("no frame has been composited") }
-        return try fb.withCPUAccess(write: false) {
-            try PNGEncoder.encodeXRGB8888(width: Int(fb.width), height: Int(fb.height), stride: Int(fb.stride), pixels: fb.data)
-        }
-    }
-
-    /// Writes the front buffer to `path` as PNG.
-    public func writeScreenshot(to path: String) throws {
-        let png = try screenshotPNG()
-        try writeFile(path, png)
-        logger.info("screenshot written", metadata: ["path": "\(path)", "bytes": "\(png.count)"])
-    }
 }
-
-/// Writes bytes to a file atomically (temporary file + rename), so readers never see half a PNG.
-public func writeFile(_ path: String, _ bytes: [UInt8]) throws {
-    struct WriteError: Error, CustomStringConvertible { let description: String }
-    let tmp = path + ".tmp-\(getpid())"
-    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw WriteError(description: "cannot create \(tmp): \(Errno.current)") }
-    var off = 0
-    while off < bytes.count {
-        let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            let e = Errno.current
-            close(fd); unlink(tmp)
-            throw WriteError(description: "cannot write \(tmp): \(e)")
-        }
-        off += n
-    }
-    close(fd)
-    guard rename(tmp, path) == 0 else {
-        let e = Errno.current
-        unlink(tmp)
-        throw WriteError(description: "cannot rename to \(path): \(e)")
-    }
-}
-
-extension Server: ShmDelegate {}
 
 extension Server: FrameSource {}
 
