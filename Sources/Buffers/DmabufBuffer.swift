@@ -30,8 +30,8 @@ package final class DmabufBuffer: ClientBuffer {
 
     package let width: Int32, height: Int32
     package let format: PixelFormat
-    private let fd: FileDescriptor
-    /// The plane's dma-buf fd, for readiness waits (DmabufWait); owned by this buffer.
+    /// The plane's dma-buf fd, owned by this buffer (closed with it), for readiness waits.
+    private let fd: OwnedFD
     package var dmabufFd: Int32 { fd.rawValue }
     package var fenceFd: Int32? { fd.rawValue }
     /// The dma-buf mapped for reading, for the buffer's lifetime.
@@ -45,23 +45,20 @@ package final class DmabufBuffer: ClientBuffer {
     /// Takes ownership of the plane's fd (closed on failure too). The caller has validated the
     /// geometry against the fd's size (LinuxBufferParams).
     package init(plane: Plane, width: Int32, height: Int32, format: PixelFormat) throws(ImportFailure) {
+        fd = OwnedFD(adopting: plane.fd.rawValue)  // closed on every way out, failures included
         let fsType = cw_fs_type(plane.fd.rawValue)
         guard fsType == 0x444D_4142 else {  // DMA_BUF_MAGIC "DMAB"
-            ReceivedFd.close(plane.fd)
             throw ImportFailure(description: "the plane fd is not a dma-buf (file system magic 0x\(String(fsType, radix: 16)))")
         }
         let size = Int(lseek(plane.fd.rawValue, 0, SEEK_END))
         let mapped: Mapping
         do throws(Errno) { mapped = try Mapping(fd: plane.fd.rawValue, length: size) } catch {
-            ReceivedFd.close(plane.fd)
             throw ImportFailure(description: "cannot map the dma-buf for reading: \(error)")
         }
         guard GuardedRange.install() == 0 else {
-            ReceivedFd.close(plane.fd)  // the mapping goes with `mapped`
             throw ImportFailure(description: "the SIGBUS guard cannot be installed")
         }
         let m = mapped.base
-        fd = plane.fd
         mapping = mapped
         self.width = width
         self.height = height
@@ -84,10 +81,6 @@ package final class DmabufBuffer: ClientBuffer {
         _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START | CDRM_SYNC_WRITE))
         defer { _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_END | CDRM_SYNC_WRITE)) }
         return writable.withBase { m in GuardedRange(address: m, length: length, writable: true).read { body(m) } }
-    }
-
-    deinit {
-        ReceivedFd.close(fd)  // the mapping is unmapped with it (Mapping)
     }
 
     package var hasAlpha: Bool { format.hasAlpha }

@@ -36,3 +36,15 @@ package struct Mapping: ~Copyable {
 
     deinit { munmap(base, length) }
 }
+
+/// A file descriptor a client sent, with exactly one owner: closed when it goes, the way
+/// received fds must be (`ReceivedFd.close`: one that could wait on a FUSE or network file
+/// system's server is closed off the main thread). `~Copyable`, so it cannot be closed twice.
+package struct OwnedFD: ~Copyable {
+    package let rawValue: Int32
+
+    /// Takes ownership of `fd`.
+    package init(adopting fd: Int32) { rawValue = fd }
+
+    deinit { ReceivedFd.close(rawValue) }
+}

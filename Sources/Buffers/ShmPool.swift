@@ -20,7 +20,8 @@ package final class ShmPool {
         package var description: String { message }
     }
 
-    package let fd: FileDescriptor
+    /// The client's fd, closed with the pool (OwnedFD).
+    package let fd: OwnedFD
     package private(set) var file: PoolFile
     /// Reads must happen under the SIGBUS guard (the file could still shrink).
     package private(set) var guarded: Bool
@@ -37,28 +38,16 @@ package final class ShmPool {
 
     /// Takes ownership of `fd` (closed on failure too).
     package init(fd rawFD: Int32, size: Int32, policy: SealPolicy) throws(Failure) {
-        fd = FileDescriptor(rawValue: rawFD)
-        let file: PoolFile, guarded: Bool
-        do {
-            (file, guarded) = try ShmPool.admit(fd: rawFD, size: size, policy: policy, resizing: false)
-        } catch {
-            ReceivedFd.close(fd)
-            throw error
-        }
+        fd = OwnedFD(adopting: rawFD)  // closed on every way out, failures included
+        let (file, guarded) = try ShmPool.admit(fd: rawFD, size: size, policy: policy, resizing: false)
         do throws(Errno) {
             mapping = try Mapping(fd: rawFD, length: Int(size))
         } catch {
-            ReceivedFd.close(fd)
             throw Failure(code: WL_SHM_ERROR_INVALID_FD, rule: "mmap-failed", message: "cannot mmap the pool fd: \(error)", file: file)
         }
         self.file = file
         self.guarded = guarded
         guardRange = GuardedRange(address: mapping.base, length: mapping.length)
-    }
-
-    deinit {
-        // The mapping is unmapped with it (Mapping); the fd is closed the way received fds are.
-        ReceivedFd.close(fd)
     }
 
     /// `wl_shm_pool.resize`: pools only grow, and seals and file size are checked again.
