@@ -50,10 +50,33 @@ let package = Package(
                                                 .product(name: "SystemPackage", package: "swift-system")]),
         // The seal-policy names, shared by the compositor (which decides) and Misbehave (which checks).
         .target(name: "Policies"),
+        // The layers of the compositor, each a target so that a wrong-way import does not build
+        // (docs/ARCHITECTURE.md): WaylandCore → SceneGraph → Render → Outputs → Protocols →
+        // Input → WindowManagement → Compositor (the assembly).
+        // Resources and typed dispatch, globals, the protocol context, generated errors.
+        .target(name: "WaylandCore", dependencies: ["CWayland", "Buffers", .product(name: "Logging", package: "swift-log")]),
+        // The scene: surfaces, sub-surface trees, views, damage, picking. Protocol-free.
+        .target(name: "SceneGraph", dependencies: ["SurfaceModel", "Buffers"]),
+        // The pixman renderer: reads the scene, writes an image.
+        .target(name: "Render", dependencies: ["SceneGraph", "SurfaceModel", "Buffers", "CPixman"]),
+        // Output backends (drm-dumb, udmabuf, dma-heap, memfd), the swapchain, capture consumers.
+        .target(name: "Outputs", dependencies: ["Render", "SceneGraph", "SurfaceModel", "Buffers", "CDRM", "CPixman", "CWayland",
+                                                .product(name: "SystemPackage", package: "swift-system")]),
+        // One handler per interface, per-family state and delegates; no policy, no server.
+        .target(name: "Protocols", dependencies: ["WaylandCore", "Outputs", "SceneGraph", "SurfaceModel", "Buffers", "Policies",
+                                                  "CWayland", "CDRM", "CPixman",
+                                                  .product(name: "Logging", package: "swift-log"),
+                                                  .product(name: "SystemPackage", package: "swift-system")]),
+        // The seat, split per device, and the data device (selection).
+        .target(name: "Input", dependencies: ["Protocols", "WaylandCore", "SceneGraph", "SurfaceModel", "Buffers", "CWayland"]),
+        // Window-management policy: the Shell (placement, focus, popup grabs, move/resize).
+        .target(name: "WindowManagement", dependencies: ["Input", "Protocols", "SceneGraph", "SurfaceModel", "CWayland"]),
+        // The assembly: configuration, the display and its socket, globals, the frame loop.
         .target(
             name: "Compositor",
             dependencies: [
                 "CWayland", "CPixman", "CDRM", "PNG", "Policies", "SurfaceModel", "Buffers",
+                "WaylandCore", "SceneGraph", "Render", "Outputs", "Protocols", "Input", "WindowManagement",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
@@ -133,7 +156,8 @@ let package = Package(
         ),
         .testTarget(
             name: "CompositorTests",
-            dependencies: ["Compositor", "SurfaceModel", "Buffers", "CPixman", "CWayland", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Compositor", "SurfaceModel", "Buffers", "WaylandCore", "SceneGraph", "Render", "Outputs", "Protocols", "Input",
+                           "WindowManagement", "CPixman", "CWayland", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "CWayland", "WaylandTestSupport", "Misbehave"]),
         .testTarget(

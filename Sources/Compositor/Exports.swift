@@ -3,3 +3,7 @@
 @_exported import Buffers
 @_exported import Policies
 @_exported import SurfaceModel
+
+import Outputs
+/// `--output-device` (ServerConfiguration.outputDevice): defined with the output backends.
+public typealias OutputDeviceChoice = Outputs.OutputDeviceChoice

@@ -5,3 +5,11 @@ import CWayland
 import CPixman
 import CDRM
 import CZlib
+import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement

@@ -9,7 +9,7 @@ final class UnixSocket {
     enum SendResult { case sent(Int), wouldBlock, failed(Int32) }
     enum ReceiveResult { case data(Int), wouldBlock, endOfFile, failed(Int32) }
 
-    struct ConnectError: Error, CustomStringConvertible { let description: String }
+    struct ConnectError: Error, CustomStringConvertible { package let description: String }
 
     init(path: String) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)

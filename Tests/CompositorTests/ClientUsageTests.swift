@@ -1,6 +1,13 @@
 @testable import Compositor
 @testable import SurfaceModel
 import Testing
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// Per-client limits and the ledger of all clients (Server/ClientUsage.swift).
 @Suite struct ClientUsageTests {

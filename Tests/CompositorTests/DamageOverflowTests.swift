@@ -1,6 +1,13 @@
 import Testing
 @testable import Compositor
 @testable import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// Found by protocol-fuzz (seed 103, session 42029): `wl_surface.damage_buffer(1, 6, INT32_MAX, 74)`
 /// on a surface with buffer scale 3 made the buffer-to-surface damage conversion overflow Int32

@@ -6,6 +6,13 @@ import Logging
 import Testing
 @testable import Compositor
 @testable import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// The embedding API the wlcs module uses: a server without a socket on its own thread, driven
 /// from another thread through `perform`, with clients connected over socketpairs.

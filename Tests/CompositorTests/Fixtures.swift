@@ -2,6 +2,13 @@ import CWayland
 import Glibc
 @testable import Compositor
 @testable import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// Real wl_shm-style buffers for unit tests: a memfd filled by `pixel(x, y)`, mapped by a real
 /// ShmPool exactly as `wl_shm.create_pool` would.
@@ -22,7 +29,7 @@ func makeShmBuffer(width: Int32, height: Int32, format: PixelFormat = .xrgb8888,
     let pool = try ShmPool(fd: fd, size: Int32(size), policy: .guardOnly)
     let layout = try ShmBufferLayout.validate(offset: 0, width: width, height: height, stride: stride,
                                               format: format, poolSize: size).get()
-    return Buffer(resource: nil, contents: ShmBuffer(pool: pool, layout: layout))
+    return Buffer(contents: ShmBuffer(pool: pool, layout: layout))
 }
 
 /// A buffer of `format` whose rows (`stride` bytes apart) are given as raw bytes.
@@ -35,5 +42,5 @@ func makeShmBuffer(width: Int32, height: Int32, format: PixelFormat, stride: Int
     let pool = try ShmPool(fd: fd, size: Int32(size), policy: .guardOnly)
     let layout = try ShmBufferLayout.validate(offset: 0, width: width, height: height, stride: stride,
                                               format: format, poolSize: size).get()
-    return Buffer(resource: nil, contents: ShmBuffer(pool: pool, layout: layout))
+    return Buffer(contents: ShmBuffer(pool: pool, layout: layout))
 }

@@ -1,6 +1,13 @@
 import Testing
 @testable import Compositor
 @testable import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// Every advertised wl_shm format composites to the right colour: pure red, green and blue,
 /// encoded per the DRM fourcc definitions (little-endian words), read back from the output.

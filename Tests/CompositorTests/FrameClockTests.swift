@@ -2,6 +2,13 @@ import CWayland
 import Testing
 @testable import Compositor
 @testable import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// Found by protocol-fuzz under AddressSanitizer: at shutdown, destroying the clients unmaps their
 /// surfaces, which asks the frame clock for a frame after it was shut down. With --refresh 0 that
@@ -15,7 +22,8 @@ import Testing
         let loop = try #require(wl_event_loop_create())
         defer { wl_event_loop_destroy(loop) }
         let count = Count()
-        let clock = FrameClock(loop: loop, refreshMilliHz: refreshMilliHz) { _ in count.frames += 1 }
+        let clock = FrameClock(loop: loop, refreshMilliHz: refreshMilliHz)
+        clock.onFrame = { _ in count.frames += 1 }
 
         // Before shutdown a request gives a frame (so the check below can fail).
         clock.schedule()
@@ -36,13 +44,12 @@ import Testing
         defer { wl_event_loop_destroy(loop) }
         final class Frames { var times: [UInt64] = []; var wanted = 6 }
         let frames = Frames()
-        var clock: FrameClock!
-        clock = FrameClock(loop: loop, refreshMilliHz: 200_000) { t in  // 5 ms period
+        let clock = FrameClock(loop: loop, refreshMilliHz: 200_000)  // 5 ms period
+        clock.onFrame = { [unowned clock] t in
             frames.times.append(t)
             if frames.times.count < frames.wanted { clock.schedule() }
         }
-        // The frame closure holds `clock` (to ask for the next frame): nil it to end the cycle.
-        defer { clock.shutdown(); clock = nil }
+        defer { clock.shutdown() }
         clock.schedule()
         #expect(clock.isTicking)
         for _ in 0..<100 where frames.times.count < frames.wanted { _ = wl_event_loop_dispatch(loop, 20) }

@@ -3,6 +3,13 @@ import Glibc
 import Testing
 @testable import Compositor
 @testable import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// Real files of every class the seal policy distinguishes.
 @Suite struct PoolFileTests {

@@ -2,6 +2,13 @@ import CWayland
 import Testing
 @testable import Compositor
 @testable import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// xdg_positioner placement and constraint adjustment against a 200×100 output whose parent
 /// window geometry sits at (50, 20): bounds in parent coordinates are (-50, -20, 200, 100).

@@ -1,6 +1,13 @@
 import CWayland
 import Testing
 @testable import Compositor
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// The enums protocol/generate.sh writes from the XML agree with the C constants
 /// wayland-scanner writes from the same XML (and libwayland's own for the core).

@@ -2,6 +2,13 @@ import CPixman
 import Testing
 @testable import Compositor
 @testable import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 @Suite struct RegionTests {
     @Test func unionOfOverlappingRectsCountsEachPixelOnce() {

@@ -1,6 +1,13 @@
 import Testing
 @testable import Compositor
 @testable import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// Composites real shm buffers into a real memfd framebuffer and reads the pixels back.
 @Suite struct RendererTests {

@@ -1,6 +1,13 @@
 import Testing
 @testable import Compositor
 @testable import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 @Suite struct SurfaceStateTests {
     func size(_ b: Buffer) -> (Int32, Int32) { (b.width, b.height) }

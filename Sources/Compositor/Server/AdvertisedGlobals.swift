@@ -1,5 +1,13 @@
 import Buffers
 import CWayland
+import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// A global compositord advertises, with the highest version it speaks.
 public struct AdvertisedGlobal: Sendable, Equatable {
@@ -14,16 +22,16 @@ public struct AdvertisedGlobal: Sendable, Equatable {
 
 /// One global compositord can offer: the one table both the creation of globals and the list
 /// embedders read come from (`Server.globalDefinitions`).
-struct GlobalDefinition {
-    let interface: UnsafePointer<wl_interface>
-    let version: UInt32
+package struct GlobalDefinition {
+    package let interface: UnsafePointer<wl_interface>
+    package let version: UInt32
     /// Offered only where the machine has what it needs: not claimed to the wlcs module.
-    let deviceDependent: Bool
+    package let deviceDependent: Bool
     /// Whether this server offers it (always, unless device-dependent).
-    let isOffered: (Server) -> Bool
-    let bind: (Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) -> Void
+    package let isOffered: (Server) -> Bool
+    package let bind: (Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) -> Void
 
-    init(_ interface: UnsafePointer<wl_interface>, _ version: UInt32, offeredWhen isOffered: ((Server) -> Bool)? = nil,
+    package init(_ interface: UnsafePointer<wl_interface>, _ version: UInt32, offeredWhen isOffered: ((Server) -> Bool)? = nil,
          bind: @escaping (Server, OpaquePointer, UInt32, UInt32) -> Void) {
         self.interface = interface
         self.version = version
@@ -32,13 +40,13 @@ struct GlobalDefinition {
         self.bind = bind
     }
 
-    var name: String { String(cString: interface.pointee.name) }
+    package var name: String { String(cString: interface.pointee.name) }
 }
 
 extension Server {
     /// Every global, with the highest version compositord speaks, in advertisement order.
     /// (xdg_wm_base's v4 twin for quirky clients is made beside it: ClientQuirks.)
-    static var globalDefinitions: [GlobalDefinition] {
+    package static var globalDefinitions: [GlobalDefinition] {
         [
             GlobalDefinition(cw_wl_compositor_v6(), WlCompositor.version) { s, c, v, id in WlCompositor.bind(s.compositorState, c, v, id) },
             GlobalDefinition(cw_wl_shm_interface(), WlShm.version) { s, c, v, id in WlShm.bind(s.shmState, c, v, id) },
@@ -78,7 +86,7 @@ extension Server {
     /// The display's global filter: the one place that decides which client sees which global.
     /// libwayland applies it to `wl_registry.global` and to `wl_registry.bind` alike, so a hidden
     /// global cannot be bound by guessing its name (invalid_object).
-    func installGlobalFilter() {
+    package func installGlobalFilter() {
         let filter: wl_display_global_filter_func_t = { client, global, data in
             guard let client, let data else { return true }
             let server = Unmanaged<Server>.fromOpaque(data).takeUnretainedValue()

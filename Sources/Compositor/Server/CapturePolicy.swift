@@ -1,3 +1,14 @@
+import Buffers
+import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
+import CWayland
+
 /// `--capture allow|deny`: whether clients may read the whole output.
 ///
 /// Capture is the only way to see a headless compositor's output, and stock tools (grim, wf-recorder)
@@ -10,5 +21,5 @@ public enum CapturePolicy: String, Sendable, CaseIterable {
     case allow, deny
 
     /// The globals that hand out the output's pixels.
-    static let interfaces: Set<String> = ["zwlr_export_dmabuf_manager_v1", "zwlr_screencopy_manager_v1"]
+    package static let interfaces: Set<String> = ["zwlr_export_dmabuf_manager_v1", "zwlr_screencopy_manager_v1"]
 }

@@ -1,17 +1,25 @@
 import Buffers
 import CWayland
 import Logging
+import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// Who is connected: credentials for logs, and a destroy listener per client.
-final class Clients {
-    struct Info {
-        let pid: pid_t, uid: uid_t, gid: gid_t
+package final class Clients {
+    package struct Info {
+        package let pid: pid_t, uid: uid_t, gid: gid_t
         /// /proc/PID/exe at connection, for logs and quirks.
-        let executable: String?
+        package let executable: String?
         /// Shown the v4 xdg_wm_base (ClientQuirks.xdgWmBaseAtMostV4).
-        var xdgWmBaseV4 = false
+        package var xdgWmBaseV4 = false
         /// compositord has sealed one of this client's pools and said so (logged once per client).
-        var sealedOnBehalfLogged = false
+        package var sealedOnBehalfLogged = false
     }
 
     private let logger: Logger
@@ -23,19 +31,19 @@ final class Clients {
     /// summed, so a server that sees millions of connections does not grow with them.
     private let keepDeparted: Bool
     private var departed: [(number: Int, statistics: ClientStatistics)] = []
-    private(set) var folded = ClientStatistics(pid: 0, uid: 0)
-    private(set) var foldedCount = 0
+    package private(set) var folded = ClientStatistics(pid: 0, uid: 0)
+    package private(set) var foldedCount = 0
     private var destroyListeners: [OpaquePointer: Listener] = [:]
     /// What each connected client makes compositord hold, against `limits`.
     private var usages: [OpaquePointer: ClientUsage] = [:]
     private let limits: ClientLimits
     /// Every client's mapped bytes together.
-    let ledger: MemoryLedger
+    package let ledger: MemoryLedger
     private var createdListener: Listener?
     /// Called after a client has gone and all its resources were destroyed.
-    var onDisconnect: (OpaquePointer) -> Void = { _ in }
+    package var onDisconnect: (OpaquePointer) -> Void = { _ in }
 
-    init(display: OpaquePointer, logger: Logger, keepDeparted: Bool, limits: ClientLimits = ClientLimits()) {
+    package init(display: OpaquePointer, logger: Logger, keepDeparted: Bool, limits: ClientLimits = ClientLimits()) {
         self.logger = logger
         self.limits = limits
         ledger = MemoryLedger(limit: limits.totalMemoryBytes)
@@ -47,27 +55,27 @@ final class Clients {
         createdListener?.listen(toClientCreated: display)
     }
 
-    var count: Int { infos.count }
+    package var count: Int { infos.count }
 
-    func info(_ client: OpaquePointer) -> Info? { infos[client] }
+    package func info(_ client: OpaquePointer) -> Info? { infos[client] }
 
-    func usage(_ client: OpaquePointer) -> ClientUsage? { usages[client] }
+    package func usage(_ client: OpaquePointer) -> ClientUsage? { usages[client] }
 
     /// True the first time it is asked for `client`: its first pool sealed on its behalf.
-    func firstSealedOnBehalf(_ client: OpaquePointer) -> Bool {
+    package func firstSealedOnBehalf(_ client: OpaquePointer) -> Bool {
         guard let info = infos[client], !info.sealedOnBehalfLogged else { return false }
         infos[client]!.sealedOnBehalfLogged = true
         return true
     }
 
     /// Updates the statistics of a connected client.
-    func record(_ client: OpaquePointer, _ update: (inout ClientStatistics) -> Void) {
+    package func record(_ client: OpaquePointer, _ update: (inout ClientStatistics) -> Void) {
         guard live[client] != nil else { return }
         update(&live[client]!.statistics)
     }
 
     /// The kept clients' counters (departed and connected), in connection order.
-    var statistics: [ClientStatistics] {
+    package var statistics: [ClientStatistics] {
         (departed + live.map { client, entry in (entry.number, withPeaks(entry.statistics, client)) })
             .sorted { $0.number < $1.number }.map(\.statistics)
     }
@@ -117,7 +125,7 @@ final class Clients {
     }
 
     /// "pid=… uid=…" for log lines about a client.
-    func describe(_ client: OpaquePointer) -> String {
+    package func describe(_ client: OpaquePointer) -> String {
         guard let i = infos[client] else { return "unknown" }
         return "pid=\(i.pid) uid=\(i.uid)"
     }

@@ -2,19 +2,27 @@ import Buffers
 import CWayland
 import Dispatch
 import Glibc
+import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// The queue behind `Server.perform`: jobs handed over under a lock, an eventfd on the server's
 /// wl_event_loop that wakes it, and a semaphore per job that the caller waits on.
 ///
 /// @unchecked Sendable: the job list, the closed flag and the fd are only touched with `mutex`
 /// held; the event source and the display are only touched on the server's thread.
-final class CrossThreadQueue: @unchecked Sendable {
+package final class CrossThreadQueue: @unchecked Sendable {
     private final class Job {
-        let body: () -> Void
-        let done = DispatchSemaphore(value: 0)
+        package let body: () -> Void
+        package let done = DispatchSemaphore(value: 0)
         /// Written before `done` is signalled, read after it was waited for.
-        var ran = false
-        init(_ body: @escaping () -> Void) { self.body = body }
+        package var ran = false
+        package init(_ body: @escaping () -> Void) { self.body = body }
     }
 
     private let display: OpaquePointer
@@ -26,7 +34,7 @@ final class CrossThreadQueue: @unchecked Sendable {
     private var source: OpaquePointer?
 
     /// Must be created on the server's thread (the one that will run its loop).
-    init(display: OpaquePointer) {
+    package init(display: OpaquePointer) {
         self.display = display
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
@@ -48,7 +56,7 @@ final class CrossThreadQueue: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func perform(_ body: @escaping () -> Void) -> Bool {
+    package func perform(_ body: @escaping () -> Void) -> Bool {
         if pthread_equal(owner, pthread_self()) != 0 {
             let open = locked { !closed }
             if open { body(); wl_display_flush_clients(display) }
@@ -70,7 +78,7 @@ final class CrossThreadQueue: @unchecked Sendable {
 
     /// Stops accepting work; callers still waiting return false. Server thread only, before the
     /// display is destroyed.
-    func close() {
+    package func close() {
         if let source { wl_event_source_remove(source) }
         source = nil
         let abandoned = locked { () -> [Job] in

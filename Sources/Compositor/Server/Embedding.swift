@@ -1,6 +1,14 @@
 import Buffers
 import CWayland
 import Glibc
+import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// Running a `Server` inside another program (the wlcs integration module, in-process tests):
 /// calls from other threads, and clients connected over sockets the embedder made.

@@ -3,6 +3,14 @@ import CWayland
 import Glibc
 import Logging
 import SystemPackage
+import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// How many file descriptors compositord lets clients make it hold, so that it never runs out
 /// for its own needs (accepting, output buffers, screenshots, dups of fds it sends, timers).
@@ -34,12 +42,12 @@ public struct FdBudget: Sendable {
     }
 
     /// Whether a client whose socket is fd `n` may stay.
-    static func admitsClient(socketFD n: Int32) -> Bool {
+    package static func admitsClient(socketFD n: Int32) -> Bool {
         Int(n) + 1 + clientAllowance + reserve <= limit
     }
 
     /// Whether a received fd `n` may be kept.
-    static func admitsReceived(fd n: Int32) -> Bool {
+    package static func admitsReceived(fd n: Int32) -> Bool {
         Int(n) + 1 + reserve <= limit
     }
 
@@ -58,7 +66,7 @@ public struct FdBudget: Sendable {
         return (before, UInt64(r.rlim_cur), UInt64(r.rlim_max))
     }
 
-    static func atLimitMessage(fd n: Int32) -> String {
+    package static func atLimitMessage(fd n: Int32) -> String {
         "compositor is at its file descriptor limit (fd \(n) of \(limit), \(reserve) kept for itself): try again later"
     }
 }
@@ -66,7 +74,7 @@ public struct FdBudget: Sendable {
 extension Server {
     /// A new connection's fd from the listening socket: becomes a client, or is refused
     /// (`tableFull`: it only got in through the spare fd).
-    func accepted(_ fd: Int32, tableFull: Bool) {
+    package func accepted(_ fd: Int32, tableFull: Bool) {
         if tableFull || !FdBudget.admitsClient(socketFD: fd) {
             refuseClient(fd, FdBudget.atLimitMessage(fd: fd))
         } else if wl_client_create(display, fd) == nil {
@@ -100,7 +108,7 @@ extension Server {
 
     /// For requests that hand over an fd: false (after closing it and posting
     /// `wl_display.error(no_memory)`, which disconnects the client) when it landed in the reserve.
-    func admitsReceived(_ request: Request, fd: Int32) -> Bool {
+    package func admitsReceived(_ request: Request, fd: Int32) -> Bool {
         guard !FdBudget.admitsReceived(fd: fd) else { return true }
         ReceivedFd.close(fd)
         let client = request.client
@@ -113,11 +121,11 @@ extension Server {
 }
 
 /// Events written without libwayland, for connections that never become clients.
-enum WireEvent {
+package enum WireEvent {
     /// `wl_display.error(object_id: 1, code, message)` on `wl_display` (object 1, opcode 0), in the
     /// wire format: header (object id; size << 16 | opcode), then 32-bit words, the string as its
     /// length with the NUL and the bytes padded to 4.
-    static func displayError(code: UInt32, message: String) -> [UInt8] {
+    package static func displayError(code: UInt32, message: String) -> [UInt8] {
         var text = Array(message.utf8.prefix(1000)) + [0]
         let stringLength = UInt32(text.count)
         while text.count % 4 != 0 { text.append(0) }

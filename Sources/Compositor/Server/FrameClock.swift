@@ -1,6 +1,14 @@
 import Buffers
 import CWayland
 import Glibc
+import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// Paces frames like a display would: at most one per refresh period, on a fixed vblank grid,
 /// and only when asked (an idle compositor arms no timer and uses no CPU).
@@ -10,7 +18,7 @@ import Glibc
 /// periodic one on the vblank grid, so a steady client costs one `read` per frame and no
 /// re-arming; the first vblank nobody asked for disarms it. With refresh 0 a frame runs as soon
 /// as the loop is idle.
-final class FrameClock {
+package final class FrameClock {
     private let loop: OpaquePointer
     private let periodNs: UInt64
     private let epochNs: UInt64
@@ -24,13 +32,14 @@ final class FrameClock {
     private var ticking = false
     private var isShutDown = false
     /// The vblank counter (MSC) of the last frame: ticks of the grid since the clock started.
-    private(set) var msc: UInt64 = 0
-    /// Runs the frame; gets the frame's presentation time (CLOCK_MONOTONIC ns).
-    private let onFrame: (UInt64) -> Void
+    package private(set) var msc: UInt64 = 0
+    /// Runs the frame; gets the frame's presentation time (CLOCK_MONOTONIC ns). Set by the
+    /// owner once it exists (the clock is made first, so that the owner's fields need no
+    /// implicitly unwrapped optional).
+    package var onFrame: (UInt64) -> Void = { _ in }
 
-    init(loop: OpaquePointer, refreshMilliHz: Int32, onFrame: @escaping (UInt64) -> Void) {
+    package init(loop: OpaquePointer, refreshMilliHz: Int32) {
         self.loop = loop
-        self.onFrame = onFrame
         periodNs = refreshMilliHz > 0 ? 1_000_000_000_000 / UInt64(refreshMilliHz) : 0
         epochNs = cw_monotonic_ns()
         timerFD = cw_timerfd_create()
@@ -43,7 +52,7 @@ final class FrameClock {
 
     /// Must run before the event loop is destroyed. Frames asked for later (clients torn down
     /// at shutdown unmap their surfaces) are ignored: the timer is closed and the loop is going.
-    func shutdown() {
+    package func shutdown() {
         isShutDown = true
         if let source { wl_event_source_remove(source) }
         if let idleSource { wl_event_source_remove(idleSource) }
@@ -53,7 +62,7 @@ final class FrameClock {
     }
 
     /// Asks for a frame at the next vblank (no-op when one is already scheduled).
-    func schedule() {
+    package func schedule() {
         guard !armed, !isShutDown else { return }
         armed = true
         if periodNs == 0 {
@@ -95,8 +104,8 @@ final class FrameClock {
     }
 
     /// Whether the timer is armed (for tests: an idle clock must not tick).
-    var isTicking: Bool { ticking }
+    package var isTicking: Bool { ticking }
 
     /// The refresh period in ns (0 without pacing).
-    var period: UInt64 { periodNs }
+    package var period: UInt64 { periodNs }
 }

@@ -2,53 +2,20 @@ import Buffers
 import SurfaceModel
 import CWayland
 import Glibc
-
-/// A `wl_surface.commit` held back until its dma-buf is ready (issue 16, item 3), or queued
-/// behind one that is: a surface's commits apply in order, each once its own dma-buf polls
-/// ready and the sub-surface commits it depends on have been applied.
-final class HeldCommit {
-    /// The pending state as it was at the commit, taken whole.
-    var state: SurfaceState<Buffer>
-    /// The fence wait of this commit's dma-buf; nil once ready (or when it had none).
-    var wait: DmabufWait?
-    /// Held commits of synchronized descendants made before this one: a parent's commit applies
-    /// their cached state, so it waits for them to reach the cache first.
-    var dependencies: [HeldCommit]
-    /// Applied (or dropped): nothing waits for it any more.
-    var isDone = false
-    /// Its dma-buf missed the deadline: never applied (its client is being disconnected).
-    var failed = false
-    /// The parent state this commit applies to its sub-surfaces (wl_subsurface: stacking order
-    /// and positions set before it), taken at the commit so that requests made while it is held
-    /// wait for the next commit.
-    var stack: [StackItem]
-    var positions: [(subsurface: Subsurface, position: (x: Int32, y: Int32)?)]
-    /// CLOCK_MONOTONIC ms at the commit, for the log.
-    let heldAtMs: UInt64
-
-    init(state: SurfaceState<Buffer>, dependencies: [HeldCommit], parentStateOf surface: Surface) {
-        self.state = state
-        self.dependencies = dependencies
-        stack = surface.pendingStack
-        positions = surface.pendingStack.compactMap { item in
-            guard case let .child(sub) = item else { return nil }
-            defer { sub.parentPendingPosition = nil }
-            return (sub, sub.parentPendingPosition)
-        }
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        heldAtMs = UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
-    }
-
-    var isReady: Bool { wait == nil && !failed && dependencies.allSatisfy(\.isDone) }
-}
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 extension Server {
     /// `wl_surface.commit` after validation: applied (or cached) now when its dma-buf is ready and
     /// nothing is held before it; otherwise held, in order, until it is. With explicit sync
     /// (`acquire`, linux-drm-syncobj-v1) ready means the acquire point signalled, and the
     /// buffer's implicit fences are not waited for (the read never waits on them either).
-    func commitWhenReady(_ surface: Surface, acquire: SyncobjPoint? = nil) {
+    package func commitWhenReady(_ surface: Surface, acquire: SyncobjPoint? = nil) {
         // Nothing held anywhere (the usual case): no walk of the sub-surface tree.
         let dependencies = holdingSurfaces.isEmpty ? [] : heldSyncDescendantCommits(of: surface)
         // Asked of the buffer, not found by a dynamic cast: this runs on every commit.
@@ -102,7 +69,7 @@ extension Server {
 
     /// Applies the surface's held commits that are ready, in order, stopping at the first that is
     /// not; then its ancestors', which may have waited for these.
-    func applyHeldCommits(_ surface: Surface) {
+    package func applyHeldCommits(_ surface: Surface) {
         var applied = false
         while let first = surface.heldCommits.first, first.isReady {
             surface.heldCommits.removeFirst()
@@ -140,12 +107,12 @@ extension Server {
 
     /// Commits that waited for others (a parent's for its synchronized sub-surfaces') may be
     /// ready now. Few surfaces ever hold commits, so all of them are looked at.
-    func applyDependentCommits() {
+    package func applyDependentCommits() {
         for s in holdingSurfaces where s.heldCommits.first?.isReady == true { applyHeldCommits(s) }
     }
 
     /// The wl_surface is being destroyed: its held commits are dropped.
-    func dropHeldCommits(_ surface: Surface) {
+    package func dropHeldCommits(_ surface: Surface) {
         guard !surface.heldCommits.isEmpty else { return }
         surface.dropHeldCommits()
         holdingSurfaces.removeAll { $0 === surface }
@@ -154,7 +121,7 @@ extension Server {
 
     /// Commits a client may have held at once (all its surfaces): each fenced one costs a
     /// descriptor (the sync_file the event loop watches) until it applies or the deadline passes.
-    static let maxHeldCommitsPerClient = 32
+    package static let maxHeldCommitsPerClient = 32
 
     private func heldCommitCount(of client: OpaquePointer) -> Int {
         var n = 0
@@ -228,7 +195,7 @@ extension Server {
 extension Surface {
     /// The surface is going away: held commits are dropped (buffers never shown released,
     /// frame callbacks dropped, feedback discarded) and their waits stopped.
-    func dropHeldCommits() {
+    package func dropHeldCommits() {
         let held = heldCommits
         heldCommits = []
         var released: [Buffer] = []

@@ -3,6 +3,14 @@ import CWayland
 import Glibc
 import Logging
 import SystemPackage
+import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// The Wayland socket `$XDG_RUNTIME_DIR/<name>` and its `<name>.lock`, made and accepted on by
 /// compositord itself rather than by `wl_display_add_socket`.
@@ -19,9 +27,9 @@ import SystemPackage
 ///   readable, so the level-triggered loop calls it again at once: a busy loop flooding the log
 ///   for as long as the table is full. Here a spare fd is given up to accept and refuse that
 ///   client; without a spare, accepting pauses for `pauseMilliseconds`.
-final class ListeningSocket {
-    let name: String
-    let path: String
+package final class ListeningSocket {
+    package let name: String
+    package let path: String
     private let directory: RuntimeDirectory
     private var lockFD: Int32
     private var socketFD: Int32
@@ -35,12 +43,12 @@ final class ListeningSocket {
     private let onAccept: (_ fd: Int32, _ tableFull: Bool) -> Void
     private var paused = false
 
-    static let pauseMilliseconds: Int32 = 250
+    package static let pauseMilliseconds: Int32 = 250
     /// libwayland's range for automatic names.
-    static let automaticNames = (0...32).map { "wayland-\($0)" }
+    package static let automaticNames = (0...32).map { "wayland-\($0)" }
 
     /// Creates `name` in `directory`, or with nil the first free `wayland-N`.
-    init(directory: RuntimeDirectory, name: String?, loop: OpaquePointer, logger: Logger,
+    package init(directory: RuntimeDirectory, name: String?, loop: OpaquePointer, logger: Logger,
          onAccept: @escaping (_ fd: Int32, _ tableFull: Bool) -> Void) throws(ServerError) {
         self.directory = directory
         self.logger = logger
@@ -83,7 +91,7 @@ final class ListeningSocket {
     deinit { close() }
 
     /// Stops accepting, removes the socket and then the lock file (libwayland's order). Idempotent.
-    func close() {
+    package func close() {
         if let source { wl_event_source_remove(source) }
         if let retryTimer { wl_event_source_remove(retryTimer) }
         source = nil

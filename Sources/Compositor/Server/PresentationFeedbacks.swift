@@ -2,26 +2,33 @@ import Buffers
 import SurfaceModel
 import CWayland
 import Glibc
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// wp_presentation on the server side: queueing committed feedback and presenting it with the frame.
 extension Server {
     /// A commit made `feedbacks` (possibly none) the feedback of the surface's new content: the
     /// feedback still waiting for the content this commit replaces is discarded (as Weston does),
     /// and a frame is scheduled even if the commit damaged nothing, so feedback always resolves.
-    func queuePresentationFeedbacks(_ surface: Surface, _ feedbacks: [AnyObject]) {
+    package func queuePresentationFeedbacks(_ surface: Surface, _ feedbacks: [AnyObject]) {
         if presentationFeedbacks.committed(surface, feedbacks.compactMap { $0 as? PresentationFeedback }) {
             frameClock.schedule()
         }
     }
 
     /// Discards the feedback `state` carries: its content will never be shown.
-    func discardPresentationFeedbacks(of state: inout SurfaceState<Buffer>) {
+    package func discardPresentationFeedbacks(of state: inout SurfaceState<Buffer>) {
         for feedback in state.presentationFeedbacks { (feedback as? PresentationFeedback)?.discard() }
         state.presentationFeedbacks = []
     }
 
     /// After a frame became the front buffer: feedback of content on the output is presented.
-    func presentFeedbacks(atNs ns: UInt64) {
+    package func presentFeedbacks(atNs ns: UInt64) {
         let period = frameClock.period
         let frame = PresentedFrame(timeNs: ns, refreshNs: UInt32(clamping: period),
                                    sequence: period > 0 ? frameClock.msc : 0)

@@ -2,6 +2,14 @@ import Buffers
 import CWayland
 import Glibc
 import SystemPackage
+import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// `$XDG_RUNTIME_DIR`, opened and verified once: the only place the socket and its lock file
 /// may live.
@@ -11,13 +19,13 @@ import SystemPackage
 /// write there could swap the socket for their own, or pre-create the lock file as a symlink.
 /// The checks run on the directory we opened (`O_NOFOLLOW`, then `fstat`), not on a path that
 /// could change between check and use, and the lock and socket are made relative to that fd.
-final class RuntimeDirectory {
-    let path: String
+package final class RuntimeDirectory {
+    package let path: String
     /// `O_PATH | O_DIRECTORY` fd of the verified directory; closed in `close()`.
-    private(set) var fd: Int32
+    package private(set) var fd: Int32
 
     /// Opens and verifies `$XDG_RUNTIME_DIR` (or `environmentValue` for tests).
-    init(environmentValue: String? = RuntimeDirectory.environment) throws(ServerError) {
+    package init(environmentValue: String? = RuntimeDirectory.environment) throws(ServerError) {
         guard let dir = environmentValue, !dir.isEmpty else { throw .runtimeDirUnset }
         guard dir.hasPrefix("/") else { throw .runtimeDirUnusable(path: dir, reason: "not an absolute path") }
         func unusable(_ reason: String) -> ServerError { .runtimeDirUnusable(path: dir, reason: reason) }
@@ -61,16 +69,16 @@ final class RuntimeDirectory {
         self.fd = fd
     }
 
-    func close() {
+    package func close() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
     }
 
     deinit { close() }
 
-    static var environment: String? { getenv("XDG_RUNTIME_DIR").map { String(cString: $0) } }
+    package static var environment: String? { getenv("XDG_RUNTIME_DIR").map { String(cString: $0) } }
 
-    static func octal(_ mode: mode_t) -> String {
+    package static func octal(_ mode: mode_t) -> String {
         let digits = String(mode, radix: 8)
         return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }

@@ -1,16 +1,24 @@
 import Buffers
 import CWayland
 import Logging
+import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 extension Server {
     /// The usage of the client `request` came from (nil only for a client already gone).
-    func usage(of client: OpaquePointer) -> ClientUsage? { clients.usage(client) }
+    package func usage(of client: OpaquePointer) -> ClientUsage? { clients.usage(client) }
 
     /// A request would take its client past a limit: one log line, a count under the limit's
     /// rule, and `wl_display.error(no_memory)` with the reason (the client is disconnected).
     /// wl_shm has no error for "too much"; no_memory is libwayland's own answer when it cannot
     /// allocate for a client (`wl_client_post_no_memory`).
-    func limitRefused(_ client: OpaquePointer, _ refusal: ClientUsage.Refusal, what: String) {
+    package func limitRefused(_ client: OpaquePointer, _ refusal: ClientUsage.Refusal, what: String) {
         let message = refusal.message(what: what)
         recordLimitRefusal(client, refusal, message: message)
         if let displayResource = wl_client_get_object(client, 1) {
@@ -19,7 +27,7 @@ extension Server {
     }
 
     /// Counts and logs a limit refusal (the caller answers the client).
-    func recordLimitRefusal(_ client: OpaquePointer, _ refusal: ClientUsage.Refusal, message: String) {
+    package func recordLimitRefusal(_ client: OpaquePointer, _ refusal: ClientUsage.Refusal, message: String) {
         clients.record(client) { $0.refusals[refusal.rule, default: 0] += 1 }
         let usage = clients.usage(client)
         logger.warning("client limit reached", metadata: [
@@ -29,4 +37,8 @@ extension Server {
             "max-client-buffers": "\(configuration.clientLimits.objects)", "reason": "\(message)",
         ])
     }
+}
+
+extension Server: ProtocolContext {
+    package func describe(_ client: OpaquePointer) -> String { clients.describe(client) }
 }

@@ -3,6 +3,14 @@ import CWayland
 import Glibc
 import PNG
 import SystemPackage
+import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 extension Server {
     // MARK: screenshots
@@ -27,7 +35,7 @@ extension Server {
 
 /// Writes bytes to a file atomically (temporary file + rename), so readers never see half a PNG.
 public func writeFile(_ path: String, _ bytes: [UInt8]) throws {
-    struct WriteError: Error, CustomStringConvertible { let description: String }
+    struct WriteError: Error, CustomStringConvertible { package let description: String }
     let tmp = path + ".tmp-\(getpid())"
     let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw WriteError(description: "cannot create \(tmp): \(Errno.current)") }

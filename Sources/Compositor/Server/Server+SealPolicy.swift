@@ -1,13 +1,21 @@
 import Buffers
 import CWayland
 import Logging
+import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// What wl_shm asks of the compositor (ShmDelegate): the policy, and what each judgement costs.
 extension Server: ShmDelegate {
-    var sealPolicy: SealPolicy { configuration.sealPolicy }
+    package var sealPolicy: SealPolicy { configuration.sealPolicy }
 
     /// A pool passed the policy: count it by file class.
-    func poolAccepted(_ client: OpaquePointer, _ pool: ShmPool) {
+    package func poolAccepted(_ client: OpaquePointer, _ pool: ShmPool) {
         clients.record(client) { $0.poolsAccepted[pool.file.kind.rawValue, default: 0] += 1 }
         logger.debug("pool accepted", metadata: [
             "client": "\(clients.describe(client))", "class": "\(pool.file.kind.rawValue)", "seals": "\(pool.file.sealDescription)",
@@ -28,7 +36,7 @@ extension Server: ShmDelegate {
 
     /// A pool (or a resize) broke a rule: one log line with the file's class and seals, a count,
     /// and the protocol error on the object the request came on.
-    func poolRefused(_ resource: OpaquePointer, _ failure: ShmPool.Failure) {
+    package func poolRefused(_ resource: OpaquePointer, _ failure: ShmPool.Failure) {
         let client = wl_resource_get_client(resource)!
         clients.record(client) { $0.refusals[failure.rule, default: 0] += 1 }
         logger.warning("pool refused", metadata: [
@@ -39,7 +47,7 @@ extension Server: ShmDelegate {
     }
 
     /// How a shrunk pool file was noticed.
-    enum ShrinkFound {
+    package enum ShrinkFound {
         /// A guarded read took SIGBUS: the frame completed with zeros where the file was gone.
         case sigbus
         /// The latch check (on-demand compositing) saw the file end before the buffer's last byte.
@@ -48,7 +56,7 @@ extension Server: ShmDelegate {
 
     /// The client shrank the pool file under a buffer it committed: it gets invalid_fd on the
     /// buffer and is disconnected.
-    func poolShrank(_ buffer: Buffer, foundBy how: ShrinkFound) {
+    package func poolShrank(_ buffer: Buffer, foundBy how: ShrinkFound) {
         guard let resource = buffer.resource, let client = wl_resource_get_client(resource) else { return }
         let file = (buffer.contents as? ShmBuffer)?.pool.file
         clients.record(client) {

@@ -5,6 +5,13 @@ import SystemPackage
 import Glibc
 import Logging
 import PNG
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// The compositor: one wl_display with its globals, the scene, the output and the frame clock.
 ///
@@ -16,34 +23,35 @@ public final class Server {
     /// The socket name clients use as WAYLAND_DISPLAY ("" when `configuration.listen` is off).
     public private(set) var socketName = ""
 
-    let display: OpaquePointer
-    let loop: OpaquePointer
-    let scene: Scene
-    let output: Output
-    let renderer: PixmanRenderer
-    let clients: Clients
+    package let display: OpaquePointer
+    package let loop: OpaquePointer
+    package let scene: Scene
+    package let output: Output
+    package let renderer: PixmanRenderer
+    package let clients: Clients
     /// The seat: virtual input devices and focus (no capabilities unless an embedder adds devices).
-    private(set) var seat: Seat!
-    private(set) var frameClock: FrameClock!
-    /// Window-management policy: placement, activation, popup grabs (Shell/Shell.swift).
-    private(set) lazy var shell = Shell(server: self)
+    package let seat: Seat
+    package let frameClock: FrameClock
+    /// Window-management policy: placement, activation, focus, popup grabs, move and resize
+    /// (Sources/WindowManagement).
+    package let shell: Shell
     /// Protocol families' state, each with the server as its context and delegate.
-    private(set) lazy var shmState = ShmState(context: self, delegate: self)
-    private(set) lazy var compositorState = CompositorState(context: self, delegate: self, scene: scene)
-    private(set) lazy var seatState = SeatState(context: self, seat: seat)
-    private(set) lazy var dataDeviceState = DataDeviceState(context: self, selection: selection, seat: seat)
-    private(set) lazy var outputState = OutputState(output: output, scene: scene)
-    private(set) lazy var captureState = CaptureState(context: self, frames: self, output: output, loop: loop,
+    package private(set) lazy var shmState = ShmState(context: self, delegate: self)
+    package private(set) lazy var compositorState = CompositorState(context: self, delegate: self, scene: scene)
+    package private(set) lazy var seatState = SeatState(context: self, seat: seat)
+    package private(set) lazy var dataDeviceState = DataDeviceState(context: self, selection: selection, seat: seat)
+    package private(set) lazy var outputState = OutputState(output: output, scene: scene)
+    package private(set) lazy var captureState = CaptureState(context: self, frames: self, output: output, loop: loop,
                                                       fenceDeadlineMs: configuration.fenceDeadlineMs,
                                                       exportSyncFile: configuration.fenceWait == .auto)
-    private(set) lazy var linuxDmabufState = LinuxDmabufState(context: self, formats: dmabufFormats, mainDevice: dmabufMainDevice)
-    private(set) lazy var xdgShellState = XdgShellState(context: self, delegate: shell,
+    package private(set) lazy var linuxDmabufState = LinuxDmabufState(context: self, formats: dmabufFormats, mainDevice: dmabufMainDevice)
+    package private(set) lazy var xdgShellState = XdgShellState(context: self, delegate: shell,
                                                         implicitFirstConfigureAck: configuration.implicitFirstConfigureAck)
     /// Work handed in from other threads (`perform`, Embedding.swift).
-    let crossThread: CrossThreadQueue
-    private(set) var globals: [Global] = []
+    package let crossThread: CrossThreadQueue
+    package private(set) var globals: [Global] = []
     /// The v4 xdg_wm_base that quirky clients see instead of the v5 one (ClientQuirks).
-    private(set) var xdgWmBaseCompatibility: Global?
+    package private(set) var xdgWmBaseCompatibility: Global?
     /// The verified `$XDG_RUNTIME_DIR` and the socket in it (nil when not listening).
     private var runtimeDirectory: RuntimeDirectory?
     private var listeningSocket: ListeningSocket?
@@ -60,11 +68,11 @@ public final class Server {
     /// surface: checked at the latch when the frame is not composited (Server.checkLatchedPools).
     private var latchChecks: [(surface: Surface, buffer: Buffer)] = []
     /// Surfaces with commits held for their dma-bufs' fences (HeldCommits.swift).
-    var holdingSurfaces: [Surface] = []
+    package var holdingSurfaces: [Surface] = []
     /// wp_presentation: committed feedback waiting for the next presented frame.
-    let presentationFeedbacks = PresentationFeedbackQueue()
+    package let presentationFeedbacks = PresentationFeedbackQueue()
     /// The seat's selection (wl_data_device).
-    let selection = Selection()
+    package let selection = Selection()
     /// Capture consumers waiting for frames (export-dmabuf, screencopy).
     private var frameObservers: [FrameObserver] = []
     /// Output damage composited since consumers were last given a frame. Every composite adds
@@ -73,14 +81,14 @@ public final class Server {
     private var unobservedDamage = Region()
     /// Frames run (vblanks with something to do); the output counts those it composited. A
     /// buffer made current while this had the same value as now was latched by no frame.
-    private(set) var framesRun: UInt64 = 0
+    package private(set) var framesRun: UInt64 = 0
     private var isShutDown = false
     /// linux-dmabuf: the formats we import (and their sealed table), and the device we name.
-    let dmabufFormats: DmabufFormatTable
-    let dmabufMainDevice: dev_t
+    package let dmabufFormats: DmabufFormatTable
+    package let dmabufMainDevice: dev_t
     /// Explicit sync (linux-drm-syncobj-v1): the device its timelines are imported into, when
     /// the machine has one; without it the global is not advertised.
-    let syncobjDevice: SyncobjDevice?
+    package let syncobjDevice: SyncobjDevice?
 
     public init(configuration: ServerConfiguration, logger: Logger) throws(ServerError) {
         self.configuration = configuration
@@ -116,14 +124,14 @@ public final class Server {
             throw .output("\(error)")
         }
         crossThread = CrossThreadQueue(display: display)
-        frameClock = FrameClock(loop: loop, refreshMilliHz: output.refreshMilliHz) { [unowned self] t in
-            self.frame(presentedAt: t)
-        }
-        scene.onNeedsFrame = { [unowned self] in self.frameClock.schedule() }
+        frameClock = FrameClock(loop: loop, refreshMilliHz: output.refreshMilliHz)
+        seat = Seat(display: display, scene: scene)
+        shell = Shell(scene: scene, seat: seat)
+        frameClock.onFrame = { [unowned self] t in self.frame(presentedAt: t) }
+        scene.onNeedsFrame = { [unowned frameClock] in frameClock.schedule() }
         scene.onMapChanged = { [unowned self] surface, mapped in self.outputState.membershipChanged(surface, entered: mapped) }
-        seat = Seat(server: self)
-        selection.isInputSerial = { [unowned self] serial, client in self.seat.isInputSerial(serial, of: client) }
-        scene.onLayoutChanged = { [unowned self] in self.seat.repickPointerFocus() }
+        selection.isInputSerial = { [unowned seat] serial, client in seat.isInputSerial(serial, of: client) }
+        scene.onLayoutChanged = { [unowned seat] in seat.pointer.repickFocus() }
 
         // Embedded without listening: clients come through `connectClient(socket:)`.
         if let runtimeDirectory {
@@ -249,7 +257,7 @@ public final class Server {
     // MARK: frames
 
     /// A surface committed frame callbacks: they fire after the next frame.
-    func queueFrameCallbacks(_ callbacks: [AnyObject]) {
+    package func queueFrameCallbacks(_ callbacks: [AnyObject]) {
         guard !callbacks.isEmpty else { return }
         for case let callback as FrameCallback in callbacks { pendingFrameCallbacks.append(callback) }
         frameClock.schedule()
@@ -260,7 +268,7 @@ public final class Server {
     /// frame callback means one message (one sendmsg, one client wake-up) per client per frame
     /// instead of two, and a client pacing itself by frame callbacks gets it no later than it
     /// could use it.
-    func releaseAfterFrame(_ buffer: Buffer) {
+    package func releaseAfterFrame(_ buffer: Buffer) {
         buffer.releasePending = true
         pendingReleases.append(buffer)
         frameClock.schedule()
@@ -270,7 +278,7 @@ public final class Server {
     /// does): a client swapping faster than the refresh without frame callbacks (Mesa's EGL at
     /// swap interval 0) would otherwise run out of buffers. Sent in request order (before the
     /// reply to a later wl_display.sync) and flushed by the event loop before it sleeps again.
-    func releaseUnlatched(_ buffer: Buffer) {
+    package func releaseUnlatched(_ buffer: Buffer) {
         buffer.releasePending = false  // a release queued for the frame would be a second one
         buffer.release()
     }
@@ -278,7 +286,7 @@ public final class Server {
     /// A commit made `buffer` current on `surface`. On demand, a frame without a consumer reads
     /// no pixels, so a pool that could shrink is checked at the latch instead (one fstat; sealed
     /// pools never).
-    func attachedForLatch(_ surface: Surface, _ buffer: Buffer) {
+    package func attachedForLatch(_ surface: Surface, _ buffer: Buffer) {
         guard configuration.compositing == .onDemand, buffer.contents.canShrink else { return }
         latchChecks.append((surface, buffer))
     }
@@ -296,7 +304,7 @@ public final class Server {
     }
 
     /// Calls `observer` after every frame until it returns false, and makes sure a frame comes.
-    func observeFrames(_ observer: FrameObserver) {
+    package func observeFrames(_ observer: FrameObserver) {
         frameObservers.append(observer)
         frameClock.schedule()
     }
@@ -334,7 +342,7 @@ public final class Server {
     /// one way into compositing, for frames and screenshots alike. Returns the repainted region,
     /// or nil when every buffer is held by consumers (the damage is kept for the next try:
     /// compositord never writes a buffer a consumer reads, nor waits).
-    func compositeDamage() -> Region? {
+    package func compositeDamage() -> Region? {
         // The first frame's damage is the whole output (added at start), and a buffer never drawn
         // is repainted whole by Output.composite.
         let damage = scene.takeDamage()
@@ -351,7 +359,7 @@ public final class Server {
     // MARK: protocol errors
 
     /// Posts a protocol error on `resource` (the client is disconnected after it) and logs it.
-    func postError(_ resource: OpaquePointer, code: UInt32, _ message: String) {
+    package func postError(_ resource: OpaquePointer, code: UInt32, _ message: String) {
         let client = wl_resource_get_client(resource)!
         let iface = String(cString: wl_resource_get_class(resource))
         let id = wl_resource_get_id(resource)
@@ -370,11 +378,11 @@ public final class Server {
         return s
     }
 
-    func nextSerial() -> UInt32 { wl_display_next_serial(display) }
+    package func nextSerial() -> UInt32 { wl_display_next_serial(display) }
 }
 
 extension Server: FrameSource {}
 
 extension Server: SurfaceDelegate {
-    func surfaceDestroyed(_ surface: Surface) { seat.surfaceDestroyed(surface) }
+    package func surfaceDestroyed(_ surface: Surface) { seat.surfaceDestroyed(surface) }
 }

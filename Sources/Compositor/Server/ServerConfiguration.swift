@@ -1,3 +1,14 @@
+import Buffers
+import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
+import CWayland
+
 /// Everything compositord's command line can set.
 public struct ServerConfiguration: Sendable {
     /// The socket name in `$XDG_RUNTIME_DIR`; nil picks the first free `wayland-N`.

@@ -1,3 +1,14 @@
+import Buffers
+import SurfaceModel
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
+import CWayland
+
 /// Per-client counters of what the seal policy saw: pools accepted per file class, refusals per
 /// rule, shrunk pool files caught (by SIGBUS or at the latch), protocol errors sent. Written as
 /// JSON by `--stats FILE.json`.
@@ -20,7 +31,7 @@ public struct ClientStatistics: Sendable {
     public var fenceDeadlinesMissed = 0
 
     /// Adds `other`'s counters to these (pid and uid stay).
-    mutating func add(_ other: ClientStatistics) {
+    package mutating func add(_ other: ClientStatistics) {
         poolsAccepted.merge(other.poolsAccepted, uniquingKeysWith: +)
         refusals.merge(other.refusals, uniquingKeysWith: +)
         sigbusFaults += other.sigbusFaults
@@ -32,7 +43,7 @@ public struct ClientStatistics: Sendable {
         fenceDeadlinesMissed += other.fenceDeadlinesMissed
     }
 
-    var json: JSON {
+    package var json: JSON {
         .object([
             "pid": .int(Int(pid)), "uid": .int(Int(uid)),
             "pools_accepted": .object(poolsAccepted.mapValues { .int($0) }),

@@ -1,13 +1,20 @@
 import Buffers
 import SurfaceModel
 import CWayland
+import SceneGraph
+import Render
+import Outputs
+import WaylandCore
+import Protocols
+import Input
+import WindowManagement
 
 /// Applying a surface's state: what `wl_surface.commit` does, and what a parent's commit does to
 /// its synchronized sub-surfaces' cached state (wl_subsurface spec).
 extension Server {
     /// `wl_surface.commit`: a synchronized sub-surface caches the pending state; any other surface
     /// applies it (on top of a cache left from synchronized mode).
-    func commit(_ surface: Surface) {
+    package func commit(_ surface: Surface) {
         if let sub = surface.subsurface, sub.isSynchronized {
             var cache = surface.cached ?? SurfaceState()
             discardPresentationFeedbacks(of: &cache)  // replaced before it was ever shown (as Weston)
@@ -23,7 +30,7 @@ extension Server {
 
     /// Applies the cached state (and the pending state for a commit) to `surface`, then the
     /// parent-applied state of its children: positions, stacking order, and their caches.
-    func applyState(_ surface: Surface, includingPending: Bool) {
+    package func applyState(_ surface: Surface, includingPending: Bool) {
         var state = SurfaceState<Buffer>()
         if includingPending && surface.cached == nil {
             // Nothing cached (every surface but a synchronized sub-surface): the pending state is
@@ -87,27 +94,5 @@ extension Server {
     fileprivate func releaseReplacedInCache(_ surface: Surface, _ replaced: Buffer?) {
         guard let replaced, replaced !== surface.current.buffer else { return }
         releaseUnlatched(replaced)
-    }
-}
-
-extension StackItem {
-    static func same(_ a: StackItem, _ b: StackItem) -> Bool {
-        switch (a, b) {
-        case (.this, .this): true
-        case let (.child(x), .child(y)): x === y
-        default: false
-        }
-    }
-}
-
-extension Surface {
-    /// A cache that can never be applied (the sub-surface or the surface is gone): its buffer,
-    /// never shown, is released; its frame callbacks are dropped and its feedback discarded.
-    func dropCache() {
-        guard let cache = cached else { return }
-        if case let .attached(b?) = cache.attachment, b !== current.buffer { b.release() }
-        for cb in cache.frameCallbacks { (cb as? FrameCallback)?.cancel() }
-        for feedback in cache.presentationFeedbacks { (feedback as? PresentationFeedback)?.discard() }
-        cached = nil
     }
 }

@@ -1,0 +1,52 @@
+import Buffers
+import SurfaceModel
+import SceneGraph
+import Protocols
+import WaylandCore
+import CWayland
+
+/// The seat's selection (the clipboard): which wl_data_source holds it, set through a
+/// wl_data_device with the serial of a recent input event. Owned by the server.
+///
+/// Keyboard focus does not exist yet, so no client is sent the selection. When it does, it sends
+/// the focused client's data devices a wl_data_offer for `source` from `onChange` and on focus
+/// changes.
+package final class Selection {
+    package private(set) var source: DataSource?
+    /// The serial the current selection was set with (newer requests must not be older).
+    package private(set) var serial: UInt32 = 0
+    /// Every wl_data_device, for selection events.
+    package private(set) var devices: [DataDevice] = []
+    /// Whether `serial` came with a recent input event sent to `client` (the server asks the
+    /// seat: button presses and touch points; none without input devices).
+    package var isInputSerial: (_ serial: UInt32, _ client: OpaquePointer) -> Bool = { _, _ in false }
+    /// Called after the selection changed.
+    package var onChange: (DataSource?) -> Void = { _ in }
+
+    package init() {}
+
+    package func add(_ device: DataDevice) { devices.append(device) }
+    package func remove(_ device: DataDevice) { devices.removeAll { $0 === device } }
+
+    /// `wl_data_device.set_selection`: `source` (nil clears) becomes the selection and the source
+    /// it replaces is cancelled. Returns why the request was ignored, or nil when it took effect.
+    package func set(_ source: DataSource?, serial: UInt32, client: OpaquePointer) -> String? {
+        guard isInputSerial(serial, client) else { return "serial is not a recent input serial of the client" }
+        if self.source != nil, serial &- self.serial > UInt32.max / 2 {
+            return "serial is older than the current selection's"
+        }
+        let old = self.source
+        self.source = source
+        self.serial = serial
+        if let old, old !== source { old.cancel(replaced: true) }
+        onChange(source)
+        return nil
+    }
+
+    /// A destroyed source stops being the selection.
+    package func sourceDestroyed(_ source: DataSource) {
+        guard self.source === source else { return }
+        self.source = nil
+        onChange(nil)
+    }
+}

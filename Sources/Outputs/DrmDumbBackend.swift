@@ -1,0 +1,84 @@
+import Buffers
+import CDRM
+import Glibc
+import SystemPackage
+import SurfaceModel
+import SceneGraph
+import Render
+import CWayland
+
+/// The primary backend: DRM dumb buffers on a /dev/dri/card* node, each exported once as a
+/// dma-buf (PRIME), so consumers take frames by fd with zero copies. No peer does this headless:
+/// Weston headless renders into malloc memory, wlroots headless into shm.
+package final class DrmDumbBackend: OutputBackend {
+    package let kind = "drm-dumb"
+    package let device: String?
+    package let width: Int32, height: Int32
+    package private(set) var framebuffers: [Framebuffer] = []
+    private let drm: FileDescriptor
+    private var dumbs: [(handle: UInt32, mapping: UnsafeMutableRawPointer, size: Int, prime: Int32)] = []
+
+    package struct Failure: Error, CustomStringConvertible { package let description: String }
+
+    package init(device path: String, width: Int32, height: Int32, count: Int) throws {
+        device = path
+        self.width = width
+        self.height = height
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure(description: "cannot open: \(Errno.current)") }
+        drm = FileDescriptor(rawValue: fd)
+        // Render nodes cannot create dumb buffers; a primary node says so with the cap. vgem
+        // answers the query with EOPNOTSUPP yet creates dumb buffers, so only a clear "no" stops us.
+        var cap: UInt64 = 0
+        if drmGetCap(fd, UInt64(DRM_CAP_DUMB_BUFFER), &cap) == 0 && cap == 0 {
+            try? drm.close()
+            throw Failure(description: "DRM_CAP_DUMB_BUFFER is not set")
+        }
+        do {
+            for _ in 0..<count { try addFramebuffer() }
+        } catch {
+            release()
+            throw error
+        }
+    }
+
+    private func addFramebuffer() throws {
+        var dumb = cdrm_dumb()
+        var r = cdrm_create_dumb(drm.rawValue, UInt32(width), UInt32(height), 32, &dumb)
+        guard r == 0 else { throw Failure(description: "DRM_IOCTL_MODE_CREATE_DUMB: \(Errno(rawValue: -r))") }
+        var offset: UInt64 = 0
+        r = cdrm_map_dumb(drm.rawValue, dumb.handle, &offset)
+        guard r == 0 else {
+            _ = cdrm_destroy_dumb(drm.rawValue, dumb.handle)
+            throw Failure(description: "DRM_IOCTL_MODE_MAP_DUMB: \(Errno(rawValue: -r))")
+        }
+        guard let m = mmap(nil, Int(dumb.size), PROT_READ | PROT_WRITE, MAP_SHARED, drm.rawValue, off_t(offset)), m != MAP_FAILED else {
+            let e = Errno.current
+            _ = cdrm_destroy_dumb(drm.rawValue, dumb.handle)
+            throw Failure(description: "mmap of the dumb buffer: \(e)")
+        }
+        var prime: Int32 = -1
+        guard drmPrimeHandleToFD(drm.rawValue, dumb.handle, UInt32(O_CLOEXEC | O_RDWR), &prime) == 0, prime >= 0 else {
+            let e = Errno.current
+            munmap(m, Int(dumb.size))
+            _ = cdrm_destroy_dumb(drm.rawValue, dumb.handle)
+            throw Failure(description: "drmPrimeHandleToFD: \(e)")
+        }
+        dumbs.append((dumb.handle, m, Int(dumb.size), prime))
+        let export = DmabufExport(fd: prime, size: Int(dumb.size), offset: 0, stride: dumb.pitch, modifier: drmFormatModLinear)
+        framebuffers.append(Framebuffer(width: width, height: height, stride: Int32(dumb.pitch), data: m, export: export))
+    }
+
+    private func release() {
+        framebuffers = []
+        for d in dumbs {
+            munmap(d.mapping, d.size)
+            close(d.prime)
+            _ = cdrm_destroy_dumb(drm.rawValue, d.handle)
+        }
+        dumbs = []
+        try? drm.close()
+    }
+
+    deinit { if !dumbs.isEmpty || drm.rawValue >= 0 { release() } }
+}

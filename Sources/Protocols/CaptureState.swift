@@ -1,0 +1,33 @@
+import Buffers
+import SurfaceModel
+import SceneGraph
+import Outputs
+import WaylandCore
+import CWayland
+
+/// Where capture consumers get frames from: `observeFrames` calls an observer after every frame
+/// until it says stop, and makes sure a frame comes (the server's frame loop).
+package protocol FrameSource: AnyObject {
+    func observeFrames(_ observer: FrameObserver)
+}
+
+/// The capture family's state (zwlr_export_dmabuf_manager_v1, zwlr_screencopy_manager_v1): the
+/// output, the frames, the event loop a fenced screencopy target waits in, and the fence deadline.
+package final class CaptureState {
+    package unowned let context: ProtocolContext
+    package unowned let frames: FrameSource
+    package let output: Output
+    package let loop: OpaquePointer
+    package let fenceDeadlineMs: Int32
+    /// `--fence-wait auto`: fences snapshotted with DMA_BUF_IOCTL_EXPORT_SYNC_FILE.
+    package let exportSyncFile: Bool
+
+    package init(context: ProtocolContext, frames: FrameSource, output: Output, loop: OpaquePointer, fenceDeadlineMs: Int32, exportSyncFile: Bool) {
+        self.context = context
+        self.frames = frames
+        self.output = output
+        self.loop = loop
+        self.fenceDeadlineMs = fenceDeadlineMs
+        self.exportSyncFile = exportSyncFile
+    }
+}

@@ -1,0 +1,172 @@
+import Buffers
+import CWayland
+import Glibc
+import SystemPackage
+import SurfaceModel
+import SceneGraph
+import Outputs
+import WaylandCore
+
+/// `zwp_linux_buffer_params_v1`: collects planes, validates them with the spec's error codes, and
+/// imports the dma-buf (`create` → created/failed, `create_immed` → a wl_buffer or
+/// invalid_wl_buffer).
+package final class LinuxBufferParams: ResourceHandler {
+    private let state: LinuxDmabufState
+    private let resource: OpaquePointer
+    private var planes: [UInt32: DmabufBuffer.Plane] = [:]
+    private var used = false
+
+    package init(state: LinuxDmabufState, resource: OpaquePointer) {
+        self.state = state
+        self.resource = resource
+    }
+
+    deinit { closePlanes() }
+
+    package func handle(_ request: Request) {
+        switch Int32(request.opcode) {
+        case ZWP_LINUX_BUFFER_PARAMS_V1_DESTROY:
+            wl_resource_destroy(request.resource)
+        case ZWP_LINUX_BUFFER_PARAMS_V1_ADD:
+            add(request)
+        case ZWP_LINUX_BUFFER_PARAMS_V1_CREATE:
+            create(width: request.int(0), height: request.int(1), format: request.uint(2), flags: request.uint(3), id: nil)
+        case ZWP_LINUX_BUFFER_PARAMS_V1_CREATE_IMMED:
+            create(width: request.int(1), height: request.int(2), format: request.uint(3), flags: request.uint(4), id: request.newID(0))
+        default: break
+        }
+    }
+
+    private func fail(_ code: zwp_linux_buffer_params_v1_error, _ message: String) {
+        state.context.postError(resource, code: code.rawValue, message)
+    }
+
+    private func add(_ request: Request) {
+        guard state.context.admitsReceived(request, fd: request.fd(0)) else { return }  // near the fd limit (FdBudget)
+        let fd = FileDescriptor(rawValue: request.fd(0))  // ours from here on
+        let index = request.uint(1)
+        guard !used else {
+            ReceivedFd.close(fd)
+            return fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_ALREADY_USED, "params already used by create or create_immed")
+        }
+        guard index < 4 else {
+            ReceivedFd.close(fd)
+            return fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_PLANE_IDX, "plane index \(index) is not below 4")
+        }
+        guard planes[index] == nil else {
+            ReceivedFd.close(fd)
+            return fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_PLANE_SET, "plane \(index) was already added")
+        }
+        let modifier = UInt64(request.uint(4)) << 32 | UInt64(request.uint(5))
+        planes[index] = DmabufBuffer.Plane(fd: fd, offset: request.uint(2), stride: request.uint(3), modifier: modifier)
+    }
+
+    /// Checks in the order the spec lists them; on success returns the format and the plane.
+    private func validate(width: Int32, height: Int32, format fourcc: UInt32) -> (PixelFormat, DmabufBuffer.Plane)? {
+        guard !planes.isEmpty else {
+            fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INCOMPLETE, "no planes were added"); return nil
+        }
+        let indices = planes.keys.sorted()
+        guard indices == Array(0..<UInt32(indices.count)) else {
+            fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INCOMPLETE, "planes \(indices) leave a gap"); return nil
+        }
+        let modifiers = Set(planes.values.map(\.modifier))
+        guard modifiers.count == 1, let modifier = modifiers.first else {
+            fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_FORMAT, "planes carry different modifiers"); return nil
+        }
+        guard let format = PixelFormat.drm(fourcc), state.formats.contains(format: fourcc, modifier: modifier) else {
+            fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_FORMAT,
+                 "format 0x\(String(fourcc, radix: 16)) with modifier 0x\(String(modifier, radix: 16)) was not advertised (only linear single-plane formats)")
+            return nil
+        }
+        guard indices.count == 1, let plane = planes[0] else {
+            fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INCOMPLETE, "\(format) has 1 plane, \(indices.count) were added"); return nil
+        }
+        guard width > 0, height > 0 else {
+            fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_DIMENSIONS, "size \(width)x\(height) is not positive"); return nil
+        }
+        // A plane that is neither a dma-buf nor shared memory is not measured (lseek(SEEK_END) on
+        // FUSE asks the client's daemon, which need never answer): the import refuses it.
+        guard ReceivedFd.isDmabuf(plane.fd.rawValue) || ReceivedFd.isSharedMemory(plane.fd.rawValue) else { return (format, plane) }
+        // 64-bit arithmetic: offset + stride × (height − 1) + width × bpp must lie in the fd.
+        let size = Int64(lseek(plane.fd.rawValue, 0, SEEK_END))
+        let rowBytes = Int64(width) * Int64(format.bytesPerPixel)
+        let end = Int64(plane.offset) + Int64(plane.stride) * (Int64(height) - 1) + rowBytes
+        guard Int64(plane.stride) >= rowBytes, size >= 0, end <= size else {
+            fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_OUT_OF_BOUNDS,
+                 "plane 0 (offset \(plane.offset), stride \(plane.stride)) needs \(end) bytes for \(width)x\(height) \(format), the fd has \(size)")
+            return nil
+        }
+        return (format, plane)
+    }
+
+    private func create(width: Int32, height: Int32, format fourcc: UInt32, flags: UInt32, id: UInt32?) {
+        guard !used else {
+            return fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_ALREADY_USED, "params already used by create or create_immed")
+        }
+        used = true
+        guard let (format, plane) = validate(width: width, height: height, format: fourcc) else { return }
+        planes = [:]  // the plane's fd now belongs to the import
+        do throws(DmabufBuffer.ImportFailure) {
+            // y_invert and interlaced content would need renderer support; refuse them cleanly.
+            guard flags == 0 else {
+                ReceivedFd.close(plane.fd)
+                throw DmabufBuffer.ImportFailure(description: "flags 0x\(String(flags, radix: 16)) (y_invert/interlaced) are not supported")
+            }
+            guard ReceivedFd.isDmabuf(plane.fd.rawValue) else {
+                let file = PoolFile.classify(fd: plane.fd.rawValue)  // asks no file system that is not shared memory
+                ReceivedFd.close(plane.fd)
+                throw DmabufBuffer.ImportFailure(description: "the plane fd is a \(file.typeName), not a dma-buf")
+            }
+            // --max-client-memory and --max-client-buffers, before anything is mapped: the size of
+            // a dma-buf comes from its exporter (lseek), no page of it is touched.
+            let client = wl_resource_get_client(resource)!
+            guard let charge = chargeImport(client: client, fd: plane.fd, immediate: id != nil) else { return }
+            let contents = try DmabufBuffer(plane: plane, width: width, height: height, format: format)
+            guard let buffer = Resources.create(client: client, interface: cw_wl_buffer_interface(),
+                                                version: 1, id: id ?? 0, handler: { r in WlBuffer(resource: r, contents: contents) }) else { return }
+            state.context.usage(of: client)?.hold(charge, until: buffer)
+            if id == nil { zwp_linux_buffer_params_v1_send_created(resource, buffer) }
+        } catch {
+            state.context.logger.warning("dma-buf import failed", metadata: [
+                "client": "\(state.context.describe(wl_resource_get_client(resource)))", "reason": "\(error.description)",
+            ])
+            if id == nil {
+                zwp_linux_buffer_params_v1_send_failed(resource)
+            } else {
+                fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_WL_BUFFER, "dma-buf import failed: \(error.description)")
+            }
+        }
+    }
+
+    /// The dma-buf's size and one object on its client's limits. On refusal the fd is closed,
+    /// the refusal counted and logged, and the import fails: `failed` for `create`,
+    /// invalid_wl_buffer with the reason for `create_immed`; nil then.
+    private func chargeImport(client: OpaquePointer, fd: FileDescriptor, immediate: Bool) -> Charge? {
+        let size = max(Int(lseek(fd.rawValue, 0, SEEK_END)), 0)
+        guard let usage = state.context.usage(of: client) else {
+            ReceivedFd.close(fd)
+            return nil
+        }
+        do throws(ClientUsage.Refusal) {
+            return try usage.charge(bytes: size, objects: 1)
+        } catch {
+            ReceivedFd.close(fd)
+            let message = error.message(what: "this dma-buf")
+            state.context.recordLimitRefusal(client, error, message: message)
+            if immediate {
+                fail(ZWP_LINUX_BUFFER_PARAMS_V1_ERROR_INVALID_WL_BUFFER, message)
+            } else {
+                zwp_linux_buffer_params_v1_send_failed(resource)
+            }
+            return nil
+        }
+    }
+
+    private func closePlanes() {
+        for plane in planes.values { ReceivedFd.close(plane.fd) }
+        planes = [:]
+    }
+
+    package func resourceDestroyed() { closePlanes() }
+}

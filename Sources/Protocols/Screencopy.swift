@@ -1,0 +1,222 @@
+import Buffers
+import SurfaceModel
+import CWayland
+import Glibc
+import SceneGraph
+import Outputs
+import WaylandCore
+
+/// `zwlr_screencopy_manager_v1` v3: copies the output (or a region) into a client's wl_shm buffer.
+/// The manager remembers the output damage since its last copy, for `copy_with_damage`.
+package final class ScreencopyManager: ResourceHandler, FrameObserver {
+    package static let version: UInt32 = 3
+    private let state: CaptureState
+    private var alive = true
+    /// Output damage since the last copy through this manager; nil before the first copy
+    /// (then everything counts as damaged).
+    package var damageSinceLastCopy: Region?
+
+    package init(state: CaptureState) { self.state = state }
+
+    package static func bind(_ state: CaptureState, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+        Resources.create(client: client, interface: cw_zwlr_screencopy_manager_v1_interface(), version: version, id: id) { _ in
+            ScreencopyManager(state: state)
+        }
+    }
+
+    package func handle(_ request: Request) {
+        switch Int32(request.opcode) {
+        case ZWLR_SCREENCOPY_MANAGER_V1_DESTROY:
+            wl_resource_destroy(request.resource)
+        case ZWLR_SCREENCOPY_MANAGER_V1_CAPTURE_OUTPUT:
+            capture(request, region: state.output.bounds)
+        case ZWLR_SCREENCOPY_MANAGER_V1_CAPTURE_OUTPUT_REGION:
+            let r = Rect(x: request.int(3), y: request.int(4), width: request.int(5), height: request.int(6))
+            capture(request, region: Region(r).intersection(state.output.bounds).extents)
+        default: break
+        }
+    }
+
+    private func capture(_ request: Request, region: Rect) {
+        guard let r = Resources.create(client: request.client, interface: cw_zwlr_screencopy_frame_v1_interface(),
+                                       version: request.version, id: request.newID(0),
+                                       handler: { r in ScreencopyFrame(state: state, manager: self, resource: r, region: region) })
+        else { return }
+        (Resources.handler(of: r) as? ScreencopyFrame)?.advertise()
+    }
+
+    /// Starts tracking damage once a copy has happened.
+    package func copied() {
+        if damageSinceLastCopy == nil { state.frames.observeFrames(self) }
+        damageSinceLastCopy = Region()
+    }
+
+    package func frameComposited(_ frame: FrameInfo) -> Bool {
+        damageSinceLastCopy?.formUnion(frame.damage)
+        return alive
+    }
+
+    package func outputGone() {}
+
+    package func resourceDestroyed() { alive = false }
+}
+
+/// `zwlr_screencopy_frame_v1`: advertises the layouts it accepts (a wl_shm XRGB8888 buffer with the
+/// given stride; since v3 also a linear XRGB8888 dma-buf), then on `copy` waits for the next frame
+/// (with damage, for `copy_with_damage`) and writes it.
+package final class ScreencopyFrame: ResourceHandler, FrameObserver {
+    private let state: CaptureState
+    private let manager: ScreencopyManager
+    private var resource: OpaquePointer?
+    private let region: Rect
+    /// Where the copy goes: a row writer into the client's buffer (the shm pool or the dma-buf).
+    private var target: Target?
+
+    private enum Target {
+        case shm(ShmBuffer)
+        case dmabuf(DmabufBuffer)
+
+        /// Writes `rows` rows of `rowBytes` from `source`; false if the buffer could not be written.
+        package func write(rows: Int, rowBytes: Int, source: (Int) -> UnsafeRawPointer) -> Bool {
+            switch self {
+            case let .shm(b):
+                return b.pool.write { base in
+                    for row in 0..<rows { memcpy(base + b.layout.offset + row * Int(b.layout.stride), source(row), rowBytes) }
+                }
+            case let .dmabuf(b):
+                return b.write { base in
+                    for row in 0..<rows { memcpy(base + b.planeOffset + row * b.planeStride, source(row), rowBytes) }
+                }
+            }
+        }
+    }
+    private var withDamage = false
+    private var used = false
+    /// A dma-buf target's fences being waited for before the copy is scheduled (never blocking).
+    private var targetWait: DmabufWait?
+    private var stride: Int32 { region.width * 4 }
+
+    package init(state: CaptureState, manager: ScreencopyManager, resource: OpaquePointer, region: Rect) {
+        self.state = state
+        self.manager = manager
+        self.resource = resource
+        self.region = region
+    }
+
+    package func advertise() {
+        guard let resource else { return }
+        guard !region.isEmpty else { return zwlr_screencopy_frame_v1_send_failed(resource) }
+        zwlr_screencopy_frame_v1_send_buffer(resource, WL_SHM_FORMAT_XRGB8888.rawValue, UInt32(region.width), UInt32(region.height), UInt32(stride))
+        if wl_resource_get_version(resource) >= 3 {
+            zwlr_screencopy_frame_v1_send_linux_dmabuf(resource, PixelFormat.xrgb8888.drmFourcc, UInt32(region.width), UInt32(region.height))
+            zwlr_screencopy_frame_v1_send_buffer_done(resource)
+        }
+    }
+
+    package func handle(_ request: Request) {
+        switch Int32(request.opcode) {
+        case ZWLR_SCREENCOPY_FRAME_V1_DESTROY:
+            wl_resource_destroy(request.resource)
+        case ZWLR_SCREENCOPY_FRAME_V1_COPY, ZWLR_SCREENCOPY_FRAME_V1_COPY_WITH_DAMAGE:
+            guard !used else {
+                return state.context.post(ZwlrScreencopyFrameV1Error.alreadyUsed, on: request.resource,
+                                        "copy was already requested on this frame")
+            }
+            used = true
+            guard let buffer = WlBuffer.buffer(request.object(0)), let accepted = accept(buffer.contents) else {
+                return state.context.post(ZwlrScreencopyFrameV1Error.invalidBuffer, on: request.resource,
+                                        "the buffer must be a wl_shm XRGB8888 \(region.width)x\(region.height) buffer with stride \(stride), or a linear XRGB8888 dma-buf of that size, as advertised")
+            }
+            target = accepted
+            withDamage = Int32(request.opcode) == ZWLR_SCREENCOPY_FRAME_V1_COPY_WITH_DAMAGE
+            if case let .dmabuf(d) = accepted, !DmabufReadiness.isReady(d.dmabufFd, for: .write) {
+                // Fences on the target (a reader's or a writer's): writing now would wait for them
+                // (DMA_BUF_IOCTL_SYNC). The copy waits in the event loop instead, and fails at the
+                // deadline.
+                targetWait = DmabufWait.start(loop: state.loop, fds: [d.dmabufFd], access: .write,
+                                              deadlineMs: state.fenceDeadlineMs,
+                                              exportSyncFile: state.exportSyncFile) { [unowned self] ready in
+                    self.targetWait = nil
+                    self.targetReady(ready)
+                }
+                if targetWait != nil { return }
+            }
+            state.frames.observeFrames(self)
+        default: break
+        }
+    }
+
+    /// The dma-buf target's fences signalled (the copy goes ahead at the next frame), or the
+    /// deadline passed (`failed`).
+    private func targetReady(_ ready: Bool) {
+        guard let resource, target != nil else { return }
+        if ready { return state.frames.observeFrames(self) }
+        state.context.logger.warning("screencopy target dma-buf not ready at the deadline: the copy failed", metadata: [
+            "client": "\(state.context.describe(wl_resource_get_client(resource)))", "deadline-ms": "\(state.fenceDeadlineMs)",
+        ])
+        target = nil
+        zwlr_screencopy_frame_v1_send_failed(resource)
+    }
+
+    /// The buffer if it matches what was advertised.
+    private func accept(_ contents: ClientBuffer) -> Target? {
+        guard contents.width == region.width, contents.height == region.height else { return nil }
+        if let shm = contents as? ShmBuffer, shm.format == .xrgb8888 || shm.format == .argb8888, shm.layout.stride == stride {
+            return .shm(shm)
+        }
+        if let dmabuf = contents as? DmabufBuffer, dmabuf.format == .xrgb8888 || dmabuf.format == .argb8888,
+           resource.map({ wl_resource_get_version($0) >= 3 }) == true {
+            return .dmabuf(dmabuf)
+        }
+        return nil
+    }
+
+    package func frameComposited(_ frame: FrameInfo) -> Bool {
+        guard let resource, let target else { return false }
+        var damage = manager.damageSinceLastCopy.map { $0.intersection(region) } ?? Region(region)
+        if withDamage && damage.isEmpty { return true }  // wait for something to change
+        let fb = frame.front
+        let ok = fb.withCPUAccess(write: false) {
+            target.write(rows: Int(region.height), rowBytes: Int(stride)) { row in
+                UnsafeRawPointer(fb.data + (Int(region.y) + row) * Int(fb.stride) + Int(region.x) * 4)
+            }
+        }
+        guard ok else {
+            var why = "the write faulted or the buffer cannot be mapped writable"
+            if case let .dmabuf(d) = target, !DmabufReadiness.isReady(d.dmabufFd, for: .write) {
+                why = "a fence was added to the target after the copy request (writing would wait for it)"
+            }
+            state.context.logger.warning("screencopy failed", metadata: [
+                "client": "\(state.context.describe(wl_resource_get_client(resource)))", "reason": "\(why)",
+            ])
+            zwlr_screencopy_frame_v1_send_failed(resource)
+            return false
+        }
+        manager.copied()
+        zwlr_screencopy_frame_v1_send_flags(resource, 0)
+        if withDamage {
+            damage.translate(dx: -region.x, dy: -region.y)
+            for r in damage.rects {
+                zwlr_screencopy_frame_v1_send_damage(resource, UInt32(r.x), UInt32(r.y), UInt32(r.width), UInt32(r.height))
+            }
+        }
+        let seconds = frame.presentedNs / 1_000_000_000
+        zwlr_screencopy_frame_v1_send_ready(resource, UInt32(seconds >> 32), UInt32(seconds & 0xFFFF_FFFF), UInt32(frame.presentedNs % 1_000_000_000))
+        self.target = nil
+        return false
+    }
+
+    package func outputGone() {
+        if let resource, target != nil { zwlr_screencopy_frame_v1_send_failed(resource) }
+        target = nil
+        targetWait?.cancel()
+        targetWait = nil
+    }
+
+    package func resourceDestroyed() {
+        resource = nil
+        target = nil
+        targetWait?.cancel()
+        targetWait = nil
+    }
+}

@@ -1,0 +1,132 @@
+import Buffers
+import SurfaceModel
+import CWayland
+import SceneGraph
+import Outputs
+import WaylandCore
+
+/// `wl_surface`: records requests into the pending state; `commit` applies it (see SurfaceState).
+package final class WlSurface: ResourceHandler {
+    private let state: CompositorState
+    package let surface: Surface
+    /// The wp_viewport object while it exists (its requests fill the pending state).
+    package var viewport: Viewport?
+    /// The wp_linux_drm_syncobj_surface_v1 while it exists: commits then carry explicit-sync points.
+    package var syncobj: SyncobjSurface?
+
+    package init(state: CompositorState, resource: OpaquePointer) {
+        self.state = state
+        surface = Surface(id: wl_resource_get_id(resource))
+        surface.resource = resource
+    }
+
+    package func handle(_ request: Request) {
+        switch Int32(request.opcode) {
+        case WL_SURFACE_DESTROY:
+            wl_resource_destroy(request.resource)
+        case WL_SURFACE_ATTACH:
+            let (x, y) = (request.int(1), request.int(2))
+            if request.version >= 5 && (x != 0 || y != 0) {
+                return state.context.post(WlSurfaceError.invalidOffset, on: request.resource,
+                                        "attach with a non-zero offset (\(x), \(y)); use wl_surface.offset since version 5")
+            }
+            let buffer = request.object(0).flatMap { WlBuffer.buffer($0) }
+            surface.pending.attachment = .attached(buffer)
+            surface.pending.dx = x
+            surface.pending.dy = y
+        case WL_SURFACE_DAMAGE:
+            surface.pending.surfaceDamage.formUnion(rect(request))
+        case WL_SURFACE_FRAME:
+            Resources.create(client: request.client, interface: cw_wl_callback_interface(), version: 1, id: request.newID(0)) { r in
+                let cb = FrameCallback(resource: r)
+                surface.pending.frameCallbacks.append(cb)
+                return cb
+            }
+        case WL_SURFACE_SET_OPAQUE_REGION:
+            surface.pending.opaqueRegion = request.object(0).flatMap { Resources.object($0, as: WlRegion.self)?.region } ?? Region()
+        case WL_SURFACE_SET_INPUT_REGION:
+            surface.pending.inputRegion = request.object(0).flatMap { Resources.object($0, as: WlRegion.self)?.region } ?? .infinite
+        case WL_SURFACE_COMMIT:
+            commit(request.resource)
+        case WL_SURFACE_SET_BUFFER_TRANSFORM:
+            guard let t = BufferTransform(rawValue: request.int(0)) else {
+                return state.context.post(WlSurfaceError.invalidTransform, on: request.resource,
+                                        "buffer transform \(request.int(0)) is not a wl_output.transform value")
+            }
+            surface.pending.bufferTransform = t
+        case WL_SURFACE_SET_BUFFER_SCALE:
+            guard request.int(0) >= 1 else {
+                return state.context.post(WlSurfaceError.invalidScale, on: request.resource,
+                                        "buffer scale \(request.int(0)) is not positive")
+            }
+            surface.pending.bufferScale = request.int(0)
+        case WL_SURFACE_DAMAGE_BUFFER:
+            surface.pending.bufferDamage.formUnion(rect(request))
+        case WL_SURFACE_OFFSET:
+            surface.pending.dx = request.int(0)
+            surface.pending.dy = request.int(1)
+        default: break
+        }
+    }
+
+    private func rect(_ r: Request) -> Rect {
+        Rect(x: r.int(0), y: r.int(1), width: r.int(2), height: r.int(3))
+    }
+
+    private func commit(_ resource: OpaquePointer) {
+        if case let .attached(buffer?) = surface.pending.attachment, wl_resource_get_version(resource) >= 6 {
+            let scale = surface.pending.bufferScale ?? surface.current.bufferScale
+            if buffer.width % scale != 0 || buffer.height % scale != 0 {
+                return state.context.post(WlSurfaceError.invalidSize, on: resource,
+                                        "buffer size \(buffer.width)x\(buffer.height) is not a multiple of buffer scale \(scale)")
+            }
+        }
+        if let role = surface.role, !role.validateCommit(surface) { return }
+        if let viewport, !viewport.validateCommit(surface) { return }
+        var acquire: SyncobjPoint? = nil
+        if let syncobj {
+            let points = syncobj.takePoints(surface)
+            guard points.ok else { return }
+            acquire = points.acquire
+        }
+        state.delegate.commitWhenReady(surface, acquire: acquire)
+    }
+
+    package func resourceDestroyed() {
+        state.delegate.surfaceDestroyed(surface)
+        surface.resource = nil
+        for cb in surface.pending.frameCallbacks { (cb as? FrameCallback)?.cancel() }
+        for feedback in surface.pending.presentationFeedbacks { (feedback as? PresentationFeedback)?.discard() }
+        surface.pending = SurfaceState()
+        surface.role?.surfaceDestroyed(surface)
+        state.scene.unmap(surface)
+        // Its sub-surfaces lose their parent: they are unmapped (wl_subsurface spec).
+        for item in surface.pendingStack + surface.currentStack {
+            if case let .child(sub) = item { sub.surface?.role?.parentDestroyed() }
+        }
+        state.delegate.dropHeldCommits(surface)
+        surface.dropCache()
+        surface.current.buffer?.release()
+        surface.current.buffer = nil
+        state.scene.onLayoutChanged()
+        // Last: the surface's holders saw it alive during the teardown above (as weak refs did).
+        surface.markDestroyed()
+        // The per-surface extension objects may outlive it (and hold it strongly in turn).
+        viewport?.surfaceDestroyed()
+        viewport = nil
+        syncobj?.surfaceDestroyed()
+        syncobj = nil
+    }
+}
+
+extension Surface {
+    /// A cache that can never be applied (the sub-surface or the surface is gone): its buffer,
+    /// never shown, is released; its frame callbacks are dropped and its feedback discarded.
+    package func dropCache() {
+        guard let cache = cached else { return }
+        if case let .attached(b?) = cache.attachment, b !== current.buffer { b.release() }
+        for cb in cache.frameCallbacks { (cb as? FrameCallback)?.cancel() }
+        for feedback in cache.presentationFeedbacks { (feedback as? PresentationFeedback)?.discard() }
+        cached = nil
+    }
+}

@@ -1,0 +1,51 @@
+import Buffers
+import CWayland
+import SurfaceModel
+import SceneGraph
+import Outputs
+import WaylandCore
+
+/// `zxdg_output_manager_v1` v3: the output's logical position, size, name and description, so
+/// grim and friends find it.
+package final class XdgOutputManager: ResourceHandler {
+    package static let version: UInt32 = 3
+    private let output: Output
+
+    package init(output: Output) { self.output = output }
+
+    package static func bind(_ output: Output, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+        Resources.create(client: client, interface: cw_zxdg_output_manager_v1_interface(), version: version, id: id) { _ in
+            XdgOutputManager(output: output)
+        }
+    }
+
+    package func handle(_ request: Request) {
+        switch Int32(request.opcode) {
+        case ZXDG_OUTPUT_MANAGER_V1_DESTROY:
+            wl_resource_destroy(request.resource)
+        case ZXDG_OUTPUT_MANAGER_V1_GET_XDG_OUTPUT:
+            guard let r = Resources.create(client: request.client, interface: cw_zxdg_output_v1_interface(),
+                                           version: request.version, id: request.newID(0), handler: { _ in XdgOutput() }) else { return }
+            zxdg_output_v1_send_logical_position(r, 0, 0)
+            zxdg_output_v1_send_logical_size(r, output.width, output.height)
+            if request.version >= 2 {
+                zxdg_output_v1_send_name(r, output.name)
+                zxdg_output_v1_send_description(r, output.description)
+            }
+            // Since v3 the atomic "done" is wl_output's; before, xdg_output's own.
+            if request.version >= 3 {
+                if let wlOutput = request.object(1), wl_resource_get_version(wlOutput) >= 2 { wl_output_send_done(wlOutput) }
+            } else {
+                zxdg_output_v1_send_done(r)
+            }
+        default: break
+        }
+    }
+}
+
+/// `zxdg_output_v1`: everything is sent at creation; the only request is destroy.
+package final class XdgOutput: ResourceHandler {
+    package func handle(_ request: Request) {
+        if Int32(request.opcode) == ZXDG_OUTPUT_V1_DESTROY { wl_resource_destroy(request.resource) }
+    }
+}

@@ -1,0 +1,176 @@
+import Buffers
+import SurfaceModel
+import CWayland
+import SceneGraph
+import Outputs
+import WaylandCore
+
+/// `xdg_toplevel`: a desktop window. Placed on the output by `Placement` when first mapped.
+package final class XdgToplevel: ResourceHandler, XdgRole {
+    private let state: XdgShellState
+    /// nil once destroyed: others hold this strongly and may outlive it (nothing is sent then).
+    private var resource: OpaquePointer?
+    /// Strong (no side table on the per-commit path); nil once this or the xdg_surface is destroyed.
+    private var xdgSurface: XdgSurface?
+    private var title = "", appID = ""
+    package private(set) var maximized = false, fullscreen = false
+    /// The size an interactive resize asks for, while it lasts.
+    private var resizeSize: (Int32, Int32)?
+    /// Whether this is the focused window (the seat's active toplevel).
+    package private(set) var activated = false
+    private var sentCapabilities = false
+    /// Where the window geometry's top-left corner is, once placed.
+    private var position: (x: Int32, y: Int32)?
+
+    package init(state: XdgShellState, resource: OpaquePointer, xdgSurface: XdgSurface) {
+        self.state = state
+        self.resource = resource
+        self.xdgSurface = xdgSurface
+    }
+
+    package func handle(_ request: Request) {
+        switch Int32(request.opcode) {
+        case XDG_TOPLEVEL_DESTROY:
+            wl_resource_destroy(request.resource)
+        case XDG_TOPLEVEL_SET_TITLE:
+            title = request.string(0) ?? ""
+        case XDG_TOPLEVEL_SET_APP_ID:
+            appID = request.string(0) ?? ""
+        case XDG_TOPLEVEL_SET_PARENT:
+            // A parent only affects stacking; refuse loops (a toplevel cannot parent itself).
+            if let parent = request.object(0), Resources.object(parent, as: XdgToplevel.self) === self {
+                state.context.post(XdgToplevelError.invalidParent, on: request.resource,
+                                 "a toplevel cannot be its own parent")
+            }
+        case XDG_TOPLEVEL_RESIZE:
+            guard [0, 1, 2, 4, 5, 6, 8, 9, 10].contains(request.uint(2)) else {
+                return state.context.post(XdgToplevelError.invalidResizeEdge, on: request.resource,
+                                        "resize edge \(request.uint(2)) is not an xdg_toplevel.resize_edge value")
+            }
+            guard let xdg = xdgSurface, let surface = xdg.surface, let view = surface.view else { return }
+            let g = xdg.windowGeometry
+            state.delegate.resizeRequested(self, edges: request.uint(2), geometry: Rect(x: view.x + g.x, y: view.y + g.y, width: g.width, height: g.height),
+                                           serial: request.uint(1), client: request.client)
+        case XDG_TOPLEVEL_SET_MAX_SIZE, XDG_TOPLEVEL_SET_MIN_SIZE:
+            guard request.int(0) >= 0, request.int(1) >= 0 else {
+                return state.context.post(XdgToplevelError.invalidSize, on: request.resource,
+                                        "min/max size \(request.int(0))x\(request.int(1)) is negative")
+            }
+        case XDG_TOPLEVEL_SET_MAXIMIZED, XDG_TOPLEVEL_UNSET_MAXIMIZED:
+            maximized = Int32(request.opcode) == XDG_TOPLEVEL_SET_MAXIMIZED
+            xdgSurface?.sendConfigure()
+        case XDG_TOPLEVEL_SET_FULLSCREEN, XDG_TOPLEVEL_UNSET_FULLSCREEN:
+            fullscreen = Int32(request.opcode) == XDG_TOPLEVEL_SET_FULLSCREEN
+            xdgSurface?.sendConfigure()
+        case XDG_TOPLEVEL_MOVE:
+            guard let xdg = xdgSurface, let surface = xdg.surface, let view = surface.view else { return }
+            state.delegate.moveRequested(self, windowX: view.x + xdg.windowGeometry.x, windowY: view.y + xdg.windowGeometry.y,
+                                         serial: request.uint(1), client: request.client)
+        default:
+            break  // show_window_menu, set_minimized: nothing to do without a panel
+        }
+    }
+
+    /// Puts the window geometry's top-left corner at (x, y) in output space (the embedder's
+    /// position_window, an interactive move); before the first map it is where the window maps.
+    package func place(x: Int32, y: Int32) {
+        position = (x, y)
+        guard !(maximized || fullscreen), let xdg = xdgSurface, let surface = xdg.surface, surface.view != nil else { return }
+        let geometry = xdg.windowGeometry
+        state.delegate.showWindow(surface, x: x - geometry.x, y: y - geometry.y)
+    }
+
+    package func sendConfigure() {
+        guard let resource else { return }
+        if !sentCapabilities && wl_resource_get_version(resource) >= 5 {
+            sentCapabilities = true
+            var caps = wl_array()
+            wl_array_init(&caps)
+            // Maximize and fullscreen are honoured; no window menu, no minimize.
+            for cap in [XDG_TOPLEVEL_WM_CAPABILITIES_MAXIMIZE, XDG_TOPLEVEL_WM_CAPABILITIES_FULLSCREEN] {
+                if let p = wl_array_add(&caps, 4) { p.storeBytes(of: cap.rawValue, as: UInt32.self) }
+            }
+            xdg_toplevel_send_wm_capabilities(resource, &caps)
+            wl_array_release(&caps)
+        }
+        var states = wl_array()
+        wl_array_init(&states)
+        func add(_ s: xdg_toplevel_state) {
+            if let p = wl_array_add(&states, 4) { p.storeBytes(of: s.rawValue, as: UInt32.self) }
+        }
+        if activated { add(XDG_TOPLEVEL_STATE_ACTIVATED) }
+        var (w, h): (Int32, Int32) = resizeSize ?? lastResize ?? (0, 0)  // 0×0: the client picks its size
+        if resizeSize != nil { add(XDG_TOPLEVEL_STATE_RESIZING) }
+        if maximized { add(XDG_TOPLEVEL_STATE_MAXIMIZED) }
+        if fullscreen { add(XDG_TOPLEVEL_STATE_FULLSCREEN) }
+        if maximized || fullscreen { (w, h) = (state.delegate.outputBounds.width, state.delegate.outputBounds.height) }
+        xdg_toplevel_send_configure(resource, w, h, &states)
+        wl_array_release(&states)
+    }
+
+    package func committed(_ result: CommitResult<Buffer>) {
+        guard let xdg = xdgSurface, let surface = xdg.surface else { return }
+        let geometry = xdg.windowGeometry
+        if !surface.hasBuffer {
+            state.delegate.hideWindow(surface)
+            return
+        }
+        guard xdg.configured else { return }
+        let origin = state.delegate.placement(of: self, remembered: position)
+        if !(maximized || fullscreen) { position = origin }
+        if surface.view != nil {
+            state.delegate.showWindow(surface, x: origin.x - geometry.x, y: origin.y - geometry.y)
+        } else {
+            defer { state.delegate.toplevelMapped(self) }  // the shell focuses it (after the map)
+            state.delegate.showWindow(surface, x: origin.x - geometry.x, y: origin.y - geometry.y)
+            state.context.logger.info("toplevel mapped", metadata: [
+                "title": "\(title)", "app-id": "\(appID)", "x": "\(origin.x)", "y": "\(origin.y)",
+                "size": "\(geometry.width)x\(geometry.height)",
+            ])
+        }
+    }
+
+    /// An interactive resize moved the dragged edges: the window geometry's corner goes to the
+    /// new top-left at once (the dragged edge follows the pointer), and a configure asks for the
+    /// new size with the `resizing` state.
+    package func interactiveResize(to geometry: Rect) {
+        place(x: geometry.x, y: geometry.y)
+        guard resizeSize.map({ $0 != (geometry.width, geometry.height) }) ?? true else { return }
+        resizeSize = (geometry.width, geometry.height)
+        xdgSurface?.sendConfigure()
+    }
+
+    /// The resize ended: a last configure with that size, without `resizing`.
+    package func endInteractiveResize() {
+        guard let size = resizeSize else { return }
+        resizeSize = nil
+        lastResize = size
+        xdgSurface?.sendConfigure()
+        lastResize = nil
+    }
+    private var lastResize: (Int32, Int32)?
+
+    /// The seat's focus moved to or away from this window: a configure tells the client.
+    package func setActivated(_ value: Bool) {
+        guard value != activated else { return }
+        activated = value
+        xdgSurface?.sendConfigure()
+    }
+
+    /// The root surface of this window (the seat activates the window a click lands in).
+    package var surface: Surface? { xdgSurface?.surface }
+
+    package func detach() {
+        state.delegate.toplevelGone(self)
+        if let surface = xdgSurface?.surface { state.delegate.hideWindow(surface) }
+    }
+
+    package func xdgSurfaceDestroyed() { xdgSurface = nil }
+
+    package func resourceDestroyed() {
+        resource = nil
+        detach()
+        if xdgSurface?.roleObject === self { xdgSurface?.roleObject = nil }
+        xdgSurface = nil
+    }
+}
