@@ -47,6 +47,7 @@ let package = Package(
         // shm pools and buffers with guarded reads, dma-buf import and fence readiness, explicit-sync
         // timelines, per-client limits, received fds. No protocol objects, no scene, no server.
         .target(name: "Buffers", dependencies: ["CWayland", "CDRM", "CPixman", "Policies",
+                                                .product(name: "Logging", package: "swift-log"),
                                                 .product(name: "SystemPackage", package: "swift-system")]),
         // The seal-policy names, shared by the compositor (which decides) and Misbehave (which checks).
         .target(name: "Policies"),
@@ -63,9 +64,7 @@ let package = Package(
         .target(name: "Outputs", dependencies: ["Render", "SceneGraph", "SurfaceModel", "Buffers", "CDRM", "CPixman", "CWayland",
                                                 .product(name: "SystemPackage", package: "swift-system")]),
         // One handler per interface, per-family state and delegates; no policy, no server.
-        .target(name: "Protocols", dependencies: ["WaylandCore", "Outputs", "SceneGraph", "SurfaceModel", "Buffers", "Policies",
-                                                  "CWayland", "CDRM", "CPixman",
-                                                  .product(name: "Logging", package: "swift-log"),
+        .target(name: "Protocols", dependencies: ["WaylandCore", "Outputs", "SceneGraph", "SurfaceModel", "Buffers", "CWayland",
                                                   .product(name: "SystemPackage", package: "swift-system")]),
         // The seat, split per device, and the data device (selection).
         .target(name: "Input", dependencies: ["Protocols", "WaylandCore", "SceneGraph", "SurfaceModel", "Buffers", "CWayland"]),
@@ -143,8 +142,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // What tests, the fuzzer and the load tools share: spawning processes with a clean
-        // signal state, private directories, /proc inspection, a monotonic clock.
+        // What tests, the fuzzer and the load tools share: the raw wire codec and connection,
+        // spawning processes with a clean signal state, private directories, /proc inspection, a monotonic clock.
         .target(name: "WaylandTestSupport"),
         // Attacks a real compositord over its socket: random well-typed requests and raw bytes.
         .executableTarget(

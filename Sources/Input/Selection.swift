@@ -8,9 +8,9 @@ import CWayland
 /// The seat's selection (the clipboard): which wl_data_source holds it, set through a
 /// wl_data_device with the serial of a recent input event. Owned by the server.
 ///
-/// Keyboard focus does not exist yet, so no client is sent the selection. When it does, it sends
-/// the focused client's data devices a wl_data_offer for `source` from `onChange` and on focus
-/// changes.
+/// No client is sent the selection yet (no wl_data_offer: issue 20). When it is, the focused
+/// client's data devices get an offer for `source` from `onChange` and when the keyboard focus
+/// (`SeatKeyboard.setFocus`) changes.
 package final class Selection {
     package private(set) var source: DataSource?
     /// The serial the current selection was set with (newer requests must not be older).

@@ -1,42 +1,5 @@
 import CWayland
-
-/// One argument of a message, from its signature character and `types` entry.
-struct ArgumentSpec: Sendable {
-    /// The signature character: i u f s o n a h.
-    let type: UInt8
-    let nullable: Bool
-    /// The interface of an `o` or `n` argument (nil: any, or wl_registry.bind's dynamic new_id).
-    let interface: String?
-}
-
-/// One request or event, as libwayland's `wl_message` tables describe it.
-struct MessageSpec: Sendable {
-    let name: String
-    let since: UInt32
-    let arguments: [ArgumentSpec]
-    /// The tables do not mark destructors; in every protocol compositord speaks they are the
-    /// requests named destroy or release.
-    var isDestructor: Bool { name == "destroy" || name == "release" }
-}
-
-final class InterfaceSpec: Sendable {
-    let name: String
-    let version: UInt32
-    let requests: [MessageSpec]
-    let events: [MessageSpec]
-
-    init(name: String, version: UInt32, requests: [MessageSpec], events: [MessageSpec]) {
-        self.name = name
-        self.version = version
-        self.requests = requests
-        self.events = events
-    }
-
-    func request(named name: String) -> (opcode: Int, spec: MessageSpec)? {
-        guard let i = requests.firstIndex(where: { $0.name == name }) else { return nil }
-        return (i, requests[i])
-    }
-}
+import WaylandTestSupport
 
 /// Every interface the fuzzer knows, read from the `wl_interface` tables compiled into CWayland
 /// (the same ones compositord serves, including its own wl_compositor/wl_surface v6 tables).
@@ -80,24 +43,10 @@ enum Catalog {
             requests: messages(i.methods, i.method_count), events: messages(i.events, i.event_count))
     }
 
-    /// Parses "2?ou" style signatures: leading digits are the version the message appeared in.
+    /// Parses "2?ou" style signatures (`MessageSpec(name:signature:types:)`).
     private static func message(_ m: wl_message) -> MessageSpec {
-        var since: UInt32 = 0
-        var arguments: [ArgumentSpec] = []
-        var nullable = false
-        for c in String(cString: m.signature).utf8 {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"):
-                since = since * 10 + UInt32(c - UInt8(ascii: "0"))
-            case UInt8(ascii: "?"):
-                nullable = true
-            default:
-                let type = m.types?[arguments.count]
-                let name = type.flatMap { $0.pointee.name.map { String(cString: $0) } }
-                arguments.append(ArgumentSpec(type: c, nullable: nullable, interface: name))
-                nullable = false
-            }
+        MessageSpec(name: String(cString: m.name), signature: String(cString: m.signature)) { i in
+            m.types?[i].flatMap { $0.pointee.name.map { String(cString: $0) } }
         }
-        return MessageSpec(name: String(cString: m.name), since: max(since, 1), arguments: arguments)
     }
 }

@@ -28,7 +28,7 @@ final class Observer {
 
     init(socketPath: String, hangTimeout: Double, now: Double) throws {
         self.hangTimeout = hangTimeout
-        connection = try WireConnection(path: socketPath)
+        connection = try WireConnection(path: socketPath, interfaces: Catalog.interface)
         connection.traceEnabled = false
         connection.reusesIDs = true
         lastFrame = now
@@ -65,7 +65,7 @@ final class Observer {
 
     private func now() -> Double { monotonicSeconds() }
 
-    private func received(_ e: Event) {
+    private func received(_ e: WireEvent) {
         switch (e.interface.name, e.spec.name) {
         case ("wl_registry", "global"):
             if let name = e.arguments[0].uint32, let iface = e.arguments[1].bytes, let v = e.arguments[2].uint32 {

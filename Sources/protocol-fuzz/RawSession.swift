@@ -1,4 +1,5 @@
 import Glibc
+import WaylandTestSupport
 
 /// A fuzz client that sends bytes, not requests: garbage, truncated headers, sizes that lie,
 /// object id 0, huge opcodes, odd sizes, valid prefixes followed by noise, each sendmsg with 0 to
@@ -27,7 +28,7 @@ final class RawSession: FuzzSession {
         self.replyTimeout = replyTimeout
         self.stallTimeout = stallTimeout
         rng = FuzzRandom(seed: seed)
-        connection = try WireConnection(path: socketPath)
+        connection = try WireConnection(path: socketPath, interfaces: Catalog.interface)
         chunksLeft = rng.int(1...6)
         abandon = rng.chance(0.1)
     }

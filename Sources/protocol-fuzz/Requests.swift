@@ -1,4 +1,5 @@
 import Glibc
+import WaylandTestSupport
 
 /// A deliberate defect in an otherwise well-typed message. The header's size always matches the
 /// bytes sent, so the stream stays framed and the compositor must still answer a later sync.

@@ -1,4 +1,5 @@
 import Glibc
+import WaylandTestSupport
 
 /// Arguments an honest client would send for the requests that need more than "a value of the
 /// right type" to get anywhere: sizes that fit the pool, the serial of the last configure,

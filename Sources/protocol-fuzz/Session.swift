@@ -1,3 +1,5 @@
+import WaylandTestSupport
+
 /// How one fuzz session ended.
 enum SessionOutcome {
     /// wl_display.error arrived (the compositor then hangs up).

@@ -1,4 +1,5 @@
 import Glibc
+import WaylandTestSupport
 
 /// A fuzz client that speaks well-typed requests: it binds every global (at random versions,
 /// sometimes invalid ones), often builds real state first (windows with buffers, sub-surfaces,
@@ -52,7 +53,7 @@ final class TypedSession: FuzzSession {
 
     private struct Wait { let id: UInt32; let deadline: Double; let final: Bool; var done = false }
     private var waiting: Wait?
-    private var pendingEvents: [Event] = []
+    private var pendingEvents: [WireEvent] = []
     /// After wl_display.error: the compositor must hang up; a sync after a while makes it notice.
     private var hangUpDeadline: Double?
     private var poked = false
@@ -62,7 +63,7 @@ final class TypedSession: FuzzSession {
         self.seed = seed
         self.replyTimeout = replyTimeout
         rng = FuzzRandom(seed: seed)
-        connection = try WireConnection(path: socketPath)
+        connection = try WireConnection(path: socketPath, interfaces: Catalog.interface)
         aggression = rng.weighted([(20, 0.0), (20, 0.01), (25, 0.03), (20, 0.1), (15, 0.3)])
         budget = rng.weighted([(20, (5, 20)), (50, (20, 100)), (30, (100, 400))]).0
         budget = rng.int(budget...(budget * 2))
@@ -157,7 +158,7 @@ final class TypedSession: FuzzSession {
 
     // MARK: events
 
-    private func received(_ event: Event) {
+    private func received(_ event: WireEvent) {
         if event.interface.name == "wl_callback", event.object == waiting?.id {
             // Everything before this done answers requests sent before the sync: apply it now.
             for e in pendingEvents { apply(e) }
@@ -175,7 +176,7 @@ final class TypedSession: FuzzSession {
         if serials.count > 16 { serials.removeFirst() }
     }
 
-    private func apply(_ e: Event) {
+    private func apply(_ e: WireEvent) {
         // Objects the compositor made for us become usable.
         for (i, arg) in e.spec.arguments.enumerated() where arg.type == UInt8(ascii: "n") {
             if let id = e.arguments[i].uint32, connection.objects[id] != nil { live.append(id) }

@@ -1,3 +1,5 @@
+import WaylandTestSupport
+
 /// Random argument values biased towards the ones that break arithmetic and bounds checks.
 enum Values {
     static let interestingInts: [Int32] = [

@@ -160,7 +160,7 @@ extension FdPressureTests {
         let (raw, shm) = try Self.shmClient(c.socketPath)
         var sent = 0
         for _ in 0..<20 where raw.displayError == nil && !raw.hungUp {
-            var words: [UInt32] = []
+            var words: [UInt8] = []
             var fds: [Int32] = []
             for _ in 0..<28 {
                 words += RawWaylandClient.message(object: shm, opcode: 0, [raw.newID(), 4096])  // create_pool(id, fd, size)
@@ -228,7 +228,7 @@ extension FdPressureTests {
         #expect(held <= 2 + 28, "the compositor holds \(held) fds for this client")
         raw.read(timeout: 0.2) { $0.hungUp }
         withExtendedLifetime(raw) {}
-        close(raw.fd)
+        raw.close()
         #expect(c.waitForFdCount(base) == base, "fds after it left: \(c.fdCount), at start \(base)")
     }
 
@@ -259,7 +259,7 @@ extension FdPressureTests {
         #expect(refused == 5, "\(refused) of 5 late clients got the error")
         #expect(c.log.contains("fd table full at accept: refused a client through the spare fd"))
 
-        close(hog.fd)
+        hog.close()
         #expect(c.waitForFdCount(base) == base)
         let other = try Connection(displayName: c.socketPath)
         #expect(try other.roundtrip(timeout: .seconds(10)) == .satisfied)

@@ -1,17 +1,19 @@
 import Glibc
 
 /// A non-blocking, close-on-exec AF_UNIX stream socket connected to a compositor, with
-/// SCM_RIGHTS on both directions. The fuzzer speaks the wire protocol itself: libwayland-client
-/// refuses (or aborts on) much of what it sends.
-final class UnixSocket {
-    private(set) var fd: Int32
+/// SCM_RIGHTS on both directions. The fuzzer and the tests speak the wire protocol themselves:
+/// libwayland-client refuses (or aborts on) much of what they send.
+public final class UnixSocket {
+    public private(set) var fd: Int32
 
-    enum SendResult { case sent(Int), wouldBlock, failed(Int32) }
-    enum ReceiveResult { case data(Int), wouldBlock, endOfFile, failed(Int32) }
+    public enum SendResult { case sent(Int), wouldBlock, failed(Int32) }
+    public enum ReceiveResult { case data(Int), wouldBlock, endOfFile, failed(Int32) }
 
-    struct ConnectError: Error, CustomStringConvertible { package let description: String }
+    public struct ConnectError: Error, CustomStringConvertible {
+        public let description: String
+    }
 
-    init(path: String) throws {
+    public init(path: String) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ConnectError(description: "socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_un()
@@ -39,7 +41,7 @@ final class UnixSocket {
 
     deinit { close() }
 
-    func close() {
+    public func close() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
     }
@@ -50,7 +52,7 @@ final class UnixSocket {
     private static func space(_ dataBytes: Int) -> Int { align(headerSize) + align(dataBytes) }
 
     /// One sendmsg of `bytes` with `fds` attached (SCM_RIGHTS). The fds stay open (the caller owns them).
-    func send(_ bytes: ArraySlice<UInt8>, fds: [Int32]) -> SendResult {
+    public func send(_ bytes: ArraySlice<UInt8>, fds: [Int32]) -> SendResult {
         guard fd >= 0 else { return .failed(EBADF) }
         var control = [UInt8](repeating: 0, count: fds.isEmpty ? 0 : Self.space(fds.count * 4))
         let n: Int = bytes.withUnsafeBytes { body in
@@ -79,9 +81,9 @@ final class UnixSocket {
         return e == EAGAIN || e == EINTR ? .wouldBlock : .failed(e)
     }
 
-    /// One recvmsg into `buffer`; every fd that came along is closed at once (the fuzzer never
-    /// uses a received fd) and counted in `receivedFds`.
-    func receive(into buffer: inout [UInt8], receivedFds: inout Int) -> ReceiveResult {
+    /// One recvmsg into `buffer`; every fd that came along is closed at once (no raw client uses
+    /// a received fd) and counted in `receivedFds`.
+    public func receive(into buffer: inout [UInt8], receivedFds: inout Int) -> ReceiveResult {
         guard fd >= 0 else { return .failed(EBADF) }
         var chunk = [UInt8](repeating: 0, count: 8192)
         var control = [UInt8](repeating: 0, count: Self.space(64 * 4))

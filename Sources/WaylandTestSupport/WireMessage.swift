@@ -1,5 +1,8 @@
-/// One argument on the wire (Wayland's native byte order, 32-bit words).
-enum WireValue: CustomStringConvertible {
+import Glibc
+
+/// One argument on the wire (Wayland's native byte order, 32-bit words). Values the protocol
+/// forbids are representable on purpose (the fuzzer sends them).
+public enum WireValue: CustomStringConvertible {
     case int(Int32)
     case uint(UInt32)
     /// 24.8 fixed point, as its raw 32-bit value.
@@ -17,7 +20,7 @@ enum WireValue: CustomStringConvertible {
     /// A file descriptor: sent out of band (SCM_RIGHTS), nothing in the body.
     case fd(Int32, kind: String)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .int(let v): return "\(v)"
         case .uint(let v): return v > 0xFFFF ? "0x" + String(v, radix: 16) : "\(v)"
@@ -36,7 +39,7 @@ enum WireValue: CustomStringConvertible {
         }
     }
 
-    var uint32: UInt32? {
+    public var uint32: UInt32? {
         switch self {
         case .uint(let v), .object(let v), .newID(let v): return v
         case .int(let v), .fixed(let v): return UInt32(bitPattern: v)
@@ -44,7 +47,7 @@ enum WireValue: CustomStringConvertible {
         }
     }
 
-    var bytes: [UInt8]? {
+    public var bytes: [UInt8]? {
         switch self {
         case .string(let b): return b
         case .array(let b): return b
@@ -60,20 +63,35 @@ private extension String {
 }
 
 /// A request ready to send: the bytes of one message and the fds that go with it.
-struct OutgoingMessage {
-    var bytes: [UInt8]
-    /// Owned by the message: closed once sent (or dropped).
-    var fds: [Int32]
+public struct OutgoingMessage {
+    public var bytes: [UInt8]
+    /// Closed once sent (or dropped) when `ownsFds`; otherwise the caller's, left open.
+    public var fds: [Int32]
     /// For the trace, e.g. `wl_surface@7.attach(@9, 0, 0)`.
-    var text: String
+    public var text: String
+    public var ownsFds: Bool
+
+    public init(bytes: [UInt8], fds: [Int32] = [], text: String, ownsFds: Bool = true) {
+        self.bytes = bytes
+        self.fds = fds
+        self.text = text
+        self.ownsFds = ownsFds
+    }
+
+    /// Closes the fds if the message owns them.
+    func closeFds() {
+        if ownsFds { for fd in fds { Glibc.close(fd) } }
+    }
 }
 
 /// Little-endian (host order on every Linux Wayland runs on) message building.
-struct WireEncoder {
-    private(set) var body: [UInt8] = []
-    private(set) var fds: [Int32] = []
+public struct WireEncoder {
+    public private(set) var body: [UInt8] = []
+    public private(set) var fds: [Int32] = []
 
-    mutating func word(_ v: UInt32) {
+    public init() {}
+
+    public mutating func word(_ v: UInt32) {
         withUnsafeBytes(of: v.littleEndian) { body.append(contentsOf: $0) }
     }
 
@@ -82,7 +100,7 @@ struct WireEncoder {
         while body.count % 4 != 0 { body.append(0) }
     }
 
-    mutating func append(_ value: WireValue) {
+    public mutating func append(_ value: WireValue) {
         switch value {
         case .int(let v), .fixed(let v): word(UInt32(bitPattern: v))
         case .uint(let v), .object(let v), .newID(let v): word(v)
@@ -101,11 +119,18 @@ struct WireEncoder {
         }
     }
 
-    mutating func appendRaw(_ bytes: [UInt8]) { body.append(contentsOf: bytes) }
-    mutating func truncate(to count: Int) { body.removeLast(max(0, body.count - count)) }
+    public mutating func appendRaw(_ bytes: [UInt8]) { body.append(contentsOf: bytes) }
+    public mutating func truncate(to count: Int) { body.removeLast(max(0, body.count - count)) }
+
+    /// One well-formed message of `arguments` (fds go in `fds`, in order).
+    public static func encode(object: UInt32, opcode: UInt32, _ arguments: [WireValue]) -> (bytes: [UInt8], fds: [Int32]) {
+        var encoder = WireEncoder()
+        for value in arguments { encoder.append(value) }
+        return (encoder.message(object: object, opcode: opcode), encoder.fds)
+    }
 
     /// The header and body; `size` overrides the header's size field (malformed on purpose).
-    func message(object: UInt32, opcode: UInt32, size: UInt32? = nil) -> [UInt8] {
+    public func message(object: UInt32, opcode: UInt32, size: UInt32? = nil) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(8 + body.count)
         let total = size ?? UInt32(8 + body.count)
@@ -117,30 +142,30 @@ struct WireEncoder {
 }
 
 /// A decoded event.
-struct Event {
-    let object: UInt32
-    let opcode: UInt32
-    let interface: InterfaceSpec
-    let spec: MessageSpec
-    let arguments: [WireValue]
+public struct WireEvent {
+    public let object: UInt32
+    public let opcode: UInt32
+    public let interface: InterfaceSpec
+    public let spec: MessageSpec
+    public let arguments: [WireValue]
 }
 
-enum WireDecoder {
+public enum WireDecoder {
     /// Reads the 8-byte header at `offset`: the object id, opcode and size (in bytes).
-    static func header(_ bytes: [UInt8], at offset: Int) -> (object: UInt32, opcode: UInt32, size: Int)? {
+    public static func header(_ bytes: [UInt8], at offset: Int) -> (object: UInt32, opcode: UInt32, size: Int)? {
         guard bytes.count - offset >= 8 else { return nil }
         let object = word(bytes, offset)
         let second = word(bytes, offset + 4)
         return (object, second & 0xFFFF, Int(second >> 16))
     }
 
-    static func word(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
+    public static func word(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
         UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
     }
 
     /// Decodes the arguments of one message body against `spec`; nil if the body is too short.
     /// Received fds are not carried (the caller closes every fd it receives).
-    static func arguments(_ bytes: [UInt8], from start: Int, to end: Int, spec: MessageSpec) -> [WireValue]? {
+    public static func arguments(_ bytes: [UInt8], from start: Int, to end: Int, spec: MessageSpec) -> [WireValue]? {
         var p = start
         var out: [WireValue] = []
         for arg in spec.arguments {
