@@ -18,6 +18,8 @@ extension ResourceHandler {
 }
 
 /// One incoming request: its opcode and arguments in the order the XML lists them.
+/// Handlers decode it with their interface's generated enum (`WlShmPoolRequest(request)`,
+/// Protocols/Generated/ProtocolRequests.swift) rather than by position.
 struct Request {
     let resource: OpaquePointer
     let opcode: UInt32
