@@ -40,8 +40,7 @@ package final class WlShm: ResourceHandler {
     }
 
     package func handle(_ request: Request) {
-        guard Int32(request.opcode) == WL_SHM_CREATE_POOL else { return }
-        let (id, fd, size) = (request.newID(0), request.fd(1), request.int(2))
+        guard case let .createPool(id, fd, size)? = WlShmRequest(request) else { return }
         let (context, delegate) = (state.context, state.delegate)
         guard context.admitsReceived(request, fd: fd) else { return }  // near the fd limit (FdBudget)
         // --max-client-memory and --max-client-buffers, before the fd is looked at or mapped.

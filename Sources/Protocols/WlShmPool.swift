@@ -16,14 +16,13 @@ package final class WlShmPool: ResourceHandler {
     }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case WL_SHM_POOL_CREATE_BUFFER:
-            createBuffer(request)
-        case WL_SHM_POOL_DESTROY:
+        switch WlShmPoolRequest(request) {
+        case let .createBuffer(id, offset, width, height, stride, format)?:
+            createBuffer(request, id: id, offset: offset, width: width, height: height, stride: stride, code: format)
+        case .destroy?:
             // Buffers keep the pool (and its mapping) alive; see ShmPool.
             wl_resource_destroy(request.resource)
-        case WL_SHM_POOL_RESIZE:
-            let newSize = request.int(0)
+        case let .resize(newSize)?:
             do throws(ClientUsage.Refusal) {
                 try pool.charge?.checkGrowth(to: Int(newSize))  // --max-client-memory, before anything is remapped
             } catch {
@@ -34,13 +33,11 @@ package final class WlShmPool: ResourceHandler {
             } catch {
                 state.delegate.poolRefused(request.resource, error)
             }
-        default: break
+        case nil: break
         }
     }
 
-    private func createBuffer(_ request: Request) {
-        let (id, offset, width, height, stride, code) =
-            (request.newID(0), request.int(1), request.int(2), request.int(3), request.int(4), request.uint(5))
+    private func createBuffer(_ request: Request, id: UInt32, offset: Int32, width: Int32, height: Int32, stride: Int32, code: UInt32) {
         guard let format = PixelFormat.shm(code) else {
             return state.context.post(WlShmError.invalidFormat, on: request.resource,
                                     "format 0x\(String(code, radix: 16)) was not advertised by wl_shm.format")

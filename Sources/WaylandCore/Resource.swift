@@ -19,10 +19,18 @@ extension ResourceHandler {
 }
 
 /// One incoming request: its opcode and arguments in the order the XML lists them.
+/// Handlers decode it with their interface's generated enum (`WlShmPoolRequest(request)`,
+/// WaylandCore/Generated/ProtocolRequests.swift) rather than by position.
 package struct Request {
     package let resource: OpaquePointer
     package let opcode: UInt32
     package let args: UnsafeMutablePointer<wl_argument>?
+
+    package init(resource: OpaquePointer, opcode: UInt32, args: UnsafeMutablePointer<wl_argument>?) {
+        self.resource = resource
+        self.opcode = opcode
+        self.args = args
+    }
 
     package var client: OpaquePointer { wl_resource_get_client(resource) }
     package var version: UInt32 { UInt32(wl_resource_get_version(resource)) }
