@@ -101,7 +101,8 @@ package struct SyncobjPoint {
     package var isSignalled: Bool {
         var handle = timeline.handle, point = value
         let flags = UInt32(DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL | DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT)
-        return (try? valueOrErrno { drmSyncobjTimelineWait(timeline.device.fd.rawValue, &handle, &point, 1, 0, flags, nil) }) != nil
+        // Unlike most of libdrm this returns -errno (older libdrm: +errno), never -1: only 0 is "signalled".
+        return (try? valueOrNegatedErrno(drmSyncobjTimelineWait(timeline.device.fd.rawValue, &handle, &point, 1, 0, flags, nil))) == 0
     }
 
     /// Signals the point (the buffer is no longer read for the commit that set it).

@@ -59,7 +59,7 @@ package final class SealedFile {
             do throws(Errno) {
                 written = try Syscall.pwrite(fd, contents, at: 0)
             } catch { throw Failure(step: "pwrite", errno: error) }
-            // A short write leaves no errno of its own; as before, the errno then is what it says.
+            // A short write sets no errno of its own: the thread's is reported, as it always was.
             guard written == contents.count else { throw Failure(step: "pwrite", errno: Errno.current) }
         }, writeSealed: true)
     }
