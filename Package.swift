@@ -39,6 +39,8 @@ let package = Package(
         .target(name: "CDRM", dependencies: ["CLibDRM"], exclude: ["system"]),
         // PNG encoding and decoding (screenshots, captures, and tests that read them back).
         .target(name: "PNG", dependencies: ["CZlib"]),
+        // The bottom layer: every syscall the compositor makes, wrapped to throw a typed Errno.
+        .target(name: "Syscalls", dependencies: ["CWayland", .product(name: "SystemPackage", package: "swift-system")]),
         // The surface model: rectangles and regions, buffer transforms, the double-buffered
         // surface state and its commit rules, window placement. Value types that know nothing of
         // protocols, resources or the server (a layer the compiler enforces: it imports none of them).
@@ -46,7 +48,7 @@ let package = Package(
         // What clients' memory is to the compositor: pool files, the seal policy's decision,
         // shm pools and buffers with guarded reads, dma-buf import and fence readiness, explicit-sync
         // timelines, per-client limits, received fds. No protocol objects, no scene, no server.
-        .target(name: "Buffers", dependencies: ["CWayland", "CDRM", "CPixman", "Policies",
+        .target(name: "Buffers", dependencies: ["Syscalls", "CWayland", "CDRM", "CPixman", "Policies",
                                                 .product(name: "Logging", package: "swift-log"),
                                                 .product(name: "SystemPackage", package: "swift-system")]),
         // The seal-policy names, shared by the compositor (which decides) and Misbehave (which checks).
@@ -61,7 +63,7 @@ let package = Package(
         // The pixman renderer: reads the scene, writes an image.
         .target(name: "Render", dependencies: ["SceneGraph", "SurfaceModel", "Buffers", "CPixman"]),
         // Output backends (drm-dumb, udmabuf, dma-heap, memfd), the swapchain, capture consumers.
-        .target(name: "Outputs", dependencies: ["Render", "SceneGraph", "SurfaceModel", "Buffers", "CDRM", "CPixman", "CWayland",
+        .target(name: "Outputs", dependencies: ["Render", "SceneGraph", "SurfaceModel", "Buffers", "Syscalls", "CDRM", "CPixman", "CWayland",
                                                 .product(name: "SystemPackage", package: "swift-system")]),
         // One handler per interface, per-family state and delegates; no policy, no server.
         .target(name: "Protocols", dependencies: ["WaylandCore", "Outputs", "SceneGraph", "SurfaceModel", "Buffers", "CWayland",
@@ -74,7 +76,7 @@ let package = Package(
         .target(
             name: "Compositor",
             dependencies: [
-                "CWayland", "CPixman", "CDRM", "PNG", "Policies", "SurfaceModel", "Buffers",
+                "CWayland", "CPixman", "CDRM", "PNG", "Policies", "Syscalls", "SurfaceModel", "Buffers",
                 "WaylandCore", "SceneGraph", "Render", "Outputs", "Protocols", "Input", "WindowManagement",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -155,8 +157,9 @@ let package = Package(
         ),
         .testTarget(
             name: "CompositorTests",
-            dependencies: ["Compositor", "SurfaceModel", "Buffers", "WaylandCore", "SceneGraph", "Render", "Outputs", "Protocols", "Input",
-                           "WindowManagement", "CPixman", "CWayland", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Compositor", "Syscalls", "SurfaceModel", "Buffers", "WaylandCore", "SceneGraph", "Render", "Outputs", "Protocols", "Input",
+                           "WindowManagement", "CPixman", "CWayland", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "SystemPackage", package: "swift-system")]
         ),
         .testTarget(name: "ClientKitTests", dependencies: ["ClientKit", "CWayland", "WaylandTestSupport", "Misbehave"]),
         .testTarget(

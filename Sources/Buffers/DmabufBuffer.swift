@@ -1,6 +1,7 @@
 import CDRM
 import CWayland
 import Glibc
+import Syscalls
 import SystemPackage
 
 /// A single-plane linear dma-buf imported by mapping it for the CPU, as Smithay's pixman renderer
@@ -46,11 +47,11 @@ package final class DmabufBuffer: ClientBuffer {
     /// geometry against the fd's size (LinuxBufferParams).
     package init(plane: Plane, width: Int32, height: Int32, format: PixelFormat) throws(ImportFailure) {
         fd = OwnedFD(adopting: plane.fd.rawValue)  // closed on every way out, failures included
-        let fsType = cw_fs_type(plane.fd.rawValue)
+        let fsType = (try? Syscall.fileSystemType(plane.fd.rawValue)) ?? -1
         guard fsType == 0x444D_4142 else {  // DMA_BUF_MAGIC "DMAB"
             throw ImportFailure(description: "the plane fd is not a dma-buf (file system magic 0x\(String(fsType, radix: 16)))")
         }
-        let size = Int(lseek(plane.fd.rawValue, 0, SEEK_END))
+        let size = Int((try? Syscall.lseek(plane.fd.rawValue, 0, SEEK_END)) ?? -1)
         let mapped: Mapping
         do throws(Errno) { mapped = try Mapping(fd: plane.fd.rawValue, length: size) } catch {
             throw ImportFailure(description: "cannot map the dma-buf for reading: \(error)")
@@ -78,8 +79,8 @@ package final class DmabufBuffer: ClientBuffer {
         let writable: Mapping
         do throws(Errno) { writable = try Mapping(fd: fd.rawValue, length: mapping.length, writable: true) } catch { return false }
         let length = writable.length
-        _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START | CDRM_SYNC_WRITE))
-        defer { _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_END | CDRM_SYNC_WRITE)) }
+        _ = try? valueOrNegatedErrno(cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START | CDRM_SYNC_WRITE)))
+        defer { _ = try? valueOrNegatedErrno(cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_END | CDRM_SYNC_WRITE))) }
         return writable.withBase { m in GuardedRange(address: m, length: length, writable: true).read { body(m) } }
     }
 
@@ -91,12 +92,12 @@ package final class DmabufBuffer: ClientBuffer {
         // SYNC(START) sleep until it signals. The zero-timeout poll says whether one is pending:
         // then the pixels are read as they are, without the bracket, rather than wait.
         let synced = DmabufReadiness.isReady(fd.rawValue, for: .read)
-        if synced { _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START | CDRM_SYNC_READ)) }
+        if synced { _ = try? valueOrNegatedErrno(cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START | CDRM_SYNC_READ))) }
         let ok = guardRange.read {
             guard let image = view.image(base: mapping.base) else { outcome = .unreadable; return }
             body(image)
         }
-        if synced { _ = cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_END | CDRM_SYNC_READ)) }
+        if synced { _ = try? valueOrNegatedErrno(cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_END | CDRM_SYNC_READ))) }
         return ok ? outcome : .faulted
     }
 }

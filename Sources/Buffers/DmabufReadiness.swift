@@ -1,6 +1,7 @@
 import CDRM
 import CWayland
 import Glibc
+import Syscalls
 
 /// Waiting for a dma-buf's implicit fences without blocking (issue 16, items 3 and 4).
 ///
@@ -25,10 +26,9 @@ package enum DmabufReadiness {
 
     /// Whether `fd` (a dma-buf) can be accessed now without waiting: a zero-timeout poll.
     package static func isReady(_ fd: Int32, for access: Access) -> Bool {
-        var p = pollfd(fd: fd, events: access.pollEvent, revents: 0)
-        let r = poll(&p, 1, 0)
         // An error (an fd that is not pollable) counts as ready: there is nothing to wait for.
-        return r != 0
+        guard let revents = try? Syscall.pollNow(fd, events: access.pollEvent) else { return true }
+        return revents != 0
     }
 }
 
@@ -47,9 +47,8 @@ package final class DmabufWait {
         let wait = DmabufWait(loop: loop)
         for fd in fds {
             // Snapshot the fences now: a fence added later is not this commit's to wait for.
-            let sync = exportSyncFile ? cdrm_dmabuf_export_sync_file(fd, access.syncFlag) : -ENOTTY
-            if sync >= 0 {
-                if DmabufReadiness.isReady(sync, for: .read) { close(sync); continue }
+            if exportSyncFile, let sync = try? valueOrNegatedErrno(cdrm_dmabuf_export_sync_file(fd, access.syncFlag)) {
+                if DmabufReadiness.isReady(sync, for: .read) { try? Syscall.close(sync); continue }
                 wait.watch(sync, events: UInt32(WL_EVENT_READABLE), owned: true)
             } else {
                 // No EXPORT_SYNC_FILE (or not a dma-buf that has it): the dma-buf fd itself.
@@ -99,7 +98,7 @@ package final class DmabufWait {
     /// Watches `fd`; an `owned` one (an exported sync_file) is closed at once: the event source
     /// holds its own duplicate (wl_event_loop_add_fd), so each wait costs one descriptor.
     private func watch(_ fd: Int32, events: UInt32, owned: Bool) {
-        defer { if owned { close(fd) } }
+        defer { if owned { try? Syscall.close(fd) } }
         let w = Watch(self)
         guard let source = wl_event_loop_add_fd(loop, fd, events, { _, _, data in
             let w = Unmanaged<Watch>.fromOpaque(data!).takeUnretainedValue()

@@ -1,5 +1,6 @@
 import CDRM
 import Glibc
+import Syscalls
 import SystemPackage
 
 /// The DRM device compositord uses for linux-drm-syncobj-v1 (explicit synchronisation): a node
@@ -27,9 +28,12 @@ package final class SyncobjDevice {
     package static func open(driDirectory: String = "/dev/dri") -> (device: SyncobjDevice?, skipped: [String]) {
         let nodes = (128..<144).map { "\(driDirectory)/renderD\($0)" } + (0..<16).map { "\(driDirectory)/card\($0)" }
         var skipped: [String] = []
-        for path in nodes where access(path, F_OK) == 0 {
-            let raw = Glibc.open(path, O_RDWR | O_CLOEXEC)
-            guard raw >= 0 else { skipped.append("\(path): \(Errno.current)"); continue }
+        for path in nodes where (try? Syscall.access(path, F_OK)) != nil {
+            let raw: Int32
+            do throws(Errno) { raw = try Syscall.open(path, O_RDWR | O_CLOEXEC) } catch {
+                skipped.append("\(path): \(error)")
+                continue
+            }
             let fd = FileDescriptor(rawValue: raw)
             var driver = "?"
             if let v = drmGetVersion(raw) {
@@ -50,15 +54,17 @@ package final class SyncobjDevice {
     /// eventfd wait on a point (tried on a syncobj made for the purpose).
     private static func unusable(_ fd: Int32) -> String? {
         var cap: UInt64 = 0
-        guard drmGetCap(fd, UInt64(DRM_CAP_SYNCOBJ_TIMELINE), &cap) == 0, cap != 0 else { return "no timeline syncobjs" }
+        guard (try? valueOrErrno { drmGetCap(fd, UInt64(DRM_CAP_SYNCOBJ_TIMELINE), &cap) }) != nil, cap != 0 else { return "no timeline syncobjs" }
         var handle: UInt32 = 0
-        guard drmSyncobjCreate(fd, 0, &handle) == 0 else { return "DRM_IOCTL_SYNCOBJ_CREATE: \(Errno.current)" }
-        defer { _ = drmSyncobjDestroy(fd, handle) }
-        let event = eventfd(0, Int32(EFD_CLOEXEC))
-        guard event >= 0 else { return "eventfd: \(Errno.current)" }
-        defer { close(event) }
-        let r = cdrm_syncobj_eventfd(fd, handle, 1, event, 0)
-        return r == 0 ? nil : "DRM_IOCTL_SYNCOBJ_EVENTFD: \(Errno(rawValue: -r)) (Linux 6.6 or later needed)"
+        do throws(Errno) { _ = try valueOrErrno { drmSyncobjCreate(fd, 0, &handle) } } catch { return "DRM_IOCTL_SYNCOBJ_CREATE: \(error)" }
+        defer { _ = try? valueOrErrno { drmSyncobjDestroy(fd, handle) } }
+        let event: Int32
+        do throws(Errno) { event = try Syscall.eventfd() } catch { return "eventfd: \(error)" }
+        defer { try? Syscall.close(event) }
+        do throws(Errno) { _ = try valueOrNegatedErrno(cdrm_syncobj_eventfd(fd, handle, 1, event, 0)) } catch {
+            return "DRM_IOCTL_SYNCOBJ_EVENTFD: \(error) (Linux 6.6 or later needed)"
+        }
+        return nil
     }
 }
 
@@ -72,12 +78,12 @@ package final class SyncobjTimeline {
     package init(importing fd: Int32, on device: SyncobjDevice) throws(Errno) {
         var handle: UInt32 = 0
         // DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE only compares the file's operations: no file system is asked.
-        guard drmSyncobjFDToHandle(device.fd.rawValue, fd, &handle) == 0 else { throw Errno.current }
+        _ = try valueOrErrno { drmSyncobjFDToHandle(device.fd.rawValue, fd, &handle) }
         self.device = device
         self.handle = handle
     }
 
-    deinit { _ = drmSyncobjDestroy(device.fd.rawValue, handle) }
+    deinit { _ = try? valueOrErrno { drmSyncobjDestroy(device.fd.rawValue, handle) } }
 }
 
 /// One point of a timeline: an acquire point compositord waits for, or a release point it signals.
@@ -95,22 +101,22 @@ package struct SyncobjPoint {
     package var isSignalled: Bool {
         var handle = timeline.handle, point = value
         let flags = UInt32(DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL | DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT)
-        return drmSyncobjTimelineWait(timeline.device.fd.rawValue, &handle, &point, 1, 0, flags, nil) == 0
+        // Unlike most of libdrm this returns -errno (older libdrm: +errno), never -1: only 0 is "signalled".
+        return (try? valueOrNegatedErrno(drmSyncobjTimelineWait(timeline.device.fd.rawValue, &handle, &point, 1, 0, flags, nil))) == 0
     }
 
     /// Signals the point (the buffer is no longer read for the commit that set it).
     package func signal() {
         var handle = timeline.handle, point = value
-        _ = drmSyncobjTimelineSignal(timeline.device.fd.rawValue, &handle, &point, 1)
+        _ = try? valueOrErrno { drmSyncobjTimelineSignal(timeline.device.fd.rawValue, &handle, &point, 1) }
     }
 
     /// An eventfd that becomes readable once the point signals (at once if it has), for the event
     /// loop to watch; the caller owns it. nil when the kernel refuses.
     package func signalledEventfd() -> Int32? {
-        let event = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
-        guard event >= 0 else { return nil }
-        guard cdrm_syncobj_eventfd(timeline.device.fd.rawValue, timeline.handle, value, event, 0) == 0 else {
-            close(event)
+        guard let event = try? Syscall.eventfd() else { return nil }
+        guard (try? valueOrNegatedErrno(cdrm_syncobj_eventfd(timeline.device.fd.rawValue, timeline.handle, value, event, 0))) != nil else {
+            try? Syscall.close(event)
             return nil
         }
         return event

@@ -1,5 +1,6 @@
 import CWayland
 import Glibc
+import Syscalls
 import SystemPackage
 
 /// A shared mapping of a file with exactly one owner: unmapped when it goes. `~Copyable`, so no
@@ -14,8 +15,7 @@ package struct Mapping: ~Copyable {
     package init(fd: Int32, length: Int, writable: Bool = false, offset: off_t = 0) throws(Errno) {
         guard length > 0 else { throw Errno.invalidArgument }
         let protection = writable ? PROT_READ | PROT_WRITE : PROT_READ
-        guard let m = mmap(nil, length, protection, MAP_SHARED, fd, offset), m != MAP_FAILED else { throw Errno.current }
-        base = m
+        base = try Syscall.mmap(length: length, protection: protection, fd: fd, offset: offset)
         self.length = length
     }
 
@@ -23,8 +23,7 @@ package struct Mapping: ~Copyable {
     /// `base` says where it is now).
     package mutating func grow(to newLength: Int) throws(Errno) {
         guard newLength > length else { return }
-        guard let moved = cw_mremap(base, length, newLength, Int32(CW_MREMAP_MAYMOVE)), moved != MAP_FAILED else { throw Errno.current }
-        base = moved
+        base = try Syscall.mremap(base, from: length, to: newLength, flags: Int32(CW_MREMAP_MAYMOVE))
         length = newLength
     }
 
@@ -34,7 +33,7 @@ package struct Mapping: ~Copyable {
         try body(base)
     }
 
-    deinit { munmap(base, length) }
+    deinit { try? Syscall.munmap(base, length) }
 }
 
 /// A file descriptor a client sent, with exactly one owner: closed when it goes, the way

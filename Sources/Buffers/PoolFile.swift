@@ -1,5 +1,6 @@
 import CWayland
 import Glibc
+import Syscalls
 import SystemPackage
 
 /// What kind of file a client handed to `wl_shm.create_pool`, and the seals it carries.
@@ -61,9 +62,8 @@ public struct PoolFile: Sendable, Equatable {
     public var readsCannotFault: Bool { kind == .sealedMemfd || kind == .sealedByCompositor }
 
     public static func classify(fd: Int32) -> PoolFile {
-        let rawSeals = fcntl(fd, Int32(CW_F_GET_SEALS))
-        var mode: UInt32 = 0, size: UInt64 = 0, mount: UInt64 = 0
-        guard cw_statx_cached(fd, &mode, &size, &mount) == 0 else {
+        let rawSeals = try? Syscall.getSeals(fd)
+        guard let (mode, size, mount) = try? Syscall.statxCached(fd) else {
             return PoolFile(kind: .notRegularFile, seals: nil, size: 0, typeName: "unstat-able fd")
         }
         switch mode & UInt32(S_IFMT) {
@@ -74,13 +74,13 @@ public struct PoolFile: Sendable, Equatable {
         case UInt32(S_IFCHR), UInt32(S_IFBLK): return PoolFile(kind: .notRegularFile, seals: nil, size: 0, typeName: "device")
         default: return PoolFile(kind: .notRegularFile, seals: nil, size: 0, typeName: "special file")
         }
-        guard rawSeals >= 0 else {
+        guard let rawSeals else {
             // Not shared memory. Its file system is named from /proc (no call into it).
             // The name is cut to 24 characters so that the refusal message keeps its fix (SealPolicy.messageLimit).
             return PoolFile(kind: .regularFile, seals: nil, size: Int(size), typeName: "file on \(fileSystemName(mountID: mount).prefix(24))")
         }
         // tmpfs or hugetlbfs (F_GET_SEALS answered), so fstatfs cannot reach a daemon.
-        let hugetlb = cw_fs_type(fd) == hugetlbfsMagic
+        let hugetlb = (try? Syscall.fileSystemType(fd)) == hugetlbfsMagic
         let memfd = isMemfd(fd)
         let kind: Kind
         if hugetlb {
@@ -102,10 +102,10 @@ public struct PoolFile: Sendable, Equatable {
     /// `sealedByCompositor`, or `unsealableMemfd` with `sealFailure` when the kernel refused
     /// (the fd was opened read-only, say).
     package func addingShrinkSeal(fd: Int32) -> PoolFile {
-        guard fcntl(fd, Int32(CW_F_ADD_SEALS), Int32(CW_F_SEAL_SHRINK)) == 0 else {
+        do throws(Errno) { try Syscall.addSeals(fd, Int32(CW_F_SEAL_SHRINK)) } catch {
             var refused = self
             refused.kind = .unsealableMemfd
-            refused.sealFailure = .current
+            refused.sealFailure = error
             return refused
         }
         var sealed = PoolFile.classify(fd: fd)  // the seals and size as they are now

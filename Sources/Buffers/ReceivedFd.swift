@@ -1,6 +1,7 @@
 import CWayland
 import Dispatch
 import Glibc
+import Syscalls
 import SystemPackage
 
 /// Closing an fd a client sent. `close(2)` of a file on FUSE sends FLUSH to the file system's
@@ -17,9 +18,9 @@ package enum ReceivedFd {
     package static func close(_ fd: Int32) {
         guard fd >= 0 else { return }
         if closeCouldWait(fd) {
-            closer.async { _ = Glibc.close(fd) }
+            closer.async { try? Syscall.close(fd) }
         } else {
-            _ = Glibc.close(fd)
+            try? Syscall.close(fd)
         }
     }
 
@@ -27,15 +28,14 @@ package enum ReceivedFd {
     /// hugetlbfs, statx only from the VFS's cache, /proc from the kernel's own tables.
     package static func closeCouldWait(_ fd: Int32) -> Bool {
         if isSharedMemory(fd) { return false }
-        var mode: UInt32 = 0, size: UInt64 = 0, mount: UInt64 = 0
-        guard cw_statx_cached(fd, &mode, &size, &mount) == 0 else { return false }
+        guard let mode = try? Syscall.statxCached(fd).mode else { return false }
         // Only a regular file's close flushes (pipes, sockets, devices, directories never do).
         guard mode & UInt32(S_IFMT) == UInt32(S_IFREG) else { return false }
         return !isDmabuf(fd)
     }
 
     /// tmpfs or hugetlbfs: F_GET_SEALS answers (from the VFS) for nothing else.
-    package static func isSharedMemory(_ fd: Int32) -> Bool { fcntl(fd, Int32(CW_F_GET_SEALS)) >= 0 }
+    package static func isSharedMemory(_ fd: Int32) -> Bool { (try? Syscall.getSeals(fd)) != nil }
 
     /// dma-bufs show up in /proc as "/dmabuf:<name>"; nothing else does, and asking reaches no
     /// file system (fstatfs would: a FUSE daemon answers it).
@@ -44,10 +44,7 @@ package enum ReceivedFd {
     /// The /proc/self/fd link of `fd` (up to 64 bytes: enough to tell "/memfd:" and "/dmabuf:"),
     /// from the kernel's own tables.
     package static func link(of fd: Int32) -> String? {
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let n = buffer.withUnsafeMutableBufferPointer { p in
-            p.withMemoryRebound(to: CChar.self) { readlink("/proc/self/fd/\(fd)", $0.baseAddress!, $0.count) }
-        }
-        return n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : nil
+        guard let link = try? Syscall.readlink("/proc/self/fd/\(fd)", capacity: 64), !link.isEmpty else { return nil }
+        return link
     }
 }

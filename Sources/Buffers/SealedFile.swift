@@ -1,5 +1,6 @@
 import CWayland
 import Glibc
+import Syscalls
 import SystemPackage
 
 /// A memfd of fixed size that carries F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL (and optionally
@@ -23,16 +24,18 @@ package final class SealedFile {
     /// `fill` runs after sizing and before sealing (the only moment the file may be written when
     /// it is to be write-sealed).
     private init(name: String, size: Int, fill: (Int32) throws(Failure) -> Void, writeSealed: Bool) throws(Failure) {
-        var raw = cw_memfd_create(name, UInt32(CW_MFD_CLOEXEC | CW_MFD_ALLOW_SEALING | CW_MFD_NOEXEC_SEAL))
-        if raw < 0 && errno == EINVAL {  // kernels before 6.3 do not know MFD_NOEXEC_SEAL
-            raw = cw_memfd_create(name, UInt32(CW_MFD_CLOEXEC | CW_MFD_ALLOW_SEALING))
-        }
-        guard raw >= 0 else { throw Failure(step: "memfd_create", errno: Errno(rawValue: errno)) }
+        let raw: Int32
+        do throws(Errno) {
+            do throws(Errno) {
+                raw = try Syscall.memfdCreate(name, flags: UInt32(CW_MFD_CLOEXEC | CW_MFD_ALLOW_SEALING | CW_MFD_NOEXEC_SEAL))
+            } catch .invalidArgument {  // kernels before 6.3 do not know MFD_NOEXEC_SEAL
+                raw = try Syscall.memfdCreate(name, flags: UInt32(CW_MFD_CLOEXEC | CW_MFD_ALLOW_SEALING))
+            }
+        } catch { throw Failure(step: "memfd_create", errno: error) }
         let fd = FileDescriptor(rawValue: raw)
-        guard ftruncate(raw, off_t(size)) == 0 else {
-            let e = Errno(rawValue: errno)
+        do throws(Errno) { try Syscall.ftruncate(raw, size) } catch {
             try? fd.close()
-            throw Failure(step: "ftruncate(\(size))", errno: e)
+            throw Failure(step: "ftruncate(\(size))", errno: error)
         }
         do { try fill(raw) } catch {
             try? fd.close()
@@ -40,10 +43,9 @@ package final class SealedFile {
         }
         var seals = CW_F_SEAL_SHRINK | CW_F_SEAL_GROW | CW_F_SEAL_SEAL
         if writeSealed { seals |= CW_F_SEAL_WRITE }
-        guard fcntl(raw, Int32(CW_F_ADD_SEALS), Int32(seals)) == 0 else {
-            let e = Errno(rawValue: errno)
+        do throws(Errno) { try Syscall.addSeals(raw, Int32(seals)) } catch {
             try? fd.close()
-            throw Failure(step: "F_ADD_SEALS", errno: e)
+            throw Failure(step: "F_ADD_SEALS", errno: error)
         }
         self.fd = fd
         self.size = size
@@ -53,7 +55,11 @@ package final class SealedFile {
     /// (SHRINK|GROW|WRITE|SEAL).
     package convenience init(name: String, contents: [UInt8]) throws(Failure) {
         try self.init(name: name, size: contents.count, fill: { fd throws(Failure) in
-            let written = contents.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+            let written: Int
+            do throws(Errno) {
+                written = try Syscall.pwrite(fd, contents, at: 0)
+            } catch { throw Failure(step: "pwrite", errno: error) }
+            // A short write sets no errno of its own: the thread's is reported, as it always was.
             guard written == contents.count else { throw Failure(step: "pwrite", errno: Errno.current) }
         }, writeSealed: true)
     }
@@ -61,5 +67,5 @@ package final class SealedFile {
     deinit { try? fd.close() }
 
     /// The seals the file carries (F_GET_SEALS).
-    package var seals: Int32 { fcntl(fd.rawValue, Int32(CW_F_GET_SEALS)) }
+    package var seals: Int32 { (try? Syscall.getSeals(fd.rawValue)) ?? -1 }
 }

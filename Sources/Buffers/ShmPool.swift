@@ -1,5 +1,6 @@
 import CWayland
 import Glibc
+import Syscalls
 import SystemPackage
 
 /// A client's shared-memory pool: the fd it sent through `wl_shm.create_pool`, what kind of file
@@ -83,8 +84,7 @@ package final class ShmPool {
     /// the VFS's cache: exact for shared memory, and a FUSE pool (`guard` only) is not asked.
     package func fileEnds(before end: Int) -> Bool {
         guard guarded, !faulted else { return false }
-        var mode: UInt32 = 0, fileSize: UInt64 = 0, mount: UInt64 = 0
-        guard cw_statx_cached(fd.rawValue, &mode, &fileSize, &mount) == 0 else { return false }
+        guard let fileSize = try? Syscall.statxCached(fd.rawValue).size else { return false }
         return Int(fileSize) < end
     }
 

@@ -162,12 +162,6 @@ int cw_timerfd_arm(int fd, uint64_t deadline_ns, uint64_t interval_ns) {
     return timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-uint64_t cw_timerfd_drain(int fd) {
-    uint64_t expirations = 0;
-    if (read(fd, &expirations, sizeof expirations) != sizeof expirations) return 0;
-    return expirations;
-}
-
 uint64_t cw_monotonic_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

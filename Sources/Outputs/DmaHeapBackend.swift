@@ -1,6 +1,7 @@
 import Buffers
 import CDRM
 import Glibc
+import Syscalls
 import SystemPackage
 import SurfaceModel
 import SceneGraph
@@ -21,19 +22,21 @@ package final class DmaHeapBackend: OutputBackend {
         device = path
         self.width = width
         self.height = height
-        let heap = open(path, O_RDONLY | O_CLOEXEC)
-        guard heap >= 0 else { throw Failure(description: "cannot open: \(Errno.current)") }
-        defer { close(heap) }
+        let heap: Int32
+        do throws(Errno) { heap = try Syscall.open(path, O_RDONLY | O_CLOEXEC) } catch { throw Failure(description: "cannot open: \(error)") }
+        defer { try? Syscall.close(heap) }
         let stride = Int(width) * 4
         let size = stride * Int(height)
         do {
             for _ in 0..<count {
-                let fd = cdrm_dma_heap_alloc(heap, UInt64(size))
-                guard fd >= 0 else { throw Failure(description: "DMA_HEAP_IOCTL_ALLOC: \(Errno(rawValue: -fd))") }
-                guard let m = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), m != MAP_FAILED else {
-                    let e = Errno.current
-                    close(fd)
-                    throw Failure(description: "mmap: \(e)")
+                let fd: Int32
+                do throws(Errno) { fd = try valueOrNegatedErrno(cdrm_dma_heap_alloc(heap, UInt64(size))) } catch {
+                    throw Failure(description: "DMA_HEAP_IOCTL_ALLOC: \(error)")
+                }
+                let m: UnsafeMutableRawPointer
+                do throws(Errno) { m = try Syscall.mmap(length: size, protection: PROT_READ | PROT_WRITE, fd: fd) } catch {
+                    try? Syscall.close(fd)
+                    throw Failure(description: "mmap: \(error)")
                 }
                 buffers.append((fd, m, size))
                 let export = DmabufExport(fd: fd, size: size, offset: 0, stride: UInt32(stride), modifier: drmFormatModLinear)
@@ -48,8 +51,8 @@ package final class DmaHeapBackend: OutputBackend {
     private func release() {
         framebuffers = []
         for b in buffers {
-            munmap(b.mapping, b.size)
-            close(b.fd)
+            try? Syscall.munmap(b.mapping, b.size)
+            try? Syscall.close(b.fd)
         }
         buffers = []
     }

@@ -1,6 +1,7 @@
 import Buffers
 import CDRM
 import Glibc
+import Syscalls
 import SystemPackage
 import SurfaceModel
 import SceneGraph
@@ -24,13 +25,13 @@ package final class DrmDumbBackend: OutputBackend {
         device = path
         self.width = width
         self.height = height
-        let fd = open(path, O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure(description: "cannot open: \(Errno.current)") }
+        let fd: Int32
+        do throws(Errno) { fd = try Syscall.open(path, O_RDWR | O_CLOEXEC) } catch { throw Failure(description: "cannot open: \(error)") }
         drm = FileDescriptor(rawValue: fd)
         // Render nodes cannot create dumb buffers; a primary node says so with the cap. vgem
         // answers the query with EOPNOTSUPP yet creates dumb buffers, so only a clear "no" stops us.
         var cap: UInt64 = 0
-        if drmGetCap(fd, UInt64(DRM_CAP_DUMB_BUFFER), &cap) == 0 && cap == 0 {
+        if (try? valueOrErrno { drmGetCap(fd, UInt64(DRM_CAP_DUMB_BUFFER), &cap) }) != nil && cap == 0 {
             try? drm.close()
             throw Failure(description: "DRM_CAP_DUMB_BUFFER is not set")
         }
@@ -44,37 +45,41 @@ package final class DrmDumbBackend: OutputBackend {
 
     private func addFramebuffer() throws {
         var dumb = cdrm_dumb()
-        var r = cdrm_create_dumb(drm.rawValue, UInt32(width), UInt32(height), 32, &dumb)
-        guard r == 0 else { throw Failure(description: "DRM_IOCTL_MODE_CREATE_DUMB: \(Errno(rawValue: -r))") }
-        var offset: UInt64 = 0
-        r = cdrm_map_dumb(drm.rawValue, dumb.handle, &offset)
-        guard r == 0 else {
-            _ = cdrm_destroy_dumb(drm.rawValue, dumb.handle)
-            throw Failure(description: "DRM_IOCTL_MODE_MAP_DUMB: \(Errno(rawValue: -r))")
+        do throws(Errno) { _ = try valueOrNegatedErrno(cdrm_create_dumb(drm.rawValue, UInt32(width), UInt32(height), 32, &dumb)) } catch {
+            throw Failure(description: "DRM_IOCTL_MODE_CREATE_DUMB: \(error)")
         }
-        guard let m = mmap(nil, Int(dumb.size), PROT_READ | PROT_WRITE, MAP_SHARED, drm.rawValue, off_t(offset)), m != MAP_FAILED else {
-            let e = Errno.current
-            _ = cdrm_destroy_dumb(drm.rawValue, dumb.handle)
-            throw Failure(description: "mmap of the dumb buffer: \(e)")
+        var offset: UInt64 = 0
+        do throws(Errno) { _ = try valueOrNegatedErrno(cdrm_map_dumb(drm.rawValue, dumb.handle, &offset)) } catch {
+            destroyDumb(dumb.handle)
+            throw Failure(description: "DRM_IOCTL_MODE_MAP_DUMB: \(error)")
+        }
+        let m: UnsafeMutableRawPointer
+        do throws(Errno) {
+            m = try Syscall.mmap(length: Int(dumb.size), protection: PROT_READ | PROT_WRITE, fd: drm.rawValue, offset: off_t(offset))
+        } catch {
+            destroyDumb(dumb.handle)
+            throw Failure(description: "mmap of the dumb buffer: \(error)")
         }
         var prime: Int32 = -1
-        guard drmPrimeHandleToFD(drm.rawValue, dumb.handle, UInt32(O_CLOEXEC | O_RDWR), &prime) == 0, prime >= 0 else {
-            let e = Errno.current
-            munmap(m, Int(dumb.size))
-            _ = cdrm_destroy_dumb(drm.rawValue, dumb.handle)
-            throw Failure(description: "drmPrimeHandleToFD: \(e)")
+        do throws(Errno) { _ = try valueOrErrno { drmPrimeHandleToFD(drm.rawValue, dumb.handle, UInt32(O_CLOEXEC | O_RDWR), &prime) } } catch {
+            try? Syscall.munmap(m, Int(dumb.size))
+            destroyDumb(dumb.handle)
+            throw Failure(description: "drmPrimeHandleToFD: \(error)")
         }
         dumbs.append((dumb.handle, m, Int(dumb.size), prime))
         let export = DmabufExport(fd: prime, size: Int(dumb.size), offset: 0, stride: dumb.pitch, modifier: drmFormatModLinear)
         framebuffers.append(Framebuffer(width: width, height: height, stride: Int32(dumb.pitch), data: m, export: export))
     }
 
+    /// DRM_IOCTL_MODE_DESTROY_DUMB; nothing to do when it fails.
+    private func destroyDumb(_ handle: UInt32) { _ = try? valueOrNegatedErrno(cdrm_destroy_dumb(drm.rawValue, handle)) }
+
     private func release() {
         framebuffers = []
         for d in dumbs {
-            munmap(d.mapping, d.size)
-            close(d.prime)
-            _ = cdrm_destroy_dumb(drm.rawValue, d.handle)
+            try? Syscall.munmap(d.mapping, d.size)
+            try? Syscall.close(d.prime)
+            destroyDumb(d.handle)
         }
         dumbs = []
         try? drm.close()

@@ -4,6 +4,7 @@ import CPixman
 import SurfaceModel
 import SceneGraph
 import Render
+import Syscalls
 import CWayland
 
 /// A framebuffer exported as a dma-buf: what export-dmabuf hands a consumer.
@@ -48,8 +49,8 @@ package final class Framebuffer {
     package func withCPUAccess<T>(write: Bool, _ body: () throws -> T) rethrows -> T {
         let direction = UInt64(write ? CDRM_SYNC_WRITE : CDRM_SYNC_READ)
         let sync = export.map { DmabufReadiness.isReady($0.fd, for: write ? .write : .read) } ?? false
-        if sync, let export { _ = cdrm_dmabuf_sync(export.fd, UInt64(CDRM_SYNC_START) | direction) }
-        defer { if sync, let export { _ = cdrm_dmabuf_sync(export.fd, UInt64(CDRM_SYNC_END) | direction) } }
+        if sync, let export { _ = try? valueOrNegatedErrno(cdrm_dmabuf_sync(export.fd, UInt64(CDRM_SYNC_START) | direction)) }
+        defer { if sync, let export { _ = try? valueOrNegatedErrno(cdrm_dmabuf_sync(export.fd, UInt64(CDRM_SYNC_END) | direction)) } }
         return try body()
     }
 

@@ -1,5 +1,6 @@
 import Buffers
 import Glibc
+import Syscalls
 import SystemPackage
 import SurfaceModel
 import SceneGraph
@@ -27,8 +28,9 @@ package final class MemfdBackend: OutputBackend {
         let bufferSize = stride * Int(height)
         mappingSize = bufferSize * count
         file = try SealedFile(name: "compositord-output", size: mappingSize)
-        guard let m = mmap(nil, mappingSize, PROT_READ | PROT_WRITE, MAP_SHARED, file.fd.rawValue, 0), m != MAP_FAILED else {
-            throw Failure(description: "mmap of the output memfd failed: \(Errno.current)")
+        let m: UnsafeMutableRawPointer
+        do throws(Errno) { m = try Syscall.mmap(length: mappingSize, protection: PROT_READ | PROT_WRITE, fd: file.fd.rawValue) } catch {
+            throw Failure(description: "mmap of the output memfd failed: \(error)")
         }
         mapping = m
         framebuffers = (0..<count).map {
@@ -36,5 +38,5 @@ package final class MemfdBackend: OutputBackend {
         }
     }
 
-    deinit { munmap(mapping, mappingSize) }
+    deinit { try? Syscall.munmap(mapping, mappingSize) }
 }

@@ -2,6 +2,7 @@ import Buffers
 import CDRM
 import CWayland
 import Glibc
+import Syscalls
 import SystemPackage
 import SurfaceModel
 import SceneGraph
@@ -22,30 +23,34 @@ package final class UdmabufBackend: OutputBackend {
         device = path
         self.width = width
         self.height = height
-        let dev = open(path, O_RDWR | O_CLOEXEC)
-        guard dev >= 0 else { throw Failure(description: "cannot open: \(Errno.current)") }
-        defer { close(dev) }
+        let dev: Int32
+        do throws(Errno) { dev = try Syscall.open(path, O_RDWR | O_CLOEXEC) } catch { throw Failure(description: "cannot open: \(error)") }
+        defer { try? Syscall.close(dev) }
         let stride = Int(width) * 4
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let size = (stride * Int(height) + page - 1) / page * page  // udmabuf wants whole pages
         do {
             for _ in 0..<count {
-                let memfd = cw_memfd_create("compositord-output", UInt32(CW_MFD_CLOEXEC | CW_MFD_ALLOW_SEALING))
-                guard memfd >= 0 else { throw Failure(description: "memfd_create: \(Errno.current)") }
-                guard ftruncate(memfd, off_t(size)) == 0, fcntl(memfd, Int32(CW_F_ADD_SEALS), Int32(CW_F_SEAL_SHRINK)) == 0 else {
-                    let e = Errno.current
-                    close(memfd)
-                    throw Failure(description: "sizing or sealing the memfd: \(e)")
+                let memfd: Int32
+                do throws(Errno) {
+                    memfd = try Syscall.memfdCreate("compositord-output", flags: UInt32(CW_MFD_CLOEXEC | CW_MFD_ALLOW_SEALING))
+                } catch { throw Failure(description: "memfd_create: \(error)") }
+                do throws(Errno) {
+                    try Syscall.ftruncate(memfd, size)
+                    try Syscall.addSeals(memfd, Int32(CW_F_SEAL_SHRINK))
+                } catch {
+                    try? Syscall.close(memfd)
+                    throw Failure(description: "sizing or sealing the memfd: \(error)")
                 }
-                let dmabuf = cdrm_udmabuf_create(dev, memfd, 0, UInt64(size))
-                guard dmabuf >= 0 else {
-                    close(memfd)
-                    throw Failure(description: "UDMABUF_CREATE: \(Errno(rawValue: -dmabuf))")
+                let dmabuf: Int32
+                do throws(Errno) { dmabuf = try valueOrNegatedErrno(cdrm_udmabuf_create(dev, memfd, 0, UInt64(size))) } catch {
+                    try? Syscall.close(memfd)
+                    throw Failure(description: "UDMABUF_CREATE: \(error)")
                 }
-                guard let m = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0), m != MAP_FAILED else {
-                    let e = Errno.current
-                    close(memfd); close(dmabuf)
-                    throw Failure(description: "mmap: \(e)")
+                let m: UnsafeMutableRawPointer
+                do throws(Errno) { m = try Syscall.mmap(length: size, protection: PROT_READ | PROT_WRITE, fd: memfd) } catch {
+                    try? Syscall.close(memfd); try? Syscall.close(dmabuf)
+                    throw Failure(description: "mmap: \(error)")
                 }
                 buffers.append((memfd, dmabuf, m, size))
                 let export = DmabufExport(fd: dmabuf, size: size, offset: 0, stride: UInt32(stride), modifier: drmFormatModLinear)
@@ -60,9 +65,9 @@ package final class UdmabufBackend: OutputBackend {
     private func release() {
         framebuffers = []
         for b in buffers {
-            munmap(b.mapping, b.size)
-            close(b.dmabuf)
-            close(b.memfd)
+            try? Syscall.munmap(b.mapping, b.size)
+            try? Syscall.close(b.dmabuf)
+            try? Syscall.close(b.memfd)
         }
         buffers = []
     }

@@ -60,8 +60,6 @@ int cw_timerfd_create(void);
 /* Arms the timer to fire at `deadline_ns` (CLOCK_MONOTONIC) and then every `interval_ns` (0: once);
  * a deadline of 0 disarms. */
 int cw_timerfd_arm(int fd, uint64_t deadline_ns, uint64_t interval_ns);
-/* Reads the expiration count so the fd stops being readable. */
-uint64_t cw_timerfd_drain(int fd);
 uint64_t cw_monotonic_ns(void);
 
 /* A non-blocking, close-on-exec eventfd (sys/eventfd.h is not in the Glibc module): wakes a

@@ -1,5 +1,6 @@
 import Buffers
 import Glibc
+import Syscalls
 import SurfaceModel
 import SceneGraph
 import Render
@@ -26,11 +27,7 @@ package enum ClientQuirks {
     /// The client's executable, from /proc (nil when it cannot be read: then no quirk applies).
     package static func executable(pid: pid_t) -> String? {
         guard pid > 0 else { return nil }
-        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX))
-        let n = buffer.withUnsafeMutableBufferPointer { p in
-            p.withMemoryRebound(to: CChar.self) { readlink("/proc/\(pid)/exe", $0.baseAddress!, $0.count) }
-        }
-        guard n > 0 else { return nil }
-        return String(decoding: buffer[..<n], as: UTF8.self)
+        guard let path = try? Syscall.readlink("/proc/\(pid)/exe"), !path.isEmpty else { return nil }
+        return path
     }
 }

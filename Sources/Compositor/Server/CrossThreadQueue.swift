@@ -2,6 +2,7 @@ import Buffers
 import CWayland
 import Dispatch
 import Glibc
+import Syscalls
 import SurfaceModel
 import SceneGraph
 import Render
@@ -38,7 +39,7 @@ package final class CrossThreadQueue: @unchecked Sendable {
         self.display = display
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
-        eventFD = cw_eventfd_create()
+        eventFD = (try? Syscall.eventfd()) ?? -1
         guard eventFD >= 0 else {
             // Without the fd only same-thread calls work; other threads get false.
             closed = true
@@ -67,8 +68,7 @@ package final class CrossThreadQueue: @unchecked Sendable {
             guard !closed else { return false }
             jobs.append(job)
             // Written under the lock so `close()` cannot close (and the number be reused) in between.
-            var one: UInt64 = 1
-            _ = write(eventFD, &one, 8)
+            try? Syscall.writeCounter(eventFD, 1)
             return true
         }
         guard queued else { return false }
@@ -83,7 +83,7 @@ package final class CrossThreadQueue: @unchecked Sendable {
         source = nil
         let abandoned = locked { () -> [Job] in
             closed = true
-            if eventFD >= 0 { _ = Glibc.close(eventFD) }
+            if eventFD >= 0 { try? Syscall.close(eventFD) }
             eventFD = -1
             defer { jobs = [] }
             return jobs
@@ -93,8 +93,7 @@ package final class CrossThreadQueue: @unchecked Sendable {
 
     private func runJobs() {
         let batch = locked { () -> [Job] in
-            var count: UInt64 = 0
-            _ = read(eventFD, &count, 8)
+            _ = try? Syscall.readCounter(eventFD)
             defer { jobs = [] }
             return jobs
         }

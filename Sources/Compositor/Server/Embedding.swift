@@ -1,6 +1,7 @@
 import Buffers
 import CWayland
 import Glibc
+import Syscalls
 import SurfaceModel
 import SceneGraph
 import Render
@@ -35,7 +36,7 @@ extension Server {
         guard let client = wl_client_create(display, fd) else {
             // wl_client_create leaves the fd open when it fails (except after an allocation
             // failure late in it, which we accept).
-            close(fd)
+            try? Syscall.close(fd)
             return nil
         }
         // The listener keeps itself alive (through `hook`) until the client is destroyed; the

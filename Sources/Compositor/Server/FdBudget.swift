@@ -1,6 +1,7 @@
 import Buffers
 import CWayland
 import Glibc
+import Syscalls
 import Logging
 import SystemPackage
 import SurfaceModel
@@ -89,21 +90,19 @@ extension Server {
     /// making one costs another fd (libwayland's event loop dups the socket), which is exactly
     /// what is short. Its requests are never read.
     private func refuseClient(_ fd: Int32, _ message: String) {
-        // struct ucred { pid_t pid; uid_t uid; gid_t gid; } (the Glibc module hides the type).
-        var credentials: (Int32, UInt32, UInt32) = (0, 0, 0)
-        var length = socklen_t(MemoryLayout.size(ofValue: credentials))
-        _ = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length)
+        let credentials = (try? Syscall.peerCredentials(fd)) ?? (0, 0, 0)
         logger.warning("client refused", metadata: [
             "pid": "\(credentials.0)", "uid": "\(credentials.1)", "fd": "\(fd)", "limit": "\(FdBudget.limit)", "reason": "\(message)",
         ])
-        if !send(fd, WireEvent.displayError(code: WL_DISPLAY_ERROR_NO_MEMORY.rawValue, message: message)) {
-            logger.warning("the refused client could not be told why", metadata: ["pid": "\(credentials.0)", "errno": "\(Errno.current)"])
+        let bytes = WireEvent.displayError(code: WL_DISPLAY_ERROR_NO_MEMORY.rawValue, message: message)
+        do throws(Errno) {
+            let sent = try Syscall.send(fd, bytes, flags: Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            // A short send sets no errno of its own: the thread's is reported, as it always was.
+            if sent != bytes.count { throw Errno.current }
+        } catch {
+            logger.warning("the refused client could not be told why", metadata: ["pid": "\(credentials.0)", "errno": "\(error)"])
         }
-        close(fd)
-    }
-
-    private func send(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) } == bytes.count
+        try? Syscall.close(fd)
     }
 
     /// For requests that hand over an fd: false (after closing it and posting

@@ -1,6 +1,7 @@
 import Buffers
 import CWayland
 import Glibc
+import Syscalls
 import SurfaceModel
 import SceneGraph
 import Render
@@ -42,7 +43,7 @@ package final class FrameClock {
         self.loop = loop
         periodNs = refreshMilliHz > 0 ? 1_000_000_000_000 / UInt64(refreshMilliHz) : 0
         epochNs = cw_monotonic_ns()
-        timerFD = cw_timerfd_create()
+        timerFD = (try? Syscall.timerfd()) ?? -1
         let user = Unmanaged.passUnretained(self).toOpaque()
         source = wl_event_loop_add_fd(loop, timerFD, UInt32(WL_EVENT_READABLE), { _, _, data in
             Unmanaged<FrameClock>.fromOpaque(data!).takeUnretainedValue().timerFired()
@@ -58,7 +59,7 @@ package final class FrameClock {
         if let idleSource { wl_event_source_remove(idleSource) }
         source = nil
         idleSource = nil
-        if timerFD >= 0 { _ = close(timerFD) }
+        if timerFD >= 0 { try? Syscall.close(timerFD) }
     }
 
     /// Asks for a frame at the next vblank (no-op when one is already scheduled).
@@ -80,14 +81,14 @@ package final class FrameClock {
         let sinceEpoch = now - epochNs
         var next = epochNs + (sinceEpoch / periodNs + 1) * periodNs
         if next <= lastVblank { next = lastVblank + periodNs }
-        ticking = cw_timerfd_arm(timerFD, next, periodNs) == 0
+        ticking = (try? Syscall.armTimerfd(timerFD, deadline: next, interval: periodNs)) != nil
     }
 
     private func timerFired() {
-        _ = cw_timerfd_drain(timerFD)
+        _ = try? Syscall.readCounter(timerFD)
         guard armed else {
             // A vblank with nothing to do: stop ticking until a frame is asked for.
-            _ = cw_timerfd_arm(timerFD, 0, 0)
+            try? Syscall.armTimerfd(timerFD, deadline: 0, interval: 0)
             ticking = false
             return
         }

@@ -2,6 +2,7 @@ import Buffers
 import CWayland
 import Glibc
 import Logging
+import Syscalls
 import SystemPackage
 import SurfaceModel
 import SceneGraph
@@ -71,7 +72,7 @@ package final class ListeningSocket {
         self.path = "\(directory.path)/\(made.name)"
         lockFD = made.lock
         socketFD = made.socket
-        spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        spareFD = Self.openSpare()
         let user = Unmanaged.passUnretained(self).toOpaque()
         source = wl_event_loop_add_fd(loop, socketFD, UInt32(WL_EVENT_READABLE), { _, _, data in
             Unmanaged<ListeningSocket>.fromOpaque(data!).takeUnretainedValue().acceptPending()
@@ -97,18 +98,21 @@ package final class ListeningSocket {
         source = nil
         retryTimer = nil
         if socketFD >= 0 {
-            unlinkat(directory.fd, name, 0)
-            Glibc.close(socketFD)
+            try? Syscall.unlinkat(directory.fd, name)
+            try? Syscall.close(socketFD)
             socketFD = -1
         }
         if lockFD >= 0 {
-            unlinkat(directory.fd, name + ".lock", 0)
-            Glibc.close(lockFD)
+            try? Syscall.unlinkat(directory.fd, name + ".lock")
+            try? Syscall.close(lockFD)
             lockFD = -1
         }
-        if spareFD >= 0 { Glibc.close(spareFD) }
+        if spareFD >= 0 { try? Syscall.close(spareFD) }
         spareFD = -1
     }
+
+    /// /dev/null, held to be given up when the fd table is full; -1 when even that cannot be had.
+    private static func openSpare() -> Int32 { (try? Syscall.open("/dev/null", O_RDONLY | O_CLOEXEC)) ?? -1 }
 
     private enum Made { case success(lock: Int32, socket: Int32), failure(String) }
 
@@ -122,33 +126,36 @@ package final class ListeningSocket {
             return .failure("the path \(path) is longer than a Unix socket address allows (107 bytes)")
         }
 
-        let lock = openat(directory.fd, name + ".lock", O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard lock >= 0 else { return .failure("cannot open \(path).lock (\(Errno.current))") }
-        var st = stat()
-        guard fstat(lock, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_uid == geteuid() else {
-            Glibc.close(lock)
+        let lock: Int32
+        do throws(Errno) {
+            lock = try Syscall.openat(directory.fd, name + ".lock", O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, mode: 0o600)
+        } catch { return .failure("cannot open \(path).lock (\(error))") }
+        guard let st = try? Syscall.fstat(lock), (st.st_mode & S_IFMT) == S_IFREG, st.st_uid == geteuid() else {
+            try? Syscall.close(lock)
             return .failure("\(path).lock is not a regular file of ours")
         }
-        guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
-            Glibc.close(lock)
+        guard (try? Syscall.flock(lock, LOCK_EX | LOCK_NB)) != nil else {
+            try? Syscall.close(lock)
             return .failure("in use: another compositor holds \(path).lock")
         }
         // A lock file left by an older run (or by libwayland, which makes it 0660 minus umask).
-        if st.st_mode & 0o777 != 0o600 { fchmod(lock, 0o600) }
+        if st.st_mode & 0o777 != 0o600 { try? Syscall.fchmod(lock, 0o600) }
 
         // We hold the lock, so anything at the socket's name is stale.
-        if fstatat(directory.fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {
-            let type = st.st_mode & S_IFMT
-            guard type == S_IFSOCK || type == S_IFLNK, unlinkat(directory.fd, name, 0) == 0 else {
-                Glibc.close(lock)
+        if let existing = try? Syscall.fstatat(directory.fd, name, flags: AT_SYMLINK_NOFOLLOW) {
+            let type = existing.st_mode & S_IFMT
+            guard type == S_IFSOCK || type == S_IFLNK, (try? Syscall.unlinkat(directory.fd, name)) != nil else {
+                try? Syscall.close(lock)
                 return .failure("\(path) exists and is not a stale socket")
             }
         }
 
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else {
-            Glibc.close(lock)
-            return .failure("socket: \(Errno.current)")
+        let fd: Int32
+        do throws(Errno) {
+            fd = try Syscall.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue))
+        } catch {
+            try? Syscall.close(lock)
+            return .failure("socket: \(error)")
         }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -161,24 +168,21 @@ package final class ListeningSocket {
         // bind creates the file with 0777 minus the umask: 0600 with 0177. The umask is the
         // process's, so this briefly affects other threads creating files too.
         let oldMask = umask(0o177)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        let bindErrno = Errno.current
+        var bindErrno: Errno?
+        do throws(Errno) { try Syscall.bind(fd, address, length: length) } catch { bindErrno = error }
         umask(oldMask)
-        guard bound == 0 else {
-            Glibc.close(fd)
-            unlinkat(directory.fd, name + ".lock", 0)
-            Glibc.close(lock)
+        if let bindErrno {
+            try? Syscall.close(fd)
+            try? Syscall.unlinkat(directory.fd, name + ".lock")
+            try? Syscall.close(lock)
             return .failure("bind \(path): \(bindErrno)")
         }
-        guard listen(fd, 128) == 0 else {
-            let e = Errno.current
-            unlinkat(directory.fd, name, 0)
-            Glibc.close(fd)
-            unlinkat(directory.fd, name + ".lock", 0)
-            Glibc.close(lock)
-            return .failure("listen: \(e)")
+        do throws(Errno) { try Syscall.listen(fd, backlog: 128) } catch {
+            try? Syscall.unlinkat(directory.fd, name)
+            try? Syscall.close(fd)
+            try? Syscall.unlinkat(directory.fd, name + ".lock")
+            try? Syscall.close(lock)
+            return .failure("listen: \(error)")
         }
         return .success(lock: lock, socket: fd)
     }
@@ -186,34 +190,31 @@ package final class ListeningSocket {
     /// Accepts what is waiting (a bounded batch: other sources get their turn).
     private func acceptPending() {
         for _ in 0..<32 {
-            let fd = cw_accept_cloexec(socketFD)
-            if fd >= 0 {
-                onAccept(fd, false)
-                continue
+            let fd: Int32
+            do throws(Errno) { fd = try Syscall.accept(socketFD) } catch {
+                switch error {
+                case .resourceTemporarilyUnavailable:
+                    return
+                case .interrupted, .connectionAbort, .protocolError:
+                    continue  // that connection's problem, not the socket's
+                case .tooManyOpenFiles, .tooManyOpenFilesInSystem:
+                    return tableFull(error)
+                default:
+                    logger.error("accept on the Wayland socket failed", metadata: ["errno": "\(error)"])
+                    return pause()
+                }
             }
-            let e = Errno.current
-            switch e {
-            case .resourceTemporarilyUnavailable:
-                return
-            case .interrupted, .connectionAbort, .protocolError:
-                continue  // that connection's problem, not the socket's
-            case .tooManyOpenFiles, .tooManyOpenFilesInSystem:
-                return tableFull(e)
-            default:
-                logger.error("accept on the Wayland socket failed", metadata: ["errno": "\(e)"])
-                return pause()
-            }
+            onAccept(fd, false)
         }
     }
 
     /// Out of fds: give up the spare to accept (and refuse) one client, or pause accepting.
     private func tableFull(_ e: Errno) {
         if spareFD >= 0 {
-            Glibc.close(spareFD)
+            try? Syscall.close(spareFD)
             spareFD = -1
-            let fd = cw_accept_cloexec(socketFD)
-            if fd >= 0 { onAccept(fd, true) }
-            spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            if let fd = try? Syscall.accept(socketFD) { onAccept(fd, true) }
+            spareFD = Self.openSpare()
             logger.error("fd table full at accept: refused a client through the spare fd", metadata: ["errno": "\(e)"])
             if spareFD >= 0 { return }
         }
@@ -231,7 +232,7 @@ package final class ListeningSocket {
     private func resume() {
         guard paused, let source else { return }
         paused = false
-        if spareFD < 0 { spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC) }
+        if spareFD < 0 { spareFD = Self.openSpare() }
         wl_event_source_fd_update(source, UInt32(WL_EVENT_READABLE))
     }
 }

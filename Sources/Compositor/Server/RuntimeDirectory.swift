@@ -1,6 +1,7 @@
 import Buffers
 import CWayland
 import Glibc
+import Syscalls
 import SystemPackage
 import SurfaceModel
 import SceneGraph
@@ -32,21 +33,19 @@ package final class RuntimeDirectory {
 
         // O_NOFOLLOW refuses a symlink as the last component (ELOOP): the directory we check must
         // be the one the socket goes into, not whatever a link points to now or later.
-        let fd = open(dir, Int32(CW_O_PATH) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else {
-            let e = Errno.current
-            var st = stat()
-            if e == .tooManySymbolicLinkLevels || (lstat(dir, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK) {
+        let fd: Int32
+        do throws(Errno) { fd = try Syscall.open(dir, Int32(CW_O_PATH) | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) } catch {
+            let e = error
+            if e == .tooManySymbolicLinkLevels || (try? Syscall.lstat(dir)).map({ ($0.st_mode & S_IFMT) == S_IFLNK }) == true {
                 throw unusable("it is a symbolic link (to \(RuntimeDirectory.linkTarget(dir))): set XDG_RUNTIME_DIR to a real directory")
             }
             if e == .notDirectory { throw unusable("not a directory") }
             throw unusable("\(e)")
         }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            let e = Errno.current
-            Glibc.close(fd)
-            throw unusable("fstat: \(e)")
+        let st: stat
+        do throws(Errno) { st = try Syscall.fstat(fd) } catch {
+            try? Syscall.close(fd)
+            throw unusable("fstat: \(error)")
         }
         let euid = geteuid()
         let mode = st.st_mode & 0o777
@@ -58,11 +57,11 @@ package final class RuntimeDirectory {
             problem = "its mode is \(RuntimeDirectory.octal(mode)), which lets \(who.joined(separator: " and ")) in: it must be 0700 (chmod 700 \(dir))"
         } else if mode != 0o700 {
             problem = "its mode is \(RuntimeDirectory.octal(mode)): it must be 0700, read, write and search for the owner only (chmod 700 \(dir))"
-        } else if access(dir, W_OK | X_OK) != 0 {
-            problem = "not writable (\(Errno.current))"
+        } else {
+            do throws(Errno) { try Syscall.access(dir, W_OK | X_OK) } catch { problem = "not writable (\(error))" }
         }
         if let problem {
-            Glibc.close(fd)
+            try? Syscall.close(fd)
             throw unusable(problem)
         }
         self.path = dir
@@ -70,7 +69,7 @@ package final class RuntimeDirectory {
     }
 
     package func close() {
-        if fd >= 0 { Glibc.close(fd) }
+        if fd >= 0 { try? Syscall.close(fd) }
         fd = -1
     }
 
@@ -84,9 +83,7 @@ package final class RuntimeDirectory {
     }
 
     private static func linkTarget(_ path: String) -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink(path, &buffer, Int(PATH_MAX))
-        guard n > 0 else { return "?" }
-        return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let target = try? Syscall.readlink(path), !target.isEmpty else { return "?" }
+        return target
     }
 }

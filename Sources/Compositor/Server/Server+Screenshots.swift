@@ -1,6 +1,7 @@
 import Buffers
 import CWayland
 import Glibc
+import Syscalls
 import PNG
 import SystemPackage
 import SurfaceModel
@@ -37,23 +38,20 @@ extension Server {
 public func writeFile(_ path: String, _ bytes: [UInt8]) throws {
     struct WriteError: Error, CustomStringConvertible { package let description: String }
     let tmp = path + ".tmp-\(getpid())"
-    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw WriteError(description: "cannot create \(tmp): \(Errno.current)") }
+    let fd: Int32
+    do throws(Errno) { fd = try Syscall.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o644) } catch {
+        throw WriteError(description: "cannot create \(tmp): \(error)")
+    }
     var off = 0
     while off < bytes.count {
-        let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            let e = Errno.current
-            close(fd); unlink(tmp)
-            throw WriteError(description: "cannot write \(tmp): \(e)")
+        do throws(Errno) { off += try Syscall.write(fd, bytes[off...]) } catch {
+            try? Syscall.close(fd); try? Syscall.unlink(tmp)
+            throw WriteError(description: "cannot write \(tmp): \(error)")
         }
-        off += n
     }
-    close(fd)
-    guard rename(tmp, path) == 0 else {
-        let e = Errno.current
-        unlink(tmp)
-        throw WriteError(description: "cannot rename to \(path): \(e)")
+    try? Syscall.close(fd)
+    do throws(Errno) { try Syscall.rename(tmp, path) } catch {
+        try? Syscall.unlink(tmp)
+        throw WriteError(description: "cannot rename to \(path): \(error)")
     }
 }
