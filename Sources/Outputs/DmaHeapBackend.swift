@@ -14,7 +14,6 @@ package final class DmaHeapBackend: OutputBackend {
     package let device: String?
     package let width: Int32, height: Int32
     package private(set) var framebuffers: [Framebuffer] = []
-    private var buffers: [(fd: Int32, mapping: UnsafeMutableRawPointer, size: Int)] = []
 
     package struct Failure: Error, CustomStringConvertible { package let description: String }
 
@@ -27,35 +26,20 @@ package final class DmaHeapBackend: OutputBackend {
         defer { try? Syscall.close(heap) }
         let stride = Int(width) * 4
         let size = stride * Int(height)
-        do {
-            for _ in 0..<count {
-                let fd: Int32
-                do throws(Errno) { fd = try valueOrNegatedErrno(cdrm_dma_heap_alloc(heap, UInt64(size))) } catch {
-                    throw Failure(description: "DMA_HEAP_IOCTL_ALLOC: \(error)")
-                }
-                let m: UnsafeMutableRawPointer
-                do throws(Errno) { m = try Syscall.mmap(length: size, protection: PROT_READ | PROT_WRITE, fd: fd) } catch {
-                    try? Syscall.close(fd)
-                    throw Failure(description: "mmap: \(error)")
-                }
-                buffers.append((fd, m, size))
-                let export = DmabufExport(fd: fd, size: size, offset: 0, stride: UInt32(stride), modifier: drmFormatModLinear)
-                framebuffers.append(Framebuffer(width: width, height: height, stride: Int32(stride), data: m, export: export))
+        // On a failure the framebuffers made so far go with this half-made backend, and their
+        // memory with them.
+        for _ in 0..<count {
+            let fd: Int32
+            do throws(Errno) { fd = try valueOrNegatedErrno(cdrm_dma_heap_alloc(heap, UInt64(size))) } catch {
+                throw Failure(description: "DMA_HEAP_IOCTL_ALLOC: \(error)")
             }
-        } catch {
-            release()
-            throw error
+            let memory: FramebufferMemory
+            do throws(Errno) { memory = FramebufferMemory(try Mapping(fd: fd, length: size, writable: true), closing: [fd]) } catch {
+                try? Syscall.close(fd)
+                throw Failure(description: "mmap: \(error)")
+            }
+            let export = DmabufExport(fd: fd, size: size, offset: 0, stride: UInt32(stride), modifier: drmFormatModLinear)
+            framebuffers.append(Framebuffer(width: width, height: height, stride: Int32(stride), memory: memory, export: export))
         }
     }
-
-    private func release() {
-        framebuffers = []
-        for b in buffers {
-            try? Syscall.munmap(b.mapping, b.size)
-            try? Syscall.close(b.fd)
-        }
-        buffers = []
-    }
-
-    deinit { release() }
 }

@@ -9,7 +9,7 @@ import CWayland
 
 /// A framebuffer exported as a dma-buf: what export-dmabuf hands a consumer.
 package struct DmabufExport {
-    /// Owned by the backend; consumers get duplicates through the protocol.
+    /// Owned by the framebuffer's `FramebufferMemory`; consumers get duplicates through the protocol.
     package let fd: Int32
     package let size: Int
     package let offset: UInt32
@@ -17,10 +17,35 @@ package struct DmabufExport {
     package let modifier: UInt64
 }
 
+/// The memory behind framebuffers, with one owner: the CPU mapping and the fds it came from,
+/// unmapped and closed (and `onRelease` run: a DRM dumb buffer's handle destroyed) when the last
+/// framebuffer using it goes. The backends make it; nothing else unmaps or closes.
+package final class FramebufferMemory {
+    package let mapping: Mapping
+    private let fds: [Int32]
+    private let onRelease: () -> Void
+
+    /// Owns `mapping` and `fds` from here on, on failure paths too.
+    package init(_ mapping: consuming Mapping, closing fds: [Int32], onRelease: @escaping () -> Void = {}) {
+        self.mapping = mapping
+        self.fds = fds
+        self.onRelease = onRelease
+    }
+
+    deinit {
+        onRelease()
+        for fd in fds { try? Syscall.close(fd) }
+        // `mapping` is unmapped after this, when the stored property goes.
+    }
+}
+
 /// One buffer of the output's swapchain, with a pixman image over its CPU mapping.
 package final class Framebuffer {
     package let width: Int32, height: Int32, stride: Int32
     package let data: UnsafeMutableRawPointer
+    /// Keeps the mapping (and the exported fd) alive while this framebuffer is: a consumer may
+    /// hold it past the backend.
+    private let memory: FramebufferMemory
     package let image: OpaquePointer
     /// Set when the memory is a dma-buf (drm-dumb, udmabuf, dma-heap), nil for the memfd backend.
     package let export: DmabufExport?
@@ -30,10 +55,13 @@ package final class Framebuffer {
     /// compositor never renders into a held buffer.
     package var holds = 0
 
-    package init(width: Int32, height: Int32, stride: Int32, data: UnsafeMutableRawPointer, export: DmabufExport? = nil) {
+    /// A framebuffer at `offset` bytes into `memory`.
+    package init(width: Int32, height: Int32, stride: Int32, memory: FramebufferMemory, offset: Int = 0, export: DmabufExport? = nil) {
         self.width = width
         self.height = height
         self.stride = stride
+        self.memory = memory
+        let data = memory.mapping.base + offset
         self.data = data
         self.export = export
         image = pixman_image_create_bits_no_clear(PIXMAN_x8r8g8b8, width, height, data.assumingMemoryBound(to: UInt32.self), stride)

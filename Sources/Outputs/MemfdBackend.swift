@@ -15,9 +15,8 @@ package final class MemfdBackend: OutputBackend {
     package let device: String? = nil
     package let width: Int32, height: Int32
     package let framebuffers: [Framebuffer]
+    /// The sealed memfd, kept open for the framebuffers' lifetime (the mapping is theirs).
     private let file: SealedFile
-    private let mapping: UnsafeMutableRawPointer
-    private let mappingSize: Int
 
     package struct Failure: Error, CustomStringConvertible { package let description: String }
 
@@ -26,17 +25,16 @@ package final class MemfdBackend: OutputBackend {
         self.height = height
         let stride = Int(width) * 4
         let bufferSize = stride * Int(height)
-        mappingSize = bufferSize * count
+        let mappingSize = bufferSize * count
         file = try SealedFile(name: "compositord-output", size: mappingSize)
-        let m: UnsafeMutableRawPointer
-        do throws(Errno) { m = try Syscall.mmap(length: mappingSize, protection: PROT_READ | PROT_WRITE, fd: file.fd.rawValue) } catch {
+        let memory: FramebufferMemory
+        do throws(Errno) {
+            memory = FramebufferMemory(try Mapping(fd: file.fd.rawValue, length: mappingSize, writable: true), closing: [])
+        } catch {
             throw Failure(description: "mmap of the output memfd failed: \(error)")
         }
-        mapping = m
         framebuffers = (0..<count).map {
-            Framebuffer(width: width, height: height, stride: Int32(stride), data: m + $0 * bufferSize)
+            Framebuffer(width: width, height: height, stride: Int32(stride), memory: memory, offset: $0 * bufferSize)
         }
     }
-
-    deinit { try? Syscall.munmap(mapping, mappingSize) }
 }

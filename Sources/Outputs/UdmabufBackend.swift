@@ -15,7 +15,6 @@ package final class UdmabufBackend: OutputBackend {
     package let device: String?
     package let width: Int32, height: Int32
     package private(set) var framebuffers: [Framebuffer] = []
-    private var buffers: [(memfd: Int32, dmabuf: Int32, mapping: UnsafeMutableRawPointer, size: Int)] = []
 
     package struct Failure: Error, CustomStringConvertible { package let description: String }
 
@@ -29,48 +28,32 @@ package final class UdmabufBackend: OutputBackend {
         let stride = Int(width) * 4
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let size = (stride * Int(height) + page - 1) / page * page  // udmabuf wants whole pages
-        do {
-            for _ in 0..<count {
-                let memfd: Int32
-                do throws(Errno) {
-                    memfd = try Syscall.memfdCreate("compositord-output", flags: UInt32(CW_MFD_CLOEXEC | CW_MFD_ALLOW_SEALING))
-                } catch { throw Failure(description: "memfd_create: \(error)") }
-                do throws(Errno) {
-                    try Syscall.ftruncate(memfd, size)
-                    try Syscall.addSeals(memfd, Int32(CW_F_SEAL_SHRINK))
-                } catch {
-                    try? Syscall.close(memfd)
-                    throw Failure(description: "sizing or sealing the memfd: \(error)")
-                }
-                let dmabuf: Int32
-                do throws(Errno) { dmabuf = try valueOrNegatedErrno(cdrm_udmabuf_create(dev, memfd, 0, UInt64(size))) } catch {
-                    try? Syscall.close(memfd)
-                    throw Failure(description: "UDMABUF_CREATE: \(error)")
-                }
-                let m: UnsafeMutableRawPointer
-                do throws(Errno) { m = try Syscall.mmap(length: size, protection: PROT_READ | PROT_WRITE, fd: memfd) } catch {
-                    try? Syscall.close(memfd); try? Syscall.close(dmabuf)
-                    throw Failure(description: "mmap: \(error)")
-                }
-                buffers.append((memfd, dmabuf, m, size))
-                let export = DmabufExport(fd: dmabuf, size: size, offset: 0, stride: UInt32(stride), modifier: drmFormatModLinear)
-                framebuffers.append(Framebuffer(width: width, height: height, stride: Int32(stride), data: m, export: export))
+        // On a failure the framebuffers made so far go with this half-made backend, and their
+        // memory with them.
+        for _ in 0..<count {
+            let memfd: Int32
+            do throws(Errno) {
+                memfd = try Syscall.memfdCreate("compositord-output", flags: UInt32(CW_MFD_CLOEXEC | CW_MFD_ALLOW_SEALING))
+            } catch { throw Failure(description: "memfd_create: \(error)") }
+            do throws(Errno) {
+                try Syscall.ftruncate(memfd, size)
+                try Syscall.addSeals(memfd, Int32(CW_F_SEAL_SHRINK))
+            } catch {
+                try? Syscall.close(memfd)
+                throw Failure(description: "sizing or sealing the memfd: \(error)")
             }
-        } catch {
-            release()
-            throw error
+            let dmabuf: Int32
+            do throws(Errno) { dmabuf = try valueOrNegatedErrno(cdrm_udmabuf_create(dev, memfd, 0, UInt64(size))) } catch {
+                try? Syscall.close(memfd)
+                throw Failure(description: "UDMABUF_CREATE: \(error)")
+            }
+            let memory: FramebufferMemory
+            do throws(Errno) { memory = FramebufferMemory(try Mapping(fd: memfd, length: size, writable: true), closing: [dmabuf, memfd]) } catch {
+                try? Syscall.close(memfd); try? Syscall.close(dmabuf)
+                throw Failure(description: "mmap: \(error)")
+            }
+            let export = DmabufExport(fd: dmabuf, size: size, offset: 0, stride: UInt32(stride), modifier: drmFormatModLinear)
+            framebuffers.append(Framebuffer(width: width, height: height, stride: Int32(stride), memory: memory, export: export))
         }
     }
-
-    private func release() {
-        framebuffers = []
-        for b in buffers {
-            try? Syscall.munmap(b.mapping, b.size)
-            try? Syscall.close(b.dmabuf)
-            try? Syscall.close(b.memfd)
-        }
-        buffers = []
-    }
-
-    deinit { release() }
 }
