@@ -66,10 +66,10 @@ let package = Package(
         .target(name: "Outputs", dependencies: ["Render", "SceneGraph", "SurfaceModel", "Buffers", "Syscalls", "CDRM", "CPixman", "CWayland",
                                                 .product(name: "SystemPackage", package: "swift-system")]),
         // One handler per interface, per-family state and delegates; no policy, no server.
-        .target(name: "Protocols", dependencies: ["WaylandCore", "Outputs", "SceneGraph", "SurfaceModel", "Buffers", "CWayland",
+        .target(name: "Protocols", dependencies: ["WaylandCore", "Outputs", "SceneGraph", "SurfaceModel", "Buffers", "Syscalls", "CWayland",
                                                   .product(name: "SystemPackage", package: "swift-system")]),
         // The seat, split per device, and the data device (selection).
-        .target(name: "Input", dependencies: ["Protocols", "WaylandCore", "SceneGraph", "SurfaceModel", "Buffers", "CWayland"]),
+        .target(name: "Input", dependencies: ["Protocols", "WaylandCore", "SceneGraph", "SurfaceModel", "Buffers", "Syscalls", "CWayland"]),
         // Window-management policy: the Shell (placement, focus, popup grabs, move/resize).
         .target(name: "WindowManagement", dependencies: ["Input", "Protocols", "SceneGraph", "SurfaceModel", "CWayland"]),
         // The assembly: configuration, the display and its socket, globals, the frame loop.

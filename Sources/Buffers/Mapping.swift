@@ -44,6 +44,8 @@ package struct OwnedFD: ~Copyable {
 
     /// Takes ownership of `fd`.
     package init(adopting fd: Int32) { rawValue = fd }
+    /// Gives up ownership without closing: the fd goes to an owner that adopts it (`DmabufBuffer`).
+    package consuming func release() -> Int32 { let fd = rawValue; discard self; return fd }
 
     deinit { ReceivedFd.close(rawValue) }
 }

@@ -24,14 +24,14 @@ package final class DataDevice: ResourceHandler {
     package var client: OpaquePointer { wl_resource_get_client(resource) }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case WL_DATA_DEVICE_START_DRAG:
-            startDrag(request)
-        case WL_DATA_DEVICE_SET_SELECTION:
-            setSelection(request)
-        case WL_DATA_DEVICE_RELEASE:
+        switch WlDataDeviceRequest(request) {
+        case let .startDrag(source, _, icon, serial)?:  // the origin is the pointer's focus; nothing checks it
+            startDrag(request, source: source, icon: icon, serial: serial)
+        case let .setSelection(source, serial)?:
+            setSelection(request, source: source, serial: serial)
+        case .release?:
             wl_resource_destroy(request.resource)
-        default: break
+        case nil: break
         }
     }
 
@@ -47,16 +47,15 @@ package final class DataDevice: ResourceHandler {
         return true
     }
 
-    private func startDrag(_ request: Request) {
-        let source = Resources.object(request.object(0), as: DataSource.self)
-        if let icon = Resources.object(request.object(2), as: WlSurface.self)?.surface, !icon.assignRole("wl_data_device-icon") {
+    private func startDrag(_ request: Request, source sourceResource: OpaquePointer?, icon iconResource: OpaquePointer?, serial: UInt32) {
+        let source = Resources.object(sourceResource, as: DataSource.self)
+        if let icon = Resources.object(iconResource, as: WlSurface.self)?.surface, !icon.assignRole("wl_data_device-icon") {
             return state.context.post(WlDataDeviceError.role, on: request.resource,
                                     "icon wl_surface@\(icon.id) already has the role \(icon.roleName ?? "?")")
         }
         guard use(source, request) else { return }
         // Without a grab the drag cannot start; with one, compositord cancels it (the spec lets
         // the compositor cancel a drag): either way its source learns so at once.
-        let serial = request.uint(3)
         let grab = state.seat.pointer.isButtonDown && state.seat.isInputSerial(serial, of: request.client)
         state.context.logger.debug("start_drag cancelled: \(grab ? "drag-and-drop is not implemented" : "no implicit grab matches the serial")", metadata: [
             "client": "\(state.context.describe(request.client))", "serial": "\(serial)",
@@ -64,8 +63,8 @@ package final class DataDevice: ResourceHandler {
         source?.cancel(replaced: false)
     }
 
-    private func setSelection(_ request: Request) {
-        let source = Resources.object(request.object(0), as: DataSource.self)
+    private func setSelection(_ request: Request, source sourceResource: OpaquePointer?, serial: UInt32) {
+        let source = Resources.object(sourceResource, as: DataSource.self)
         if let source, source.actions != nil {
             // "Attempting to use the source other than for drag-and-drop will raise a protocol
             // error" (wl_data_source.set_actions); Weston and mutter post it on the source.
@@ -73,7 +72,6 @@ package final class DataDevice: ResourceHandler {
                                     "a drag-and-drop source (set_actions) cannot be the selection")
         }
         guard use(source, request) else { return }
-        let serial = request.uint(1)
         if let reason = state.selection.set(source, serial: serial, client: request.client) {
             // As peers do with stale serials: ignored, the source stays the client's.
             state.context.logger.debug("set_selection ignored: \(reason)", metadata: [

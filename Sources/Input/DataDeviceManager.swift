@@ -33,20 +33,20 @@ package final class DataDeviceManager: ResourceHandler {
     }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case WL_DATA_DEVICE_MANAGER_CREATE_DATA_SOURCE:
-            Resources.create(client: request.client, interface: cw_wl_data_source_interface(), version: request.version, id: request.newID(0)) { r in
+        switch WlDataDeviceManagerRequest(request) {
+        case let .createDataSource(id)?:
+            Resources.create(client: request.client, interface: cw_wl_data_source_interface(), version: request.version, id: id) { r in
                 DataSource(state: state, resource: r)
             }
-        case WL_DATA_DEVICE_MANAGER_GET_DATA_DEVICE:
-            // The wl_seat argument (args[1]) names the one seat there is; libwayland has checked it
-            // is a wl_seat, and nothing here needs more of it.
-            Resources.create(client: request.client, interface: cw_wl_data_device_interface(), version: request.version, id: request.newID(0)) { r in
+        case let .getDataDevice(id, _)?:
+            // The wl_seat argument names the one seat there is; libwayland has checked it is a
+            // wl_seat, and nothing here needs more of it.
+            Resources.create(client: request.client, interface: cw_wl_data_device_interface(), version: request.version, id: id) { r in
                 let device = DataDevice(state: state, resource: r)
                 state.selection.add(device)
                 return device
             }
-        default: break
+        case nil: break
         }
     }
 }

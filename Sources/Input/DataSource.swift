@@ -27,21 +27,20 @@ package final class DataSource: ResourceHandler {
     package var version: UInt32 { resource.map { UInt32(wl_resource_get_version($0)) } ?? 0 }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case WL_DATA_SOURCE_OFFER:
-            if let mime = request.string(0), !mimeTypes.contains(mime) { mimeTypes.append(mime) }
-        case WL_DATA_SOURCE_DESTROY:
+        switch WlDataSourceRequest(request) {
+        case let .offer(mime)?:
+            if !mimeTypes.contains(mime) { mimeTypes.append(mime) }
+        case .destroy?:
             wl_resource_destroy(request.resource)
-        case WL_DATA_SOURCE_SET_ACTIONS:
-            setActions(request)
-        default: break
+        case let .setActions(dndActions)?:
+            setActions(request, dndActions)
+        case nil: break
         }
     }
 
     /// "Must be made once only, and can only be made on sources used in drag-and-drop, so it
     /// must be performed before wl_data_device.start_drag."
-    private func setActions(_ request: Request) {
-        let requested = request.uint(0)
+    private func setActions(_ request: Request, _ requested: UInt32) {
         if isUsed {
             // The source was consumed by set_selection or start_drag: it no longer accepts this
             // request (invalid_source, "source doesn't accept this request"; Weston and wlroots

@@ -4,6 +4,7 @@ import SurfaceModel
 import SceneGraph
 import Protocols
 import WaylandCore
+import Syscalls
 
 /// The seat family's state (wl_seat, wl_pointer, wl_keyboard, wl_touch): the context and the
 /// seat that delivers input to them.
@@ -41,37 +42,37 @@ package final class WlSeat: ResourceHandler {
 
     package func handle(_ request: Request) {
         let seat: Seat = state.seat
-        switch Int32(request.opcode) {
-        case WL_SEAT_GET_POINTER:
+        switch WlSeatRequest(request) {
+        case let .getPointer(id)?:
             guard has(WL_SEAT_CAPABILITY_POINTER, "get_pointer", request) else { return }
             var pointer: WlPointer?
-            Resources.create(client: request.client, interface: cw_wl_pointer_interface(), version: request.version, id: request.newID(0)) { r in
+            Resources.create(client: request.client, interface: cw_wl_pointer_interface(), version: request.version, id: id) { r in
                 pointer = WlPointer(state: state, resource: r)
                 return pointer!
             }
             if let pointer {
                 seat.pointer.created(pointer)
             }
-        case WL_SEAT_GET_KEYBOARD:
+        case let .getKeyboard(id)?:
             guard has(WL_SEAT_CAPABILITY_KEYBOARD, "get_keyboard", request) else { return }
             var keyboard: WlKeyboard?
-            Resources.create(client: request.client, interface: cw_wl_keyboard_interface(), version: request.version, id: request.newID(0)) { r in
+            Resources.create(client: request.client, interface: cw_wl_keyboard_interface(), version: request.version, id: id) { r in
                 keyboard = WlKeyboard(state: state, resource: r)
                 return keyboard!
             }
             if let keyboard {
                 seat.keyboard.created(keyboard)
             }
-        case WL_SEAT_GET_TOUCH:
+        case let .getTouch(id)?:
             guard has(WL_SEAT_CAPABILITY_TOUCH, "get_touch", request) else { return }
-            Resources.create(client: request.client, interface: cw_wl_touch_interface(), version: request.version, id: request.newID(0)) { r in
+            Resources.create(client: request.client, interface: cw_wl_touch_interface(), version: request.version, id: id) { r in
                 let touch = WlTouch(state: state, resource: r)
                 seat.touch.touches.append(touch)
                 return touch
             }
-        case WL_SEAT_RELEASE:
+        case .release?:
             wl_resource_destroy(request.resource)
-        default: break
+        case nil: break
         }
     }
 
@@ -108,18 +109,18 @@ package final class WlPointer: ResourceHandler {
     }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case WL_POINTER_SET_CURSOR:
+        switch WlPointerRequest(request) {
+        case let .setCursor(_, surfaceResource, _, _)?:
             // The cursor surface gets its role (so misuse is caught) but is not drawn: a headless
             // output has no cursor to show, and screenshots should show client content only.
-            guard let surface = request.object(1).flatMap({ Resources.object($0, as: WlSurface.self)?.surface }) else { return }
+            guard let surface = surfaceResource.flatMap({ Resources.object($0, as: WlSurface.self)?.surface }) else { return }
             if !surface.assignRole("wl_pointer-cursor") {
                 state.context.post(WlPointerError.role, on: request.resource,
                                  "wl_surface@\(surface.id) already has the role \(surface.roleName ?? "?")")
             }
-        case WL_POINTER_RELEASE:
+        case .release?:
             wl_resource_destroy(request.resource)
-        default: break
+        case nil: break
         }
     }
 
@@ -141,7 +142,7 @@ package final class WlTouch: ResourceHandler {
     }
 
     package func handle(_ request: Request) {
-        if Int32(request.opcode) == WL_TOUCH_RELEASE { wl_resource_destroy(request.resource) }
+        if case .release? = WlTouchRequest(request) { wl_resource_destroy(request.resource) }
     }
 
     package func resourceDestroyed() {
@@ -161,16 +162,15 @@ package final class WlKeyboard: ResourceHandler {
         self.resource = resource
         client = wl_resource_get_client(resource)
         // no_keymap still carries an fd (the client closes it): an empty file.
-        let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        if fd >= 0 {
+        if let fd = try? Syscall.open("/dev/null", O_RDONLY | O_CLOEXEC) {
             wl_keyboard_send_keymap(resource, WL_KEYBOARD_KEYMAP_FORMAT_NO_KEYMAP.rawValue, fd, 0)
-            close(fd)
+            try? Syscall.close(fd)
         }
         if wl_resource_get_version(resource) >= 4 { wl_keyboard_send_repeat_info(resource, 0, 0) }  // no repeat
     }
 
     package func handle(_ request: Request) {
-        if Int32(request.opcode) == WL_KEYBOARD_RELEASE { wl_resource_destroy(request.resource) }
+        if case .release? = WlKeyboardRequest(request) { wl_resource_destroy(request.resource) }
     }
 
     package func resourceDestroyed() {

@@ -19,15 +19,15 @@ package final class ExportDmabufManager: ResourceHandler {
     }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case ZWLR_EXPORT_DMABUF_MANAGER_V1_DESTROY:
+        switch ZwlrExportDmabufManagerV1Request(request) {
+        case .destroy?:
             wl_resource_destroy(request.resource)
-        case ZWLR_EXPORT_DMABUF_MANAGER_V1_CAPTURE_OUTPUT:
+        case let .captureOutput(frame, _, _)?:  // one output; no cursor to overlay
             guard let r = Resources.create(client: request.client, interface: cw_zwlr_export_dmabuf_frame_v1_interface(),
-                                           version: 1, id: request.newID(0), handler: { r in ExportDmabufFrame(state: state, resource: r) })
+                                           version: 1, id: frame, handler: { r in ExportDmabufFrame(state: state, resource: r) })
             else { return }
             (Resources.handler(of: r) as? ExportDmabufFrame)?.start()
-        default: break
+        case nil: break
         }
     }
 }
@@ -80,7 +80,7 @@ package final class ExportDmabufFrame: ResourceHandler, FrameObserver {
     }
 
     package func handle(_ request: Request) {
-        if Int32(request.opcode) == ZWLR_EXPORT_DMABUF_FRAME_V1_DESTROY { wl_resource_destroy(request.resource) }
+        if case .destroy? = ZwlrExportDmabufFrameV1Request(request) { wl_resource_destroy(request.resource) }
     }
 
     package func resourceDestroyed() {

@@ -44,18 +44,18 @@ package final class LinuxDmabuf: ResourceHandler {
     }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case ZWP_LINUX_DMABUF_V1_DESTROY:
+        switch ZwpLinuxDmabufV1Request(request) {
+        case .destroy?:
             wl_resource_destroy(request.resource)
-        case ZWP_LINUX_DMABUF_V1_CREATE_PARAMS:
+        case let .createParams(paramsId)?:
             Resources.create(client: request.client, interface: cw_zwp_linux_buffer_params_v1_interface(),
-                             version: request.version, id: request.newID(0)) { r in
+                             version: request.version, id: paramsId) { r in
                 LinuxBufferParams(state: state, resource: r)
             }
-        case ZWP_LINUX_DMABUF_V1_GET_DEFAULT_FEEDBACK, ZWP_LINUX_DMABUF_V1_GET_SURFACE_FEEDBACK:
+        case let .getDefaultFeedback(id)?, let .getSurfaceFeedback(id, _)?:
             // One output, one renderer: surface feedback is the default feedback.
-            LinuxDmabufFeedback.create(state: state, client: request.client, version: request.version, id: request.newID(0))
-        default: break
+            LinuxDmabufFeedback.create(state: state, client: request.client, version: request.version, id: id)
+        case nil: break
         }
     }
 }
@@ -82,7 +82,7 @@ package final class LinuxDmabufFeedback: ResourceHandler {
     }
 
     package func handle(_ request: Request) {
-        if Int32(request.opcode) == ZWP_LINUX_DMABUF_FEEDBACK_V1_DESTROY { wl_resource_destroy(request.resource) }
+        if case .destroy? = ZwpLinuxDmabufFeedbackV1Request(request) { wl_resource_destroy(request.resource) }
     }
 }
 

@@ -28,23 +28,22 @@ package final class LinuxDrmSyncobjManager: ResourceHandler {
     }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case WP_LINUX_DRM_SYNCOBJ_MANAGER_V1_DESTROY:
+        switch WpLinuxDrmSyncobjManagerV1Request(request) {
+        case .destroy?:
             wl_resource_destroy(request.resource)
-        case WP_LINUX_DRM_SYNCOBJ_MANAGER_V1_GET_SURFACE:
-            guard let wlSurface = Resources.object(request.object(1), as: WlSurface.self) else { return }
+        case let .getSurface(id, surfaceResource)?:
+            guard let wlSurface = Resources.object(surfaceResource, as: WlSurface.self) else { return }
             let surface = wlSurface.surface
             if wlSurface.syncobj != nil {
                 return context.post(WpLinuxDrmSyncobjManagerV1Error.surfaceExists, on: request.resource,
                                         "wl_surface@\(surface.id) already has a wp_linux_drm_syncobj_surface_v1 (EGL or Vulkan may have made it)")
             }
-            Resources.create(client: request.client, interface: cw_wp_linux_drm_syncobj_surface_v1_interface(), version: 1, id: request.newID(0)) { r in
+            Resources.create(client: request.client, interface: cw_wp_linux_drm_syncobj_surface_v1_interface(), version: 1, id: id) { r in
                 let object = SyncobjSurface(context: context, resource: r, surface: wlSurface)
                 wlSurface.syncobj = object
                 return object
             }
-        case WP_LINUX_DRM_SYNCOBJ_MANAGER_V1_IMPORT_TIMELINE:
-            let fd = request.fd(1)
+        case let .importTimeline(id, fd)?:
             defer { ReceivedFd.close(fd) }  // the imported handle holds the syncobj
             let timeline: SyncobjTimeline
             do throws(Errno) {
@@ -53,10 +52,10 @@ package final class LinuxDrmSyncobjManager: ResourceHandler {
                 return context.post(WpLinuxDrmSyncobjManagerV1Error.invalidTimeline, on: request.resource,
                                         "the fd is not a DRM syncobj (\(error)): export one with drmSyncobjHandleToFD")
             }
-            Resources.create(client: request.client, interface: cw_wp_linux_drm_syncobj_timeline_v1_interface(), version: 1, id: request.newID(0)) { _ in
+            Resources.create(client: request.client, interface: cw_wp_linux_drm_syncobj_timeline_v1_interface(), version: 1, id: id) { _ in
                 SyncobjTimelineObject(timeline: timeline)
             }
-        default: break
+        case nil: break
         }
     }
 }
@@ -68,8 +67,7 @@ package final class SyncobjTimelineObject: ResourceHandler {
     package init(timeline: SyncobjTimeline) { self.timeline = timeline }
 
     package func handle(_ request: Request) {
-        // One request: destroy.
-        wl_resource_destroy(request.resource)
+        if case .destroy? = WpLinuxDrmSyncobjTimelineV1Request(request) { wl_resource_destroy(request.resource) }
     }
 }
 
@@ -92,16 +90,26 @@ package final class SyncobjSurface: ResourceHandler {
     }
 
     package func handle(_ request: Request) {
-        let opcode = Int32(request.opcode)
-        if opcode == WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_DESTROY { return wl_resource_destroy(request.resource) }
+        let decoded = WpLinuxDrmSyncobjSurfaceV1Request(request)
+        if case .destroy? = decoded { return wl_resource_destroy(request.resource) }
         guard let surface, !surface.isDestroyed else {
             return context.post(WpLinuxDrmSyncobjSurfaceV1Error.noSurface, on: request.resource,
                                     "the wl_surface of this wp_linux_drm_syncobj_surface_v1 was destroyed")
         }
-        guard opcode == WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_SET_ACQUIRE_POINT || opcode == WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_SET_RELEASE_POINT,
-              let timeline = Resources.object(request.object(0), as: SyncobjTimelineObject.self)?.timeline else { return }
-        let point = SyncobjPoint(timeline: timeline, value: UInt64(request.uint(1)) << 32 | UInt64(request.uint(2)))
-        if opcode == WP_LINUX_DRM_SYNCOBJ_SURFACE_V1_SET_ACQUIRE_POINT { acquire = point } else { release = point }
+        switch decoded {
+        case let .setAcquirePoint(timeline, pointHi, pointLo)?:
+            if let point = syncobjPoint(timeline, pointHi, pointLo) { acquire = point }
+        case let .setReleasePoint(timeline, pointHi, pointLo)?:
+            if let point = syncobjPoint(timeline, pointHi, pointLo) { release = point }
+        case .destroy?, nil: break
+        }
+    }
+
+    /// The point a set_acquire_point or set_release_point names; nil when the timeline is not one
+    /// compositord created.
+    private func syncobjPoint(_ timeline: OpaquePointer, _ hi: UInt32, _ lo: UInt32) -> SyncobjPoint? {
+        guard let timeline = Resources.object(timeline, as: SyncobjTimelineObject.self)?.timeline else { return nil }
+        return SyncobjPoint(timeline: timeline, value: UInt64(hi) << 32 | UInt64(lo))
     }
 
     /// What a commit of `surface` does with the points set since the last one: the acquire

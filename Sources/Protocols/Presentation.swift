@@ -20,20 +20,20 @@ package final class Presentation: ResourceHandler {
     }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case WP_PRESENTATION_DESTROY:
+        switch WpPresentationRequest(request) {
+        case .destroy?:
             // Feedback objects already created live on (the spec ties them to their commit).
             wl_resource_destroy(request.resource)
-        case WP_PRESENTATION_FEEDBACK:
-            guard let surface = Resources.object(request.object(0), as: WlSurface.self)?.surface else { return }
+        case let .feedback(surfaceResource, callback)?:
+            guard let surface = Resources.object(surfaceResource, as: WlSurface.self)?.surface else { return }
             Resources.create(client: request.client, interface: cw_wp_presentation_feedback_interface(), version: request.version,
-                             id: request.newID(1)) { r in
+                             id: callback) { r in
                 let feedback = PresentationFeedback(resource: r)
                 // Like a frame callback: it belongs to the next commit of the surface.
                 surface.pending.presentationFeedbacks.append(feedback)
                 return feedback
             }
-        default: break
+        case nil: break
         }
     }
 }

@@ -25,21 +25,21 @@ package final class ScreencopyManager: ResourceHandler, FrameObserver {
     }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case ZWLR_SCREENCOPY_MANAGER_V1_DESTROY:
+        switch ZwlrScreencopyManagerV1Request(request) {
+        case .destroy?:
             wl_resource_destroy(request.resource)
-        case ZWLR_SCREENCOPY_MANAGER_V1_CAPTURE_OUTPUT:
-            capture(request, region: state.output.bounds)
-        case ZWLR_SCREENCOPY_MANAGER_V1_CAPTURE_OUTPUT_REGION:
-            let r = Rect(x: request.int(3), y: request.int(4), width: request.int(5), height: request.int(6))
-            capture(request, region: Region(r).intersection(state.output.bounds).extents)
-        default: break
+        case let .captureOutput(frame, _, _)?:  // one output; no cursor to overlay
+            capture(request, frame: frame, region: state.output.bounds)
+        case let .captureOutputRegion(frame, _, _, x, y, width, height)?:
+            let r = Rect(x: x, y: y, width: width, height: height)
+            capture(request, frame: frame, region: Region(r).intersection(state.output.bounds).extents)
+        case nil: break
         }
     }
 
-    private func capture(_ request: Request, region: Rect) {
+    private func capture(_ request: Request, frame: UInt32, region: Rect) {
         guard let r = Resources.create(client: request.client, interface: cw_zwlr_screencopy_frame_v1_interface(),
-                                       version: request.version, id: request.newID(0),
+                                       version: request.version, id: frame,
                                        handler: { r in ScreencopyFrame(state: state, manager: self, resource: r, region: region) })
         else { return }
         (Resources.handler(of: r) as? ScreencopyFrame)?.advertise()
@@ -114,36 +114,44 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
     }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case ZWLR_SCREENCOPY_FRAME_V1_DESTROY:
+        switch ZwlrScreencopyFrameV1Request(request) {
+        case .destroy?:
             wl_resource_destroy(request.resource)
-        case ZWLR_SCREENCOPY_FRAME_V1_COPY, ZWLR_SCREENCOPY_FRAME_V1_COPY_WITH_DAMAGE:
-            guard !used else {
-                return state.context.post(ZwlrScreencopyFrameV1Error.alreadyUsed, on: request.resource,
-                                        "copy was already requested on this frame")
-            }
-            used = true
-            guard let buffer = WlBuffer.buffer(request.object(0)), let accepted = accept(buffer.contents) else {
-                return state.context.post(ZwlrScreencopyFrameV1Error.invalidBuffer, on: request.resource,
-                                        "the buffer must be a wl_shm XRGB8888 \(region.width)x\(region.height) buffer with stride \(stride), or a linear XRGB8888 dma-buf of that size, as advertised")
-            }
-            target = accepted
-            withDamage = Int32(request.opcode) == ZWLR_SCREENCOPY_FRAME_V1_COPY_WITH_DAMAGE
-            if case let .dmabuf(d) = accepted, !DmabufReadiness.isReady(d.dmabufFd, for: .write) {
-                // Fences on the target (a reader's or a writer's): writing now would wait for them
-                // (DMA_BUF_IOCTL_SYNC). The copy waits in the event loop instead, and fails at the
-                // deadline.
-                targetWait = DmabufWait.start(loop: state.loop, fds: [d.dmabufFd], access: .write,
-                                              deadlineMs: state.fenceDeadlineMs,
-                                              exportSyncFile: state.exportSyncFile) { [unowned self] ready in
-                    self.targetWait = nil
-                    self.targetReady(ready)
-                }
-                if targetWait != nil { return }
-            }
-            state.frames.observeFrames(self)
-        default: break
+        case let .copy(buffer)?:
+            copy(request, buffer, withDamage: false)
+        case let .copyWithDamage(buffer)?:
+            copy(request, buffer, withDamage: true)
+        case nil: break
         }
+    }
+
+    /// copy and copy_with_damage: checks the buffer against what was advertised, then waits for
+    /// the next frame (and first for the target's fences, for a dma-buf).
+    private func copy(_ request: Request, _ bufferResource: OpaquePointer, withDamage: Bool) {
+        guard !used else {
+            return state.context.post(ZwlrScreencopyFrameV1Error.alreadyUsed, on: request.resource,
+                                    "copy was already requested on this frame")
+        }
+        used = true
+        guard let buffer = WlBuffer.buffer(bufferResource), let accepted = accept(buffer.contents) else {
+            return state.context.post(ZwlrScreencopyFrameV1Error.invalidBuffer, on: request.resource,
+                                    "the buffer must be a wl_shm XRGB8888 \(region.width)x\(region.height) buffer with stride \(stride), or a linear XRGB8888 dma-buf of that size, as advertised")
+        }
+        target = accepted
+        self.withDamage = withDamage
+        if case let .dmabuf(d) = accepted, !DmabufReadiness.isReady(d.dmabufFd, for: .write) {
+            // Fences on the target (a reader's or a writer's): writing now would wait for them
+            // (DMA_BUF_IOCTL_SYNC). The copy waits in the event loop instead, and fails at the
+            // deadline.
+            targetWait = DmabufWait.start(loop: state.loop, fds: [d.dmabufFd], access: .write,
+                                          deadlineMs: state.fenceDeadlineMs,
+                                          exportSyncFile: state.exportSyncFile) { [unowned self] ready in
+                self.targetWait = nil
+                self.targetReady(ready)
+            }
+            if targetWait != nil { return }
+        }
+        state.frames.observeFrames(self)
     }
 
     /// The dma-buf target's fences signalled (the copy goes ahead at the next frame), or the

@@ -23,15 +23,14 @@ package final class Viewport: ResourceHandler {
     }
 
     package func handle(_ request: Request) {
-        let opcode = Int32(request.opcode)
-        if opcode == WP_VIEWPORT_DESTROY { return wl_resource_destroy(request.resource) }
+        let decoded = WpViewportRequest(request)
+        if case .destroy? = decoded { return wl_resource_destroy(request.resource) }
         guard let surface, !surface.isDestroyed else {
             return context.post(WpViewportError.noSurface, on: request.resource,
                                     "the wl_surface of this wp_viewport was destroyed")
         }
-        switch opcode {
-        case WP_VIEWPORT_SET_SOURCE:
-            let (x, y, w, h) = (request.fixed(0), request.fixed(1), request.fixed(2), request.fixed(3))
+        switch decoded {
+        case let .setSource(x, y, w, h)?:
             if x == -1 && y == -1 && w == -1 && h == -1 {
                 surface.pending.viewportSource = .some(nil)
             } else if x >= 0 && y >= 0 && w > 0 && h > 0 {
@@ -40,8 +39,7 @@ package final class Viewport: ResourceHandler {
                 context.post(WpViewportError.badValue, on: request.resource,
                                  "source rectangle \(w)x\(h)+\(x)+\(y): x and y must be >= 0 and the size positive (or all -1 to unset)")
             }
-        case WP_VIEWPORT_SET_DESTINATION:
-            let (w, h) = (request.int(0), request.int(1))
+        case let .setDestination(w, h)?:
             if w == -1 && h == -1 {
                 surface.pending.viewportDestination = .some(nil)
             } else if w > 0 && h > 0 {
@@ -50,7 +48,7 @@ package final class Viewport: ResourceHandler {
                 context.post(WpViewportError.badValue, on: request.resource,
                                  "destination size \(w)x\(h) must be positive (or -1x-1 to unset)")
             }
-        default: break
+        case .destroy?, nil: break
         }
     }
 

@@ -19,22 +19,22 @@ package final class Viewporter: ResourceHandler {
     }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case WP_VIEWPORTER_DESTROY:
+        switch WpViewporterRequest(request) {
+        case .destroy?:
             wl_resource_destroy(request.resource)
-        case WP_VIEWPORTER_GET_VIEWPORT:
-            guard let wlSurface = Resources.object(request.object(1), as: WlSurface.self) else { return }
+        case let .getViewport(id, surfaceResource)?:
+            guard let wlSurface = Resources.object(surfaceResource, as: WlSurface.self) else { return }
             let surface = wlSurface.surface
             if wlSurface.viewport != nil {
                 return context.post(WpViewporterError.viewportExists, on: request.resource,
                                         "wl_surface@\(surface.id) already has a wp_viewport")
             }
-            Resources.create(client: request.client, interface: cw_wp_viewport_interface(), version: 1, id: request.newID(0)) { r in
+            Resources.create(client: request.client, interface: cw_wp_viewport_interface(), version: 1, id: id) { r in
                 let viewport = Viewport(context: context, resource: r, surface: wlSurface)
                 wlSurface.viewport = viewport
                 return viewport
             }
-        default: break
+        case nil: break
         }
     }
 }

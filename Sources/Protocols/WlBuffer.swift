@@ -26,8 +26,7 @@ package final class WlBuffer: ResourceHandler, BufferReleaseSink {
     }
 
     package func handle(_ request: Request) {
-        // wl_buffer has one request: destroy.
-        wl_resource_destroy(request.resource)
+        if case .destroy? = WlBufferRequest(request) { wl_resource_destroy(request.resource) }
     }
 
     package func resourceDestroyed() {

@@ -21,9 +21,8 @@ package final class WlCompositor: ResourceHandler {
     }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case WL_COMPOSITOR_CREATE_SURFACE:
-            let id = request.newID(0)
+        switch WlCompositorRequest(request) {
+        case let .createSurface(id)?:
             // No preferred_buffer_scale/transform events: the headless output's preference is the
             // protocol's default (scale 1, normal), which holds until an event says otherwise. Not
             // sending them also keeps clients built against libwayland 1.21 working when they bind
@@ -31,11 +30,11 @@ package final class WlCompositor: ResourceHandler {
             Resources.create(client: request.client, interface: cw_wl_surface_v6(), version: request.version, id: id) { resource in
                 WlSurface(state: state, resource: resource)
             }
-        case WL_COMPOSITOR_CREATE_REGION:
-            Resources.create(client: request.client, interface: cw_wl_region_interface(), version: 1, id: request.newID(0)) { _ in
+        case let .createRegion(id)?:
+            Resources.create(client: request.client, interface: cw_wl_region_interface(), version: 1, id: id) { _ in
                 WlRegion()
             }
-        default: break
+        case nil: break
         }
     }
 }

@@ -74,6 +74,6 @@ package final class WlOutput: ResourceHandler {
     }
 
     package func handle(_ request: Request) {
-        if Int32(request.opcode) == WL_OUTPUT_RELEASE { wl_resource_destroy(request.resource) }
+        if case .release? = WlOutputRequest(request) { wl_resource_destroy(request.resource) }
     }
 }

@@ -10,14 +10,14 @@ package final class WlRegion: ResourceHandler {
     package private(set) var region = Region()
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case WL_REGION_DESTROY:
+        switch WlRegionRequest(request) {
+        case .destroy?:
             wl_resource_destroy(request.resource)
-        case WL_REGION_ADD:
-            region.formUnion(Rect(x: request.int(0), y: request.int(1), width: request.int(2), height: request.int(3)))
-        case WL_REGION_SUBTRACT:
-            region.subtract(Rect(x: request.int(0), y: request.int(1), width: request.int(2), height: request.int(3)))
-        default: break
+        case let .add(x, y, width, height)?:
+            region.formUnion(Rect(x: x, y: y, width: width, height: height))
+        case let .subtract(x, y, width, height)?:
+            region.subtract(Rect(x: x, y: y, width: width, height: height))
+        case nil: break
         }
     }
 }

@@ -19,12 +19,12 @@ package final class WlSubcompositor: ResourceHandler {
     }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case WL_SUBCOMPOSITOR_DESTROY:
+        switch WlSubcompositorRequest(request) {
+        case .destroy?:
             wl_resource_destroy(request.resource)
-        case WL_SUBCOMPOSITOR_GET_SUBSURFACE:
-            guard let surface = Resources.object(request.object(1), as: WlSurface.self)?.surface,
-                  let parent = Resources.object(request.object(2), as: WlSurface.self)?.surface else { return }
+        case let .getSubsurface(id, surfaceResource, parentResource)?:
+            guard let surface = Resources.object(surfaceResource, as: WlSurface.self)?.surface,
+                  let parent = Resources.object(parentResource, as: WlSurface.self)?.surface else { return }
             let bad = WlSubcompositorError.badSurface
             if surface === parent {
                 return state.context.post(bad, on: request.resource, "wl_surface@\(surface.id) cannot be its own parent")
@@ -40,10 +40,10 @@ package final class WlSubcompositor: ResourceHandler {
                 return state.context.post(bad, on: request.resource,
                                         "wl_surface@\(surface.id) already has the role \(surface.roleName ?? "?")")
             }
-            Resources.create(client: request.client, interface: cw_wl_subsurface_interface(), version: 1, id: request.newID(0)) { r in
+            Resources.create(client: request.client, interface: cw_wl_subsurface_interface(), version: 1, id: id) { r in
                 WlSubsurface(state: state, surface: surface, parent: parent)
             }
-        default: break
+        case nil: break
         }
     }
 }

@@ -22,27 +22,33 @@ package final class WlSubsurface: ResourceHandler, SurfaceRole {
     }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case WL_SUBSURFACE_DESTROY:
+        switch WlSubsurfaceRequest(request) {
+        case .destroy?:
             wl_resource_destroy(request.resource)
-        case WL_SUBSURFACE_SET_POSITION:
-            link.setPosition(x: request.int(0), y: request.int(1))
-        case WL_SUBSURFACE_PLACE_ABOVE, WL_SUBSURFACE_PLACE_BELOW:
-            // The reference must be the parent or a sibling, never itself.
-            guard let reference = Resources.object(request.object(0), as: WlSurface.self)?.surface else { return }
-            if !link.place(relativeTo: reference, above: Int32(request.opcode) == WL_SUBSURFACE_PLACE_ABOVE) {
-                state.context.post(WlSubsurfaceError.badSurface, on: request.resource,
-                                   "wl_surface@\(reference.id) is neither the parent nor a sibling of wl_surface@\(link.surface?.id ?? 0)")
-            }
-        case WL_SUBSURFACE_SET_SYNC:
+        case let .setPosition(x, y)?:
+            link.setPosition(x: x, y: y)
+        case let .placeAbove(sibling)?:
+            place(request, relativeTo: sibling, above: true)
+        case let .placeBelow(sibling)?:
+            place(request, relativeTo: sibling, above: false)
+        case .setSync?:
             link.sync = true
-        case WL_SUBSURFACE_SET_DESYNC:
+        case .setDesync?:
             link.sync = false
             // Leaving synchronized mode applies what was cached.
             if !link.isSynchronized, let surface = link.surface, surface.cached != nil {
                 state.delegate.applyState(surface, includingPending: false)
             }
-        default: break
+        case nil: break
+        }
+    }
+
+    /// place_above/place_below: the reference must be the parent or a sibling, never itself.
+    private func place(_ request: Request, relativeTo sibling: OpaquePointer, above: Bool) {
+        guard let reference = Resources.object(sibling, as: WlSurface.self)?.surface else { return }
+        if !link.place(relativeTo: reference, above: above) {
+            state.context.post(WlSubsurfaceError.badSurface, on: request.resource,
+                               "wl_surface@\(reference.id) is neither the parent nor a sibling of wl_surface@\(link.surface?.id ?? 0)")
         }
     }
 

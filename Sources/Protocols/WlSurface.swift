@@ -21,56 +21,50 @@ package final class WlSurface: ResourceHandler {
     }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case WL_SURFACE_DESTROY:
+        switch WlSurfaceRequest(request) {
+        case .destroy?:
             wl_resource_destroy(request.resource)
-        case WL_SURFACE_ATTACH:
-            let (x, y) = (request.int(1), request.int(2))
+        case let .attach(buffer, x, y)?:
             if request.version >= 5 && (x != 0 || y != 0) {
                 return state.context.post(WlSurfaceError.invalidOffset, on: request.resource,
                                         "attach with a non-zero offset (\(x), \(y)); use wl_surface.offset since version 5")
             }
-            let buffer = request.object(0).flatMap { WlBuffer.buffer($0) }
-            surface.pending.attachment = .attached(buffer)
+            surface.pending.attachment = .attached(buffer.flatMap { WlBuffer.buffer($0) })
             surface.pending.dx = x
             surface.pending.dy = y
-        case WL_SURFACE_DAMAGE:
-            surface.pending.surfaceDamage.formUnion(rect(request))
-        case WL_SURFACE_FRAME:
-            Resources.create(client: request.client, interface: cw_wl_callback_interface(), version: 1, id: request.newID(0)) { r in
+        case let .damage(x, y, width, height)?:
+            surface.pending.surfaceDamage.formUnion(Rect(x: x, y: y, width: width, height: height))
+        case let .frame(callback)?:
+            Resources.create(client: request.client, interface: cw_wl_callback_interface(), version: 1, id: callback) { r in
                 let cb = FrameCallback(resource: r)
                 surface.pending.frameCallbacks.append(cb)
                 return cb
             }
-        case WL_SURFACE_SET_OPAQUE_REGION:
-            surface.pending.opaqueRegion = request.object(0).flatMap { Resources.object($0, as: WlRegion.self)?.region } ?? Region()
-        case WL_SURFACE_SET_INPUT_REGION:
-            surface.pending.inputRegion = request.object(0).flatMap { Resources.object($0, as: WlRegion.self)?.region } ?? .infinite
-        case WL_SURFACE_COMMIT:
+        case let .setOpaqueRegion(region)?:
+            surface.pending.opaqueRegion = region.flatMap { Resources.object($0, as: WlRegion.self)?.region } ?? Region()
+        case let .setInputRegion(region)?:
+            surface.pending.inputRegion = region.flatMap { Resources.object($0, as: WlRegion.self)?.region } ?? .infinite
+        case .commit?:
             commit(request.resource)
-        case WL_SURFACE_SET_BUFFER_TRANSFORM:
-            guard let t = BufferTransform(rawValue: request.int(0)) else {
+        case let .setBufferTransform(transform)?:
+            guard let t = BufferTransform(rawValue: transform) else {
                 return state.context.post(WlSurfaceError.invalidTransform, on: request.resource,
-                                        "buffer transform \(request.int(0)) is not a wl_output.transform value")
+                                        "buffer transform \(transform) is not a wl_output.transform value")
             }
             surface.pending.bufferTransform = t
-        case WL_SURFACE_SET_BUFFER_SCALE:
-            guard request.int(0) >= 1 else {
+        case let .setBufferScale(scale)?:
+            guard scale >= 1 else {
                 return state.context.post(WlSurfaceError.invalidScale, on: request.resource,
-                                        "buffer scale \(request.int(0)) is not positive")
+                                        "buffer scale \(scale) is not positive")
             }
-            surface.pending.bufferScale = request.int(0)
-        case WL_SURFACE_DAMAGE_BUFFER:
-            surface.pending.bufferDamage.formUnion(rect(request))
-        case WL_SURFACE_OFFSET:
-            surface.pending.dx = request.int(0)
-            surface.pending.dy = request.int(1)
-        default: break
+            surface.pending.bufferScale = scale
+        case let .damageBuffer(x, y, width, height)?:
+            surface.pending.bufferDamage.formUnion(Rect(x: x, y: y, width: width, height: height))
+        case let .offset(x, y)?:
+            surface.pending.dx = x
+            surface.pending.dy = y
+        case nil: break
         }
-    }
-
-    private func rect(_ r: Request) -> Rect {
-        Rect(x: r.int(0), y: r.int(1), width: r.int(2), height: r.int(3))
     }
 
     private func commit(_ resource: OpaquePointer) {

@@ -20,12 +20,12 @@ package final class XdgOutputManager: ResourceHandler {
     }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case ZXDG_OUTPUT_MANAGER_V1_DESTROY:
+        switch ZxdgOutputManagerV1Request(request) {
+        case .destroy?:
             wl_resource_destroy(request.resource)
-        case ZXDG_OUTPUT_MANAGER_V1_GET_XDG_OUTPUT:
+        case let .getXdgOutput(id, wlOutput)?:
             guard let r = Resources.create(client: request.client, interface: cw_zxdg_output_v1_interface(),
-                                           version: request.version, id: request.newID(0), handler: { _ in XdgOutput() }) else { return }
+                                           version: request.version, id: id, handler: { _ in XdgOutput() }) else { return }
             zxdg_output_v1_send_logical_position(r, 0, 0)
             zxdg_output_v1_send_logical_size(r, output.width, output.height)
             if request.version >= 2 {
@@ -34,11 +34,11 @@ package final class XdgOutputManager: ResourceHandler {
             }
             // Since v3 the atomic "done" is wl_output's; before, xdg_output's own.
             if request.version >= 3 {
-                if let wlOutput = request.object(1), wl_resource_get_version(wlOutput) >= 2 { wl_output_send_done(wlOutput) }
+                if wl_resource_get_version(wlOutput) >= 2 { wl_output_send_done(wlOutput) }
             } else {
                 zxdg_output_v1_send_done(r)
             }
-        default: break
+        case nil: break
         }
     }
 }
@@ -46,6 +46,6 @@ package final class XdgOutputManager: ResourceHandler {
 /// `zxdg_output_v1`: everything is sent at creation; the only request is destroy.
 package final class XdgOutput: ResourceHandler {
     package func handle(_ request: Request) {
-        if Int32(request.opcode) == ZXDG_OUTPUT_V1_DESTROY { wl_resource_destroy(request.resource) }
+        if case .destroy? = ZxdgOutputV1Request(request) { wl_resource_destroy(request.resource) }
     }
 }

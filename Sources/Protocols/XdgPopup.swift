@@ -42,26 +42,26 @@ package final class XdgPopup: ResourceHandler, XdgRole {
     }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case XDG_POPUP_DESTROY:
+        switch XdgPopupRequest(request) {
+        case .destroy?:
             wl_resource_destroy(request.resource)
-        case XDG_POPUP_GRAB:
+        case let .grab(_, serial)?:
             if xdgSurface?.surface?.isMapped == true {
                 return state.context.post(XdgPopupError.invalidGrab, on: request.resource,
                                         "grab on a popup that is already mapped")
             }
             // Honoured only for a recent button press or touch down of this client, and only on
             // top of the current grab chain; otherwise dismissed at once, as the spec allows.
-            guard state.delegate.grabPopup(self, serial: request.uint(1), client: request.client,
+            guard state.delegate.grabPopup(self, serial: serial, client: request.client,
                                         parentPopup: parent?.roleObject as? XdgPopup) else {
                 return dismiss()
             }
-        case XDG_POPUP_REPOSITION:
-            guard let positioner = Resources.object(request.object(0), as: XdgPositioner.self) else { return }
+        case let .reposition(positionerResource, token)?:
+            guard let positioner = Resources.object(positionerResource, as: XdgPositioner.self) else { return }
             rules = positioner.rules
-            repositionToken = request.uint(1)
+            repositionToken = token
             xdgSurface?.sendConfigure()
-        default: break
+        case nil: break
         }
     }
 

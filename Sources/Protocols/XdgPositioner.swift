@@ -59,30 +59,30 @@ package final class XdgPositioner: ResourceHandler {
     package init(context: ProtocolContext) { self.context = context }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case XDG_POSITIONER_DESTROY:
+        switch XdgPositionerRequest(request) {
+        case .destroy?:
             wl_resource_destroy(request.resource)
-        case XDG_POSITIONER_SET_SIZE:
-            guard request.int(0) > 0, request.int(1) > 0 else {
-                return invalid(request, "size \(request.int(0))x\(request.int(1)) must be positive")
+        case let .setSize(width, height)?:
+            guard width > 0, height > 0 else {
+                return invalid(request, "size \(width)x\(height) must be positive")
             }
-            (rules.width, rules.height) = (request.int(0), request.int(1))
-        case XDG_POSITIONER_SET_ANCHOR_RECT:
-            let r = Rect(x: request.int(0), y: request.int(1), width: request.int(2), height: request.int(3))
+            (rules.width, rules.height) = (width, height)
+        case let .setAnchorRect(x, y, width, height)?:
+            let r = Rect(x: x, y: y, width: width, height: height)
             guard r.width >= 0, r.height >= 0 else { return invalid(request, "anchor rect \(r) has a negative size") }
             rules.anchorRect = r
             rules.anchorRectSet = true
-        case XDG_POSITIONER_SET_ANCHOR:
-            guard request.uint(0) <= XDG_POSITIONER_ANCHOR_BOTTOM_RIGHT.rawValue else { return invalid(request, "unknown anchor \(request.uint(0))") }
-            rules.anchor = request.uint(0)
-        case XDG_POSITIONER_SET_GRAVITY:
-            guard request.uint(0) <= XDG_POSITIONER_GRAVITY_BOTTOM_RIGHT.rawValue else { return invalid(request, "unknown gravity \(request.uint(0))") }
-            rules.gravity = request.uint(0)
-        case XDG_POSITIONER_SET_OFFSET:
-            (rules.offsetX, rules.offsetY) = (request.int(0), request.int(1))
-        case XDG_POSITIONER_SET_CONSTRAINT_ADJUSTMENT:
-            rules.constraintAdjustment = request.uint(0)
-        default:
+        case let .setAnchor(anchor)?:
+            guard anchor <= XDG_POSITIONER_ANCHOR_BOTTOM_RIGHT.rawValue else { return invalid(request, "unknown anchor \(anchor)") }
+            rules.anchor = anchor
+        case let .setGravity(gravity)?:
+            guard gravity <= XDG_POSITIONER_GRAVITY_BOTTOM_RIGHT.rawValue else { return invalid(request, "unknown gravity \(gravity)") }
+            rules.gravity = gravity
+        case let .setOffset(x, y)?:
+            (rules.offsetX, rules.offsetY) = (x, y)
+        case let .setConstraintAdjustment(constraintAdjustment)?:
+            rules.constraintAdjustment = constraintAdjustment
+        case .setReactive?, .setParentSize?, .setParentConfigure?, nil:
             break  // reactive, parent size/configure: the parent never changes under a popup here
         }
     }

@@ -57,51 +57,50 @@ package final class XdgSurface: ResourceHandler, SurfaceRole {
     package var version: UInt32 { resource.map { UInt32(wl_resource_get_version($0)) } ?? 0 }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case XDG_SURFACE_DESTROY:
+        switch XdgSurfaceRequest(request) {
+        case .destroy?:
             if roleObject != nil {
                 return state.context.post(XdgSurfaceError.defunctRoleObject, on: request.resource,
                                         "xdg_surface destroyed before its role object")
             }
             wl_resource_destroy(request.resource)
-        case XDG_SURFACE_GET_TOPLEVEL:
+        case let .getToplevel(id)?:
             guard assignRole(request, "xdg_toplevel") else { return }
-            Resources.create(client: request.client, interface: cw_xdg_toplevel_interface(), version: request.version, id: request.newID(0)) { r in
+            Resources.create(client: request.client, interface: cw_xdg_toplevel_interface(), version: request.version, id: id) { r in
                 let toplevel = XdgToplevel(state: state, resource: r, xdgSurface: self)
                 roleObject = toplevel
                 return toplevel
             }
             wmBase?.ping()
-        case XDG_SURFACE_GET_POPUP:
-            let parent = request.object(1).flatMap { Resources.object($0, as: XdgSurface.self) }
-            guard let positioner = Resources.object(request.object(2), as: XdgPositioner.self) else { return }
+        case let .getPopup(id, parentResource, positionerResource)?:
+            let parent = parentResource.flatMap { Resources.object($0, as: XdgSurface.self) }
+            guard let positioner = Resources.object(positionerResource, as: XdgPositioner.self) else { return }
             guard positioner.rules.isComplete else {
                 // An xdg_wm_base error, posted on the xdg_wm_base the surface came from.
                 return state.context.post(XdgWmBaseError.invalidPositioner, on: wmBase?.resource ?? request.resource,
                                         "get_popup with an incomplete xdg_positioner (size and anchor rect are required)")
             }
             guard assignRole(request, "xdg_popup") else { return }
-            Resources.create(client: request.client, interface: cw_xdg_popup_interface(), version: request.version, id: request.newID(0)) { r in
+            Resources.create(client: request.client, interface: cw_xdg_popup_interface(), version: request.version, id: id) { r in
                 let popup = XdgPopup(state: state, resource: r, xdgSurface: self, parent: parent, rules: positioner.rules)
                 roleObject = popup
                 return popup
             }
-        case XDG_SURFACE_SET_WINDOW_GEOMETRY:
-            let r = Rect(x: request.int(0), y: request.int(1), width: request.int(2), height: request.int(3))
+        case let .setWindowGeometry(x, y, width, height)?:
+            let r = Rect(x: x, y: y, width: width, height: height)
             guard r.width > 0, r.height > 0 else {
                 return state.context.post(XdgSurfaceError.invalidSize, on: request.resource,
                                         "window geometry \(r.width)x\(r.height) must be positive")
             }
             pendingGeometry = r
-        case XDG_SURFACE_ACK_CONFIGURE:
-            let serial = request.uint(0)
+        case let .ackConfigure(serial)?:
             guard let i = sentSerials.firstIndex(of: serial) else {
                 return state.context.post(XdgSurfaceError.invalidSerial, on: request.resource,
                                         "ack_configure(\(serial)) names no configure sent to this surface")
             }
             sentSerials.removeFirst(i + 1)  // acking a serial acks every older one too
             configured = true
-        default: break
+        case nil: break
         }
     }
 

@@ -29,44 +29,50 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
     }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case XDG_TOPLEVEL_DESTROY:
+        switch XdgToplevelRequest(request) {
+        case .destroy?:
             wl_resource_destroy(request.resource)
-        case XDG_TOPLEVEL_SET_TITLE:
-            title = request.string(0) ?? ""
-        case XDG_TOPLEVEL_SET_APP_ID:
-            appID = request.string(0) ?? ""
-        case XDG_TOPLEVEL_SET_PARENT:
+        case let .setTitle(title)?:
+            self.title = title
+        case let .setAppId(appId)?:
+            appID = appId
+        case let .setParent(parent)?:
             // A parent only affects stacking; refuse loops (a toplevel cannot parent itself).
-            if let parent = request.object(0), Resources.object(parent, as: XdgToplevel.self) === self {
+            if let parent, Resources.object(parent, as: XdgToplevel.self) === self {
                 state.context.post(XdgToplevelError.invalidParent, on: request.resource,
                                  "a toplevel cannot be its own parent")
             }
-        case XDG_TOPLEVEL_RESIZE:
-            guard [0, 1, 2, 4, 5, 6, 8, 9, 10].contains(request.uint(2)) else {
+        case let .resize(_, serial, edges)?:
+            guard [0, 1, 2, 4, 5, 6, 8, 9, 10].contains(edges) else {
                 return state.context.post(XdgToplevelError.invalidResizeEdge, on: request.resource,
-                                        "resize edge \(request.uint(2)) is not an xdg_toplevel.resize_edge value")
+                                        "resize edge \(edges) is not an xdg_toplevel.resize_edge value")
             }
             guard let xdg = xdgSurface, let surface = xdg.surface, let view = surface.view else { return }
             let g = xdg.windowGeometry
-            state.delegate.resizeRequested(self, edges: request.uint(2), geometry: Rect(x: view.x + g.x, y: view.y + g.y, width: g.width, height: g.height),
-                                           serial: request.uint(1), client: request.client)
-        case XDG_TOPLEVEL_SET_MAX_SIZE, XDG_TOPLEVEL_SET_MIN_SIZE:
-            guard request.int(0) >= 0, request.int(1) >= 0 else {
+            state.delegate.resizeRequested(self, edges: edges, geometry: Rect(x: view.x + g.x, y: view.y + g.y, width: g.width, height: g.height),
+                                           serial: serial, client: request.client)
+        case let .setMaxSize(width, height)?, let .setMinSize(width, height)?:
+            guard width >= 0, height >= 0 else {
                 return state.context.post(XdgToplevelError.invalidSize, on: request.resource,
-                                        "min/max size \(request.int(0))x\(request.int(1)) is negative")
+                                        "min/max size \(width)x\(height) is negative")
             }
-        case XDG_TOPLEVEL_SET_MAXIMIZED, XDG_TOPLEVEL_UNSET_MAXIMIZED:
-            maximized = Int32(request.opcode) == XDG_TOPLEVEL_SET_MAXIMIZED
+        case .setMaximized?:
+            maximized = true
             xdgSurface?.sendConfigure()
-        case XDG_TOPLEVEL_SET_FULLSCREEN, XDG_TOPLEVEL_UNSET_FULLSCREEN:
-            fullscreen = Int32(request.opcode) == XDG_TOPLEVEL_SET_FULLSCREEN
+        case .unsetMaximized?:
+            maximized = false
             xdgSurface?.sendConfigure()
-        case XDG_TOPLEVEL_MOVE:
+        case .setFullscreen?:  // on the one output, whichever the client names
+            fullscreen = true
+            xdgSurface?.sendConfigure()
+        case .unsetFullscreen?:
+            fullscreen = false
+            xdgSurface?.sendConfigure()
+        case let .move(_, serial)?:
             guard let xdg = xdgSurface, let surface = xdg.surface, let view = surface.view else { return }
             state.delegate.moveRequested(self, windowX: view.x + xdg.windowGeometry.x, windowY: view.y + xdg.windowGeometry.y,
-                                         serial: request.uint(1), client: request.client)
-        default:
+                                         serial: serial, client: request.client)
+        case .showWindowMenu?, .setMinimized?, nil:
             break  // show_window_menu, set_minimized: nothing to do without a panel
         }
     }

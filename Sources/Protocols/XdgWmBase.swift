@@ -38,27 +38,27 @@ package final class XdgWmBase: ResourceHandler {
     }
 
     package func handle(_ request: Request) {
-        switch Int32(request.opcode) {
-        case XDG_WM_BASE_DESTROY:
+        switch XdgWmBaseRequest(request) {
+        case .destroy?:
             guard surfaces == 0 else {
                 return state.context.post(XdgWmBaseError.defunctSurfaces, on: request.resource,
                                         "xdg_wm_base destroyed while \(surfaces) xdg_surface(s) still exist")
             }
             wl_resource_destroy(request.resource)
-        case XDG_WM_BASE_CREATE_POSITIONER:
-            Resources.create(client: request.client, interface: cw_xdg_positioner_interface(), version: request.version, id: request.newID(0)) { _ in
+        case let .createPositioner(id)?:
+            Resources.create(client: request.client, interface: cw_xdg_positioner_interface(), version: request.version, id: id) { _ in
                 XdgPositioner(context: state.context)
             }
-        case XDG_WM_BASE_GET_XDG_SURFACE:
-            getXdgSurface(request)
-        case XDG_WM_BASE_PONG:
-            if request.uint(0) == pendingPing { pendingPing = nil }
-        default: break
+        case let .getXdgSurface(id, surface)?:
+            getXdgSurface(request, id: id, surface: surface)
+        case let .pong(serial)?:
+            if serial == pendingPing { pendingPing = nil }
+        case nil: break
         }
     }
 
-    private func getXdgSurface(_ request: Request) {
-        guard let wlSurface = Resources.object(request.object(1), as: WlSurface.self) else { return }
+    private func getXdgSurface(_ request: Request, id: UInt32, surface surfaceResource: OpaquePointer) {
+        guard let wlSurface = Resources.object(surfaceResource, as: WlSurface.self) else { return }
         let surface = wlSurface.surface
         if let role = surface.roleName, role != "xdg_toplevel", role != "xdg_popup" {
             return state.context.post(XdgWmBaseError.role, on: request.resource,
@@ -72,7 +72,7 @@ package final class XdgWmBase: ResourceHandler {
             return state.context.post(XdgWmBaseError.invalidSurfaceState, on: request.resource,
                                     "wl_surface@\(surface.id) already has a buffer attached or committed")
         }
-        Resources.create(client: request.client, interface: cw_xdg_surface_interface(), version: request.version, id: request.newID(0)) { r in
+        Resources.create(client: request.client, interface: cw_xdg_surface_interface(), version: request.version, id: id) { r in
             let xdg = XdgSurface(state: state, resource: r, surface: surface, wmBase: self)
             surface.role = xdg
             surfaces += 1

@@ -6,7 +6,8 @@ import Logging
 ///
 /// Requests reach it through a single libwayland *dispatcher* (`wl_resource_set_dispatcher`, as
 /// wayland-rs does) instead of per-interface C vtables: libwayland has already checked every
-/// argument against the XML signature, so handlers read typed arguments from `Request`.
+/// argument against the XML signature, so handlers decode `Request` into their interface's
+/// generated enum (typed, named arguments) and switch over it.
 package protocol ResourceHandler: AnyObject {
     /// One request from the client, already type-checked by libwayland.
     func handle(_ request: Request)
@@ -35,17 +36,20 @@ package struct Request {
     package var client: OpaquePointer { wl_resource_get_client(resource) }
     package var version: UInt32 { UInt32(wl_resource_get_version(resource)) }
 
-    package func int(_ i: Int) -> Int32 { args![i].i }
-    package func uint(_ i: Int) -> UInt32 { args![i].u }
-    package func fixed(_ i: Int) -> Double { Double(args![i].f) / 256.0 }
-    package func string(_ i: Int) -> String? { args![i].s.map { String(cString: $0) } }
+    // Positional reads: the generated decoders' alone (Generated/ProtocolRequests.swift, in this
+    // module). Internal, not package, so no handler can read an argument by position: handlers
+    // switch over their interface's `<Interface>Request` with named arguments instead.
+    func int(_ i: Int) -> Int32 { args![i].i }
+    func uint(_ i: Int) -> UInt32 { args![i].u }
+    func fixed(_ i: Int) -> Double { Double(args![i].f) / 256.0 }
+    func string(_ i: Int) -> String? { args![i].s.map { String(cString: $0) } }
     /// The new object's id for a `new_id` argument: create the resource with it.
-    package func newID(_ i: Int) -> UInt32 { args![i].n }
-    /// A received file descriptor: the handler owns it from here on and must close it.
-    package func fd(_ i: Int) -> Int32 { args![i].h }
+    func newID(_ i: Int) -> UInt32 { args![i].n }
+    /// A received file descriptor: whoever it is decoded for owns it and must close it.
+    func fd(_ i: Int) -> Int32 { args![i].h }
     /// An object argument (nil when the XML allows null and the client sent null).
-    package func object(_ i: Int) -> OpaquePointer? { args![i].o }
-    package func array(_ i: Int) -> UnsafeMutablePointer<wl_array>? { args![i].a }
+    func object(_ i: Int) -> OpaquePointer? { args![i].o }
+    func array(_ i: Int) -> UnsafeMutablePointer<wl_array>? { args![i].a }
 }
 
 /// The implementation pointer libwayland stores; the dispatcher ignores it, but it must be non-null.
