@@ -7,7 +7,7 @@ import WaylandCore
 
 /// A `wp_presentation_feedback`: resolves once, with `presented` or `discarded`, and is then
 /// destroyed by the compositor (both events are destructors; the interface has no requests).
-package final class PresentationFeedback: ResourceHandler {
+package final class PresentationFeedback: ResourceHandler, PresentationFeedbackObject {
     private var resource: OpaquePointer?
 
     package init(resource: OpaquePointer) { self.resource = resource }
@@ -46,7 +46,7 @@ package final class PresentationFeedbackQueue {
     /// until the next frame at most, and a destroyed surface's feedback is discarded then.
     private struct Waiting {
         package let surface: Surface
-        package var feedbacks: [PresentationFeedback]
+        package var feedbacks: [any PresentationFeedbackObject]
     }
     private var waiting: [Waiting] = []
 
@@ -54,7 +54,7 @@ package final class PresentationFeedbackQueue {
 
     /// A commit of `surface` with `feedbacks`: the surface's earlier, still unpresented feedback
     /// is discarded now. Returns whether anything waits for a frame.
-    package func committed(_ surface: Surface, _ feedbacks: [PresentationFeedback]) -> Bool {
+    package func committed(_ surface: Surface, _ feedbacks: [any PresentationFeedbackObject]) -> Bool {
         if let i = waiting.firstIndex(where: { $0.surface === surface }) {
             for feedback in waiting[i].feedbacks { feedback.discard() }
             waiting.remove(at: i)

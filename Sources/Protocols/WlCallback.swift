@@ -6,7 +6,7 @@ import Outputs
 import WaylandCore
 
 /// A `wl_callback` from `wl_surface.frame`: `done` fires once, then the resource is destroyed.
-package final class FrameCallback: ResourceHandler {
+package final class FrameCallback: ResourceHandler, FrameCallbackObject {
     private var resource: OpaquePointer?
 
     package init(resource: OpaquePointer) { self.resource = resource }

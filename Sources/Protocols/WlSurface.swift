@@ -89,8 +89,8 @@ package final class WlSurface: ResourceHandler {
     package func resourceDestroyed() {
         state.delegate.surfaceDestroyed(surface)
         surface.resource = nil
-        for cb in surface.pending.frameCallbacks { (cb as? FrameCallback)?.cancel() }
-        for feedback in surface.pending.presentationFeedbacks { (feedback as? PresentationFeedback)?.discard() }
+        for cb in surface.pending.frameCallbacks { cb.cancel() }
+        for feedback in surface.pending.presentationFeedbacks { feedback.discard() }
         surface.pending = SurfaceState()
         surface.role?.surfaceDestroyed(surface)
         state.scene.unmap(surface)
@@ -119,8 +119,8 @@ extension Surface {
     package func dropCache() {
         guard let cache = cached else { return }
         if case let .attached(b?) = cache.attachment, b !== current.buffer { b.release() }
-        for cb in cache.frameCallbacks { (cb as? FrameCallback)?.cancel() }
-        for feedback in cache.presentationFeedbacks { (feedback as? PresentationFeedback)?.discard() }
+        for cb in cache.frameCallbacks { cb.cancel() }
+        for feedback in cache.presentationFeedbacks { feedback.discard() }
         cached = nil
     }
 }

@@ -26,7 +26,15 @@ package protocol XdgShellDelegate: AnyObject {
     /// xdg_toplevel.move and .resize (the window geometry's corner, or rectangle, in output space).
     func moveRequested(_ toplevel: XdgToplevel, windowX: Int32, windowY: Int32, serial: UInt32, client: OpaquePointer)
     func resizeRequested(_ toplevel: XdgToplevel, edges: UInt32, geometry: Rect, serial: UInt32, client: OpaquePointer)
-    /// The output's size (maximized and fullscreen configures) and its rectangle (popup constraints).
+    /// xdg_toplevel.set_maximized (true) / unset_maximized (false): the shell decides, and
+    /// answers with `XdgToplevel.setWindowStates` (which configures).
+    func maximizeRequested(_ toplevel: XdgToplevel, _ maximize: Bool)
+    /// xdg_toplevel.set_fullscreen / unset_fullscreen, likewise.
+    func fullscreenRequested(_ toplevel: XdgToplevel, _ fullscreen: Bool)
+    /// The size a configure of `toplevel` names when the shell decides it (maximized, fullscreen);
+    /// nil lets the client pick (0×0, or the interactive resize's size).
+    func configuredSize(of toplevel: XdgToplevel) -> (width: Int32, height: Int32)?
+    /// The output's rectangle (popup constraints).
     var outputBounds: Rect { get }
 }
 

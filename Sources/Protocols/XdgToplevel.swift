@@ -57,17 +57,13 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
                                         "min/max size \(width)x\(height) is negative")
             }
         case .setMaximized?:
-            maximized = true
-            xdgSurface?.sendConfigure()
+            state.delegate.maximizeRequested(self, true)
         case .unsetMaximized?:
-            maximized = false
-            xdgSurface?.sendConfigure()
-        case .setFullscreen?:  // on the one output, whichever the client names
-            fullscreen = true
-            xdgSurface?.sendConfigure()
+            state.delegate.maximizeRequested(self, false)
+        case .setFullscreen?:  // the shell picks the output (there is one), whichever the client names
+            state.delegate.fullscreenRequested(self, true)
         case .unsetFullscreen?:
-            fullscreen = false
-            xdgSurface?.sendConfigure()
+            state.delegate.fullscreenRequested(self, false)
         case let .move(_, serial)?:
             guard let xdg = xdgSurface, let surface = xdg.surface, let view = surface.view else { return }
             state.delegate.moveRequested(self, windowX: view.x + xdg.windowGeometry.x, windowY: view.y + xdg.windowGeometry.y,
@@ -84,6 +80,15 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
         guard !(maximized || fullscreen), let xdg = xdgSurface, let surface = xdg.surface, surface.view != nil else { return }
         let geometry = xdg.windowGeometry
         state.delegate.showWindow(surface, x: x - geometry.x, y: y - geometry.y)
+    }
+
+    /// The shell's decision on xdg_toplevel.set/unset_maximized and set/unset_fullscreen: the
+    /// states change and the client is configured with them (the spec asks for a configure
+    /// either way, even when nothing changed).
+    package func setWindowStates(maximized: Bool? = nil, fullscreen: Bool? = nil) {
+        if let maximized { self.maximized = maximized }
+        if let fullscreen { self.fullscreen = fullscreen }
+        xdgSurface?.sendConfigure()
     }
 
     package func sendConfigure() {
@@ -109,7 +114,7 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
         if resizeSize != nil { add(XDG_TOPLEVEL_STATE_RESIZING) }
         if maximized { add(XDG_TOPLEVEL_STATE_MAXIMIZED) }
         if fullscreen { add(XDG_TOPLEVEL_STATE_FULLSCREEN) }
-        if maximized || fullscreen { (w, h) = (state.delegate.outputBounds.width, state.delegate.outputBounds.height) }
+        if let size = state.delegate.configuredSize(of: self) { (w, h) = size }
         xdg_toplevel_send_configure(resource, w, h, &states)
         wl_array_release(&states)
     }

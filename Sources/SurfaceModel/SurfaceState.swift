@@ -22,9 +22,9 @@ public struct SurfaceState<Buffer: AnyObject> {
     /// wp_viewport: nil = unchanged; `.some(nil)` = unset by the client (all -1 / -1×-1).
     public var viewportSource: SourceRect?? = nil
     public var viewportDestination: Size?? = nil
-    public var frameCallbacks: [AnyObject] = []
+    public var frameCallbacks: [any FrameCallbackObject] = []
     /// wp_presentation_feedback objects for the content of the next commit.
-    public var presentationFeedbacks: [AnyObject] = []
+    public var presentationFeedbacks: [any PresentationFeedbackObject] = []
 
     public init() {}
 
@@ -128,9 +128,9 @@ public struct CommitResult<Buffer: AnyObject> {
     /// Whether the surface's size, scale, transform or buffer presence changed.
     public var geometryChanged: Bool
     public var dx: Int32, dy: Int32
-    public var frameCallbacks: [AnyObject]
+    public var frameCallbacks: [any FrameCallbackObject]
     /// The feedback objects of the content this commit made current.
-    public var presentationFeedbacks: [AnyObject] = []
+    public var presentationFeedbacks: [any PresentationFeedbackObject] = []
 }
 
 extension CommittedSurfaceState {
@@ -186,4 +186,20 @@ extension CommittedSurfaceState {
         pending = SurfaceState()
         return result
     }
+}
+
+/// A `wl_callback` from `wl_surface.frame`, as the surface state carries it (the object is the
+/// protocol layer's): told `done` after the frame that shows its commit, or cancelled (destroyed
+/// without `done`) when that frame never comes.
+public protocol FrameCallbackObject: AnyObject {
+    func done(timeMs: UInt32)
+    func cancel()
+}
+
+/// A `wp_presentation_feedback`, as the surface state carries it: `presented` with the frame
+/// that showed its content, or `discarded` when none will.
+public protocol PresentationFeedbackObject: AnyObject {
+    /// `outputs`: the (wl_client, wl_output resource) pairs bound now, opaque here.
+    func presented(_ frame: PresentedFrame, outputs: [(client: OpaquePointer, resource: OpaquePointer)])
+    func discard()
 }

@@ -5,7 +5,8 @@ import SceneGraph
 import SurfaceModel
 
 /// Window-management policy, in one place (issue 17, item 3): where a new window goes, which
-/// window is active (xdg_toplevel's `activated` state, and so the keyboard focus), what a press
+/// window is active (xdg_toplevel's `activated` state, and so the keyboard focus), maximize and
+/// fullscreen (whether, and what size), what a press
 /// does (click to focus; a press outside the grabbing client dismisses popup grabs), the popup
 /// grab chain, and interactive move and resize (pointer grabs, `WindowGrabs.swift`). The xdg
 /// objects report what happened through `XdgShellDelegate`; the seat asks through `SeatDelegate`
@@ -46,6 +47,22 @@ package final class Shell: XdgShellDelegate, SeatDelegate {
     package func hideWindow(_ surface: Surface) { scene.unmap(surface) }
 
     package var outputBounds: Rect { scene.bounds }
+
+    /// Maximize and fullscreen are honoured as asked (a headless output has no panel to keep
+    /// clear yet): the window covers the output, placed at its corner (`placement`).
+    package func maximizeRequested(_ toplevel: XdgToplevel, _ maximize: Bool) {
+        toplevel.setWindowStates(maximized: maximize)
+    }
+
+    package func fullscreenRequested(_ toplevel: XdgToplevel, _ fullscreen: Bool) {
+        toplevel.setWindowStates(fullscreen: fullscreen)
+    }
+
+    /// Maximized and fullscreen windows get the output's size.
+    package func configuredSize(of toplevel: XdgToplevel) -> (width: Int32, height: Int32)? {
+        guard toplevel.maximized || toplevel.fullscreen else { return nil }
+        return (scene.width, scene.height)
+    }
 
     /// xdg_toplevel.move: honoured for a button press still held; the window follows the pointer
     /// until the buttons are released.

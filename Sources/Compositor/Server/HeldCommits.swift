@@ -207,8 +207,8 @@ extension Surface {
                 released.append(b)
                 b.release()
             }
-            for cb in h.state.frameCallbacks { (cb as? FrameCallback)?.cancel() }
-            for feedback in h.state.presentationFeedbacks { (feedback as? PresentationFeedback)?.discard() }
+            for cb in h.state.frameCallbacks { cb.cancel() }
+            for feedback in h.state.presentationFeedbacks { feedback.discard() }
             h.state = SurfaceState()
         }
     }

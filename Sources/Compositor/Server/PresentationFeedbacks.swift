@@ -15,15 +15,15 @@ extension Server {
     /// A commit made `feedbacks` (possibly none) the feedback of the surface's new content: the
     /// feedback still waiting for the content this commit replaces is discarded (as Weston does),
     /// and a frame is scheduled even if the commit damaged nothing, so feedback always resolves.
-    package func queuePresentationFeedbacks(_ surface: Surface, _ feedbacks: [AnyObject]) {
-        if presentationFeedbacks.committed(surface, feedbacks.compactMap { $0 as? PresentationFeedback }) {
+    package func queuePresentationFeedbacks(_ surface: Surface, _ feedbacks: [any PresentationFeedbackObject]) {
+        if presentationFeedbacks.committed(surface, feedbacks) {
             frameClock.schedule()
         }
     }
 
     /// Discards the feedback `state` carries: its content will never be shown.
     package func discardPresentationFeedbacks(of state: inout SurfaceState<Buffer>) {
-        for feedback in state.presentationFeedbacks { (feedback as? PresentationFeedback)?.discard() }
+        for feedback in state.presentationFeedbacks { feedback.discard() }
         state.presentationFeedbacks = []
     }
 

@@ -57,12 +57,12 @@ public final class Server {
     private var listeningSocket: ListeningSocket?
     private var signalSources: [OpaquePointer] = []
     /// Frame callbacks committed since the last frame: done after the next one is composited.
-    private var pendingFrameCallbacks: [FrameCallback] = []
+    private var pendingFrameCallbacks: [any FrameCallbackObject] = []
     /// Buffers replaced by commits since the last frame (Server.releaseAfterFrame).
     private var pendingReleases: [Buffer] = []
     /// The arrays a frame works through, swapped with the pending ones so that neither side
     /// allocates per frame (their capacity is kept).
-    private var firingCallbacks: [FrameCallback] = []
+    private var firingCallbacks: [any FrameCallbackObject] = []
     private var firingReleases: [Buffer] = []
     /// Buffers from pools that could shrink, committed since the last frame, with their
     /// surface: checked at the latch when the frame is not composited (Server.checkLatchedPools).
@@ -257,9 +257,9 @@ public final class Server {
     // MARK: frames
 
     /// A surface committed frame callbacks: they fire after the next frame.
-    package func queueFrameCallbacks(_ callbacks: [AnyObject]) {
+    package func queueFrameCallbacks(_ callbacks: [any FrameCallbackObject]) {
         guard !callbacks.isEmpty else { return }
-        for case let callback as FrameCallback in callbacks { pendingFrameCallbacks.append(callback) }
+        pendingFrameCallbacks.append(contentsOf: callbacks)
         frameClock.schedule()
     }
 
