@@ -38,6 +38,12 @@ package final class DmabufBuffer: ClientBuffer {
     /// The dma-buf mapped for reading, for the buffer's lifetime.
     private let mapping: Mapping
     private let guardRange: GuardedRange
+    /// The writable mapping used when this buffer is a capture target (screencopy): made at the
+    /// first capture and kept with the buffer, so a consumer copying every frame into it costs no
+    /// mmap and munmap per frame. Guarded; each write is still bracketed by DMA_BUF_IOCTL_SYNC.
+    private var writable: WritableMapping?
+    /// The exporter refused a writable mapping once: it always will.
+    private var writableRefused = false
     private let view: PixmanView
     /// Plane 0's layout, for writers (screencopy into a client's dma-buf).
     package let planeOffset: Int
@@ -70,18 +76,23 @@ package final class DmabufBuffer: ClientBuffer {
         planeStride = Int(plane.stride)
     }
 
-    /// Runs `body` with a writable mapping of the dma-buf (screencopy targets), bracketed by
+    /// Runs `body` with the writable mapping of the dma-buf (screencopy targets; made once, kept
+    /// with the buffer), bracketed by
     /// DMA_BUF_IOCTL_SYNC START|WRITE … END|WRITE and guarded. False when the exporter refuses a
     /// writable mapping, the write faulted, or the buffer is not ready for writing right now (a
     /// fence not signalled: SYNC would wait for it, so nothing is written).
     package func write(_ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
         guard DmabufReadiness.isReady(fd.rawValue, for: .write) else { return false }
-        let writable: Mapping
-        do throws(Errno) { writable = try Mapping(fd: fd.rawValue, length: mapping.length, writable: true) } catch { return false }
-        let length = writable.length
+        if writable == nil {
+            guard !writableRefused else { return false }
+            do throws(Errno) { writable = try WritableMapping(fd: fd.rawValue, length: mapping.length) } catch {
+                writableRefused = true
+                return false
+            }
+        }
         _ = try? valueOrNegatedErrno(cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START | CDRM_SYNC_WRITE)))
         defer { _ = try? valueOrNegatedErrno(cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_END | CDRM_SYNC_WRITE))) }
-        return writable.withBase { m in GuardedRange(address: m, length: length, writable: true).read { body(m) } }
+        return writable?.write(guarded: true, body) ?? false
     }
 
     package var hasAlpha: Bool { format.hasAlpha }

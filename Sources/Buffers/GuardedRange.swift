@@ -1,3 +1,4 @@
+import SystemPackage
 import CWayland
 
 /// A client mapping whose reads may fault (a file that can still shrink, a dma-buf from an
@@ -31,4 +32,30 @@ package final class GuardedRange {
 
     /// The process-wide handler, installed once when first needed; 0 or -errno.
     package static func install() -> Int32 { cw_sigbus_guard_install() }
+}
+
+/// A writable shared mapping kept for capture writes (screencopy into a client's pool or
+/// dma-buf), with its SIGBUS guard range: made once, kept while its buffer or pool lives.
+package final class WritableMapping {
+    private var mapping: Mapping
+    private let guardRange: GuardedRange
+
+    package init(fd: Int32, length: Int) throws(Errno) {
+        mapping = try Mapping(fd: fd, length: length, writable: true)
+        guardRange = GuardedRange(address: mapping.base, length: mapping.length, writable: true)
+    }
+
+    /// Follows its pool's growth (mremap, in place or moved).
+    package func grow(to length: Int) throws(Errno) {
+        try mapping.grow(to: length)
+        guardRange.update(address: mapping.base, length: mapping.length)
+    }
+
+    /// Runs `body` with the mapping's address, under the guard when `guarded`; false when the
+    /// write faulted.
+    package func write(guarded: Bool, _ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
+        let base = mapping.base
+        guard guarded else { body(base); return true }
+        return guardRange.read { body(base) }
+    }
 }

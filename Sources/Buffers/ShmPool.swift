@@ -33,6 +33,13 @@ package final class ShmPool {
     package var data: UnsafeMutableRawPointer { mapping.base }
     package var size: Int { mapping.length }
     private let guardRange: GuardedRange
+    /// The writable mapping capture targets in this pool are written through (screencopy): made
+    /// at the first capture and kept while the pool lives, so a consumer copying every frame into
+    /// the same buffer (a VNC server, a recorder) costs no mmap, page faults on fresh pages and
+    /// munmap per frame. Grown with the pool; guarded like reads.
+    private var writable: WritableMapping?
+    /// The file refused a writable mapping once (F_SEAL_WRITE): it always will.
+    private var writableRefused = false
     /// What this pool holds on its client's limits (ClientUsage): its size and one object,
     /// given back when the mapping goes.
     package var charge: Charge?
@@ -69,6 +76,8 @@ package final class ShmPool {
         self.file = file
         guarded = guarded && stillGuarded  // seals are never removed; a guard is never dropped wrongly
         guardRange.update(address: mapping.base, length: mapping.length)
+        // The capture mapping follows (or is dropped, and made again at the next capture).
+        do throws(Errno) { try writable?.grow(to: Int(newSize)) } catch { writable = nil }
         charge?.grow(to: size)
     }
 
@@ -88,17 +97,18 @@ package final class ShmPool {
         return Int(fileSize) < end
     }
 
-    /// Runs `body` with a writable mapping of the pool (screencopy writes into client buffers),
-    /// guarded like reads when the file could shrink. False when the file cannot be mapped
-    /// writable (e.g. F_SEAL_WRITE) or the write faulted.
+    /// Runs `body` with the pool's writable mapping (screencopy writes into client buffers; made
+    /// once, kept with the pool), guarded like reads when the file could shrink. False when the
+    /// file cannot be mapped writable (e.g. F_SEAL_WRITE) or the write faulted.
     package func write(_ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
-        let writable: Mapping
-        do throws(Errno) { writable = try Mapping(fd: fd.rawValue, length: size, writable: true) } catch { return false }
-        let (length, guarded) = (writable.length, guarded)
-        return writable.withBase { m in
-            guard guarded else { body(m); return true }
-            return GuardedRange(address: m, length: length, writable: true).read { body(m) }
+        if writable == nil {
+            guard !writableRefused else { return false }
+            do throws(Errno) { writable = try WritableMapping(fd: fd.rawValue, length: size) } catch {
+                writableRefused = true
+                return false
+            }
         }
+        return writable?.write(guarded: guarded, body) ?? false
     }
 
     /// Classifies the file and applies the policy's decision (sealing it on the client's behalf

@@ -12,11 +12,16 @@ package struct FrameInfo {
     package let damage: Region
     /// The frame's presentation time, CLOCK_MONOTONIC nanoseconds.
     package let presentedNs: UInt64
+    /// Counts the frames whose damage consumers were told (or that changed something while no
+    /// consumer watched): frame N's `damage` is what changed since frame N − 1. A capture target
+    /// that received frame N needs only the damage of the frames after it (its buffer age).
+    package let sequence: UInt64
 
-    package init(front: Framebuffer, damage: Region, presentedNs: UInt64) {
+    package init(front: Framebuffer, damage: Region, presentedNs: UInt64, sequence: UInt64) {
         self.front = front
         self.damage = damage
         self.presentedNs = presentedNs
+        self.sequence = sequence
     }
 }
 

@@ -15,6 +15,10 @@ package final class ScreencopyManager: ResourceHandler, FrameObserver {
     /// Output damage since the last copy through this manager; nil before the first copy
     /// (then everything counts as damaged).
     package var damageSinceLastCopy: Region?
+    /// The damage of each frame seen since the first copy, newest last (at most
+    /// `historyLength`): what brings a target buffer from the frame it holds to the current one.
+    private var history: [(sequence: UInt64, damage: Region)] = []
+    private static let historyLength = 16
 
     package init(state: CaptureState) { self.state = state }
 
@@ -53,7 +57,30 @@ package final class ScreencopyManager: ResourceHandler, FrameObserver {
 
     package func frameComposited(_ frame: FrameInfo) -> Bool {
         damageSinceLastCopy?.formUnion(frame.damage)
+        if history.last?.sequence != frame.sequence {
+            history.append((frame.sequence, frame.damage))
+            if history.count > Self.historyLength { history.removeFirst() }
+        }
         return alive
+    }
+
+    /// What changed between frame `since` (what a target buffer holds) and `frame` (about to be
+    /// copied into it), or nil when this manager did not see every frame in between (then the
+    /// whole region is copied).
+    package func damage(since: UInt64, upTo frame: FrameInfo) -> Region? {
+        guard since < frame.sequence else { return nil }
+        var damage = Region()
+        var next = since + 1
+        for entry in history where entry.sequence >= next && entry.sequence <= frame.sequence {
+            guard entry.sequence == next else { return nil }  // a gap: a frame this manager missed
+            damage.formUnion(entry.damage)
+            next += 1
+        }
+        if next == frame.sequence {  // this frame is not in the history yet
+            damage.formUnion(frame.damage)
+            next += 1
+        }
+        return next == frame.sequence + 1 ? damage : nil
     }
 
     package func outputGone() {}
@@ -71,22 +98,28 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
     private let region: Rect
     /// Where the copy goes: a row writer into the client's buffer (the shm pool or the dma-buf).
     private var target: Target?
+    /// The target's scene buffer, which remembers the frame it last received.
+    private var targetBuffer: Buffer?
 
     private enum Target {
         case shm(ShmBuffer)
         case dmabuf(DmabufBuffer)
 
-        /// Writes `rows` rows of `rowBytes` from `source`; false if the buffer could not be written.
-        package func write(rows: Int, rowBytes: Int, source: (Int) -> UnsafeRawPointer) -> Bool {
+        /// Writes the pixels of `rects` (in the buffer's coordinates) from `source`, which gives
+        /// the address of the captured region's row `y`; false if the buffer could not be written.
+        package func write(_ rects: [Rect], source: (Int) -> UnsafeRawPointer) -> Bool {
             switch self {
             case let .shm(b):
-                return b.pool.write { base in
-                    for row in 0..<rows { memcpy(base + b.layout.offset + row * Int(b.layout.stride), source(row), rowBytes) }
-                }
+                return b.pool.write { base in Target.copy(rects, into: base + b.layout.offset, stride: Int(b.layout.stride), from: source) }
             case let .dmabuf(b):
-                return b.write { base in
-                    for row in 0..<rows { memcpy(base + b.planeOffset + row * b.planeStride, source(row), rowBytes) }
-                }
+                return b.write { base in Target.copy(rects, into: base + b.planeOffset, stride: b.planeStride, from: source) }
+            }
+        }
+
+        private static func copy(_ rects: [Rect], into base: UnsafeMutableRawPointer, stride: Int, from source: (Int) -> UnsafeRawPointer) {
+            for r in rects {
+                let (x, width) = (Int(r.x) * 4, Int(r.width) * 4)
+                for y in Int(r.y)..<Int(r.y + r.height) { memcpy(base + y * stride + x, source(y) + x, width) }
             }
         }
     }
@@ -138,6 +171,7 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
                                     "the buffer must be a wl_shm XRGB8888 \(region.width)x\(region.height) buffer with stride \(stride), or a linear XRGB8888 dma-buf of that size, as advertised")
         }
         target = accepted
+        targetBuffer = buffer
         self.withDamage = withDamage
         if case let .dmabuf(d) = accepted, !DmabufReadiness.isReady(d.dmabufFd, for: .write) {
             // Fences on the target (a reader's or a writer's): writing now would wait for them
@@ -184,8 +218,16 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
         var damage = manager.damageSinceLastCopy.map { $0.intersection(region) } ?? Region(region)
         if withDamage && damage.isEmpty { return true }  // wait for something to change
         let fb = frame.front
-        let ok = fb.withCPUAccess(write: false) {
-            target.write(rows: Int(region.height), rowBytes: Int(stride)) { row in
+        // A target that holds an earlier frame of this region gets only what changed since.
+        let whole = Rect(x: 0, y: 0, width: region.width, height: region.height)
+        var rects = [whole]
+        if let held = targetBuffer?.capturedFrame, held.region == region,
+           let changed = manager.damage(since: held.sequence, upTo: frame) {
+            rects = changed.intersection(region).translated(dx: -region.x, dy: -region.y).rects
+        }
+        targetBuffer?.capturedFrame = nil  // unknown until this copy has succeeded
+        let ok = rects.isEmpty || fb.withCPUAccess(write: false) {
+            target.write(rects) { row in
                 UnsafeRawPointer(fb.data + (Int(region.y) + row) * Int(fb.stride) + Int(region.x) * 4)
             }
         }
@@ -200,6 +242,7 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
             zwlr_screencopy_frame_v1_send_failed(resource)
             return false
         }
+        targetBuffer?.capturedFrame = (frame.sequence, region)
         manager.copied()
         zwlr_screencopy_frame_v1_send_flags(resource, 0)
         if withDamage {
@@ -211,6 +254,7 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
         let seconds = frame.presentedNs / 1_000_000_000
         zwlr_screencopy_frame_v1_send_ready(resource, UInt32(seconds >> 32), UInt32(seconds & 0xFFFF_FFFF), UInt32(frame.presentedNs % 1_000_000_000))
         self.target = nil
+        targetBuffer = nil
         return false
     }
 
@@ -224,6 +268,7 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
     package func resourceDestroyed() {
         resource = nil
         target = nil
+        targetBuffer = nil
         targetWait?.cancel()
         targetWait = nil
     }

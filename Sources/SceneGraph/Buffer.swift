@@ -26,6 +26,10 @@ package final class Buffer {
     /// Explicit-sync release points (linux-drm-syncobj-v1) of the commits that attached this
     /// buffer since its last release: signalled with the release, or when the buffer goes away.
     package var releasePoints: [SyncobjPoint] = []
+    /// As a capture target: the output frame (`FrameInfo.sequence`) and region last copied into
+    /// it whole and correctly, so the next copy into it writes only what changed since (its
+    /// buffer age). nil: unknown, the next copy writes everything.
+    package var capturedFrame: (sequence: UInt64, region: Rect)?
 
     package init(contents: ClientBuffer) { self.contents = contents }
 

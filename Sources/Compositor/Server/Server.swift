@@ -79,6 +79,8 @@ public final class Server {
     /// to it, whoever asked for it (a vblank, a consumer, a screenshot, SIGUSR1), so a frame
     /// composited outside a vblank still reaches consumers' damage (copy_with_damage).
     private var unobservedDamage = Region()
+    /// The last `FrameInfo.sequence`.
+    private var observedFrames: UInt64 = 0
     /// Frames run (vblanks with something to do); the output counts those it composited. A
     /// buffer made current while this had the same value as now was latched by no frame.
     package private(set) var framesRun: UInt64 = 0
@@ -328,12 +330,14 @@ public final class Server {
         for cb in firingCallbacks { cb.done(timeMs: ms) }
         firingCallbacks.removeAll(keepingCapacity: true)
         if !frameObservers.isEmpty, let front = output.front {
-            let info = FrameInfo(front: front, damage: unobservedDamage, presentedNs: ns)
+            observedFrames += 1
+            let info = FrameInfo(front: front, damage: unobservedDamage, presentedNs: ns, sequence: observedFrames)
             unobservedDamage = Region()
             let observers = frameObservers
             frameObservers = []
             frameObservers += observers.filter { $0.frameComposited(info) }
         } else if !unobservedDamage.isEmpty {
+            observedFrames += 1  // a change no consumer saw: no history spans it (FrameInfo.sequence)
             unobservedDamage = Region()  // no consumer to tell
         }
     }
