@@ -15,10 +15,9 @@ package final class ScreencopyManager: ResourceHandler, FrameObserver {
     /// Output damage since the last copy through this manager; nil before the first copy
     /// (then everything counts as damaged).
     package var damageSinceLastCopy: Region?
-    /// The damage of each frame seen since the first copy, newest last (at most
-    /// `historyLength`): what brings a target buffer from the frame it holds to the current one.
-    private var history: [(sequence: UInt64, damage: Region)] = []
-    private static let historyLength = 16
+    /// The damage of each frame seen since the first copy: what brings a target buffer from the
+    /// frame it holds to the current one.
+    private var history = DamageHistory()
 
     package init(state: CaptureState) { self.state = state }
 
@@ -57,10 +56,7 @@ package final class ScreencopyManager: ResourceHandler, FrameObserver {
 
     package func frameComposited(_ frame: FrameInfo) -> Bool {
         damageSinceLastCopy?.formUnion(frame.damage)
-        if history.last?.sequence != frame.sequence {
-            history.append((frame.sequence, frame.damage))
-            if history.count > Self.historyLength { history.removeFirst() }
-        }
+        history.record(frame.sequence, frame.damage)
         return alive
     }
 
@@ -68,19 +64,8 @@ package final class ScreencopyManager: ResourceHandler, FrameObserver {
     /// copied into it), or nil when this manager did not see every frame in between (then the
     /// whole region is copied).
     package func damage(since: UInt64, upTo frame: FrameInfo) -> Region? {
-        guard since < frame.sequence else { return nil }
-        var damage = Region()
-        var next = since + 1
-        for entry in history where entry.sequence >= next && entry.sequence <= frame.sequence {
-            guard entry.sequence == next else { return nil }  // a gap: a frame this manager missed
-            damage.formUnion(entry.damage)
-            next += 1
-        }
-        if next == frame.sequence {  // this frame is not in the history yet
-            damage.formUnion(frame.damage)
-            next += 1
-        }
-        return next == frame.sequence + 1 ? damage : nil
+        history.record(frame.sequence, frame.damage)  // this frame may not have reached the manager yet
+        return history.damage(after: since, through: frame.sequence)
     }
 
     package func outputGone() {}
