@@ -100,10 +100,12 @@ def panel(out, y0, mode, size, data, extra):
     values = [v for points in data.values() for v in points.values() if v > 0]
     if not values:
         return
-    ylow = 10 ** math.floor(math.log10(min(values)))
-    yhigh = 10 ** math.ceil(math.log10(max(values)))
+    # The nearest 1-2-5 steps around the data, at least a factor of 10 apart.
+    steps = [m * 10 ** e for e in range(-6, 7) for m in (1, 2, 5)]
+    ylow = max(v for v in steps if v <= min(values) * 1.0001)
+    yhigh = min(v for v in steps if v >= max(values) * 0.9999)
     if yhigh / ylow < 10:
-        yhigh = ylow * 10
+        yhigh = min(v for v in steps if v >= ylow * 10 * 0.9999)
     xlow, xhigh = min(clients), max(clients)
     if xlow == xhigh:
         xlow, xhigh = xlow / 2, xhigh * 2
@@ -113,8 +115,11 @@ def panel(out, y0, mode, size, data, extra):
     def X(n):
         return px0 + (math.log(n) - lx0 + pad) / (lx1 - lx0 + 2 * pad) * (px1 - px0)
 
+    ly0, ly1 = math.log10(ylow), math.log10(yhigh)
+    ypad = (ly1 - ly0) * 0.04  # points on the end ticks stay off the frame
+
     def Y(v):
-        return py1 - (math.log10(v) - math.log10(ylow)) / (math.log10(yhigh) - math.log10(ylow)) * (py1 - py0)
+        return py1 - (math.log10(v) - ly0 + ypad) / (ly1 - ly0 + 2 * ypad) * (py1 - py0)
 
     title = f"Compositor CPU per frame callback at {size}" + ("" if mode == "windows" else f" ({mode})")
     out.append(f'<text x="{(px0 + px1) / 2:.1f}" y="{y0 + 30}" font-size="18" font-weight="bold" text-anchor="middle">{escape(title)}</text>')
