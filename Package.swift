@@ -11,6 +11,8 @@ let package = Package(
         // Benchmark load (scripts/bench, docs/PERFORMANCE.md).
         .executable(name: "load-client", targets: ["load-client"]),
         .executable(name: "bench-pixman", targets: ["bench-pixman"]),
+        // Benchmark consumer: screencopy of every frame into one wl_shm buffer (scripts/bench --watched).
+        .executable(name: "watch-client", targets: ["watch-client"]),
         // Robustness load: many rendering, idle and short-lived connections (docs/robustness/load.md).
         .executable(name: "stress-client", targets: ["stress-client"]),
         // Protocol fuzzer against a real compositord (docs/robustness/fuzzing.md).
@@ -123,6 +125,14 @@ let package = Package(
         // A weston-simple-shm-like load client with per-frame timing (scripts/bench).
         .executableTarget(
             name: "load-client",
+            dependencies: [
+                "ClientKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // A wayvnc-like screencopy consumer with per-frame timing (scripts/bench --watched).
+        .executableTarget(
+            name: "watch-client",
             dependencies: [
                 "ClientKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

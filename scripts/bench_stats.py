@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Measurement and statistics for scripts/bench (standard library only).
 
-  bench_stats.py measure --compositor PID --clients PID,... --warmup S --window S --out RUN.json
-      sleeps the warm-up, samples CPU time of the compositor and the clients and the host's
-      busy time, sleeps the window, samples again, reads the compositor's VmHWM; writes RUN.json.
-  bench_stats.py result --run RUN.json --label k=v ... TIMESTAMPS...
+  bench_stats.py measure --compositor PID --clients PID,... --warmup S --window S --out RUN.json [--consumer PID]
+      sleeps the warm-up, samples CPU time of the compositor and the clients (and the consumer)
+      and the host's busy time, sleeps the window, samples again, reads the compositor's VmHWM;
+      writes RUN.json.
+  bench_stats.py result --run RUN.json --label k=v ... [--watched --consumer-timestamps FILE] TIMESTAMPS...
       counts each client's frame callbacks inside the window (from load-client --timestamps
-      files) and prints one JSON line: CPU ms per frame, per-client fps, interval percentiles.
+      files) and prints one JSON line: CPU ms per frame, per-client fps, interval percentiles;
+      watched, also the consumer's (watch-client --timestamps) frames per second over the
+      window, and min and median over the window's whole seconds.
   bench_stats.py report RESULTS.jsonl [--pixman-ms SIZE=MS ...]
       medians over the runs of each (mode, size, compositor, clients), tables and ratios.
   bench_stats.py profile PERF_SCRIPT.txt [--binary NAME] [--top N]
@@ -103,10 +106,11 @@ def cpu_delta(before, after):
 def cmd_measure(args):
     compositor = int(args.compositor)
     clients = [int(p) for p in args.clients.split(",") if p]
+    consumer = [int(args.consumer)] if args.consumer else []
     time.sleep(args.warmup)
-    start = sample([compositor] + clients)
+    start = sample([compositor] + clients + consumer)
     time.sleep(args.window)
-    end = sample([compositor] + clients)
+    end = sample([compositor] + clients + consumer)
     alive = [p for p in clients if os.path.exists(f"/proc/{p}")]
     comp_cpu, method = cpu_delta(start["procs"][str(compositor)], end["procs"].get(str(compositor)))
     client_cpu = 0.0
@@ -129,6 +133,8 @@ def cmd_measure(args):
         "clients": len(clients),
         "clients_alive": len(alive),
     }
+    if consumer:
+        run["consumer_cpu_s"], _ = cpu_delta(start["procs"][str(consumer[0])], end["procs"].get(str(consumer[0])))
     with open(args.out, "w") as f:
         json.dump(run, f)
 
@@ -183,7 +189,40 @@ def cmd_result(args):
         "host_busy_pct": run["host_busy"] * 100,
         "clients_alive": run["clients_alive"],
     })
+    if args.watched:
+        result.update(consumer_figures(args.consumer_timestamps, t0, t1, run.get("consumer_cpu_s")))
+        captures = result["consumer_frames"]
+        result["compositor_cpu_ms_per_capture"] = (
+            run["compositor_cpu_s"] * 1000 / captures if captures and run["compositor_cpu_s"] is not None else None)
     print(json.dumps(result))
+
+
+def consumer_figures(path, t0, t1, cpu_s):
+    """The watch-client's readies inside the window: fps over it, min and median over its whole seconds."""
+    try:
+        with open(path) as f:
+            times = [float(line) for line in f if line.strip()]
+    except (FileNotFoundError, TypeError):
+        times = []
+    window = t1 - t0
+    inside = [t for t in times if t0 < t <= t1]
+    seconds = max(1, int(window))
+    bins = [0] * seconds
+    for t in inside:
+        i = int(t - t0)
+        if i < seconds:
+            bins[i] += 1
+    intervals = [(b - a) * 1000 for a, b in zip(times, times[1:]) if t0 < b <= t1]
+    return {
+        "watched": True,
+        "consumer_frames": len(inside),
+        "consumer_fps": len(inside) / window,
+        "consumer_fps_min": float(min(bins)),
+        "consumer_fps_median": float(statistics.median(bins)),
+        "consumer_p50_ms": percentile(intervals, 50),
+        "consumer_p99_ms": percentile(intervals, 99),
+        "consumer_cpu_ms_per_frame": cpu_s * 1000 / len(inside) if cpu_s is not None and inside else None,
+    }
 
 
 METRICS = [
@@ -200,6 +239,18 @@ METRICS = [
     ("rss_shmem_mb", "shmem", "{:.1f}"),
     ("clients_cpu_ms_per_frame", "client ms/frame", "{:.3f}"),
     ("host_busy_pct", "host busy %", "{:.0f}"),
+]
+
+
+# Watched runs (scripts/bench --watched): the consumer's figures, in the watched tables only.
+WATCHED_METRICS = [
+    ("consumer_fps", "consumer fps", "{:.1f}"),
+    ("consumer_fps_min", "cons. fps min", "{:.0f}"),
+    ("consumer_fps_median", "cons. fps med", "{:.0f}"),
+    ("consumer_p50_ms", "cons. p50 ms", "{:.2f}"),
+    ("consumer_p99_ms", "cons. p99 ms", "{:.2f}"),
+    ("compositor_cpu_ms_per_capture", "cpu ms/capture", "{:.3f}"),
+    ("consumer_cpu_ms_per_frame", "consumer ms/capture", "{:.3f}"),
 ]
 
 
@@ -229,13 +280,16 @@ def cmd_report(args):
                 results.append(json.loads(line))
     groups = {}
     for r in results:
-        key = (r.get("mode", "windows"), r["size"], r["compositor"], int(r["clients"]))
+        # Watched runs get their own tables and names ("windows watched", "sway watched").
+        suffix = " watched" if r.get("watched") else ""
+        key = (r.get("mode", "windows") + suffix, r["size"], r["compositor"] + suffix, int(r["clients"]))
         groups.setdefault(key, []).append(r)
     order = {"compositord": 0, "compositord-every-frame": 1, "weston": 2, "sway": 3, "sway-tiled": 4}
-    ours_names = ("compositord", "compositord-every-frame")
+    order.update({name + " watched": rank for name, rank in order.items()})
+    ours_names = ("compositord", "compositord-every-frame", "compositord watched", "compositord-every-frame watched")
     medians = {}
     for key, rows in groups.items():
-        medians[key] = {m: median_of(rows, m) for m, _, _ in METRICS}
+        medians[key] = {m: median_of(rows, m) for m, _, _ in METRICS + WATCHED_METRICS}
         medians[key]["runs"] = len(rows)
         medians[key]["cpu_runs"] = sorted(r["cpu_ms_per_frame"] for r in rows if r.get("cpu_ms_per_frame") is not None)
 
@@ -245,14 +299,27 @@ def cmd_report(args):
         title = f"{mode} at {size}: median of runs"
         out.append(title)
         out.append("=" * len(title))
-        headings = ["compositor", "clients", "runs"] + [h for _, h, _ in METRICS] + ["cpu ms/frame per run"]
+        metrics = METRICS + (WATCHED_METRICS if mode.endswith(" watched") else [])
+        headings = ["compositor", "clients", "runs"] + [h for _, h, _ in metrics] + ["cpu ms/frame per run"]
         rows = []
         for k in keys:
             m = medians[k]
-            rows.append([k[2], k[3], m["runs"]] + [fmt(m[key], f) for key, _, f in METRICS]
+            rows.append([k[2], k[3], m["runs"]] + [fmt(m[key], f) for key, _, f in metrics]
                         + [" ".join(f"{v:.3f}" for v in m["cpu_runs"])])
         out.append(table(headings, rows))
         out.append("")
+        if mode.endswith(" watched"):
+            # What the consumer costs: watched over unwatched CPU per frame callback, same compositor.
+            cost_rows = []
+            for k in keys:
+                plain = medians.get((mode[: -len(" watched")], size, k[2][: -len(" watched")], k[3]))
+                a, b = medians[k].get("cpu_ms_per_frame"), plain and plain.get("cpu_ms_per_frame")
+                if a is not None and b:
+                    cost_rows.append([k[2], k[3], f"{b:.3f}", f"{a:.3f}", f"{a / b:.2f}"])
+            if cost_rows:
+                out.append(f"watched / unwatched ({size}): compositor CPU per frame callback with and without the consumer")
+                out.append(table(["compositor", "clients", "unwatched", "watched", "ratio"], cost_rows))
+                out.append("")
 
         for ours_name in ours_names:
             ratio_rows = []
@@ -369,9 +436,12 @@ def main():
     m.add_argument("--warmup", type=float, default=2)
     m.add_argument("--window", type=float, default=10)
     m.add_argument("--out", required=True)
+    m.add_argument("--consumer", help="the watch-client's pid (watched runs)")
     r = sub.add_parser("result")
     r.add_argument("--run", required=True)
     r.add_argument("--label", action="append", default=[])
+    r.add_argument("--watched", action="store_true", help="a consumer watched: add its figures")
+    r.add_argument("--consumer-timestamps", help="watch-client --timestamps file")
     r.add_argument("timestamps", nargs="*")
     p = sub.add_parser("report")
     p.add_argument("results")
