@@ -21,6 +21,11 @@ public final class ScreencopyStream {
     public private(set) var layout: ScreencopyFrame.ShmOffer?
     /// How many buffers were made: 1 unless the offered layout changed.
     public private(set) var buffersMade = 0
+    /// The buffer's pixels (nil before the first frame): what the compositor wrote. A test may
+    /// scribble on them to see which parts the next copy overwrites.
+    public var pixels: UnsafeMutableRawBufferPointer? {
+        pool.map { UnsafeMutableRawBufferPointer(start: $0.memory, count: $0.size) }
+    }
 
     /// The bound `zwlr_screencopy_manager_v1` version (2 or 3).
     public var version: UInt32 { manager.version }

@@ -69,6 +69,56 @@ import Testing
         #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
     }
 
+    /// A consumer copying every frame into one buffer (wayvnc) gets only what changed since the
+    /// frame that buffer holds: a mark scribbled outside the damage survives the next copy, the
+    /// damaged window is new, the reported damage is the window's; a new buffer gets everything.
+    @Test func aRepeatedScreencopyTargetGetsOnlyTheDamageSinceItsFrame() throws {
+        let c = try CompositorProcess(["--width", "320", "--height", "240"])
+        let display = "\(c.runtime.path)/\(c.socketName)"
+        let context = try ClientContext(displayName: display, timeout: .seconds(30))
+        let toplevel = Toplevel(context: context, title: "age", appID: "test")
+        try toplevel.waitForConfigure(timeout: .seconds(30)).orThrow(waitingFor: "configure")
+        let buffers = try BufferSet(shm: context.shm, width: 64, height: 64, count: 2)
+        func show(_ i: Int, _ colour: UInt32) throws {
+            let b = buffers.buffers[i]
+            for p in 0..<(64 * 64) { b.pixels[p] = colour }
+            let cb = try #require(toplevel.present(b))
+            try context.connection.wait(timeout: .seconds(30)) { cb.isDone }.orThrow(waitingFor: "frame callback")
+        }
+        try show(0, 0xFFFF_0000)
+
+        let stream = try ScreencopyStream(connection: try Connection(displayName: display), timeout: .seconds(30))
+        func pixel(_ x: Int, _ y: Int) throws -> UInt32 {
+            let p = try #require(stream.pixels), stride = try #require(stream.layout).stride
+            return p.load(fromByteOffset: y * stride + x * 4, as: UInt32.self) & 0xFF_FFFF
+        }
+        guard case let .ready(_, first, _) = try stream.next(timeout: .seconds(30)) else { Issue.record("first copy failed"); return }
+        #expect(first == [CaptureRect(x: 0, y: 0, width: 320, height: 240)], "\(first)")
+        #expect(try pixel(40, 40) == 0xFF0000)
+        let background = try pixel(300, 200)
+        #expect(background != 0xFF0000)
+
+        // Mark the whole buffer, change the window, copy again into the same buffer.
+        let marked: UInt32 = 0x12_3456
+        let memory = try #require(stream.pixels)
+        for i in stride(from: 0, to: memory.count, by: 4) { memory.storeBytes(of: marked, toByteOffset: i, as: UInt32.self) }
+        try show(1, 0xFF00_00FF)
+        guard case let .ready(_, second, _) = try stream.next(timeout: .seconds(30)) else { Issue.record("second copy failed"); return }
+        #expect(try pixel(40, 40) == 0x0000FF, "the damaged window was not copied")
+        let outside = try pixel(300, 200)
+        #expect(outside == marked, "outside the damage the buffer was written again: 0x\(String(outside, radix: 16))")
+        #expect(!second.isEmpty && second.allSatisfy { $0.width < 320 || $0.height < 240 }, "damage reported: \(second)")
+        #expect(stream.buffersMade == 1)
+
+        // A new buffer knows no frame: it gets the whole output.
+        let fresh = try ScreencopyStream(connection: try Connection(displayName: display), timeout: .seconds(30))
+        guard case .ready = try fresh.next(timeout: .seconds(30)) else { Issue.record("fresh copy failed"); return }
+        let p = try #require(fresh.pixels), freshStride = try #require(fresh.layout).stride
+        #expect(p.load(fromByteOffset: 200 * freshStride + 300 * 4, as: UInt32.self) & 0xFF_FFFF == background)
+        #expect(p.load(fromByteOffset: 40 * freshStride + 40 * 4, as: UInt32.self) & 0xFF_FFFF == 0x0000FF)
+        #expect(!c.log.contains("protocol error"), "\(c.log)")
+    }
+
     /// The memfd backend is no dma-buf: export-dmabuf cancels with `permanent`; screencopy works.
     @Test func exportDmabufCancelsOnMemfdAndScreencopyCopies() throws {
         let c = try CompositorProcess(["--width", "640", "--height", "480"])
