@@ -35,12 +35,12 @@ import Testing
 
     /// The floor for the average frame rate over the recording after its first second. The output
     /// refreshes at 60 Hz and demo-client changes its window every frame, so each vblank has
-    /// damage and a compositor that delivers every frame gives 60 (measured: 59.4 to 59.8 on
-    /// 2 cores). Each vblank a copy misses costs 1/60 of that; 55 leaves room for 5 missed
-    /// vblanks a second (scheduling on a loaded 2-core CI machine, wf-recorder's encoder thread
-    /// falling behind for a moment), while a compositor that makes a copy wait one vblank too
-    /// many, or delivers every other frame, gives 30. Under a sanitizer compositord runs many
-    /// times slower: there the floor only says frames keep coming.
+    /// damage and a compositor that delivers every frame gives 60 (measured on 2 cores: 60.0,
+    /// every interval one vblank). Each vblank a copy misses costs 1/60 of that; 55 leaves room
+    /// for 5 missed vblanks a second (scheduling on a loaded 2-core CI machine, wf-recorder's
+    /// encoder thread falling behind for a moment), while a compositor that makes a copy wait one
+    /// vblank too many, or delivers every other frame, gives 30. Under a sanitizer compositord
+    /// runs many times slower: there the floor only says frames keep coming (not measured).
     static let fpsFloor = Sanitizer.isActive ? 20.0 : 55.0
 
     /// Frame presentation times of the first video stream, in seconds, in order.
@@ -71,8 +71,8 @@ import Testing
         _ = try c.screenshot(timeout: 30) { $0.rgb(96, 96) == 0xFF0000 && $0.rgb(224, 224) == 0xFFFF00 }
 
         // The cheapest encoding that keeps up on 2 cores: H.264 in RGB (no conversion to YUV),
-        // x264's fastest preset. The default (libx264, yuv420p) took a whole core for the
-        // conversion and encoding alone.
+        // x264's fastest preset, about half a core. libx264 (converting to YUV 4:4:4) took a whole
+        // core even at preset=ultrafast and recorded 53.5 fps: the encoder, not compositord.
         let video = "\(c.runtime.path)/recording.mkv"
         let recorder = try c.start(Self.wfRecorder, ["-c", "libx264rgb", "-x", "bgr0", "-p", "preset=ultrafast", "-f", video],
                                    tag: "wf-recorder")
