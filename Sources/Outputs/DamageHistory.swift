@@ -6,8 +6,10 @@ import SurfaceModel
 /// across it unknown.
 package struct DamageHistory {
     private var frames: [(sequence: UInt64, damage: Region)] = []
-    /// Enough for a consumer that skips a few frames; older targets are copied whole.
-    package static let capacity = 16
+    /// Enough for consumers that rotate buffers (wf-recorder 0.3 cycles through 16, so each of
+    /// its buffers is 16 frames old when it comes back) and skip a few frames; older targets are
+    /// copied whole.
+    package static let capacity = 32
 
     package init() {}
 
