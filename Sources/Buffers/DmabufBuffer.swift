@@ -38,12 +38,9 @@ package final class DmabufBuffer: ClientBuffer {
     /// The dma-buf mapped for reading, for the buffer's lifetime.
     private let mapping: Mapping
     private let guardRange: GuardedRange
-    /// The writable mapping used when this buffer is a capture target (screencopy): made at the
-    /// first capture and kept with the buffer, so a consumer copying every frame into it costs no
-    /// mmap and munmap per frame. Guarded; each write is still bracketed by DMA_BUF_IOCTL_SYNC.
-    private var writable: WritableMapping?
-    /// The exporter refused a writable mapping once: it always will.
-    private var writableRefused = false
+    /// The writable mapping used when this buffer is a capture target (screencopy), made at the
+    /// first capture and kept with the buffer; each write is still bracketed by DMA_BUF_IOCTL_SYNC.
+    private let capture: WritableMapping
     private let view: PixmanView
     /// Plane 0's layout, for writers (screencopy into a client's dma-buf).
     package let planeOffset: Int
@@ -71,6 +68,7 @@ package final class DmabufBuffer: ClientBuffer {
         self.height = height
         self.format = format
         guardRange = GuardedRange(address: m, length: size)
+        capture = WritableMapping(fd: fd.rawValue)
         view = PixmanView(width: width, height: height, stride: Int32(plane.stride), offset: Int(plane.offset), format: format)
         planeOffset = Int(plane.offset)
         planeStride = Int(plane.stride)
@@ -83,16 +81,9 @@ package final class DmabufBuffer: ClientBuffer {
     /// fence not signalled: SYNC would wait for it, so nothing is written).
     package func write(_ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
         guard DmabufReadiness.isReady(fd.rawValue, for: .write) else { return false }
-        if writable == nil {
-            guard !writableRefused else { return false }
-            do throws(Errno) { writable = try WritableMapping(fd: fd.rawValue, length: mapping.length) } catch {
-                writableRefused = true
-                return false
-            }
-        }
         _ = try? valueOrNegatedErrno(cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_START | CDRM_SYNC_WRITE)))
         defer { _ = try? valueOrNegatedErrno(cdrm_dmabuf_sync(fd.rawValue, UInt64(CDRM_SYNC_END | CDRM_SYNC_WRITE))) }
-        return writable?.write(guarded: true, body) ?? false
+        return capture.write(length: mapping.length, guarded: true, body)
     }
 
     package var hasAlpha: Bool { format.hasAlpha }

@@ -34,28 +34,51 @@ package final class GuardedRange {
     package static func install() -> Int32 { cw_sigbus_guard_install() }
 }
 
-/// A writable shared mapping kept for capture writes (screencopy into a client's pool or
-/// dma-buf), with its SIGBUS guard range: made once, kept while its buffer or pool lives.
+/// The writable mapping capture writes (screencopy into a client's pool or dma-buf) go through,
+/// with its SIGBUS guard range: made at the first write and kept while its pool or buffer lives,
+/// so a consumer copying every frame into the same buffer costs no mmap, fresh page faults and
+/// munmap per frame. A file that refuses a writable mapping (F_SEAL_WRITE) is not asked again.
 package final class WritableMapping {
-    private var mapping: Mapping
-    private let guardRange: GuardedRange
-
-    package init(fd: Int32, length: Int) throws(Errno) {
-        mapping = try Mapping(fd: fd, length: length, writable: true)
-        guardRange = GuardedRange(address: mapping.base, length: mapping.length, writable: true)
+    private final class Mapped {
+        var mapping: Mapping
+        let guardRange: GuardedRange
+        init(fd: Int32, length: Int) throws(Errno) {
+            mapping = try Mapping(fd: fd, length: length, writable: true)
+            guardRange = GuardedRange(address: mapping.base, length: mapping.length, writable: true)
+        }
     }
+    /// Owned by the pool or buffer this belongs to.
+    private let fd: Int32
+    private var mapped: Mapped?
+    private var refused = false
 
-    /// Follows its pool's growth (mremap, in place or moved).
-    package func grow(to length: Int) throws(Errno) {
-        try mapping.grow(to: length)
-        guardRange.update(address: mapping.base, length: mapping.length)
-    }
+    package init(fd: Int32) { self.fd = fd }
 
-    /// Runs `body` with the mapping's address, under the guard when `guarded`; false when the
-    /// write faulted.
-    package func write(guarded: Bool, _ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
-        let base = mapping.base
+    /// Runs `body` with the address of the first `length` bytes mapped writable, under the guard
+    /// when `guarded`; false when the file cannot be mapped writable or the write faulted.
+    package func write(length: Int, guarded: Bool, _ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
+        if mapped == nil {
+            guard !refused else { return false }
+            do throws(Errno) { mapped = try Mapped(fd: fd, length: length) } catch {
+                refused = true
+                return false
+            }
+        }
+        guard let mapped else { return false }
+        let base = mapped.mapping.base
         guard guarded else { body(base); return true }
-        return guardRange.read { body(base) }
+        return mapped.guardRange.read { body(base) }
+    }
+
+    /// Follows its pool's growth (mremap, in place or moved); when that fails the mapping is
+    /// dropped and made again at the next write.
+    package func grow(to length: Int) {
+        guard let mapped else { return }
+        do throws(Errno) {
+            try mapped.mapping.grow(to: length)
+            mapped.guardRange.update(address: mapped.mapping.base, length: mapped.mapping.length)
+        } catch {
+            self.mapped = nil
+        }
     }
 }

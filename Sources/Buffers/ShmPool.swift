@@ -33,13 +33,9 @@ package final class ShmPool {
     package var data: UnsafeMutableRawPointer { mapping.base }
     package var size: Int { mapping.length }
     private let guardRange: GuardedRange
-    /// The writable mapping capture targets in this pool are written through (screencopy): made
-    /// at the first capture and kept while the pool lives, so a consumer copying every frame into
-    /// the same buffer (a VNC server, a recorder) costs no mmap, page faults on fresh pages and
-    /// munmap per frame. Grown with the pool; guarded like reads.
-    private var writable: WritableMapping?
-    /// The file refused a writable mapping once (F_SEAL_WRITE): it always will.
-    private var writableRefused = false
+    /// The writable mapping capture targets in this pool are written through (screencopy),
+    /// made at the first capture and kept with the pool; grown with it; guarded like reads.
+    private let capture: WritableMapping
     /// What this pool holds on its client's limits (ClientUsage): its size and one object,
     /// given back when the mapping goes.
     package var charge: Charge?
@@ -56,6 +52,7 @@ package final class ShmPool {
         self.file = file
         self.guarded = guarded
         guardRange = GuardedRange(address: mapping.base, length: mapping.length)
+        capture = WritableMapping(fd: rawFD)
     }
 
     /// `wl_shm_pool.resize`: pools only grow, and seals and file size are checked again.
@@ -76,8 +73,7 @@ package final class ShmPool {
         self.file = file
         guarded = guarded && stillGuarded  // seals are never removed; a guard is never dropped wrongly
         guardRange.update(address: mapping.base, length: mapping.length)
-        // The capture mapping follows (or is dropped, and made again at the next capture).
-        do throws(Errno) { try writable?.grow(to: Int(newSize)) } catch { writable = nil }
+        capture.grow(to: Int(newSize))
         charge?.grow(to: size)
     }
 
@@ -101,14 +97,7 @@ package final class ShmPool {
     /// once, kept with the pool), guarded like reads when the file could shrink. False when the
     /// file cannot be mapped writable (e.g. F_SEAL_WRITE) or the write faulted.
     package func write(_ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
-        if writable == nil {
-            guard !writableRefused else { return false }
-            do throws(Errno) { writable = try WritableMapping(fd: fd.rawValue, length: size) } catch {
-                writableRefused = true
-                return false
-            }
-        }
-        return writable?.write(guarded: guarded, body) ?? false
+        capture.write(length: size, guarded: guarded, body)
     }
 
     /// Classifies the file and applies the policy's decision (sealing it on the client's behalf
