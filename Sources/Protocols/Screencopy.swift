@@ -48,10 +48,17 @@ package final class ScreencopyManager: ResourceHandler, FrameObserver {
         (Resources.handler(of: r) as? ScreencopyFrame)?.advertise()
     }
 
-    /// Starts tracking damage once a copy has happened.
-    package func copied() {
+    /// A copy is being made: tracking starts afresh (and starts at all, at the first copy).
+    /// Returns the damage it takes over, which `copyFailed` gives back.
+    package func copying() -> Region {
         if damageSinceLastCopy == nil { state.frames.observeFrames(self) }
-        damageSinceLastCopy = Region()
+        defer { damageSinceLastCopy = Region() }
+        return damageSinceLastCopy ?? Region(state.output.bounds)
+    }
+
+    /// The copy failed: its damage is still to be reported, with what came since.
+    package func copyFailed(_ damage: Region) {
+        damageSinceLastCopy?.formUnion(damage)
     }
 
     package func frameComposited(_ frame: FrameInfo) -> Bool {
@@ -112,6 +119,10 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
     private var used = false
     /// A dma-buf target's fences being waited for before the copy is scheduled (never blocking).
     private var targetWait: DmabufWait?
+    /// A disk-file target's write, running off the main thread (PoolWriter).
+    private var pendingWrite: PoolWriter.PendingWrite?
+    /// The manager's damage this copy took over: given back if the copy fails.
+    private var unreportedDamage: Region?
     private var stride: Int32 { region.width * 4 }
 
     package init(state: CaptureState, manager: ScreencopyManager, resource: OpaquePointer, region: Rect) {
@@ -199,8 +210,8 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
     }
 
     package func frameComposited(_ frame: FrameInfo) -> Bool {
-        guard let resource, let target else { return false }
-        var damage = manager.damageSinceLastCopy.map { $0.intersection(region) } ?? Region(region)
+        guard resource != nil, let target else { return false }
+        let damage = manager.damageSinceLastCopy.map { $0.intersection(region) } ?? Region(region)
         if withDamage && damage.isEmpty { return true }  // wait for something to change
         let fb = frame.front
         // A target that holds an earlier frame of this region gets only what changed since.
@@ -211,26 +222,52 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
             rects = changed.intersection(region).translated(dx: -region.x, dy: -region.y).rects
         }
         targetBuffer?.capturedFrame = nil  // unknown until this copy has succeeded
-        let ok = rects.isEmpty || fb.withCPUAccess(write: false) {
-            target.write(rects) { row in
-                UnsafeRawPointer(fb.data + (Int(region.y) + row) * Int(fb.stride) + Int(region.x) * 4)
+        let copied = CopiedFrame(sequence: frame.sequence, presentedNs: frame.presentedNs, damage: withDamage ? damage : nil)
+        unreportedDamage = manager.copying()
+        let (left, top) = (Int(region.x) * 4, Int(region.y))
+        let source = { (row: Int) in UnsafeRawPointer(fb.data + (top + row) * Int(fb.stride) + left) }
+        if case let .shm(b) = target, b.pool.writesOffThread {
+            // Not shared memory (a disk file): staged here, written by the pool's writer thread,
+            // `ready` when it is done.
+            var job = PoolWriter.Job(offset: b.layout.offset, stride: Int(b.layout.stride))
+            fb.withCPUAccess(write: false) {
+                for r in rects { job.add(x: Int(r.x), y: Int(r.y), width: Int(r.width), height: Int(r.height), source: source) }
             }
+            guard let writer = b.pool.offThreadWriter else { fail("no descriptor left to write the pool's file with"); return false }
+            pendingWrite = writer.write(job, loop: state.loop) { [unowned self] ok in
+                pendingWrite = nil
+                if ok { finish(copied) } else { fail(writer.stalled ? "writing the pool's file missed its \(PoolWriter.deadlineMs) ms deadline" : "writing the pool's file failed") }
+            }
+            return false
         }
+        let ok = rects.isEmpty || fb.withCPUAccess(write: false) { target.write(rects, source: source) }
         guard ok else {
             var why = "the write faulted or the buffer cannot be mapped writable"
             if case let .dmabuf(d) = target, !DmabufReadiness.isReady(d.dmabufFd, for: .write) {
                 why = "a fence was added to the target after the copy request (writing would wait for it)"
             }
-            state.context.logger.warning("screencopy failed", metadata: [
-                "client": "\(state.context.describe(wl_resource_get_client(resource)))", "reason": "\(why)",
-            ])
-            zwlr_screencopy_frame_v1_send_failed(resource)
+            fail(why)
             return false
         }
+        finish(copied)
+        return false
+    }
+
+    /// What a copy tells its client once the pixels are in the buffer.
+    private struct CopiedFrame {
+        let sequence: UInt64
+        let presentedNs: UInt64
+        /// The output damage to report (copy_with_damage), in the region's coordinates.
+        let damage: Region?
+    }
+
+    /// The pixels are in the target: flags, damage and ready.
+    private func finish(_ frame: CopiedFrame) {
+        unreportedDamage = nil
+        guard let resource else { return }
         targetBuffer?.capturedFrame = (frame.sequence, region)
-        manager.copied()
         zwlr_screencopy_frame_v1_send_flags(resource, 0)
-        if withDamage {
+        if var damage = frame.damage {
             damage.translate(dx: -region.x, dy: -region.y)
             for r in damage.rects {
                 zwlr_screencopy_frame_v1_send_damage(resource, UInt32(r.x), UInt32(r.y), UInt32(r.width), UInt32(r.height))
@@ -238,9 +275,21 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
         }
         let seconds = frame.presentedNs / 1_000_000_000
         zwlr_screencopy_frame_v1_send_ready(resource, UInt32(seconds >> 32), UInt32(seconds & 0xFFFF_FFFF), UInt32(frame.presentedNs % 1_000_000_000))
-        self.target = nil
+        target = nil
         targetBuffer = nil
-        return false
+    }
+
+    /// The copy could not be made: `failed` (the client may try again with a new frame).
+    private func fail(_ why: String) {
+        if let unreportedDamage { manager.copyFailed(unreportedDamage) }
+        unreportedDamage = nil
+        guard let resource else { return }
+        state.context.logger.warning("screencopy failed", metadata: [
+            "client": "\(state.context.describe(wl_resource_get_client(resource)))", "reason": "\(why)",
+        ])
+        zwlr_screencopy_frame_v1_send_failed(resource)
+        target = nil
+        targetBuffer = nil
     }
 
     package func outputGone() {
@@ -248,6 +297,8 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
         target = nil
         targetWait?.cancel()
         targetWait = nil
+        pendingWrite?.cancel()
+        pendingWrite = nil
     }
 
     package func resourceDestroyed() {
@@ -256,5 +307,7 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
         targetBuffer = nil
         targetWait?.cancel()
         targetWait = nil
+        pendingWrite?.cancel()
+        pendingWrite = nil
     }
 }

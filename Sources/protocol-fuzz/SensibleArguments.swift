@@ -24,8 +24,9 @@ extension TypedSession {
     /// pool made from it can be grown honestly (`wl_shm_pool.resize`).
     func poolFd(size: Int, growable: Bool = false) -> WireValue {
         // Now and then a file that cannot be sealed (shm_open-like: accepted under the default
-        // policy and read under the SIGBUS guard), or one on disk (refused under the default, accepted
-        // and guarded under guard), and later maybe truncated.
+        // policy and read under the SIGBUS guard), or one on disk (a capture target only under the
+        // default: screencopy writes it off the main thread, an attach is an error; accepted and
+        // guarded under guard), and later maybe truncated.
         let kind: FdFactory.Kind = growable && rng.chance(0.15) ? rng.pick([.shmFile, .regularFile]) : .sealedMemfd
         guard let f = fds.make(kind, size: size) else { return .fd(-1, kind: "none") }
         if growable {
