@@ -84,6 +84,12 @@ package final class PoolWriter {
     /// page cache in a few milliseconds.
     package static let deadlineMs: Int32 = 2000
 
+    /// Staged bytes of all writes not yet done, and their ceiling: a client asking for many
+    /// copies into many disk pools at once must not make compositord hold gigabytes of staged
+    /// frames (a recorder has one copy in flight: 8 MB at 1080p). Past it a copy fails at once.
+    private static let bytesInFlight = Atomic<Int>(0)
+    package static let bytesInFlightLimit = 64 << 20
+
     private let file: File
     private let queue = DispatchQueue(label: "compositord.pool-writer")
     /// A write missed its deadline: it may never finish, and this pool gets no more.
@@ -98,10 +104,12 @@ package final class PoolWriter {
 
     /// Starts writing `job` and calls `completion` on the event loop `loop` when it is written
     /// (true), failed, or missed the deadline (false). Returns the write in flight (cancel it to
-    /// drop the callback), or nil after calling `completion(false)` at once (stalled, or no
-    /// eventfd).
+    /// drop the callback), or nil after calling `completion(false)` at once (stalled, past
+    /// `bytesInFlightLimit`, or no eventfd).
     package func write(_ job: Job, loop: OpaquePointer, completion: @escaping (Bool) -> Void) -> PendingWrite? {
-        guard !stalled, let eventFD = try? Syscall.eventfd() else { completion(false); return nil }
+        let size = job.bytes.count
+        guard !stalled, Self.bytesInFlight.load(ordering: .relaxed) + size <= Self.bytesInFlightLimit,
+              let eventFD = try? Syscall.eventfd() else { completion(false); return nil }
         let outcome = Outcome(eventFD)
         let pending = PendingWrite(loop: loop, outcome: outcome) { [weak self] ok, missedDeadline in
             if missedDeadline { self?.stalled = true }
@@ -109,8 +117,10 @@ package final class PoolWriter {
         }
         guard pending.armed else { completion(false); return nil }
         let file = self.file
+        Self.bytesInFlight.add(size, ordering: .relaxed)
         queue.async {
             let ok = job.write(to: file.fd)
+            Self.bytesInFlight.subtract(size, ordering: .relaxed)
             outcome.state.store(ok ? 1 : 2, ordering: .releasing)
             try? Syscall.writeCounter(outcome.eventFD, 1)
         }

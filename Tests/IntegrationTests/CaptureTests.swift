@@ -147,7 +147,8 @@ import Testing
         try show(0, 0xFFFF_0000)
 
         let directory = try #require(Self.diskDirectory)
-        let stream = try ScreencopyStream(connection: try Connection(displayName: display), timeout: .seconds(30)) { size in
+        let baseline = ProcStat.fdCount(c.child.pid)
+        var stream: ScreencopyStream! = try ScreencopyStream(connection: try Connection(displayName: display), timeout: .seconds(30)) { size in
             var template = Array("\(directory)/compositord-test-disk-XXXXXX".utf8CString)
             let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
             guard fd >= 0 else { throw Errno(rawValue: errno) }
@@ -178,6 +179,12 @@ import Testing
         #expect(try pixel(300, 200) == marked, "outside the damage the file was written again")
         #expect(!damage.isEmpty && damage.allSatisfy { $0.width < 320 || $0.height < 240 }, "damage reported: \(damage)")
         #expect(!c.log.contains("protocol error") && !c.log.contains("pool refused"), "\(c.log)")
+
+        // The consumer gone, its pool goes, and with it the writer's own descriptor.
+        stream = nil
+        let deadline = Date().addingTimeInterval(5)
+        while ProcStat.fdCount(c.child.pid) != baseline, Date() < deadline { usleep(20_000) }
+        #expect(ProcStat.fdCount(c.child.pid) == baseline, "fds: \(ProcStat.fdCount(c.child.pid)), baseline \(baseline)")
     }
 
     /// The memfd backend is no dma-buf: export-dmabuf cancels with `permanent`; screencopy works.
