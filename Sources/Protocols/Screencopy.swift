@@ -8,18 +8,16 @@ import WaylandCore
 
 /// `zwlr_screencopy_manager_v1` v3: copies the output (or a region) into a client's wl_shm buffer.
 /// The manager remembers the output damage since its last copy, for `copy_with_damage`.
-package final class ScreencopyManager: ResourceHandler, FrameObserver {
+package final class ScreencopyManager: ResourceHandler {
     package static let version: UInt32 = 3
     private let state: CaptureState
-    private var alive = true
-    /// Output damage since the last copy through this manager; nil before the first copy
-    /// (then everything counts as damaged).
-    package var damageSinceLastCopy: Region?
-    /// The damage of each frame seen since the first copy: what brings a target buffer from the
-    /// frame it holds to the current one.
-    private var history = DamageHistory()
+    /// The damage since this manager's last copy, and the history target buffers catch up from.
+    package let damage: CaptureDamage
 
-    package init(state: CaptureState) { self.state = state }
+    package init(state: CaptureState) {
+        self.state = state
+        damage = CaptureDamage(frames: state.frames, bounds: state.output.bounds)
+    }
 
     package static func bind(_ state: CaptureState, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
         Resources.create(client: client, interface: cw_zwlr_screencopy_manager_v1_interface(), version: version, id: id) { _ in
@@ -48,36 +46,7 @@ package final class ScreencopyManager: ResourceHandler, FrameObserver {
         (Resources.handler(of: r) as? ScreencopyFrame)?.advertise()
     }
 
-    /// A copy is being made: tracking starts afresh (and starts at all, at the first copy).
-    /// Returns the damage it takes over, which `copyFailed` gives back.
-    package func copying() -> Region {
-        if damageSinceLastCopy == nil { state.frames.observeFrames(self) }
-        defer { damageSinceLastCopy = Region() }
-        return damageSinceLastCopy ?? Region(state.output.bounds)
-    }
-
-    /// The copy failed: its damage is still to be reported, with what came since.
-    package func copyFailed(_ damage: Region) {
-        damageSinceLastCopy?.formUnion(damage)
-    }
-
-    package func frameComposited(_ frame: FrameInfo) -> Bool {
-        damageSinceLastCopy?.formUnion(frame.damage)
-        history.record(frame.sequence, frame.damage)
-        return alive
-    }
-
-    /// What changed between frame `since` (what a target buffer holds) and `frame` (about to be
-    /// copied into it), or nil when this manager did not see every frame in between (then the
-    /// whole region is copied).
-    package func damage(since: UInt64, upTo frame: FrameInfo) -> Region? {
-        history.record(frame.sequence, frame.damage)  // this frame may not have reached the manager yet
-        return history.damage(after: since, through: frame.sequence)
-    }
-
-    package func outputGone() {}
-
-    package func resourceDestroyed() { alive = false }
+    package func resourceDestroyed() { damage.stop() }
 }
 
 /// `zwlr_screencopy_frame_v1`: advertises the layouts it accepts (a wl_shm XRGB8888 buffer with the
@@ -88,38 +57,15 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
     private let manager: ScreencopyManager
     private var resource: OpaquePointer?
     private let region: Rect
-    /// Where the copy goes: a row writer into the client's buffer (the shm pool or the dma-buf).
-    private var target: Target?
+    /// Where the copy goes: the client's wl_shm buffer or dma-buf.
+    private var target: CaptureTarget?
     /// The target's scene buffer, which remembers the frame it last received.
     private var targetBuffer: Buffer?
-
-    private enum Target {
-        case shm(ShmBuffer)
-        case dmabuf(DmabufBuffer)
-
-        /// Writes the pixels of `rects` (in the buffer's coordinates) from `source`, which gives
-        /// the address of the captured region's row `y`; false if the buffer could not be written.
-        package func write(_ rects: [Rect], source: (Int) -> UnsafeRawPointer) -> Bool {
-            switch self {
-            case let .shm(b):
-                return b.pool.write { base in Target.copy(rects, into: base + b.layout.offset, stride: Int(b.layout.stride), from: source) }
-            case let .dmabuf(b):
-                return b.write { base in Target.copy(rects, into: base + b.planeOffset, stride: b.planeStride, from: source) }
-            }
-        }
-
-        private static func copy(_ rects: [Rect], into base: UnsafeMutableRawPointer, stride: Int, from source: (Int) -> UnsafeRawPointer) {
-            for r in rects {
-                let (x, width) = (Int(r.x) * 4, Int(r.width) * 4)
-                for y in Int(r.y)..<Int(r.y + r.height) { memcpy(base + y * stride + x, source(y) + x, width) }
-            }
-        }
-    }
     private var withDamage = false
     private var used = false
     /// A dma-buf target's fences being waited for before the copy is scheduled (never blocking).
     private var targetWait: DmabufWait?
-    /// A disk-file target's write, running off the main thread (PoolWriter).
+    /// A target written off the main thread (a disk file's pool: PoolWriter), while it runs.
     private var pendingWrite: PoolWriter.PendingWrite?
     /// The manager's damage this copy took over: given back if the copy fails.
     private var unreportedDamage: Region?
@@ -162,94 +108,43 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
                                     "copy was already requested on this frame")
         }
         used = true
-        guard let buffer = WlBuffer.buffer(bufferResource), let accepted = accept(buffer.contents) else {
+        guard let buffer = WlBuffer.buffer(bufferResource),
+              let accepted = CaptureTarget.accept(buffer.contents, width: region.width, height: region.height, stride: stride,
+                                                  dmabuf: request.version >= 3) else {
             return state.context.post(ZwlrScreencopyFrameV1Error.invalidBuffer, on: request.resource,
                                     "the buffer must be a wl_shm XRGB8888 \(region.width)x\(region.height) buffer with stride \(stride), or a linear XRGB8888 dma-buf of that size, as advertised")
         }
         target = accepted
         targetBuffer = buffer
         self.withDamage = withDamage
-        if case let .dmabuf(d) = accepted, !DmabufReadiness.isReady(d.dmabufFd, for: .write) {
-            // Fences on the target (a reader's or a writer's): writing now would wait for them
-            // (DMA_BUF_IOCTL_SYNC). The copy waits in the event loop instead, and fails at the
-            // deadline.
-            targetWait = DmabufWait.start(loop: state.loop, fds: [d.dmabufFd], access: .write,
-                                          deadlineMs: state.fenceDeadlineMs,
-                                          exportSyncFile: state.exportSyncFile) { [unowned self] ready in
-                self.targetWait = nil
-                self.targetReady(ready)
-            }
-            if targetWait != nil { return }
+        targetWait = accepted.waitUntilWritable(state) { [unowned self] ready in
+            targetWait = nil
+            targetReady(ready)
         }
-        state.frames.observeFrames(self)
+        if targetWait == nil { state.frames.observeFrames(self) }
     }
 
     /// The dma-buf target's fences signalled (the copy goes ahead at the next frame), or the
     /// deadline passed (`failed`).
     private func targetReady(_ ready: Bool) {
-        guard let resource, target != nil else { return }
+        guard resource != nil, target != nil else { return }
         if ready { return state.frames.observeFrames(self) }
-        state.context.logger.warning("screencopy target dma-buf not ready at the deadline: the copy failed", metadata: [
-            "client": "\(state.context.describe(wl_resource_get_client(resource)))", "deadline-ms": "\(state.fenceDeadlineMs)",
-        ])
-        target = nil
-        zwlr_screencopy_frame_v1_send_failed(resource)
-    }
-
-    /// The buffer if it matches what was advertised.
-    private func accept(_ contents: ClientBuffer) -> Target? {
-        guard contents.width == region.width, contents.height == region.height else { return nil }
-        if let shm = contents as? ShmBuffer, shm.format == .xrgb8888 || shm.format == .argb8888, shm.layout.stride == stride {
-            return .shm(shm)
-        }
-        if let dmabuf = contents as? DmabufBuffer, dmabuf.format == .xrgb8888 || dmabuf.format == .argb8888,
-           resource.map({ wl_resource_get_version($0) >= 3 }) == true {
-            return .dmabuf(dmabuf)
-        }
-        return nil
+        fail("the target dma-buf was not ready at the \(state.fenceDeadlineMs) ms fence deadline")
     }
 
     package func frameComposited(_ frame: FrameInfo) -> Bool {
         guard resource != nil, let target else { return false }
-        let damage = manager.damageSinceLastCopy.map { $0.intersection(region) } ?? Region(region)
+        let damage = manager.damage.sinceLastCopy.map { $0.intersection(region) } ?? Region(region)
         if withDamage && damage.isEmpty { return true }  // wait for something to change
-        let fb = frame.front
         // A target that holds an earlier frame of this region gets only what changed since.
-        let whole = Rect(x: 0, y: 0, width: region.width, height: region.height)
-        var rects = [whole]
-        if let held = targetBuffer?.capturedFrame, held.region == region,
-           let changed = manager.damage(since: held.sequence, upTo: frame) {
-            rects = changed.intersection(region).translated(dx: -region.x, dy: -region.y).rects
-        }
+        let rects = manager.damage.rects(for: targetBuffer, region: region, frame: frame)
         targetBuffer?.capturedFrame = nil  // unknown until this copy has succeeded
         let copied = CopiedFrame(sequence: frame.sequence, presentedNs: frame.presentedNs, damage: withDamage ? damage : nil)
-        unreportedDamage = manager.copying()
-        let (left, top) = (Int(region.x) * 4, Int(region.y))
-        let source = { (row: Int) in UnsafeRawPointer(fb.data + (top + row) * Int(fb.stride) + left) }
-        if case let .shm(b) = target, b.pool.writesOffThread {
-            // Not shared memory (a disk file): staged here, written by the pool's writer thread,
-            // `ready` when it is done.
-            var job = PoolWriter.Job(offset: b.layout.offset, stride: Int(b.layout.stride))
-            fb.withCPUAccess(write: false) {
-                for r in rects { job.add(x: Int(r.x), y: Int(r.y), width: Int(r.width), height: Int(r.height), source: source) }
-            }
-            guard let writer = b.pool.offThreadWriter else { fail("no descriptor left to write the pool's file with"); return false }
-            pendingWrite = writer.write(job, loop: state.loop) { [unowned self] ok in
-                pendingWrite = nil
-                if ok { finish(copied) } else { fail(writer.stalled ? "writing the pool's file missed its \(PoolWriter.deadlineMs) ms deadline" : "writing the pool's file failed") }
-            }
-            return false
+        unreportedDamage = manager.damage.copying()
+        pendingWrite = target.write(rects, from: frame.front, at: (region.x, region.y), loop: state.loop) { [unowned self] failure in
+            pendingWrite = nil
+            if let failure { fail(failure) } else { finish(copied) }
         }
-        let ok = rects.isEmpty || fb.withCPUAccess(write: false) { target.write(rects, source: source) }
-        guard ok else {
-            var why = "the write faulted or the buffer cannot be mapped writable"
-            if case let .dmabuf(d) = target, !DmabufReadiness.isReady(d.dmabufFd, for: .write) {
-                why = "a fence was added to the target after the copy request (writing would wait for it)"
-            }
-            fail(why)
-            return false
-        }
-        finish(copied)
         return false
     }
 
@@ -257,7 +152,7 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
     private struct CopiedFrame {
         let sequence: UInt64
         let presentedNs: UInt64
-        /// The output damage to report (copy_with_damage), in the region's coordinates.
+        /// The output damage to report (copy_with_damage), in output coordinates.
         let damage: Region?
     }
 
@@ -281,28 +176,28 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
 
     /// The copy could not be made: `failed` (the client may try again with a new frame).
     private func fail(_ why: String) {
-        if let unreportedDamage { manager.copyFailed(unreportedDamage) }
+        if let unreportedDamage { manager.damage.copyFailed(unreportedDamage) }
         unreportedDamage = nil
+        target = nil
+        targetBuffer = nil
         guard let resource else { return }
         state.context.logger.warning("screencopy failed", metadata: [
             "client": "\(state.context.describe(wl_resource_get_client(resource)))", "reason": "\(why)",
         ])
         zwlr_screencopy_frame_v1_send_failed(resource)
-        target = nil
-        targetBuffer = nil
     }
 
     package func outputGone() {
         if let resource, target != nil { zwlr_screencopy_frame_v1_send_failed(resource) }
-        target = nil
-        targetWait?.cancel()
-        targetWait = nil
-        pendingWrite?.cancel()
-        pendingWrite = nil
+        cancel()
     }
 
     package func resourceDestroyed() {
         resource = nil
+        cancel()
+    }
+
+    private func cancel() {
         target = nil
         targetBuffer = nil
         targetWait?.cancel()
