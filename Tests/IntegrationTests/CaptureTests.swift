@@ -204,6 +204,15 @@ import Testing
         #expect(copy.stdout.contains("damage: 0,0 640x480"), "the first copy_with_damage reports everything: \(copy.stdout)")
         let shot = try PNGImage(bytes: [UInt8](try #require(FileManager.default.contents(atPath: path))))
         #expect(shot.rgb(96, 96) == 0xFF0000 && shot.rgb(224, 96) == 0x00FF00 && shot.rgb(96, 224) == 0x0000FF && shot.rgb(224, 224) == 0xFFFF00)
+
+        // The standard protocol, ext-image-copy-capture with an output source, gives the same.
+        let extPath = "\(c.runtime.path)/e.png"
+        let ext = try c.run("demo-client", ["--capture", extPath, "--capture-method", "ext-image-copy-capture"], timeout: 30, tag: "ext")
+        #expect(ext.status == 0, "\(ext.stderr)")
+        #expect(ext.stdout.contains("capture: ext-image-copy-capture 640x480 XR24 modifier=0x0 dmabuf=no"), "\(ext.stdout)")
+        let extShot = try PNGImage(bytes: [UInt8](try #require(FileManager.default.contents(atPath: extPath))))
+        #expect(extShot.rgb(96, 96) == 0xFF0000 && extShot.rgb(224, 96) == 0x00FF00 && extShot.rgb(96, 224) == 0x0000FF
+                && extShot.rgb(224, 224) == 0xFFFF00 && extShot.rgb(600, 400) == 0x20_2830)
         #expect(c.isRunning)
     }
 }

@@ -153,7 +153,7 @@ public final class Server {
 
         createGlobals()
         if configuration.capture == .deny {
-            logger.notice("capture denied: \(CapturePolicy.interfaces.sorted().joined(separator: " and ")) are hidden from every client")
+            logger.notice("capture denied: \(CapturePolicy.interfaces.sorted().joined(separator: ", ")) are hidden from every client")
         }
         logger.info("output ready", metadata: [
             "backend": "\(output.backend.kind)", "device": "\(output.backend.device ?? "-")",
