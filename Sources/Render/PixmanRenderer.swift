@@ -30,6 +30,13 @@ package final class PixmanRenderer {
     /// Returns the buffers whose read faulted (SIGBUS caught by the guard).
     @discardableResult
     package func render(_ scene: Scene, into target: OpaquePointer, damage: Region) -> [Buffer] {
+        render(surfaces: scene.forEachSurface, into: target, damage: damage)
+    }
+
+    /// Renders the surfaces `surfaces` walks (bottom to top, with their origins in `target`):
+    /// the whole scene, or one window's tree (a toplevel captured on its own).
+    @discardableResult
+    package func render(surfaces: ((Surface, Int32, Int32) -> Void) -> Void, into target: OpaquePointer, damage: Region) -> [Buffer] {
         guard !damage.isEmpty else { return [] }
         defer { pixman_image_set_clip_region32(target, nil) }
 
@@ -38,7 +45,7 @@ package final class PixmanRenderer {
         var paints = spare
         spare = []
         defer { paints.removeAll(keepingCapacity: true); spare = paints }
-        scene.forEachSurface { surface, x, y in
+        surfaces { surface, x, y in
             let frame = Rect(x: x, y: y, width: surface.width, height: surface.height)
             guard surface.current.buffer != nil, !frame.isEmpty else { return }
             paints.append(Paint(surface: surface, frame: frame, visible: Region(), opaque: Region()))
