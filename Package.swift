@@ -32,6 +32,8 @@ let package = Package(
         .systemLibrary(name: "CPixman", pkgConfig: "pixman-1"),
         .systemLibrary(name: "CLibDRM", path: "Sources/CDRM/system", pkgConfig: "libdrm"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib"),
+        // libxkbcommon (libxkbcommon-dev): the seat keyboard's keymap and modifier state.
+        .systemLibrary(name: "CXkbcommon", pkgConfig: "xkbcommon"),
         // Umbrella over libwayland server + client, the generated protocol code, and tiny C shims.
         .target(
             name: "CWayland",
@@ -71,7 +73,7 @@ let package = Package(
         .target(name: "Protocols", dependencies: ["WaylandCore", "Outputs", "Render", "SceneGraph", "SurfaceModel", "Buffers", "Syscalls", "CWayland", "CPixman",
                                                   .product(name: "SystemPackage", package: "swift-system")]),
         // The seat, split per device, and the data device (selection).
-        .target(name: "Input", dependencies: ["Protocols", "WaylandCore", "SceneGraph", "SurfaceModel", "Buffers", "Syscalls", "CWayland"]),
+        .target(name: "Input", dependencies: ["Protocols", "WaylandCore", "SceneGraph", "SurfaceModel", "Buffers", "Syscalls", "CWayland", "CXkbcommon"]),
         // Window-management policy: the Shell (placement, focus, popup grabs, move/resize).
         .target(name: "WindowManagement", dependencies: ["Input", "Protocols", "SceneGraph", "SurfaceModel", "CWayland"]),
         // The assembly: configuration, the display and its socket, globals, the frame loop.

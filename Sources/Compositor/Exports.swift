@@ -7,3 +7,7 @@
 import Outputs
 /// `--output-device` (ServerConfiguration.outputDevice): defined with the output backends.
 public typealias OutputDeviceChoice = Outputs.OutputDeviceChoice
+
+import Input
+/// `--keyboard-layout` and XKB_DEFAULT_* (ServerConfiguration.keymap): defined with the seat's keyboard.
+public typealias KeymapNames = Input.KeymapNames

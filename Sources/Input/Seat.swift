@@ -64,8 +64,11 @@ package final class SeatContext {
 /// wlroots splits `types/seat/`: `SeatPointer`, `SeatKeyboard` and `SeatTouch` each own their
 /// focus and their clients' device objects, and share a `SeatContext`.
 ///
-/// compositord has no input hardware: devices are virtual (added by an embedder such as the wlcs
-/// module), so a plain `compositord --headless` seat has no capabilities, which clients are told.
+/// compositord has no input hardware. The seat always has a keyboard (the configured layout:
+/// clients such as wl-copy and toolkits expect one, and focus follows activation without it too);
+/// its keys come from virtual keyboards (zwp_virtual_keyboard_v1) and embedders. Pointers and
+/// touch devices are virtual only (added by an embedder such as the wlcs module), so a plain
+/// `compositord --headless` seat has the keyboard capability alone.
 package final class Seat {
     package let name = "seat0"
     package let context: SeatContext
@@ -83,10 +86,12 @@ package final class Seat {
     /// (clients create a device object per announcement that has the bit).
     private var announced: UInt32 = 0
 
-    package init(display: OpaquePointer, scene: Scene) {
+    package init(display: OpaquePointer, scene: Scene, keyboard builtIn: KeyboardState) {
         context = SeatContext(display: display)
         pointer = SeatPointer(context: context, scene: scene)
-        keyboard = SeatKeyboard(context: context)
+        keyboard = SeatKeyboard(context: context, builtIn: builtIn)
+        everHad = WL_SEAT_CAPABILITY_KEYBOARD.rawValue
+        announced = WL_SEAT_CAPABILITY_KEYBOARD.rawValue
         touch = SeatTouch(context: context, scene: scene)
     }
 
@@ -96,10 +101,11 @@ package final class Seat {
         set { context.delegate = newValue }
     }
 
+    /// The keyboard is always there (the seat's own, `SeatKeyboard.builtIn`).
     package var capabilities: UInt32 {
         (pointerDevices.isEmpty ? 0 : WL_SEAT_CAPABILITY_POINTER.rawValue)
             | (touchDevices.isEmpty ? 0 : WL_SEAT_CAPABILITY_TOUCH.rawValue)
-            | (keyboardDevices.isEmpty ? 0 : WL_SEAT_CAPABILITY_KEYBOARD.rawValue)
+            | WL_SEAT_CAPABILITY_KEYBOARD.rawValue
     }
 
     // MARK: devices

@@ -150,23 +150,28 @@ package final class WlTouch: ResourceHandler {
     }
 }
 
-/// `wl_keyboard`: the focus follows the active window; no key events yet (the embedder's
-/// keyboard has no keys to press), so the keymap is `no_keymap`.
+/// `wl_keyboard`: events come from the seat's keyboard (`SeatKeyboard`), which sends each one
+/// the keymap of the device whose keys it is about to deliver.
 package final class WlKeyboard: ResourceHandler {
     private let state: SeatState
     package let resource: OpaquePointer
     package let client: OpaquePointer
+    /// The keymap last sent here (held, so that a new keymap can never reuse its identity).
+    private var sentKeymap: Keymap?
 
     package init(state: SeatState, resource: OpaquePointer) {
         self.state = state
         self.resource = resource
         client = wl_resource_get_client(resource)
-        // no_keymap still carries an fd (the client closes it): an empty file.
-        if let fd = try? Syscall.open("/dev/null", O_RDONLY | O_CLOEXEC) {
-            wl_keyboard_send_keymap(resource, WL_KEYBOARD_KEYMAP_FORMAT_NO_KEYMAP.rawValue, fd, 0)
-            try? Syscall.close(fd)
-        }
-        if wl_resource_get_version(resource) >= 4 { wl_keyboard_send_repeat_info(resource, 0, 0) }  // no repeat
+    }
+
+    /// Sends `keymap` unless it was the last one sent; returns whether it sent it.
+    @discardableResult
+    package func ensureKeymap(_ keymap: Keymap) -> Bool {
+        guard sentKeymap !== keymap else { return false }
+        sentKeymap = keymap
+        wl_keyboard_send_keymap(resource, WL_KEYBOARD_KEYMAP_FORMAT_XKB_V1.rawValue, keymap.fd, keymap.size)
+        return true
     }
 
     package func handle(_ request: Request) {

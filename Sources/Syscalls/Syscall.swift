@@ -138,6 +138,11 @@ package enum Syscall {
         try valueOrErrno(retryOnInterrupt: true) { bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
     }
 
+    /// pread(2) into `buffer` at `offset`: the byte count (short at the end of the file); EINTR is retried.
+    package static func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: off_t) throws(Errno) -> Int {
+        try valueOrErrno(retryOnInterrupt: true) { Glibc.pread(fd, buffer.baseAddress, buffer.count, offset) }
+    }
+
     /// pwrite(2) at `offset`; EINTR is retried.
     package static func pwrite(_ fd: Int32, _ bytes: [UInt8], at offset: off_t) throws(Errno) -> Int {
         try valueOrErrno(retryOnInterrupt: true) { bytes.withUnsafeBytes { Glibc.pwrite(fd, $0.baseAddress, $0.count, offset) } }

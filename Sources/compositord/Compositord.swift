@@ -60,6 +60,16 @@ struct Compositord: ParsableCommand {
     var capture: String = "allow"
 
     @Option(help: ArgumentHelp(
+        "Whether clients may inject input (zwp_virtual_keyboard_manager_v1: wtype): allow, or deny (the globals are hidden from every client).",
+        valueName: "allow|deny"))
+    var virtualInput: String = "allow"
+
+    @Option(help: ArgumentHelp(
+        "The seat keyboard's XKB layout, e.g. us, de, fr or \"us,ru\" (default: $XKB_DEFAULT_LAYOUT, else us). $XKB_DEFAULT_RULES, _MODEL, _VARIANT and _OPTIONS set the rest.",
+        valueName: "layout"))
+    var keyboardLayout: String?
+
+    @Option(help: ArgumentHelp(
         "The most bytes one client may make compositord map: the sizes of its live wl_shm pools plus its live dma-buf buffers. A pool, resize or import past it is refused (wl_display no_memory, or the dma-buf import fails) and counted in --stats. Suffixes K, M, G, T (binary). Default 64G: 64 times the most a measured application maps per window (foot, two 512 MiB pools; a foot server has every window on one connection).",
         valueName: "bytes"))
     var maxClientMemory: String = "64G"
@@ -97,6 +107,7 @@ struct Compositord: ParsableCommand {
             throw ValidationError("--seal-policy must be enforce, strict or guard")
         }
         guard CapturePolicy(rawValue: capture) != nil else { throw ValidationError("--capture must be allow or deny") }
+        guard VirtualInputPolicy(rawValue: virtualInput) != nil else { throw ValidationError("--virtual-input must be allow or deny") }
         guard let bytes = ClientLimits.parseBytes(maxClientMemory), bytes > 0 else {
             throw ValidationError("--max-client-memory must be a positive number of bytes, with an optional K, M, G or T suffix (e.g. 64G)")
         }
@@ -142,6 +153,8 @@ struct Compositord: ParsableCommand {
         config.keepClientStatistics = stats != nil
         config.outputDevice = OutputDeviceChoice(outputDevice)
         config.capture = CapturePolicy(rawValue: capture)!
+        config.virtualInput = VirtualInputPolicy(rawValue: virtualInput)!
+        config.keymap.layout = keyboardLayout
         config.clientLimits.memoryBytes = ClientLimits.parseBytes(maxClientMemory)!
         config.clientLimits.objects = maxClientBuffers
         config.fenceDeadlineMs = Int32(fenceDeadline)

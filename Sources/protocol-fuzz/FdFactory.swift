@@ -75,6 +75,26 @@ final class FdFactory {
         }
     }
 
+    /// A small keymap libxkbcommon compiles (two keys; types and compat from xkb-data).
+    static let validKeymap = Array("""
+        xkb_keymap {
+        xkb_keycodes "fuzz" { minimum = 8; maximum = 255; <K1> = 10; <K2> = 11; };
+        xkb_types "fuzz" { include "complete" };
+        xkb_compatibility "fuzz" { include "complete" };
+        xkb_symbols "fuzz" { key <K1> { [ a, A ] }; key <K2> { [ Shift_L ] }; modifier_map Shift { <K2> }; };
+        };
+        """.utf8) + [0]
+
+    /// A sealed memfd holding `bytes` (a keymap, or what claims to be one).
+    func file(holding bytes: [UInt8]) -> Int32? {
+        made += 1
+        let fd = cw_memfd_create("fuzz-keymap", UInt32(CW_MFD_CLOEXEC | CW_MFD_ALLOW_SEALING))
+        guard fd >= 0 else { return nil }
+        guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else { close(fd); return nil }
+        _ = fcntl(fd, Int32(CW_F_ADD_SEALS), Int32(CW_F_SEAL_SHRINK | CW_F_SEAL_GROW | CW_F_SEAL_WRITE | CW_F_SEAL_SEAL))
+        return fd
+    }
+
     private func memfd(_ size: Int, seals: Int32, keep: Bool) -> Int32? {
         let fd = cw_memfd_create("fuzz", UInt32(CW_MFD_CLOEXEC | CW_MFD_ALLOW_SEALING))
         guard fd >= 0 else { return nil }

@@ -19,6 +19,7 @@ extension TypedSession {
         if rng.chance(0.15) { script.append(.run { s in s.capture("zwlr_export_dmabuf_manager_v1") }) }
         if rng.chance(0.2) { planDmabufParams() }
         if rng.chance(0.2) { planSelection() }
+        if rng.chance(0.15) { planVirtualKeyboard() }
         if rng.chance(0.15) {
             script.append(.run { s in
                 guard let m = s.bound["zxdg_output_manager_v1"], let o = s.bound["wl_output"] else { return }
@@ -26,7 +27,7 @@ extension TypedSession {
             })
         }
         if rng.chance(0.03) {
-            // The seat has no devices: missing_capability.
+            // The seat has a keyboard but no pointer or touch device: missing_capability for those.
             script.append(.run { s in if let seat = s.bound["wl_seat"] { s.send(seat, s.rng.pick(["get_pointer", "get_keyboard", "get_touch"]), [.freshID]) } })
         }
         script.append(.barrier)
@@ -219,6 +220,24 @@ extension TypedSession {
                 s.send(params, "create", [.int(64), .int(64), .uint(0x3432_5258), .uint(0)])
             } else {
                 s.send(params, "create_immed", [.freshID, .int(64), .int(64), .uint(0x3432_5258), .uint(0)])
+            }
+        })
+    }
+
+    /// A virtual keyboard with a keymap (sometimes a hostile one, sometimes none: no_keymap),
+    /// then a flood of keys and modifiers into whatever has focus (the session's own window).
+    private func planVirtualKeyboard() {
+        script.append(.run { s in
+            guard let m = s.bound["zwp_virtual_keyboard_manager_v1"], let seat = s.bound["wl_seat"],
+                  let keyboard = s.send(m, "create_virtual_keyboard", [.object(seat), .freshID]).first else { return }
+            if let k = s.bound["wl_seat"] { _ = s.send(k, "get_keyboard", [.freshID]) }
+            if s.rng.chance(0.9) { s.send(keyboard, "keymap", s.keymapArguments()) }
+            for _ in 0..<s.rng.int(1...200) {
+                if s.rng.chance(0.9) {
+                    s.send(keyboard, "key", [.uint(0), .uint(UInt32(s.rng.int(1...3))), .uint(UInt32(s.rng.int(0...1)))])
+                } else {
+                    s.send(keyboard, "modifiers", [.uint(UInt32(s.rng.int(0...1))), .uint(0), .uint(0), .uint(0)])
+                }
             }
         })
     }

@@ -135,7 +135,34 @@ extension TypedSession {
         case ("wl_data_device", "set_selection"): return [maybe("wl_data_source"), serial]
         case ("wl_data_device", "start_drag"): return [maybe("wl_data_source"), live("wl_surface"), maybe("wl_surface"), serial]
         case ("wl_pointer", "set_cursor"): return [serial, maybe("wl_surface"), i(0...16), i(0...16)]
+        case ("zwp_virtual_keyboard_manager_v1", "create_virtual_keyboard"): return [live("wl_seat"), .freshID]
+        case ("zwp_virtual_keyboard_v1", "keymap"): return keymapArguments()
+        case ("zwp_virtual_keyboard_v1", "key"): return [u(0...1_000_000), rng.chance(0.9) ? u(1...3) : u(0...0x1_0000), rng.chance(0.95) ? u(0...1) : u(2...3)]
+        case ("zwp_virtual_keyboard_v1", "modifiers"): return [u(0...255), u(0...3), u(0...3), u(0...4)]
         default: return nil
+        }
+    }
+
+    /// zwp_virtual_keyboard_v1.keymap: mostly a keymap that compiles, else one that is not what
+    /// it claims (garbage text, a size of 0, past the file's end or 4 GiB, a pipe or /dev/null,
+    /// a format that is not xkb_v1): each is invalid_keymap_format, never a stall.
+    func keymapArguments() -> [WireValue] {
+        let valid = FdFactory.validKeymap
+        let format: UInt32 = rng.chance(0.95) ? 1 : rng.pick([0, 2, 0xffff_ffff])
+        switch rng.int(0..<10) {
+        case 0:
+            let garbage = (0..<rng.int(1...4096)).map { _ in UInt8(rng.int(0...255)) }
+            guard let fd = fds.file(holding: garbage) else { return [.uint(format), .fd(-1, kind: "none"), .uint(0)] }
+            return [.uint(format), .fd(fd, kind: "garbage keymap"), .uint(UInt32(garbage.count))]
+        case 1:
+            guard let fd = fds.file(holding: valid) else { return [.uint(format), .fd(-1, kind: "none"), .uint(0)] }
+            return [.uint(format), .fd(fd, kind: "keymap with a lying size"), .uint(rng.pick([0, UInt32(valid.count + 1), 1 << 20, 0xffff_ffff]))]
+        case 2:
+            let f = fds.make(rng.pick([.pipeRead, .devNull, .directory, .socket]), size: 0)
+            return [.uint(format), .fd(f?.fd ?? -1, kind: f?.kind ?? "none"), .uint(UInt32(valid.count))]
+        default:
+            guard let fd = fds.file(holding: valid) else { return [.uint(format), .fd(-1, kind: "none"), .uint(0)] }
+            return [.uint(format), .fd(fd, kind: "keymap"), .uint(UInt32(valid.count))]
         }
     }
 

@@ -75,8 +75,9 @@ extension PeerClientTests {
             let line = r.stdout.split(separator: "\n").first { $0.contains("interface: '\(iface)'") } ?? ""
             #expect(line.contains("version:  \(version),"), "\(iface): \(line)")
         }
-        // No input devices on a plain headless compositor: the seat has no capabilities.
-        #expect(r.stdout.contains("name: seat0\n\tcapabilities:\n"), "\(r.stdout)")
+        // No input hardware, but the seat's own keyboard (us by default) is always there.
+        #expect(r.stdout.contains("name: seat0\n\tcapabilities: keyboard\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("keyboard repeat rate: 25\n\tkeyboard repeat delay: 600"), "\(r.stdout)")
     }
 }
 

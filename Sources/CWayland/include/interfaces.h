@@ -9,6 +9,7 @@
 #include "linux-drm-syncobj-v1-server-protocol.h"
 #include "presentation-time-server-protocol.h"
 #include "viewporter-server-protocol.h"
+#include "virtual-keyboard-unstable-v1-server-protocol.h"
 #include "wlr-export-dmabuf-unstable-v1-server-protocol.h"
 #include "wlr-screencopy-unstable-v1-server-protocol.h"
 #include "xdg-output-unstable-v1-server-protocol.h"
@@ -55,6 +56,8 @@ static inline const struct wl_interface *cw_wp_presentation_interface(void) { re
 static inline const struct wl_interface *cw_wp_presentation_feedback_interface(void) { return &wp_presentation_feedback_interface; }
 static inline const struct wl_interface *cw_wp_viewporter_interface(void) { return &wp_viewporter_interface; }
 static inline const struct wl_interface *cw_wp_viewport_interface(void) { return &wp_viewport_interface; }
+static inline const struct wl_interface *cw_zwp_virtual_keyboard_v1_interface(void) { return &zwp_virtual_keyboard_v1_interface; }
+static inline const struct wl_interface *cw_zwp_virtual_keyboard_manager_v1_interface(void) { return &zwp_virtual_keyboard_manager_v1_interface; }
 static inline const struct wl_interface *cw_zwlr_export_dmabuf_manager_v1_interface(void) { return &zwlr_export_dmabuf_manager_v1_interface; }
 static inline const struct wl_interface *cw_zwlr_export_dmabuf_frame_v1_interface(void) { return &zwlr_export_dmabuf_frame_v1_interface; }
 static inline const struct wl_interface *cw_zwlr_screencopy_manager_v1_interface(void) { return &zwlr_screencopy_manager_v1_interface; }

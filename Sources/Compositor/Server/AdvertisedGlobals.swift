@@ -73,6 +73,9 @@ extension Server {
             GlobalDefinition(cw_wp_viewporter_interface(), Viewporter.version) { s, c, v, id in Viewporter.bind(s, c, v, id) },
             GlobalDefinition(cw_wp_presentation_interface(), Presentation.version) { _, c, v, id in Presentation.bind(c, v, id) },
             GlobalDefinition(cw_wl_data_device_manager_interface(), DataDeviceManager.version) { s, c, v, id in DataDeviceManager.bind(s.dataDeviceState, c, v, id) },
+            GlobalDefinition(cw_zwp_virtual_keyboard_manager_v1_interface(), VirtualKeyboardManager.version) { s, c, v, id in
+                VirtualKeyboardManager.bind(s.virtualKeyboardState, c, v, id)
+            },
             // Explicit sync needs a DRM device with timeline syncobjs (SyncobjDevice).
             GlobalDefinition(cw_wp_linux_drm_syncobj_manager_v1_interface(), LinuxDrmSyncobjManager.version,
                              offeredWhen: { $0.syncobjDevice != nil }) { s, c, v, id in
@@ -111,6 +114,11 @@ extension Server {
         // --capture deny: the output's pixels go to no client.
         if configuration.capture == .deny,
            let g = globals.first(where: { $0.is(global) }), CapturePolicy.interfaces.contains(g.interfaceName) {
+            return false
+        }
+        // --virtual-input deny: no client injects input.
+        if configuration.virtualInput == .deny,
+           let g = globals.first(where: { $0.is(global) }), VirtualInputPolicy.interfaces.contains(g.interfaceName) {
             return false
         }
         // Each client sees one xdg_wm_base: the v5 one, or the v4 one when a quirk says so.

@@ -39,6 +39,7 @@ public final class Server {
     package private(set) lazy var shmState = ShmState(context: self, delegate: self)
     package private(set) lazy var compositorState = CompositorState(context: self, delegate: self, scene: scene)
     package private(set) lazy var seatState = SeatState(context: self, seat: seat)
+    package private(set) lazy var virtualKeyboardState = VirtualKeyboardState(context: self, seat: seat)
     package private(set) lazy var dataDeviceState = DataDeviceState(context: self, selection: selection, seat: seat)
     package private(set) lazy var outputState = OutputState(output: output, scene: scene)
     package private(set) lazy var captureState = CaptureState(context: self, frames: self, output: output, loop: loop,
@@ -95,6 +96,7 @@ public final class Server {
     public init(configuration: ServerConfiguration, logger: Logger) throws(ServerError) {
         self.configuration = configuration
         self.logger = logger
+        let keyboard = try Server.makeKeyboard(configuration)
         // Only the listening socket lives in XDG_RUNTIME_DIR: checked before anything is made.
         if configuration.listen { runtimeDirectory = try RuntimeDirectory() }
         guard let display = wl_display_create() else { throw .display }
@@ -127,7 +129,7 @@ public final class Server {
         }
         crossThread = CrossThreadQueue(display: display)
         frameClock = FrameClock(loop: loop, refreshMilliHz: output.refreshMilliHz)
-        seat = Seat(display: display, scene: scene)
+        seat = Seat(display: display, scene: scene, keyboard: keyboard)
         shell = Shell(scene: scene, seat: seat)
         frameClock.onFrame = { [unowned self] t in self.frame(presentedAt: t) }
         scene.onNeedsFrame = { [unowned frameClock] in frameClock.schedule() }

@@ -42,6 +42,13 @@ public struct ServerConfiguration: Sendable {
     /// zwlr_screencopy_manager_v1). Allowed by default: a headless compositor is only seen
     /// through capture. Denied, the globals are hidden from every client and cannot be bound.
     public var capture: CapturePolicy = .allow
+    /// Whether clients may inject input (zwp_virtual_keyboard_manager_v1). Allowed by default:
+    /// driving applications is what a headless compositor is run for. Denied, the globals are
+    /// hidden from every client and cannot be bound (`--virtual-input`).
+    public var virtualInput: VirtualInputPolicy = .allow
+    /// The seat keyboard's keymap (`--keyboard-layout`); nil fields come from XKB_DEFAULT_*,
+    /// then libxkbcommon's defaults (evdev rules, pc105, us).
+    public var keymap = KeymapNames()
     /// What one client may make compositord hold (`--max-client-memory`, `--max-client-buffers`).
     public var clientLimits = ClientLimits()
     /// How long a committed dma-buf (or a screencopy target) may stay unready (its fences
@@ -88,6 +95,7 @@ public enum ServerError: Error, CustomStringConvertible {
     case socket(name: String?, reason: String)
     case output(String)
     case display
+    case keymap(String)
 
     public var description: String {
         switch self {
@@ -101,6 +109,8 @@ public enum ServerError: Error, CustomStringConvertible {
             "cannot create the output: \(reason)"
         case .display:
             "wl_display_create failed"
+        case let .keymap(reason):
+            "cannot make the seat's keyboard: \(reason)"
         }
     }
 }

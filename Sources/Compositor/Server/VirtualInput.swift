@@ -24,10 +24,17 @@ extension Server {
         VirtualDeviceID(rawValue: seat.addDevice(.pointer))
     }
 
-    /// A keyboard appears: the seat gains the keyboard capability, and the active window (or a
-    /// grabbing popup) gets keyboard focus. It has no keys to press yet.
+    /// A keyboard appears. The seat always has one (its own, with the configured keymap), so
+    /// this changes no capability; its keys (`keyboardKey`) are the seat keyboard's.
     public func addVirtualKeyboard() -> VirtualDeviceID {
         VirtualDeviceID(rawValue: seat.addDevice(.keyboard))
+    }
+
+    /// A key of the seat's own keyboard (`key`: a Linux evdev code, KEY_A = 30) goes down or up:
+    /// the focused client gets it with the configured keymap, and modifiers as xkb tracks them.
+    public func keyboardKey(_ device: VirtualDeviceID, key: UInt32, pressed: Bool) {
+        seat.keyboard.key(seat.keyboard.builtIn, code: key, pressed: pressed, time: SeatContext.now)
+        flush()
     }
 
     public func removeVirtualPointer(_ device: VirtualDeviceID) {

@@ -283,3 +283,19 @@ package enum ZwpLinuxBufferParamsV1Error: UInt32, ProtocolErrorCode {
     /// invalid wl_buffer resulted from importing dmabufs via the create_immed request on given buffer_params
     case invalidWlBuffer = 7
 }
+
+/// `zwp_virtual_keyboard_manager_v1.error`
+package enum ZwpVirtualKeyboardManagerV1Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "zwp_virtual_keyboard_manager_v1"
+    /// client not authorized to use the interface
+    case unauthorized = 0
+}
+
+/// `zwp_virtual_keyboard_v1.error`
+package enum ZwpVirtualKeyboardV1Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "zwp_virtual_keyboard_v1"
+    /// No keymap was set
+    case noKeymap = 0
+    /// Invalid keymap format
+    case invalidKeymapFormat = 1
+}

@@ -1854,6 +1854,79 @@ package enum ZwpLinuxDmabufV1Request {
     }
 }
 
+/// The requests of `zwp_virtual_keyboard_manager_v1`.
+package enum ZwpVirtualKeyboardManagerV1Request {
+    /// Create a new virtual keyboard
+    ///
+    /// `zwp_virtual_keyboard_manager_v1.create_virtual_keyboard` (opcode 0).
+    ///
+    /// - seat (`object wl_seat`)
+    /// - id (`new_id zwp_virtual_keyboard_v1`)
+    case createVirtualKeyboard(seat: OpaquePointer, id: UInt32)
+
+    /// Decodes `request` (a request on a `zwp_virtual_keyboard_manager_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            guard let arg0 = request.object(0) else { return nil }
+            self = .createVirtualKeyboard(seat: arg0, id: request.newID(1))
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `zwp_virtual_keyboard_v1`.
+package enum ZwpVirtualKeyboardV1Request {
+    /// keyboard mapping
+    ///
+    /// `zwp_virtual_keyboard_v1.keymap` (opcode 0).
+    ///
+    /// - format: keymap format (`enum wl_keyboard.keymap_format`)
+    /// - fd: keymap file descriptor: the handler owns it and must close it
+    /// - size: keymap size, in bytes
+    case keymap(format: UInt32, fd: Int32, size: UInt32)
+    /// key event
+    ///
+    /// `zwp_virtual_keyboard_v1.key` (opcode 1).
+    ///
+    /// - time: timestamp with millisecond granularity
+    /// - key: key that produced the event
+    /// - state: physical state of the key
+    case key(time: UInt32, key: UInt32, state: UInt32)
+    /// modifier and group state
+    ///
+    /// `zwp_virtual_keyboard_v1.modifiers` (opcode 2).
+    ///
+    /// - mods_depressed: depressed modifiers
+    /// - mods_latched: latched modifiers
+    /// - mods_locked: locked modifiers
+    /// - group: keyboard layout
+    case modifiers(modsDepressed: UInt32, modsLatched: UInt32, modsLocked: UInt32, group: UInt32)
+    /// destroy the virtual keyboard keyboard object
+    ///
+    /// `zwp_virtual_keyboard_v1.destroy` (opcode 3). Destructor. Since version 1.
+    case destroy
+
+    /// Decodes `request` (a request on a `zwp_virtual_keyboard_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .keymap(format: request.uint(0), fd: request.fd(1), size: request.uint(2))
+        case 1:
+            self = .key(time: request.uint(0), key: request.uint(1), state: request.uint(2))
+        case 2:
+            self = .modifiers(modsDepressed: request.uint(0), modsLatched: request.uint(1), modsLocked: request.uint(2), group: request.uint(3))
+        case 3:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
 /// The requests of `zxdg_output_manager_v1`.
 package enum ZxdgOutputManagerV1Request {
     /// destroy the xdg_output_manager object
