@@ -157,6 +157,9 @@ public final class Server {
         if configuration.capture == .deny {
             logger.notice("capture denied: \(CapturePolicy.interfaces.sorted().joined(separator: ", ")) are hidden from every client")
         }
+        if configuration.virtualInput == .deny {
+            logger.notice("virtual input denied: \(VirtualInputPolicy.interfaces.sorted().joined(separator: ", ")) are hidden from every client")
+        }
         logger.info("output ready", metadata: [
             "backend": "\(output.backend.kind)", "device": "\(output.backend.device ?? "-")",
             "size": "\(output.width)x\(output.height)", "refresh-mHz": "\(output.refreshMilliHz)",
