@@ -248,3 +248,29 @@ import WaylandTestSupport
         #expect(c.isRunning)
     }
 }
+
+extension KeyboardTests {
+    /// --virtual-input deny: the virtual keyboard manager is hidden from every client, its name
+    /// cannot be bound by guessing, and wtype gives up; the seat's own keyboard stays.
+    @Test func virtualInputDenyHidesTheVirtualKeyboardManager() throws {
+        let allow = try CompositorProcess(["--width", "320", "--height", "240"])
+        let name = try #require(RawWaylandClient.registry(at: "\(allow.runtime.path)/\(allow.socketName)").globalName("zwp_virtual_keyboard_manager_v1"))
+
+        let deny = try CompositorProcess(["--width", "320", "--height", "240", "--virtual-input", "deny"])
+        let socket = "\(deny.runtime.path)/\(deny.socketName)"
+        let raw = RawWaylandClient.registry(at: socket)
+        #expect(raw.globalName("zwp_virtual_keyboard_manager_v1") == nil && raw.globalName("wl_seat") != nil)
+        _ = raw.bind(name: name, interface: "zwp_virtual_keyboard_manager_v1", version: 1)
+        #expect(!raw.roundtrip())
+        #expect(raw.displayError == .init(objectID: 2, code: 0, message: "invalid global zwp_virtual_keyboard_manager_v1 (\(name))"),
+                "\(String(describing: raw.displayError))")
+        #expect(deny.log.contains("virtual input denied: zwp_virtual_keyboard_manager_v1 are hidden from every client"), "\(deny.log)")
+        if FileManager.default.fileExists(atPath: "/usr/bin/wtype") {
+            let r = try deny.run("/usr/bin/wtype", ["x"], tag: "wtype")
+            #expect(r.status != 0 && r.stderr.contains("virtual keyboard"), "\(r.stderr)")
+        }
+        let context = try ClientContext(displayName: socket, timeout: timeout)
+        let keyboard = try Keyboard(registry: context.registry, timeout: timeout)
+        #expect(keyboard.keymaps.count == 1)
+    }
+}
