@@ -8,8 +8,9 @@ import WaylandCore
 /// `wl_data_device`: a client's access to the seat's selection and to drag-and-drop.
 ///
 /// Both requests need a serial of a recent input event sent to the client (for a drag, the press
-/// of an implicit grab on the origin). Without input devices there is none, so selections are
-/// ignored. Drag-and-drop itself is not implemented: every drag is cancelled at once.
+/// of an implicit grab on the origin): a keyboard enter or key press counts, so a focused window
+/// can set the selection (wl-copy does). Drag-and-drop itself is not implemented: every drag is
+/// cancelled at once.
 package final class DataDevice: ResourceHandler {
     /// wl_data_device.error.used_source, added in wayland 1.22 (libwayland 1.21's XML lacks it).
     package static let errorUsedSource: UInt32 = 1

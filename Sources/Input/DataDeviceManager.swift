@@ -41,11 +41,14 @@ package final class DataDeviceManager: ResourceHandler {
         case let .getDataDevice(id, _)?:
             // The wl_seat argument names the one seat there is; libwayland has checked it is a
             // wl_seat, and nothing here needs more of it.
+            var device: DataDevice?
             Resources.create(client: request.client, interface: cw_wl_data_device_interface(), version: request.version, id: id) { r in
-                let device = DataDevice(state: state, resource: r)
-                state.selection.add(device)
-                return device
+                device = DataDevice(state: state, resource: r)
+                state.selection.add(device!)
+                return device!
             }
+            // A device made while its client has the keyboard focus gets the selection at once.
+            if let device, state.focusedClient == request.client { state.offerSelection(to: device) }
         case nil: break
         }
     }

@@ -60,6 +60,13 @@ package final class DataSource: ResourceHandler {
         actions = requested
     }
 
+    /// `send`: the source writes `mimeType`'s data into `fd` (libwayland sends a duplicate; the
+    /// caller closes its own).
+    package func send(mimeType: String, fd: Int32) {
+        guard let resource else { return }
+        wl_data_source_send_send(resource, mimeType, fd)
+    }
+
     /// `cancelled`. Sources of version 2 or older only get it when replaced by another source
     /// (wl_data_source.cancelled), so `replaced` says whether that is the reason.
     package func cancel(replaced: Bool) {

@@ -27,6 +27,9 @@ package final class SeatKeyboard {
     /// weston's defaults). Repeating is the client's job.
     package var repeatRate: Int32 = 25
     package var repeatDelay: Int32 = 600
+    /// Called when the focus moves to another client's surface (or to none): the selection is
+    /// offered to the client that may now paste.
+    package var onFocusClientChanged: (OpaquePointer?) -> Void = { _ in }
 
     package init(context: SeatContext, builtIn: KeyboardState) {
         seat = context
@@ -38,6 +41,11 @@ package final class SeatKeyboard {
     /// keys the active device holds) and its modifiers to the new one's.
     package func setFocus(_ target: Surface?) {
         guard target !== focus else { return }
+        let oldClient = focus.flatMap { SeatContext.client(of: $0) }
+        defer {
+            let newClient = focus.flatMap { SeatContext.client(of: $0) }
+            if newClient != oldClient { onFocusClientChanged(newClient) }
+        }
         if let old = focus, let r = old.resource, let c = SeatContext.client(of: old) {
             let serial = seat.nextSerial()
             for k in keyboards where k.client == c { wl_keyboard_send_leave(k.resource, serial, r) }

@@ -8,9 +8,9 @@ import CWayland
 /// The seat's selection (the clipboard): which wl_data_source holds it, set through a
 /// wl_data_device with the serial of a recent input event. Owned by the server.
 ///
-/// No client is sent the selection yet (no wl_data_offer: issue 20). When it is, the focused
-/// client's data devices get an offer for `source` from `onChange` and when the keyboard focus
-/// (`SeatKeyboard.setFocus`) changes.
+/// The keyboard focus's client is sent the selection (a `DataOffer` per data device): when the
+/// selection changes (`onChange`), when the focus moves to another client
+/// (`SeatKeyboard.onFocusClientChanged`), and when the focused client makes a data device.
 package final class Selection {
     package private(set) var source: DataSource?
     /// The serial the current selection was set with (newer requests must not be older).

@@ -135,6 +135,10 @@ extension TypedSession {
         case ("wl_data_device", "set_selection"): return [maybe("wl_data_source"), serial]
         case ("wl_data_device", "start_drag"): return [maybe("wl_data_source"), live("wl_surface"), maybe("wl_surface"), serial]
         case ("wl_pointer", "set_cursor"): return [serial, maybe("wl_surface"), i(0...16), i(0...16)]
+        case ("wl_data_offer", "receive"):
+            // The write end of a pipe, as a paste sends (the source writes into it).
+            let f = fds.make(.pipeWrite, size: 0)
+            return [.string(Array(rng.pick(["text/plain", "text/uri-list", "image/png"]).utf8)), .fd(f?.fd ?? -1, kind: f?.kind ?? "none")]
         case ("zwp_virtual_keyboard_manager_v1", "create_virtual_keyboard"): return [live("wl_seat"), .freshID]
         case ("zwp_virtual_keyboard_v1", "keymap"): return keymapArguments()
         case ("zwp_virtual_keyboard_v1", "key"): return [u(0...1_000_000), rng.chance(0.9) ? u(1...3) : u(0...0x1_0000), rng.chance(0.95) ? u(0...1) : u(2...3)]

@@ -135,6 +135,9 @@ public final class Server {
         scene.onNeedsFrame = { [unowned frameClock] in frameClock.schedule() }
         scene.onMapChanged = { [unowned self] surface, mapped in self.outputState.membershipChanged(surface, entered: mapped) }
         selection.isInputSerial = { [unowned seat] serial, client in seat.isInputSerial(serial, of: client) }
+        // The selection goes to the client that may paste: the keyboard focus's (Input/DataOffer.swift).
+        seat.keyboard.onFocusClientChanged = { [unowned self] client in self.dataDeviceState.offerSelection(to: client) }
+        selection.onChange = { [unowned self] _ in self.dataDeviceState.offerSelection(to: self.dataDeviceState.focusedClient) }
         scene.onLayoutChanged = { [unowned seat] in seat.pointer.repickFocus() }
 
         // Embedded without listening: clients come through `connectClient(socket:)`.
