@@ -12,9 +12,9 @@ import WaylandCore
 /// end of file at once rather than waiting (wlroots makes such offers inert too).
 package final class DataOffer: ResourceHandler {
     private let state: DataDeviceState
-    private weak var source: DataSource?
+    private weak var source: (any SelectionSource)?
 
-    init(state: DataDeviceState, source: DataSource) {
+    init(state: DataDeviceState, source: any SelectionSource) {
         self.state = state
         self.source = source
     }
@@ -49,7 +49,7 @@ extension DataDeviceState {
     }
 
     package func offerSelection(to device: DataDevice) {
-        guard let source = selection.source, source.resource != nil else {
+        guard let source = selection.source, source.isAlive else {
             wl_data_device_send_selection(device.resource, nil)
             return
         }

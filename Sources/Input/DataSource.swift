@@ -7,7 +7,7 @@ import WaylandCore
 
 /// `wl_data_source`: what a client offers (mime types, drag-and-drop actions) for a selection or
 /// a drag. Data is only ever pulled from it with `send`, which needs a receiving wl_data_offer.
-package final class DataSource: ResourceHandler {
+package final class DataSource: ResourceHandler, SelectionSource {
     /// wl_data_device_manager.dnd_action: copy | move | ask.
     package static let allActions: UInt32 = WL_DATA_DEVICE_MANAGER_DND_ACTION_COPY.rawValue
         | WL_DATA_DEVICE_MANAGER_DND_ACTION_MOVE.rawValue | WL_DATA_DEVICE_MANAGER_DND_ACTION_ASK.rawValue
@@ -23,6 +23,8 @@ package final class DataSource: ResourceHandler {
         self.state = state
         self.resource = resource
     }
+
+    package var isAlive: Bool { resource != nil }
 
     package var version: UInt32 { resource.map { UInt32(wl_resource_get_version($0)) } ?? 0 }
 

@@ -250,8 +250,9 @@ import WaylandTestSupport
 }
 
 extension KeyboardTests {
-    /// --virtual-input deny: the virtual keyboard manager is hidden from every client, its name
-    /// cannot be bound by guessing, and wtype gives up; the seat's own keyboard stays.
+    /// --virtual-input deny: the virtual keyboard and data-control managers are hidden from every
+    /// client, a name cannot be bound by guessing, and wtype gives up; the seat's own keyboard
+    /// and the core data device stay (ClipboardTests pastes through it then).
     @Test func virtualInputDenyHidesTheVirtualKeyboardManager() throws {
         let allow = try CompositorProcess(["--width", "320", "--height", "240"])
         let name = try #require(RawWaylandClient.registry(at: "\(allow.runtime.path)/\(allow.socketName)").globalName("zwp_virtual_keyboard_manager_v1"))
@@ -259,12 +260,13 @@ extension KeyboardTests {
         let deny = try CompositorProcess(["--width", "320", "--height", "240", "--virtual-input", "deny"])
         let socket = "\(deny.runtime.path)/\(deny.socketName)"
         let raw = RawWaylandClient.registry(at: socket)
-        #expect(raw.globalName("zwp_virtual_keyboard_manager_v1") == nil && raw.globalName("wl_seat") != nil)
+        #expect(raw.globalName("zwp_virtual_keyboard_manager_v1") == nil && raw.globalName("zwlr_data_control_manager_v1") == nil)
+        #expect(raw.globalName("wl_seat") != nil && raw.globalName("wl_data_device_manager") != nil)
         _ = raw.bind(name: name, interface: "zwp_virtual_keyboard_manager_v1", version: 1)
         #expect(!raw.roundtrip())
         #expect(raw.displayError == .init(objectID: 2, code: 0, message: "invalid global zwp_virtual_keyboard_manager_v1 (\(name))"),
                 "\(String(describing: raw.displayError))")
-        #expect(deny.log.contains("virtual input denied: zwp_virtual_keyboard_manager_v1 are hidden from every client"), "\(deny.log)")
+        #expect(deny.log.contains("virtual input denied: zwlr_data_control_manager_v1, zwp_virtual_keyboard_manager_v1 are hidden from every client"), "\(deny.log)")
         if FileManager.default.fileExists(atPath: "/usr/bin/wtype") {
             let r = try deny.run("/usr/bin/wtype", ["x"], tag: "wtype")
             #expect(r.status != 0 && r.stderr.contains("virtual keyboard"), "\(r.stderr)")

@@ -10,6 +10,7 @@
 #include "presentation-time-server-protocol.h"
 #include "viewporter-server-protocol.h"
 #include "virtual-keyboard-unstable-v1-server-protocol.h"
+#include "wlr-data-control-unstable-v1-server-protocol.h"
 #include "wlr-export-dmabuf-unstable-v1-server-protocol.h"
 #include "wlr-screencopy-unstable-v1-server-protocol.h"
 #include "xdg-output-unstable-v1-server-protocol.h"
@@ -58,6 +59,10 @@ static inline const struct wl_interface *cw_wp_viewporter_interface(void) { retu
 static inline const struct wl_interface *cw_wp_viewport_interface(void) { return &wp_viewport_interface; }
 static inline const struct wl_interface *cw_zwp_virtual_keyboard_v1_interface(void) { return &zwp_virtual_keyboard_v1_interface; }
 static inline const struct wl_interface *cw_zwp_virtual_keyboard_manager_v1_interface(void) { return &zwp_virtual_keyboard_manager_v1_interface; }
+static inline const struct wl_interface *cw_zwlr_data_control_manager_v1_interface(void) { return &zwlr_data_control_manager_v1_interface; }
+static inline const struct wl_interface *cw_zwlr_data_control_device_v1_interface(void) { return &zwlr_data_control_device_v1_interface; }
+static inline const struct wl_interface *cw_zwlr_data_control_source_v1_interface(void) { return &zwlr_data_control_source_v1_interface; }
+static inline const struct wl_interface *cw_zwlr_data_control_offer_v1_interface(void) { return &zwlr_data_control_offer_v1_interface; }
 static inline const struct wl_interface *cw_zwlr_export_dmabuf_manager_v1_interface(void) { return &zwlr_export_dmabuf_manager_v1_interface; }
 static inline const struct wl_interface *cw_zwlr_export_dmabuf_frame_v1_interface(void) { return &zwlr_export_dmabuf_frame_v1_interface; }
 static inline const struct wl_interface *cw_zwlr_screencopy_manager_v1_interface(void) { return &zwlr_screencopy_manager_v1_interface; }

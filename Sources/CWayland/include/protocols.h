@@ -17,6 +17,8 @@
 #include "viewporter-client-protocol.h"
 #include "virtual-keyboard-unstable-v1-server-protocol.h"
 #include "virtual-keyboard-unstable-v1-client-protocol.h"
+#include "wlr-data-control-unstable-v1-server-protocol.h"
+#include "wlr-data-control-unstable-v1-client-protocol.h"
 #include "wlr-export-dmabuf-unstable-v1-server-protocol.h"
 #include "wlr-export-dmabuf-unstable-v1-client-protocol.h"
 #include "wlr-screencopy-unstable-v1-server-protocol.h"

@@ -76,6 +76,9 @@ extension Server {
             GlobalDefinition(cw_zwp_virtual_keyboard_manager_v1_interface(), VirtualKeyboardManager.version) { s, c, v, id in
                 VirtualKeyboardManager.bind(s.virtualKeyboardState, c, v, id)
             },
+            GlobalDefinition(cw_zwlr_data_control_manager_v1_interface(), DataControlManager.version) { s, c, v, id in
+                DataControlManager.bind(s.dataControlState, c, v, id)
+            },
             // Explicit sync needs a DRM device with timeline syncobjs (SyncobjDevice).
             GlobalDefinition(cw_wp_linux_drm_syncobj_manager_v1_interface(), LinuxDrmSyncobjManager.version,
                              offeredWhen: { $0.syncobjDevice != nil }) { s, c, v, id in

@@ -40,6 +40,7 @@ public final class Server {
     package private(set) lazy var compositorState = CompositorState(context: self, delegate: self, scene: scene)
     package private(set) lazy var seatState = SeatState(context: self, seat: seat)
     package private(set) lazy var virtualKeyboardState = VirtualKeyboardState(context: self, seat: seat)
+    package private(set) lazy var dataControlState = DataControlState(context: self, selection: selection)
     package private(set) lazy var dataDeviceState = DataDeviceState(context: self, selection: selection, seat: seat)
     package private(set) lazy var outputState = OutputState(output: output, scene: scene)
     package private(set) lazy var captureState = CaptureState(context: self, frames: self, output: output, loop: loop,
@@ -137,7 +138,10 @@ public final class Server {
         selection.isInputSerial = { [unowned seat] serial, client in seat.isInputSerial(serial, of: client) }
         // The selection goes to the client that may paste: the keyboard focus's (Input/DataOffer.swift).
         seat.keyboard.onFocusClientChanged = { [unowned self] client in self.dataDeviceState.offerSelection(to: client) }
-        selection.onChange = { [unowned self] _ in self.dataDeviceState.offerSelection(to: self.dataDeviceState.focusedClient) }
+        selection.onChange = { [unowned self] _ in
+            self.dataDeviceState.offerSelection(to: self.dataDeviceState.focusedClient)
+            self.dataControlState.selectionChanged()
+        }
         scene.onLayoutChanged = { [unowned seat] in seat.pointer.repickFocus() }
 
         // Embedded without listening: clients come through `connectClient(socket:)`.

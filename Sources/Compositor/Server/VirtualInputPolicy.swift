@@ -1,7 +1,8 @@
 import Input
 import Logging
 
-/// `--virtual-input allow|deny`: whether clients may inject input.
+/// `--virtual-input allow|deny`: whether clients may inject input and use the clipboard from
+/// outside (data control: read whatever is copied, replace it, without focus).
 ///
 /// A client with a virtual keyboard types into whichever window has focus: into a terminal, that
 /// is running commands as the user. On a headless compositor every client is the user's own and
@@ -12,8 +13,8 @@ import Logging
 public enum VirtualInputPolicy: String, Sendable, CaseIterable {
     case allow, deny
 
-    /// The globals that inject input.
-    package static let interfaces: Set<String> = ["zwp_virtual_keyboard_manager_v1"]
+    /// The globals that inject input, or read and set the clipboard without focus.
+    package static let interfaces: Set<String> = ["zwp_virtual_keyboard_manager_v1", "zwlr_data_control_manager_v1"]
 }
 
 extension Server {

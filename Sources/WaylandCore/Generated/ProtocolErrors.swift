@@ -254,6 +254,20 @@ package enum XdgWmBaseError: UInt32, ProtocolErrorCode {
     case unresponsive = 6
 }
 
+/// `zwlr_data_control_device_v1.error`
+package enum ZwlrDataControlDeviceV1Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "zwlr_data_control_device_v1"
+    /// source given to set_selection or set_primary_selection was already used before
+    case usedSource = 1
+}
+
+/// `zwlr_data_control_source_v1.error`
+package enum ZwlrDataControlSourceV1Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "zwlr_data_control_source_v1"
+    /// offer sent after wlr_data_control_device.set_selection
+    case invalidOffer = 1
+}
+
 /// `zwlr_screencopy_frame_v1.error`
 package enum ZwlrScreencopyFrameV1Error: UInt32, ProtocolErrorCode {
     package static let interfaceName = "zwlr_screencopy_frame_v1"

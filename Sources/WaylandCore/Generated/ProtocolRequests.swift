@@ -1604,6 +1604,135 @@ package enum XdgWmBaseRequest {
     }
 }
 
+/// The requests of `zwlr_data_control_device_v1`.
+package enum ZwlrDataControlDeviceV1Request {
+    /// copy data to the selection
+    ///
+    /// `zwlr_data_control_device_v1.set_selection` (opcode 0).
+    ///
+    /// - source (`object zwlr_data_control_source_v1, nullable`)
+    case setSelection(source: OpaquePointer?)
+    /// destroy this data device
+    ///
+    /// `zwlr_data_control_device_v1.destroy` (opcode 1). Destructor.
+    case destroy
+    /// copy data to the primary selection
+    ///
+    /// `zwlr_data_control_device_v1.set_primary_selection` (opcode 2). Since version 2.
+    ///
+    /// - source (`object zwlr_data_control_source_v1, nullable`)
+    case setPrimarySelection(source: OpaquePointer?)
+
+    /// Decodes `request` (a request on a `zwlr_data_control_device_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .setSelection(source: request.object(0))
+        case 1:
+            self = .destroy
+        case 2:
+            self = .setPrimarySelection(source: request.object(0))
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `zwlr_data_control_manager_v1`.
+package enum ZwlrDataControlManagerV1Request {
+    /// create a new data source
+    ///
+    /// `zwlr_data_control_manager_v1.create_data_source` (opcode 0).
+    ///
+    /// - id: data source to create (`new_id zwlr_data_control_source_v1`)
+    case createDataSource(id: UInt32)
+    /// get a data device for a seat
+    ///
+    /// `zwlr_data_control_manager_v1.get_data_device` (opcode 1).
+    ///
+    /// - id (`new_id zwlr_data_control_device_v1`)
+    /// - seat (`object wl_seat`)
+    case getDataDevice(id: UInt32, seat: OpaquePointer)
+    /// destroy the manager
+    ///
+    /// `zwlr_data_control_manager_v1.destroy` (opcode 2). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `zwlr_data_control_manager_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .createDataSource(id: request.newID(0))
+        case 1:
+            guard let arg1 = request.object(1) else { return nil }
+            self = .getDataDevice(id: request.newID(0), seat: arg1)
+        case 2:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `zwlr_data_control_offer_v1`.
+package enum ZwlrDataControlOfferV1Request {
+    /// request that the data is transferred
+    ///
+    /// `zwlr_data_control_offer_v1.receive` (opcode 0).
+    ///
+    /// - mime_type: MIME type desired by receiver
+    /// - fd: file descriptor for data transfer: the handler owns it and must close it
+    case receive(mimeType: String, fd: Int32)
+    /// destroy this offer
+    ///
+    /// `zwlr_data_control_offer_v1.destroy` (opcode 1). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `zwlr_data_control_offer_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            guard let arg0 = request.string(0) else { ReceivedFd.close(request.fd(1)); return nil }
+            self = .receive(mimeType: arg0, fd: request.fd(1))
+        case 1:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `zwlr_data_control_source_v1`.
+package enum ZwlrDataControlSourceV1Request {
+    /// add an offered MIME type
+    ///
+    /// `zwlr_data_control_source_v1.offer` (opcode 0).
+    ///
+    /// - mime_type: MIME type offered by the data source
+    case offer(mimeType: String)
+    /// destroy this source
+    ///
+    /// `zwlr_data_control_source_v1.destroy` (opcode 1). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `zwlr_data_control_source_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            guard let arg0 = request.string(0) else { return nil }
+            self = .offer(mimeType: arg0)
+        case 1:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
 /// The requests of `zwlr_export_dmabuf_frame_v1`.
 package enum ZwlrExportDmabufFrameV1Request {
     /// delete this object, used or not

@@ -1,0 +1,184 @@
+import Buffers
+import CWayland
+import Protocols
+import WaylandCore
+
+/// zwlr_data_control_manager_v1's family state: the seat's selection, and every data-control
+/// device (each is told of every selection change).
+///
+/// Data control is for clipboard tools acting for the user (wl-copy, wl-paste, clipboard
+/// managers): they read and set the selection without focus or input serials. Who may is decided
+/// by who sees the global (`--virtual-input deny` hides it).
+package final class DataControlState {
+    package unowned let context: ProtocolContext
+    package let selection: Selection
+    fileprivate var devices: [DataControlDevice] = []
+
+    package init(context: ProtocolContext, selection: Selection) {
+        self.context = context
+        self.selection = selection
+    }
+
+    /// Every data-control device gets the new selection.
+    package func selectionChanged() {
+        for device in devices { device.sendSelection() }
+    }
+}
+
+/// `zwlr_data_control_manager_v1` v1 (v2 adds the primary selection, which compositord has not).
+package final class DataControlManager: ResourceHandler {
+    package static let version: UInt32 = 1
+    private let state: DataControlState
+
+    private init(state: DataControlState) { self.state = state }
+
+    package static func bind(_ state: DataControlState, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+        Resources.create(client: client, interface: cw_zwlr_data_control_manager_v1_interface(), version: version, id: id) { _ in
+            DataControlManager(state: state)
+        }
+    }
+
+    package func handle(_ request: Request) {
+        switch ZwlrDataControlManagerV1Request(request) {
+        case let .createDataSource(id)?:
+            Resources.create(client: request.client, interface: cw_zwlr_data_control_source_v1_interface(), version: request.version, id: id) { r in
+                DataControlSource(state: state, resource: r)
+            }
+        case let .getDataDevice(id, _)?:  // one seat: libwayland checked the argument is a wl_seat
+            var device: DataControlDevice?
+            Resources.create(client: request.client, interface: cw_zwlr_data_control_device_v1_interface(), version: request.version, id: id) { r in
+                device = DataControlDevice(state: state, resource: r)
+                return device!
+            }
+            // The current selection at once, as wlroots sends it.
+            if let device {
+                state.devices.append(device)
+                device.sendSelection()
+            }
+        case .destroy?:
+            wl_resource_destroy(request.resource)
+        case nil: break
+        }
+    }
+}
+
+/// `zwlr_data_control_device_v1`: sets the selection, and is sent each new one as an offer.
+package final class DataControlDevice: ResourceHandler {
+    private let state: DataControlState
+    let resource: OpaquePointer
+
+    init(state: DataControlState, resource: OpaquePointer) {
+        self.state = state
+        self.resource = resource
+    }
+
+    package func handle(_ request: Request) {
+        switch ZwlrDataControlDeviceV1Request(request) {
+        case let .setSelection(sourceResource)?:
+            let source = Resources.object(sourceResource, as: DataControlSource.self)
+            if let source {
+                guard !source.isUsed else {
+                    return state.context.post(ZwlrDataControlDeviceV1Error.usedSource, on: request.resource,
+                                              "zwlr_data_control_source_v1 was already given to set_selection: create a new source")
+                }
+                source.isUsed = true
+            }
+            state.selection.setFromDataControl(source)
+        case .setPrimarySelection?:
+            break  // v2 only: never bound at version 1
+        case .destroy?:
+            wl_resource_destroy(request.resource)
+        case nil: break
+        }
+    }
+
+    /// `data_offer` with a fresh offer and its mime types, then `selection`; or `selection(null)`.
+    func sendSelection() {
+        guard let source = state.selection.source, source.isAlive else {
+            zwlr_data_control_device_v1_send_selection(resource, nil)
+            return
+        }
+        guard let offer = Resources.create(client: wl_resource_get_client(resource), interface: cw_zwlr_data_control_offer_v1_interface(),
+                                           version: UInt32(wl_resource_get_version(resource)), id: 0,
+                                           handler: { _ in DataControlOffer(state: self.state, source: source) }) else { return }
+        zwlr_data_control_device_v1_send_data_offer(resource, offer)
+        for mime in source.mimeTypes { zwlr_data_control_offer_v1_send_offer(offer, mime) }
+        zwlr_data_control_device_v1_send_selection(resource, offer)
+    }
+
+    package func resourceDestroyed() {
+        state.devices.removeAll { $0 === self }
+    }
+}
+
+/// `zwlr_data_control_source_v1`: a data-control client's data for the selection.
+package final class DataControlSource: ResourceHandler, SelectionSource {
+    /// Mime types a source may offer: a flood of distinct ones cannot grow every offer without
+    /// bound (real sources offer a handful: wl-copy five for text).
+    package static let maxMimeTypes = 256
+    private let state: DataControlState
+    private(set) var resource: OpaquePointer?
+    package private(set) var mimeTypes: [String] = []
+    var isUsed = false
+
+    init(state: DataControlState, resource: OpaquePointer) {
+        self.state = state
+        self.resource = resource
+    }
+
+    package var isAlive: Bool { resource != nil }
+
+    package func handle(_ request: Request) {
+        switch ZwlrDataControlSourceV1Request(request) {
+        case let .offer(mime)?:
+            guard !isUsed else {
+                return state.context.post(ZwlrDataControlSourceV1Error.invalidOffer, on: request.resource,
+                                          "offer after set_selection: offer every mime type before setting the selection")
+            }
+            if !mimeTypes.contains(mime), mimeTypes.count < Self.maxMimeTypes { mimeTypes.append(mime) }
+        case .destroy?:
+            wl_resource_destroy(request.resource)
+        case nil: break
+        }
+    }
+
+    package func send(mimeType: String, fd: Int32) {
+        guard let resource else { return }
+        zwlr_data_control_source_v1_send_send(resource, mimeType, fd)
+    }
+
+    /// `cancelled`: the source is no longer the selection, however that came about.
+    package func cancel(replaced: Bool) {
+        guard let resource else { return }
+        zwlr_data_control_source_v1_send_cancelled(resource)
+    }
+
+    package func resourceDestroyed() {
+        resource = nil
+        state.selection.sourceDestroyed(self)
+    }
+}
+
+/// `zwlr_data_control_offer_v1`: `receive` asks the selection's source to write into the fd;
+/// inert (the fd closed at once) once the selection moved on.
+package final class DataControlOffer: ResourceHandler {
+    private let state: DataControlState
+    private weak var source: (any SelectionSource)?
+
+    init(state: DataControlState, source: any SelectionSource) {
+        self.state = state
+        self.source = source
+    }
+
+    package func handle(_ request: Request) {
+        switch ZwlrDataControlOfferV1Request(request) {
+        case let .receive(mimeType, fd)?:
+            defer { ReceivedFd.close(fd) }
+            guard let source, source === state.selection.source, source.mimeTypes.contains(mimeType) else { return }
+            source.send(mimeType: mimeType, fd: fd)
+        case .destroy?:
+            wl_resource_destroy(request.resource)
+        case nil: break
+        }
+    }
+}
