@@ -20,6 +20,7 @@ extension TypedSession {
         if rng.chance(0.2) { planDmabufParams() }
         if rng.chance(0.2) { planSelection() }
         if rng.chance(0.15) { planVirtualKeyboard() }
+        if rng.chance(0.15) { planDataControl() }
         if rng.chance(0.15) {
             script.append(.run { s in
                 guard let m = s.bound["zxdg_output_manager_v1"], let o = s.bound["wl_output"] else { return }
@@ -239,6 +240,19 @@ extension TypedSession {
                     s.send(keyboard, "modifiers", [.uint(UInt32(s.rng.int(0...1))), .uint(0), .uint(0), .uint(0)])
                 }
             }
+        })
+    }
+
+    /// A data-control source set as the selection (which the session never serves: its offers'
+    /// receive requests, the session's own or other sessions', wait on it, never compositord),
+    /// and a data-control device that is sent an offer for it.
+    private func planDataControl() {
+        script.append(.run { s in
+            guard let m = s.bound["zwlr_data_control_manager_v1"], let seat = s.bound["wl_seat"],
+                  let source = s.send(m, "create_data_source", [.freshID]).first,
+                  let device = s.send(m, "get_data_device", [.freshID, .object(seat)]).first else { return }
+            s.send(source, "offer", [.string(Array("text/plain".utf8))])
+            s.send(device, "set_selection", [.object(source)])
         })
     }
 
