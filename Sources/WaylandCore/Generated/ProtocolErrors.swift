@@ -313,3 +313,30 @@ package enum ZwpVirtualKeyboardV1Error: UInt32, ProtocolErrorCode {
     /// Invalid keymap format
     case invalidKeymapFormat = 1
 }
+
+/// `zxdg_exporter_v2.error`
+package enum ZxdgExporterV2Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "zxdg_exporter_v2"
+    /// surface is not an xdg_toplevel
+    case invalidSurface = 0
+}
+
+/// `zxdg_imported_v2.error`
+package enum ZxdgImportedV2Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "zxdg_imported_v2"
+    /// surface is not an xdg_toplevel
+    case invalidSurface = 0
+}
+
+/// `zxdg_toplevel_decoration_v1.error`
+package enum ZxdgToplevelDecorationV1Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "zxdg_toplevel_decoration_v1"
+    /// xdg_toplevel has a buffer attached before configure
+    case unconfiguredBuffer = 0
+    /// xdg_toplevel already has a decoration object
+    case alreadyConstructed = 1
+    /// xdg_toplevel destroyed before the decoration object
+    case orphaned = 2
+    /// invalid mode
+    case invalidMode = 3
+}
