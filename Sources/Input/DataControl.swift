@@ -12,7 +12,8 @@ import WaylandCore
 package final class DataControlState {
     package unowned let context: ProtocolContext
     package let selection: Selection
-    fileprivate var devices: [DataControlDevice] = []
+    /// zwlr and ext devices alike.
+    var devices: [any DataControlDeviceObject] = []
 
     package init(context: ProtocolContext, selection: Selection) {
         self.context = context
@@ -23,6 +24,12 @@ package final class DataControlState {
     package func selectionChanged() {
         for device in devices { device.sendSelection() }
     }
+}
+
+/// A data-control device of either family (zwlr_data_control_device_v1, ext_data_control_device_v1).
+package protocol DataControlDeviceObject: AnyObject {
+    /// `data_offer` with a fresh offer and its mime types, then `selection`; or `selection(null)`.
+    func sendSelection()
 }
 
 /// `zwlr_data_control_manager_v1` v1 (v2 adds the primary selection, which compositord has not).
@@ -63,7 +70,7 @@ package final class DataControlManager: ResourceHandler {
 }
 
 /// `zwlr_data_control_device_v1`: sets the selection, and is sent each new one as an offer.
-package final class DataControlDevice: ResourceHandler {
+package final class DataControlDevice: ResourceHandler, DataControlDeviceObject {
     private let state: DataControlState
     let resource: OpaquePointer
 
@@ -92,8 +99,7 @@ package final class DataControlDevice: ResourceHandler {
         }
     }
 
-    /// `data_offer` with a fresh offer and its mime types, then `selection`; or `selection(null)`.
-    func sendSelection() {
+    package func sendSelection() {
         guard let source = state.selection.source, source.isAlive else {
             zwlr_data_control_device_v1_send_selection(resource, nil)
             return

@@ -248,7 +248,8 @@ extension TypedSession {
     /// and a data-control device that is sent an offer for it.
     private func planDataControl() {
         script.append(.run { s in
-            guard let m = s.bound["zwlr_data_control_manager_v1"], let seat = s.bound["wl_seat"],
+            let family = s.rng.chance(0.5) ? "zwlr_data_control_manager_v1" : "ext_data_control_manager_v1"
+            guard let m = s.bound[family], let seat = s.bound["wl_seat"],
                   let source = s.send(m, "create_data_source", [.freshID]).first,
                   let device = s.send(m, "get_data_device", [.freshID, .object(seat)]).first else { return }
             s.send(source, "offer", [.string(Array("text/plain".utf8))])

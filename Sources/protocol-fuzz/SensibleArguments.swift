@@ -143,10 +143,13 @@ extension TypedSession {
         case ("wl_data_device", "set_selection"): return [maybe("wl_data_source"), serial]
         case ("wl_data_device", "start_drag"): return [maybe("wl_data_source"), live("wl_surface"), maybe("wl_surface"), serial]
         case ("wl_pointer", "set_cursor"): return [serial, maybe("wl_surface"), i(0...16), i(0...16)]
-        case ("zwlr_data_control_manager_v1", "get_data_device"): return [.freshID, live("wl_seat")]
-        case ("zwlr_data_control_source_v1", "offer"): return [.string(Array(rng.pick(["text/plain", "text/uri-list", "image/png"]).utf8))]
+        case ("zwlr_data_control_manager_v1", "get_data_device"), ("ext_data_control_manager_v1", "get_data_device"): return [.freshID, live("wl_seat")]
+        case ("zwlr_data_control_source_v1", "offer"), ("ext_data_control_source_v1", "offer"):
+            return [.string(Array(rng.pick(["text/plain", "text/uri-list", "image/png"]).utf8))]
         case ("zwlr_data_control_device_v1", "set_selection"): return [maybe("zwlr_data_control_source_v1")]
-        case ("wl_data_offer", "receive"), ("zwlr_data_control_offer_v1", "receive"):
+        case ("ext_data_control_device_v1", "set_selection"), ("ext_data_control_device_v1", "set_primary_selection"):
+            return [maybe("ext_data_control_source_v1")]
+        case ("wl_data_offer", "receive"), ("zwlr_data_control_offer_v1", "receive"), ("ext_data_control_offer_v1", "receive"):
             // The write end of a pipe, as a paste sends (the source writes into it).
             let f = fds.make(.pipeWrite, size: 0)
             return [.string(Array(rng.pick(["text/plain", "text/uri-list", "image/png"]).utf8)), .fd(f?.fd ?? -1, kind: f?.kind ?? "none")]

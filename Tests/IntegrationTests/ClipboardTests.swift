@@ -43,11 +43,11 @@ import WaylandTestSupport
         let client: RawWaylandClient
         let device: UInt32, source: UInt32
 
-        init(_ socket: String) throws {
+        /// `family`: zwlr_data_control_manager_v1 or ext_data_control_manager_v1 (the same requests).
+        init(_ socket: String, family: String = "zwlr_data_control_manager_v1") throws {
             client = RawWaylandClient.registry(at: socket)
             let seat = client.bind(name: try #require(client.globalName("wl_seat")), interface: "wl_seat", version: 1)
-            let manager = client.bind(name: try #require(client.globalName("zwlr_data_control_manager_v1")),
-                                      interface: "zwlr_data_control_manager_v1", version: 1)
+            let manager = client.bind(name: try #require(client.globalName(family)), interface: family, version: 1)
             source = client.newID()
             client.send(RawWaylandClient.message(object: manager, opcode: 0, [source]))
             device = client.newID()
@@ -62,18 +62,20 @@ import WaylandTestSupport
         func setSelection() { client.send(RawWaylandClient.message(object: device, opcode: 0, [source])) }
     }
 
-    @Test func offerAfterSetSelectionIsInvalidOffer() throws {
+    static let families = ["zwlr_data_control_manager_v1", "ext_data_control_manager_v1"]
+
+    @Test(arguments: families) func offerAfterSetSelectionIsInvalidOffer(_ family: String) throws {
         let c = try CompositorProcess(["--width", "320", "--height", "240"])
-        let raw = try Raw("\(c.runtime.path)/\(c.socketName)")
+        let raw = try Raw("\(c.runtime.path)/\(c.socketName)", family: family)
         raw.setSelection()
         raw.offer("text/html")
         #expect(!raw.client.roundtrip())
         #expect(raw.client.displayError?.objectID == raw.source && raw.client.displayError?.code == 1, "\(String(describing: raw.client.displayError))")
     }
 
-    @Test func aSourceUsedTwiceIsUsedSource() throws {
+    @Test(arguments: families) func aSourceUsedTwiceIsUsedSource(_ family: String) throws {
         let c = try CompositorProcess(["--width", "320", "--height", "240"])
-        let raw = try Raw("\(c.runtime.path)/\(c.socketName)")
+        let raw = try Raw("\(c.runtime.path)/\(c.socketName)", family: family)
         raw.setSelection()
         raw.setSelection()
         #expect(!raw.client.roundtrip())
@@ -82,16 +84,22 @@ import WaylandTestSupport
 
     /// The selection's source never writes nor closes: wl-paste waits on it (its own business),
     /// compositord goes on serving everyone else, and a new selection replaces it.
-    @Test func aSourceThatNeverWritesHoldsUpOnlyItsPaster() throws {
+    /// (An ext-data-control source as the selection: wl-paste, which speaks zwlr, is offered it.)
+    @Test(arguments: families) func aSourceThatNeverWritesHoldsUpOnlyItsPaster(_ family: String) throws {
         try ApplicationSession.require("/usr/bin/wl-paste", package: "wl-clipboard")
         let c = try CompositorProcess(["--width", "320", "--height", "240"])
         let socket = "\(c.runtime.path)/\(c.socketName)"
-        let raw = try Raw(socket)
+        let raw = try Raw(socket, family: family)
+        if family.hasPrefix("ext") {
+            // set_primary_selection: ignored (no primary selection), not an error.
+            raw.client.send(RawWaylandClient.message(object: raw.device, opcode: 2, [0]))
+        }
         raw.setSelection()
         #expect(raw.client.roundtrip())
         let paste = try c.start("/usr/bin/wl-paste", [], tag: "wl-paste")
         defer { paste.signal(SIGKILL); paste.wait(timeout: 10) }
         usleep(300_000)
+        #expect(paste.isRunning, "wl-paste did not wait on the source: \(paste.stdout) \(paste.stderr)")
         let other = RawWaylandClient.registry(at: socket)
         let start = monotonicSeconds()
         #expect(other.roundtrip(timeout: 10) && monotonicSeconds() - start < 2)

@@ -260,13 +260,15 @@ extension KeyboardTests {
         let deny = try CompositorProcess(["--width", "320", "--height", "240", "--virtual-input", "deny"])
         let socket = "\(deny.runtime.path)/\(deny.socketName)"
         let raw = RawWaylandClient.registry(at: socket)
-        #expect(raw.globalName("zwp_virtual_keyboard_manager_v1") == nil && raw.globalName("zwlr_data_control_manager_v1") == nil)
+        for hidden in ["zwp_virtual_keyboard_manager_v1", "zwlr_data_control_manager_v1", "ext_data_control_manager_v1"] {
+            #expect(raw.globalName(hidden) == nil, "\(hidden) is shown under --virtual-input deny")
+        }
         #expect(raw.globalName("wl_seat") != nil && raw.globalName("wl_data_device_manager") != nil)
         _ = raw.bind(name: name, interface: "zwp_virtual_keyboard_manager_v1", version: 1)
         #expect(!raw.roundtrip())
         #expect(raw.displayError == .init(objectID: 2, code: 0, message: "invalid global zwp_virtual_keyboard_manager_v1 (\(name))"),
                 "\(String(describing: raw.displayError))")
-        #expect(deny.log.contains("virtual input denied: zwlr_data_control_manager_v1, zwp_virtual_keyboard_manager_v1 are hidden from every client"), "\(deny.log)")
+        #expect(deny.log.contains("virtual input denied: ext_data_control_manager_v1, zwlr_data_control_manager_v1, zwp_virtual_keyboard_manager_v1 are hidden from every client"), "\(deny.log)")
         if FileManager.default.fileExists(atPath: "/usr/bin/wtype") {
             let r = try deny.run("/usr/bin/wtype", ["x"], tag: "wtype")
             #expect(r.status != 0 && r.stderr.contains("virtual keyboard"), "\(r.stderr)")

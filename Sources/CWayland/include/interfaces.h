@@ -2,6 +2,7 @@
 #ifndef CWAYLAND_INTERFACES_H
 #define CWAYLAND_INTERFACES_H
 #include <wayland-util.h>
+#include "ext-data-control-v1-server-protocol.h"
 #include "ext-foreign-toplevel-list-v1-server-protocol.h"
 #include "ext-image-capture-source-v1-server-protocol.h"
 #include "ext-image-copy-capture-v1-server-protocol.h"
@@ -44,6 +45,10 @@ static inline const struct wl_interface *cw_wl_output_interface(void) { return &
 static inline const struct wl_interface *cw_wl_region_interface(void) { return &wl_region_interface; }
 static inline const struct wl_interface *cw_wl_subcompositor_interface(void) { return &wl_subcompositor_interface; }
 static inline const struct wl_interface *cw_wl_subsurface_interface(void) { return &wl_subsurface_interface; }
+static inline const struct wl_interface *cw_ext_data_control_manager_v1_interface(void) { return &ext_data_control_manager_v1_interface; }
+static inline const struct wl_interface *cw_ext_data_control_device_v1_interface(void) { return &ext_data_control_device_v1_interface; }
+static inline const struct wl_interface *cw_ext_data_control_source_v1_interface(void) { return &ext_data_control_source_v1_interface; }
+static inline const struct wl_interface *cw_ext_data_control_offer_v1_interface(void) { return &ext_data_control_offer_v1_interface; }
 static inline const struct wl_interface *cw_ext_foreign_toplevel_list_v1_interface(void) { return &ext_foreign_toplevel_list_v1_interface; }
 static inline const struct wl_interface *cw_ext_foreign_toplevel_handle_v1_interface(void) { return &ext_foreign_toplevel_handle_v1_interface; }
 static inline const struct wl_interface *cw_ext_image_capture_source_v1_interface(void) { return &ext_image_capture_source_v1_interface; }

@@ -98,6 +98,9 @@ extension Server {
             GlobalDefinition(cw_zwlr_data_control_manager_v1_interface(), DataControlManager.version) { s, c, v, id in
                 DataControlManager.bind(s.dataControlState, c, v, id)
             },
+            GlobalDefinition(cw_ext_data_control_manager_v1_interface(), ExtDataControlManager.version) { s, c, v, id in
+                ExtDataControlManager.bind(s.dataControlState, c, v, id)
+            },
             // Explicit sync needs a DRM device with timeline syncobjs (SyncobjDevice).
             GlobalDefinition(cw_wp_linux_drm_syncobj_manager_v1_interface(), LinuxDrmSyncobjManager.version,
                              offeredWhen: { $0.syncobjDevice != nil }) { s, c, v, id in

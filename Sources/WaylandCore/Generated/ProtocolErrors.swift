@@ -5,6 +5,20 @@ package protocol ProtocolErrorCode: RawRepresentable, Sendable where RawValue ==
     static var interfaceName: String { get }
 }
 
+/// `ext_data_control_device_v1.error`
+package enum ExtDataControlDeviceV1Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "ext_data_control_device_v1"
+    /// source given to set_selection or set_primary_selection was already used before
+    case usedSource = 1
+}
+
+/// `ext_data_control_source_v1.error`
+package enum ExtDataControlSourceV1Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "ext_data_control_source_v1"
+    /// offer sent after ext_data_control_device.set_selection
+    case invalidOffer = 1
+}
+
 /// `ext_image_copy_capture_cursor_session_v1.error`
 package enum ExtImageCopyCaptureCursorSessionV1Error: UInt32, ProtocolErrorCode {
     package static let interfaceName = "ext_image_copy_capture_cursor_session_v1"

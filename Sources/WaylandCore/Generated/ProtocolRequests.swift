@@ -12,6 +12,135 @@ import CWayland
 // nil, rather than trap, for an opcode out of range or a null where the XML allows none (closing
 // any fd the request carried: a handler owns, and must close, every fd it is given).
 
+/// The requests of `ext_data_control_device_v1`.
+package enum ExtDataControlDeviceV1Request {
+    /// copy data to the selection
+    ///
+    /// `ext_data_control_device_v1.set_selection` (opcode 0).
+    ///
+    /// - source (`object ext_data_control_source_v1, nullable`)
+    case setSelection(source: OpaquePointer?)
+    /// destroy this data device
+    ///
+    /// `ext_data_control_device_v1.destroy` (opcode 1). Destructor.
+    case destroy
+    /// copy data to the primary selection
+    ///
+    /// `ext_data_control_device_v1.set_primary_selection` (opcode 2).
+    ///
+    /// - source (`object ext_data_control_source_v1, nullable`)
+    case setPrimarySelection(source: OpaquePointer?)
+
+    /// Decodes `request` (a request on a `ext_data_control_device_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .setSelection(source: request.object(0))
+        case 1:
+            self = .destroy
+        case 2:
+            self = .setPrimarySelection(source: request.object(0))
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `ext_data_control_manager_v1`.
+package enum ExtDataControlManagerV1Request {
+    /// create a new data source
+    ///
+    /// `ext_data_control_manager_v1.create_data_source` (opcode 0).
+    ///
+    /// - id: data source to create (`new_id ext_data_control_source_v1`)
+    case createDataSource(id: UInt32)
+    /// get a data device for a seat
+    ///
+    /// `ext_data_control_manager_v1.get_data_device` (opcode 1).
+    ///
+    /// - id (`new_id ext_data_control_device_v1`)
+    /// - seat (`object wl_seat`)
+    case getDataDevice(id: UInt32, seat: OpaquePointer)
+    /// destroy the manager
+    ///
+    /// `ext_data_control_manager_v1.destroy` (opcode 2). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `ext_data_control_manager_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .createDataSource(id: request.newID(0))
+        case 1:
+            guard let arg1 = request.object(1) else { return nil }
+            self = .getDataDevice(id: request.newID(0), seat: arg1)
+        case 2:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `ext_data_control_offer_v1`.
+package enum ExtDataControlOfferV1Request {
+    /// request that the data is transferred
+    ///
+    /// `ext_data_control_offer_v1.receive` (opcode 0).
+    ///
+    /// - mime_type: MIME type desired by receiver
+    /// - fd: file descriptor for data transfer: the handler owns it and must close it
+    case receive(mimeType: String, fd: Int32)
+    /// destroy this offer
+    ///
+    /// `ext_data_control_offer_v1.destroy` (opcode 1). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `ext_data_control_offer_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            guard let arg0 = request.string(0) else { ReceivedFd.close(request.fd(1)); return nil }
+            self = .receive(mimeType: arg0, fd: request.fd(1))
+        case 1:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `ext_data_control_source_v1`.
+package enum ExtDataControlSourceV1Request {
+    /// add an offered MIME type
+    ///
+    /// `ext_data_control_source_v1.offer` (opcode 0).
+    ///
+    /// - mime_type: MIME type offered by the data source
+    case offer(mimeType: String)
+    /// destroy this source
+    ///
+    /// `ext_data_control_source_v1.destroy` (opcode 1). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `ext_data_control_source_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            guard let arg0 = request.string(0) else { return nil }
+            self = .offer(mimeType: arg0)
+        case 1:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
 /// The requests of `ext_foreign_toplevel_handle_v1`.
 package enum ExtForeignToplevelHandleV1Request {
     /// destroy the ext_foreign_toplevel_handle_v1 object

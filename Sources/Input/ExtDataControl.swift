@@ -1,0 +1,166 @@
+import Buffers
+import CWayland
+import Protocols
+import WaylandCore
+
+// ext-data-control-v1: the same as DataControl.swift (zwlr) under the staging protocol's names,
+// sharing its state, so a selection set through either family reaches devices of both.
+
+/// `ext_data_control_manager_v1` (staging): wlr data control's successor, the same shapes. Its
+/// primary selection is part of v1: compositord has none, so `set_primary_selection` is ignored
+/// and `primary_selection` never sent, as the spec allows.
+package final class ExtDataControlManager: ResourceHandler {
+    package static let version: UInt32 = 1
+    private let state: DataControlState
+
+    private init(state: DataControlState) { self.state = state }
+
+    package static func bind(_ state: DataControlState, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+        Resources.create(client: client, interface: cw_ext_data_control_manager_v1_interface(), version: version, id: id) { _ in
+            ExtDataControlManager(state: state)
+        }
+    }
+
+    package func handle(_ request: Request) {
+        switch ExtDataControlManagerV1Request(request) {
+        case let .createDataSource(id)?:
+            Resources.create(client: request.client, interface: cw_ext_data_control_source_v1_interface(), version: request.version, id: id) { r in
+                ExtDataControlSource(state: state, resource: r)
+            }
+        case let .getDataDevice(id, _)?:  // one seat: libwayland checked the argument is a wl_seat
+            var device: ExtDataControlDevice?
+            Resources.create(client: request.client, interface: cw_ext_data_control_device_v1_interface(), version: request.version, id: id) { r in
+                device = ExtDataControlDevice(state: state, resource: r)
+                return device!
+            }
+            // The current selection at once, as wlroots sends it.
+            if let device {
+                state.devices.append(device)
+                device.sendSelection()
+            }
+        case .destroy?:
+            wl_resource_destroy(request.resource)
+        case nil: break
+        }
+    }
+}
+
+/// `ext_data_control_device_v1`: sets the selection, and is sent each new one as an offer.
+package final class ExtDataControlDevice: ResourceHandler, DataControlDeviceObject {
+    private let state: DataControlState
+    let resource: OpaquePointer
+
+    init(state: DataControlState, resource: OpaquePointer) {
+        self.state = state
+        self.resource = resource
+    }
+
+    package func handle(_ request: Request) {
+        switch ExtDataControlDeviceV1Request(request) {
+        case let .setSelection(sourceResource)?:
+            let source = Resources.object(sourceResource, as: ExtDataControlSource.self)
+            if let source {
+                guard !source.isUsed else {
+                    return state.context.post(ExtDataControlDeviceV1Error.usedSource, on: request.resource,
+                                              "ext_data_control_source_v1 was already given to set_selection: create a new source")
+                }
+                source.isUsed = true
+            }
+            state.selection.setFromDataControl(source)
+        case .setPrimarySelection?:
+            break  // "The compositor will ignore this request if it does not support primary selection."
+        case .destroy?:
+            wl_resource_destroy(request.resource)
+        case nil: break
+        }
+    }
+
+    package func sendSelection() {
+        guard let source = state.selection.source, source.isAlive else {
+            ext_data_control_device_v1_send_selection(resource, nil)
+            return
+        }
+        guard let offer = Resources.create(client: wl_resource_get_client(resource), interface: cw_ext_data_control_offer_v1_interface(),
+                                           version: UInt32(wl_resource_get_version(resource)), id: 0,
+                                           handler: { _ in ExtDataControlOffer(state: self.state, source: source) }) else { return }
+        ext_data_control_device_v1_send_data_offer(resource, offer)
+        for mime in source.mimeTypes { ext_data_control_offer_v1_send_offer(offer, mime) }
+        ext_data_control_device_v1_send_selection(resource, offer)
+    }
+
+    package func resourceDestroyed() {
+        state.devices.removeAll { $0 === self }
+    }
+}
+
+/// `ext_data_control_source_v1`: a data-control client's data for the selection.
+package final class ExtDataControlSource: ResourceHandler, SelectionSource {
+    /// Mime types a source may offer: a flood of distinct ones cannot grow every offer without
+    /// bound (real sources offer a handful: wl-copy five for text).
+    package static let maxMimeTypes = 256
+    private let state: DataControlState
+    private(set) var resource: OpaquePointer?
+    package private(set) var mimeTypes: [String] = []
+    var isUsed = false
+
+    init(state: DataControlState, resource: OpaquePointer) {
+        self.state = state
+        self.resource = resource
+    }
+
+    package var isAlive: Bool { resource != nil }
+
+    package func handle(_ request: Request) {
+        switch ExtDataControlSourceV1Request(request) {
+        case let .offer(mime)?:
+            guard !isUsed else {
+                return state.context.post(ExtDataControlSourceV1Error.invalidOffer, on: request.resource,
+                                          "offer after set_selection: offer every mime type before setting the selection")
+            }
+            if !mimeTypes.contains(mime), mimeTypes.count < Self.maxMimeTypes { mimeTypes.append(mime) }
+        case .destroy?:
+            wl_resource_destroy(request.resource)
+        case nil: break
+        }
+    }
+
+    package func send(mimeType: String, fd: Int32) {
+        guard let resource else { return }
+        ext_data_control_source_v1_send_send(resource, mimeType, fd)
+    }
+
+    /// `cancelled`: the source is no longer the selection, however that came about.
+    package func cancel(replaced: Bool) {
+        guard let resource else { return }
+        ext_data_control_source_v1_send_cancelled(resource)
+    }
+
+    package func resourceDestroyed() {
+        resource = nil
+        state.selection.sourceDestroyed(self)
+    }
+}
+
+/// `ext_data_control_offer_v1`: `receive` asks the selection's source to write into the fd;
+/// inert (the fd closed at once) once the selection moved on.
+package final class ExtDataControlOffer: ResourceHandler {
+    private let state: DataControlState
+    private weak var source: (any SelectionSource)?
+
+    init(state: DataControlState, source: any SelectionSource) {
+        self.state = state
+        self.source = source
+    }
+
+    package func handle(_ request: Request) {
+        switch ExtDataControlOfferV1Request(request) {
+        case let .receive(mimeType, fd)?:
+            defer { ReceivedFd.close(fd) }
+            guard let source, source === state.selection.source, source.mimeTypes.contains(mimeType) else { return }
+            source.send(mimeType: mimeType, fd: fd)
+        case .destroy?:
+            wl_resource_destroy(request.resource)
+        case nil: break
+        }
+    }
+}
