@@ -41,7 +41,7 @@ package final class Selection {
 
     /// `wl_data_device.set_selection`: `source` (nil clears) becomes the selection and the source
     /// it replaces is cancelled. Returns why the request was ignored, or nil when it took effect.
-    package func set(_ source: DataSource?, serial: UInt32, client: OpaquePointer) -> String? {
+    package func set(_ source: (any SelectionSource)?, serial: UInt32, client: OpaquePointer) -> String? {
         guard isInputSerial(serial, client) else { return "serial is not a recent input serial of the client" }
         if self.source != nil, serial &- self.serial > UInt32.max / 2 {
             return "serial is older than the current selection's"

@@ -28,6 +28,8 @@ enum Catalog {
             cw_zwp_virtual_keyboard_manager_v1_interface(), cw_zwp_virtual_keyboard_v1_interface(),
             cw_zwlr_data_control_manager_v1_interface(), cw_zwlr_data_control_device_v1_interface(),
             cw_zwlr_data_control_source_v1_interface(), cw_zwlr_data_control_offer_v1_interface(),
+            cw_zwp_primary_selection_device_manager_v1_interface(), cw_zwp_primary_selection_device_v1_interface(),
+            cw_zwp_primary_selection_source_v1_interface(), cw_zwp_primary_selection_offer_v1_interface(),
             cw_ext_data_control_manager_v1_interface(), cw_ext_data_control_device_v1_interface(),
             cw_ext_data_control_source_v1_interface(), cw_ext_data_control_offer_v1_interface(),
             cw_zxdg_decoration_manager_v1_interface(), cw_zxdg_toplevel_decoration_v1_interface(),

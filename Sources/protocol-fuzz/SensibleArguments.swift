@@ -147,9 +147,13 @@ extension TypedSession {
         case ("zwlr_data_control_source_v1", "offer"), ("ext_data_control_source_v1", "offer"):
             return [.string(Array(rng.pick(["text/plain", "text/uri-list", "image/png"]).utf8))]
         case ("zwlr_data_control_device_v1", "set_selection"): return [maybe("zwlr_data_control_source_v1")]
+        case ("zwp_primary_selection_device_manager_v1", "get_device"): return [.freshID, live("wl_seat")]
+        case ("zwp_primary_selection_source_v1", "offer"): return [.string(Array(rng.pick(["text/plain", "UTF8_STRING"]).utf8))]
+        case ("zwp_primary_selection_device_v1", "set_selection"): return [maybe("zwp_primary_selection_source_v1"), serial]
         case ("ext_data_control_device_v1", "set_selection"), ("ext_data_control_device_v1", "set_primary_selection"):
             return [maybe("ext_data_control_source_v1")]
-        case ("wl_data_offer", "receive"), ("zwlr_data_control_offer_v1", "receive"), ("ext_data_control_offer_v1", "receive"):
+        case ("wl_data_offer", "receive"), ("zwlr_data_control_offer_v1", "receive"), ("ext_data_control_offer_v1", "receive"),
+             ("zwp_primary_selection_offer_v1", "receive"):
             // The write end of a pipe, as a paste sends (the source writes into it).
             let f = fds.make(.pipeWrite, size: 0)
             return [.string(Array(rng.pick(["text/plain", "text/uri-list", "image/png"]).utf8)), .fd(f?.fd ?? -1, kind: f?.kind ?? "none")]

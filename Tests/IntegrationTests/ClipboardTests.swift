@@ -35,6 +35,24 @@ import WaylandTestSupport
     }
 }
 
+extension ClipboardTests {
+    /// The primary selection (zwp_primary_selection_v1) is a selection of its own: wl-copy
+    /// --primary sets it from a focused window with an input serial, wl-paste --primary is
+    /// offered it on focus, and the clipboard stays as it was.
+    @Test func thePrimarySelectionIsItsOwn() throws {
+        try ApplicationSession.require("/usr/bin/wl-copy", package: "wl-clipboard")
+        let c = try CompositorProcess(["--width", "320", "--height", "240"])
+        #expect(try c.run("/usr/bin/wl-copy", ["clipboard"], tag: "wl-copy").status == 0)
+        let copy = try c.run("/usr/bin/wl-copy", ["--primary", "primary ünïcode"], tag: "wl-copy-primary")
+        #expect(copy.status == 0, "\(copy.stderr)")
+        let primary = try c.run("/usr/bin/wl-paste", ["--primary", "--no-newline"], timeout: 20, tag: "wl-paste-primary")
+        #expect(primary.stdout == "primary ünïcode", "\(primary.stderr)")
+        let clipboard = try c.run("/usr/bin/wl-paste", ["--no-newline"], timeout: 20, tag: "wl-paste")
+        #expect(clipboard.stdout == "clipboard", "\(clipboard.stderr)")
+        #expect(c.isRunning && !c.log.contains("protocol error"), "\(c.log)")
+    }
+}
+
 /// Hostile data-control clients: each misuse is the protocol's error, and a source that never
 /// writes holds up only its paster.
 @Suite struct DataControlErrorTests {

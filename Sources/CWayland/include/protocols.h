@@ -19,6 +19,8 @@
 #include "linux-drm-syncobj-v1-client-protocol.h"
 #include "presentation-time-server-protocol.h"
 #include "presentation-time-client-protocol.h"
+#include "primary-selection-unstable-v1-server-protocol.h"
+#include "primary-selection-unstable-v1-client-protocol.h"
 #include "server-decoration-server-protocol.h"
 #include "server-decoration-client-protocol.h"
 #include "single-pixel-buffer-v1-server-protocol.h"

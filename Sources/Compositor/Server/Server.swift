@@ -41,6 +41,7 @@ public final class Server {
     package private(set) lazy var seatState = SeatState(context: self, seat: seat)
     package private(set) lazy var virtualKeyboardState = VirtualKeyboardState(context: self, seat: seat)
     package private(set) lazy var dataControlState = DataControlState(context: self, selection: selection)
+    package private(set) lazy var primarySelectionState = PrimarySelectionState(context: self, selection: primarySelection, seat: seat)
     package private(set) lazy var dataDeviceState = DataDeviceState(context: self, selection: selection, seat: seat)
     package private(set) lazy var outputState = OutputState(output: output, scene: scene)
     package private(set) lazy var captureState = CaptureState(context: self, frames: self, output: output, loop: loop,
@@ -75,6 +76,8 @@ public final class Server {
     package let presentationFeedbacks = PresentationFeedbackQueue()
     /// The seat's selection (wl_data_device).
     package let selection = Selection()
+    /// The seat's primary selection (zwp_primary_selection).
+    package let primarySelection = Selection()
     /// Capture consumers waiting for frames (export-dmabuf, screencopy).
     private var frameObservers: [FrameObserver] = []
     /// Output damage composited since consumers were last given a frame. Every composite adds
@@ -137,7 +140,12 @@ public final class Server {
         scene.onMapChanged = { [unowned self] surface, mapped in self.outputState.membershipChanged(surface, entered: mapped) }
         selection.isInputSerial = { [unowned seat] serial, client in seat.isInputSerial(serial, of: client) }
         // The selection goes to the client that may paste: the keyboard focus's (Input/DataOffer.swift).
-        seat.keyboard.onFocusClientChanged = { [unowned self] client in self.dataDeviceState.offerSelection(to: client) }
+        primarySelection.isInputSerial = selection.isInputSerial
+        seat.keyboard.onFocusClientChanged = { [unowned self] client in
+            self.dataDeviceState.offerSelection(to: client)
+            self.primarySelectionState.offerSelection(to: client)
+        }
+        primarySelection.onChange = { [unowned self] _ in self.primarySelectionState.offerSelection(to: self.primarySelectionState.focusedClient) }
         selection.onChange = { [unowned self] _ in
             self.dataDeviceState.offerSelection(to: self.dataDeviceState.focusedClient)
             self.dataControlState.selectionChanged()

@@ -2287,6 +2287,128 @@ package enum ZwpLinuxDmabufV1Request {
     }
 }
 
+/// The requests of `zwp_primary_selection_device_manager_v1`.
+package enum ZwpPrimarySelectionDeviceManagerV1Request {
+    /// create a new primary selection source
+    ///
+    /// `zwp_primary_selection_device_manager_v1.create_source` (opcode 0).
+    ///
+    /// - id (`new_id zwp_primary_selection_source_v1`)
+    case createSource(id: UInt32)
+    /// create a new primary selection device
+    ///
+    /// `zwp_primary_selection_device_manager_v1.get_device` (opcode 1).
+    ///
+    /// - id (`new_id zwp_primary_selection_device_v1`)
+    /// - seat (`object wl_seat`)
+    case getDevice(id: UInt32, seat: OpaquePointer)
+    /// destroy the primary selection device manager
+    ///
+    /// `zwp_primary_selection_device_manager_v1.destroy` (opcode 2). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `zwp_primary_selection_device_manager_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .createSource(id: request.newID(0))
+        case 1:
+            guard let arg1 = request.object(1) else { return nil }
+            self = .getDevice(id: request.newID(0), seat: arg1)
+        case 2:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `zwp_primary_selection_device_v1`.
+package enum ZwpPrimarySelectionDeviceV1Request {
+    /// set the primary selection
+    ///
+    /// `zwp_primary_selection_device_v1.set_selection` (opcode 0).
+    ///
+    /// - source (`object zwp_primary_selection_source_v1, nullable`)
+    /// - serial: serial of the event that triggered this request
+    case setSelection(source: OpaquePointer?, serial: UInt32)
+    /// destroy the primary selection device
+    ///
+    /// `zwp_primary_selection_device_v1.destroy` (opcode 1). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `zwp_primary_selection_device_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .setSelection(source: request.object(0), serial: request.uint(1))
+        case 1:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `zwp_primary_selection_offer_v1`.
+package enum ZwpPrimarySelectionOfferV1Request {
+    /// request that the data is transferred
+    ///
+    /// `zwp_primary_selection_offer_v1.receive` (opcode 0).
+    ///
+    /// - mime_type
+    /// - fd: the handler owns it and must close it
+    case receive(mimeType: String, fd: Int32)
+    /// destroy the primary selection offer
+    ///
+    /// `zwp_primary_selection_offer_v1.destroy` (opcode 1). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `zwp_primary_selection_offer_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            guard let arg0 = request.string(0) else { ReceivedFd.close(request.fd(1)); return nil }
+            self = .receive(mimeType: arg0, fd: request.fd(1))
+        case 1:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `zwp_primary_selection_source_v1`.
+package enum ZwpPrimarySelectionSourceV1Request {
+    /// add an offered mime type
+    ///
+    /// `zwp_primary_selection_source_v1.offer` (opcode 0).
+    ///
+    /// - mime_type
+    case offer(mimeType: String)
+    /// destroy the primary selection source
+    ///
+    /// `zwp_primary_selection_source_v1.destroy` (opcode 1). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `zwp_primary_selection_source_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            guard let arg0 = request.string(0) else { return nil }
+            self = .offer(mimeType: arg0)
+        case 1:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
 /// The requests of `zwp_virtual_keyboard_manager_v1`.
 package enum ZwpVirtualKeyboardManagerV1Request {
     /// Create a new virtual keyboard
