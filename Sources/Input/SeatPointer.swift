@@ -39,6 +39,9 @@ package final class SeatPointer {
         self.scene = scene
     }
 
+    /// The output's size in pixels (absolute motion maps onto it).
+    package var outputSize: (width: Double, height: Double) { (Double(scene.width), Double(scene.height)) }
+
     /// Whether a button is held right now (an interactive move needs one).
     package var isButtonDown: Bool { !buttons.isEmpty }
 
@@ -143,6 +146,24 @@ package final class SeatPointer {
         grab = nil
         ended?.ended()
         repickFocus()
+    }
+
+    /// Scrolling on `axis` (wl_pointer.axis: 0 vertical, 1 horizontal) by `value` surface-local
+    /// units, to the focused surface's client (nothing under a grab). `source` and `discrete` go
+    /// first to pointers whose version has them (5+; discrete until 8, which replaced it).
+    package func axis(_ axis: UInt32, value: Double, source: UInt32?, discrete: Int32?, time: UInt32) {
+        guard grab == nil, let s = focus, s.resource != nil, let c = SeatContext.client(of: s) else { return }
+        for p in pointers where p.client == c {
+            let version = wl_resource_get_version(p.resource)
+            if version >= 5, let source { wl_pointer_send_axis_source(p.resource, source) }
+            if (5..<8).contains(version), let discrete { wl_pointer_send_axis_discrete(p.resource, axis, discrete) }
+            if value == 0, version >= 5 {
+                wl_pointer_send_axis_stop(p.resource, time, axis)
+            } else {
+                wl_pointer_send_axis(p.resource, time, axis, wl_fixed_from_double(value))
+            }
+            p.sendFrame()
+        }
     }
 
     /// The last pointer device went away: focus, buttons and any grab end.

@@ -157,6 +157,14 @@ extension TypedSession {
             // The write end of a pipe, as a paste sends (the source writes into it).
             let f = fds.make(.pipeWrite, size: 0)
             return [.string(Array(rng.pick(["text/plain", "text/uri-list", "image/png"]).utf8)), .fd(f?.fd ?? -1, kind: f?.kind ?? "none")]
+        case ("zwlr_virtual_pointer_manager_v1", "create_virtual_pointer"): return [maybe("wl_seat"), .freshID]
+        case ("zwlr_virtual_pointer_manager_v1", "create_virtual_pointer_with_output"): return [maybe("wl_seat"), maybe("wl_output"), .freshID]
+        case ("zwlr_virtual_pointer_v1", "motion"): return [u(0...1_000_000), fixed(-50...50), fixed(-50...50)]
+        case ("zwlr_virtual_pointer_v1", "motion_absolute"):
+            return [u(0...1_000_000), u(0...2000), u(0...2000), rng.chance(0.1) ? .uint(0) : u(1...2000), rng.chance(0.1) ? .uint(0) : u(1...2000)]
+        case ("zwlr_virtual_pointer_v1", "button"): return [u(0...1_000_000), .uint(UInt32(rng.pick([0x110, 0x111, 0x112]))), u(0...1)]
+        case ("zwlr_virtual_pointer_v1", "axis"): return [u(0...1_000_000), rng.chance(0.95) ? u(0...1) : u(2...5), fixed(-20...20)]
+        case ("zwlr_virtual_pointer_v1", "axis_source"): return [rng.chance(0.95) ? u(0...3) : u(4...9)]
         case ("zwp_virtual_keyboard_manager_v1", "create_virtual_keyboard"): return [live("wl_seat"), .freshID]
         case ("zwp_virtual_keyboard_v1", "keymap"): return keymapArguments()
         case ("zwp_virtual_keyboard_v1", "key"): return [u(0...1_000_000), rng.chance(0.9) ? u(1...3) : u(0...0x1_0000), rng.chance(0.95) ? u(0...1) : u(2...3)]

@@ -260,7 +260,7 @@ extension KeyboardTests {
         let deny = try CompositorProcess(["--width", "320", "--height", "240", "--virtual-input", "deny"])
         let socket = "\(deny.runtime.path)/\(deny.socketName)"
         let raw = RawWaylandClient.registry(at: socket)
-        for hidden in ["zwp_virtual_keyboard_manager_v1", "zwlr_data_control_manager_v1", "ext_data_control_manager_v1"] {
+        for hidden in ["zwp_virtual_keyboard_manager_v1", "zwlr_virtual_pointer_manager_v1", "zwlr_data_control_manager_v1", "ext_data_control_manager_v1"] {
             #expect(raw.globalName(hidden) == nil, "\(hidden) is shown under --virtual-input deny")
         }
         #expect(raw.globalName("wl_seat") != nil && raw.globalName("wl_data_device_manager") != nil)
@@ -268,7 +268,7 @@ extension KeyboardTests {
         #expect(!raw.roundtrip())
         #expect(raw.displayError == .init(objectID: 2, code: 0, message: "invalid global zwp_virtual_keyboard_manager_v1 (\(name))"),
                 "\(String(describing: raw.displayError))")
-        #expect(deny.log.contains("virtual input denied: ext_data_control_manager_v1, zwlr_data_control_manager_v1, zwp_virtual_keyboard_manager_v1 are hidden from every client"), "\(deny.log)")
+        #expect(deny.log.contains("virtual input denied: ext_data_control_manager_v1, zwlr_data_control_manager_v1, zwlr_virtual_pointer_manager_v1, zwp_virtual_keyboard_manager_v1 are hidden from every client"), "\(deny.log)")
         if FileManager.default.fileExists(atPath: "/usr/bin/wtype") {
             let r = try deny.run("/usr/bin/wtype", ["x"], tag: "wtype")
             #expect(r.status != 0 && r.stderr.contains("virtual keyboard"), "\(r.stderr)")
@@ -276,5 +276,62 @@ extension KeyboardTests {
         let context = try ClientContext(displayName: socket, timeout: timeout)
         let keyboard = try Keyboard(registry: context.registry, timeout: timeout)
         #expect(keyboard.keymaps.count == 1)
+    }
+}
+
+/// zwlr_virtual_pointer_v1: a pointer device while it exists; absolute motion over the output
+/// and a click focus the window under it (its keyboard gets enter); bad axes are the spec's errors.
+@Suite struct VirtualPointerTests {
+    struct Raw {
+        let client: RawWaylandClient
+        let pointer: UInt32
+
+        init(_ socket: String) throws {
+            client = RawWaylandClient.registry(at: socket)
+            let manager = client.bind(name: try #require(client.globalName("zwlr_virtual_pointer_manager_v1")),
+                                      interface: "zwlr_virtual_pointer_manager_v1", version: 2)
+            pointer = client.newID()
+            client.send(RawWaylandClient.message(object: manager, opcode: 0, [0, pointer]))  // seat null: the default
+        }
+
+        func send(_ opcode: UInt16, _ words: [UInt32]) { client.send(RawWaylandClient.message(object: pointer, opcode: opcode, words)) }
+    }
+
+    @Test func aClickThroughAVirtualPointerFocusesTheWindowUnderIt() throws {
+        let c = try CompositorProcess(["--width", "320", "--height", "240"])
+        let socket = "\(c.runtime.path)/\(c.socketName)"
+        let context = try ClientContext(displayName: socket, timeout: .seconds(30))
+        let keyboard = try Keyboard(registry: context.registry, timeout: .seconds(30))
+        let buffers = try BufferSet(shm: context.shm, width: 64, height: 64, count: 1)
+        var windows: [Toplevel] = []
+        for title in ["below", "above"] {  // placed at (32, 32) and (64, 64)
+            let t = Toplevel(context: context, title: title, appID: "test")
+            try t.waitForConfigure(timeout: .seconds(30)).orThrow(waitingFor: "configure")
+            _ = t.present(buffers.buffers[0], requestFrame: false)
+            try context.connection.roundtrip(timeout: .seconds(30)).orThrow(waitingFor: "the map")
+            windows.append(t)
+        }
+        #expect(keyboard.focus == windows[1].surface.proxy, "the newest window is active")
+        #expect(keyboard.capabilities == WL_SEAT_CAPABILITY_KEYBOARD.rawValue)
+
+        let raw = try Raw(socket)
+        // (40, 40) of the 320×240 output, given as 400/3200 and 400/2400: inside "below" only.
+        raw.send(1, [0, 400, 400, 3200, 2400])
+        raw.send(2, [0, 0x110, 1])
+        raw.send(2, [0, 0x110, 0])
+        raw.send(4, [])  // frame
+        #expect(raw.client.roundtrip() && raw.client.displayError == nil)
+        try context.connection.roundtrip(timeout: .seconds(30)).orThrow(waitingFor: "the focus")
+        #expect(keyboard.capabilities == WL_SEAT_CAPABILITY_KEYBOARD.rawValue | WL_SEAT_CAPABILITY_POINTER.rawValue)
+        #expect(keyboard.focus == windows[0].surface.proxy, "the click did not focus the window under it")
+    }
+
+    @Test(arguments: [(opcode: UInt16(3), words: [UInt32(0), 7, 256], code: UInt32(0)), (opcode: UInt16(5), words: [UInt32(9)], code: UInt32(1))])
+    func badAxesAreTheSpecsErrors(_ bad: (opcode: UInt16, words: [UInt32], code: UInt32)) throws {
+        let c = try CompositorProcess(["--width", "320", "--height", "240"])
+        let raw = try Raw("\(c.runtime.path)/\(c.socketName)")
+        raw.send(bad.opcode, bad.words)
+        #expect(!raw.client.roundtrip())
+        #expect(raw.client.displayError?.objectID == raw.pointer && raw.client.displayError?.code == bad.code, "\(String(describing: raw.client.displayError))")
     }
 }

@@ -95,6 +95,9 @@ extension Server {
             GlobalDefinition(cw_zwp_virtual_keyboard_manager_v1_interface(), VirtualKeyboardManager.version) { s, c, v, id in
                 VirtualKeyboardManager.bind(s.virtualKeyboardState, c, v, id)
             },
+            GlobalDefinition(cw_zwlr_virtual_pointer_manager_v1_interface(), VirtualPointerManager.version) { s, c, v, id in
+                VirtualPointerManager.bind(s.virtualPointerState, c, v, id)
+            },
             GlobalDefinition(cw_zwp_primary_selection_device_manager_v1_interface(), PrimarySelectionDeviceManager.version) { s, c, v, id in
                 PrimarySelectionDeviceManager.bind(s.primarySelectionState, c, v, id)
             },

@@ -14,7 +14,10 @@ public enum VirtualInputPolicy: String, Sendable, CaseIterable {
     case allow, deny
 
     /// The globals that inject input, or read and set the clipboard without focus.
-    package static let interfaces: Set<String> = ["zwp_virtual_keyboard_manager_v1", "zwlr_data_control_manager_v1", "ext_data_control_manager_v1"]
+    package static let interfaces: Set<String> = [
+        "zwp_virtual_keyboard_manager_v1", "zwlr_virtual_pointer_manager_v1",
+        "zwlr_data_control_manager_v1", "ext_data_control_manager_v1",
+    ]
 }
 
 extension Server {

@@ -291,6 +291,15 @@ package enum ZwlrScreencopyFrameV1Error: UInt32, ProtocolErrorCode {
     case invalidBuffer = 1
 }
 
+/// `zwlr_virtual_pointer_v1.error`
+package enum ZwlrVirtualPointerV1Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "zwlr_virtual_pointer_v1"
+    /// client sent invalid axis enumeration value
+    case invalidAxis = 0
+    /// client sent invalid axis source enumeration value
+    case invalidAxisSource = 1
+}
+
 /// `zwp_linux_buffer_params_v1.error`
 package enum ZwpLinuxBufferParamsV1Error: UInt32, ProtocolErrorCode {
     package static let interfaceName = "zwp_linux_buffer_params_v1"

@@ -2120,6 +2120,139 @@ package enum ZwlrScreencopyManagerV1Request {
     }
 }
 
+/// The requests of `zwlr_virtual_pointer_manager_v1`.
+package enum ZwlrVirtualPointerManagerV1Request {
+    /// Create a new virtual pointer
+    ///
+    /// `zwlr_virtual_pointer_manager_v1.create_virtual_pointer` (opcode 0).
+    ///
+    /// - seat (`object wl_seat, nullable`)
+    /// - id (`new_id zwlr_virtual_pointer_v1`)
+    case createVirtualPointer(seat: OpaquePointer?, id: UInt32)
+    /// destroy the virtual pointer manager
+    ///
+    /// `zwlr_virtual_pointer_manager_v1.destroy` (opcode 1). Destructor. Since version 1.
+    case destroy
+    /// Create a new virtual pointer
+    ///
+    /// `zwlr_virtual_pointer_manager_v1.create_virtual_pointer_with_output` (opcode 2). Since version 2.
+    ///
+    /// - seat (`object wl_seat, nullable`)
+    /// - output (`object wl_output, nullable`)
+    /// - id (`new_id zwlr_virtual_pointer_v1`)
+    case createVirtualPointerWithOutput(seat: OpaquePointer?, output: OpaquePointer?, id: UInt32)
+
+    /// Decodes `request` (a request on a `zwlr_virtual_pointer_manager_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .createVirtualPointer(seat: request.object(0), id: request.newID(1))
+        case 1:
+            self = .destroy
+        case 2:
+            self = .createVirtualPointerWithOutput(seat: request.object(0), output: request.object(1), id: request.newID(2))
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `zwlr_virtual_pointer_v1`.
+package enum ZwlrVirtualPointerV1Request {
+    /// pointer relative motion event
+    ///
+    /// `zwlr_virtual_pointer_v1.motion` (opcode 0).
+    ///
+    /// - time: timestamp with millisecond granularity
+    /// - dx: displacement on the x-axis
+    /// - dy: displacement on the y-axis
+    case motion(time: UInt32, dx: Double, dy: Double)
+    /// pointer absolute motion event
+    ///
+    /// `zwlr_virtual_pointer_v1.motion_absolute` (opcode 1).
+    ///
+    /// - time: timestamp with millisecond granularity
+    /// - x: position on the x-axis
+    /// - y: position on the y-axis
+    /// - x_extent: extent of the x-axis
+    /// - y_extent: extent of the y-axis
+    case motionAbsolute(time: UInt32, x: UInt32, y: UInt32, xExtent: UInt32, yExtent: UInt32)
+    /// button event
+    ///
+    /// `zwlr_virtual_pointer_v1.button` (opcode 2).
+    ///
+    /// - time: timestamp with millisecond granularity
+    /// - button: button that produced the event
+    /// - state: physical state of the button (`enum wl_pointer.button_state`)
+    case button(time: UInt32, button: UInt32, state: UInt32)
+    /// axis event
+    ///
+    /// `zwlr_virtual_pointer_v1.axis` (opcode 3).
+    ///
+    /// - time: timestamp with millisecond granularity
+    /// - axis: axis type (`enum wl_pointer.axis`)
+    /// - value: length of vector in touchpad coordinates
+    case axis(time: UInt32, axis: UInt32, value: Double)
+    /// end of a pointer event sequence
+    ///
+    /// `zwlr_virtual_pointer_v1.frame` (opcode 4).
+    case frame
+    /// axis source event
+    ///
+    /// `zwlr_virtual_pointer_v1.axis_source` (opcode 5).
+    ///
+    /// - axis_source: source of the axis event (`enum wl_pointer.axis_source`)
+    case axisSource(axisSource: UInt32)
+    /// axis stop event
+    ///
+    /// `zwlr_virtual_pointer_v1.axis_stop` (opcode 6).
+    ///
+    /// - time: timestamp with millisecond granularity
+    /// - axis: the axis stopped with this event (`enum wl_pointer.axis`)
+    case axisStop(time: UInt32, axis: UInt32)
+    /// axis click event
+    ///
+    /// `zwlr_virtual_pointer_v1.axis_discrete` (opcode 7).
+    ///
+    /// - time: timestamp with millisecond granularity
+    /// - axis: axis type (`enum wl_pointer.axis`)
+    /// - value: length of vector in touchpad coordinates
+    /// - discrete: number of steps
+    case axisDiscrete(time: UInt32, axis: UInt32, value: Double, discrete: Int32)
+    /// destroy the virtual pointer object
+    ///
+    /// `zwlr_virtual_pointer_v1.destroy` (opcode 8). Destructor. Since version 1.
+    case destroy
+
+    /// Decodes `request` (a request on a `zwlr_virtual_pointer_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .motion(time: request.uint(0), dx: request.fixed(1), dy: request.fixed(2))
+        case 1:
+            self = .motionAbsolute(time: request.uint(0), x: request.uint(1), y: request.uint(2), xExtent: request.uint(3), yExtent: request.uint(4))
+        case 2:
+            self = .button(time: request.uint(0), button: request.uint(1), state: request.uint(2))
+        case 3:
+            self = .axis(time: request.uint(0), axis: request.uint(1), value: request.fixed(2))
+        case 4:
+            self = .frame
+        case 5:
+            self = .axisSource(axisSource: request.uint(0))
+        case 6:
+            self = .axisStop(time: request.uint(0), axis: request.uint(1))
+        case 7:
+            self = .axisDiscrete(time: request.uint(0), axis: request.uint(1), value: request.fixed(2), discrete: request.int(3))
+        case 8:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
 /// The requests of `zwp_idle_inhibit_manager_v1`.
 package enum ZwpIdleInhibitManagerV1Request {
     /// destroy the idle inhibitor object
