@@ -12,17 +12,25 @@ import WaylandCore
 package final class DataControlState {
     package unowned let context: ProtocolContext
     package let selection: Selection
+    /// The primary selection (zwp_primary_selection's), which v2 devices also read and set.
+    package let primary: Selection
     /// zwlr and ext devices alike.
     var devices: [any DataControlDeviceObject] = []
 
-    package init(context: ProtocolContext, selection: Selection) {
+    package init(context: ProtocolContext, selection: Selection, primary: Selection) {
         self.context = context
         self.selection = selection
+        self.primary = primary
     }
 
     /// Every data-control device gets the new selection.
     package func selectionChanged() {
         for device in devices { device.sendSelection() }
+    }
+
+    /// Every data-control device that speaks the primary selection gets the new one.
+    package func primaryChanged() {
+        for device in devices { device.sendPrimarySelection() }
     }
 }
 
@@ -30,11 +38,13 @@ package final class DataControlState {
 package protocol DataControlDeviceObject: AnyObject {
     /// `data_offer` with a fresh offer and its mime types, then `selection`; or `selection(null)`.
     func sendSelection()
+    /// The same for the primary selection (`primary_selection`), where the device has it.
+    func sendPrimarySelection()
 }
 
-/// `zwlr_data_control_manager_v1` v1 (v2 adds the primary selection, which compositord has not).
+/// `zwlr_data_control_manager_v1` v2 (v2 adds the primary selection; wayvnc binds v2).
 package final class DataControlManager: ResourceHandler {
-    package static let version: UInt32 = 1
+    package static let version: UInt32 = 2
     private let state: DataControlState
 
     private init(state: DataControlState) { self.state = state }
@@ -61,6 +71,7 @@ package final class DataControlManager: ResourceHandler {
             if let device {
                 state.devices.append(device)
                 device.sendSelection()
+                device.sendPrimarySelection()
             }
         case .destroy?:
             wl_resource_destroy(request.resource)
@@ -82,34 +93,52 @@ package final class DataControlDevice: ResourceHandler, DataControlDeviceObject 
     package func handle(_ request: Request) {
         switch ZwlrDataControlDeviceV1Request(request) {
         case let .setSelection(sourceResource)?:
-            let source = Resources.object(sourceResource, as: DataControlSource.self)
-            if let source {
-                guard !source.isUsed else {
-                    return state.context.post(ZwlrDataControlDeviceV1Error.usedSource, on: request.resource,
-                                              "zwlr_data_control_source_v1 was already given to set_selection: create a new source")
-                }
-                source.isUsed = true
-            }
+            guard let source = use(sourceResource, request) else { return }
             state.selection.setFromDataControl(source)
-        case .setPrimarySelection?:
-            break  // v2 only: never bound at version 1
+        case let .setPrimarySelection(sourceResource)?:
+            guard let source = use(sourceResource, request) else { return }
+            state.primary.setFromDataControl(source)
         case .destroy?:
             wl_resource_destroy(request.resource)
         case nil: break
         }
     }
 
-    package func sendSelection() {
-        guard let source = state.selection.source, source.isAlive else {
-            zwlr_data_control_device_v1_send_selection(resource, nil)
-            return
+    /// The source named, marked used (`.some(nil)` clears); nil after posting used_source.
+    private func use(_ sourceResource: OpaquePointer?, _ request: Request) -> DataControlSource?? {
+        let source = Resources.object(sourceResource, as: DataControlSource.self)
+        if let source {
+            guard !source.isUsed else {
+                state.context.post(ZwlrDataControlDeviceV1Error.usedSource, on: request.resource,
+                                   "zwlr_data_control_source_v1 was already given to set_selection: create a new source")
+                return nil
+            }
+            source.isUsed = true
         }
-        guard let offer = Resources.create(client: wl_resource_get_client(resource), interface: cw_zwlr_data_control_offer_v1_interface(),
+        return .some(source)
+    }
+
+    /// Whether this device has the primary selection (since version 2).
+    private var hasPrimary: Bool { wl_resource_get_version(resource) >= 2 }
+
+    package func sendSelection() {
+        zwlr_data_control_device_v1_send_selection(resource, makeOffer(for: state.selection))
+    }
+
+    package func sendPrimarySelection() {
+        guard hasPrimary else { return }
+        zwlr_data_control_device_v1_send_primary_selection(resource, makeOffer(for: state.primary))
+    }
+
+    /// `data_offer` with a fresh offer for `selection`'s source and its mime types (nil: none).
+    private func makeOffer(for selection: Selection) -> OpaquePointer? {
+        guard let source = selection.source, source.isAlive,
+              let offer = Resources.create(client: wl_resource_get_client(resource), interface: cw_zwlr_data_control_offer_v1_interface(),
                                            version: UInt32(wl_resource_get_version(resource)), id: 0,
-                                           handler: { _ in DataControlOffer(state: self.state, source: source) }) else { return }
+                                           handler: { _ in DataControlOffer(selection: selection, source: source) }) else { return nil }
         zwlr_data_control_device_v1_send_data_offer(resource, offer)
         for mime in source.mimeTypes { zwlr_data_control_offer_v1_send_offer(offer, mime) }
-        zwlr_data_control_device_v1_send_selection(resource, offer)
+        return offer
     }
 
     package func resourceDestroyed() {
@@ -162,17 +191,18 @@ package final class DataControlSource: ResourceHandler, SelectionSource {
     package func resourceDestroyed() {
         resource = nil
         state.selection.sourceDestroyed(self)
+        state.primary.sourceDestroyed(self)
     }
 }
 
-/// `zwlr_data_control_offer_v1`: `receive` asks the selection's source to write into the fd;
-/// inert (the fd closed at once) once the selection moved on.
+/// `zwlr_data_control_offer_v1`: `receive` asks the selection's source (the clipboard's or the
+/// primary's) to write into the fd; inert (the fd closed at once) once that selection moved on.
 package final class DataControlOffer: ResourceHandler {
-    private let state: DataControlState
+    private let selection: Selection
     private weak var source: (any SelectionSource)?
 
-    init(state: DataControlState, source: any SelectionSource) {
-        self.state = state
+    init(selection: Selection, source: any SelectionSource) {
+        self.selection = selection
         self.source = source
     }
 
@@ -180,7 +210,7 @@ package final class DataControlOffer: ResourceHandler {
         switch ZwlrDataControlOfferV1Request(request) {
         case let .receive(mimeType, fd)?:
             defer { ReceivedFd.close(fd) }
-            guard let source, source === state.selection.source, source.mimeTypes.contains(mimeType) else { return }
+            guard let source, source === selection.source, source.mimeTypes.contains(mimeType) else { return }
             source.send(mimeType: mimeType, fd: fd)
         case .destroy?:
             wl_resource_destroy(request.resource)

@@ -6,9 +6,8 @@ import WaylandCore
 // ext-data-control-v1: the same as DataControl.swift (zwlr) under the staging protocol's names,
 // sharing its state, so a selection set through either family reaches devices of both.
 
-/// `ext_data_control_manager_v1` (staging): wlr data control's successor, the same shapes. Its
-/// primary selection is part of v1: compositord has none, so `set_primary_selection` is ignored
-/// and `primary_selection` never sent, as the spec allows.
+/// `ext_data_control_manager_v1` (staging): wlr data control's successor, the same shapes, with
+/// the primary selection in v1.
 package final class ExtDataControlManager: ResourceHandler {
     package static let version: UInt32 = 1
     private let state: DataControlState
@@ -37,6 +36,7 @@ package final class ExtDataControlManager: ResourceHandler {
             if let device {
                 state.devices.append(device)
                 device.sendSelection()
+                device.sendPrimarySelection()
             }
         case .destroy?:
             wl_resource_destroy(request.resource)
@@ -58,34 +58,52 @@ package final class ExtDataControlDevice: ResourceHandler, DataControlDeviceObje
     package func handle(_ request: Request) {
         switch ExtDataControlDeviceV1Request(request) {
         case let .setSelection(sourceResource)?:
-            let source = Resources.object(sourceResource, as: ExtDataControlSource.self)
-            if let source {
-                guard !source.isUsed else {
-                    return state.context.post(ExtDataControlDeviceV1Error.usedSource, on: request.resource,
-                                              "ext_data_control_source_v1 was already given to set_selection: create a new source")
-                }
-                source.isUsed = true
-            }
+            guard let source = use(sourceResource, request) else { return }
             state.selection.setFromDataControl(source)
-        case .setPrimarySelection?:
-            break  // "The compositor will ignore this request if it does not support primary selection."
+        case let .setPrimarySelection(sourceResource)?:
+            guard let source = use(sourceResource, request) else { return }
+            state.primary.setFromDataControl(source)
         case .destroy?:
             wl_resource_destroy(request.resource)
         case nil: break
         }
     }
 
-    package func sendSelection() {
-        guard let source = state.selection.source, source.isAlive else {
-            ext_data_control_device_v1_send_selection(resource, nil)
-            return
+    /// The source named, marked used (`.some(nil)` clears); nil after posting used_source.
+    private func use(_ sourceResource: OpaquePointer?, _ request: Request) -> ExtDataControlSource?? {
+        let source = Resources.object(sourceResource, as: ExtDataControlSource.self)
+        if let source {
+            guard !source.isUsed else {
+                state.context.post(ExtDataControlDeviceV1Error.usedSource, on: request.resource,
+                                   "ext_data_control_source_v1 was already given to set_selection: create a new source")
+                return nil
+            }
+            source.isUsed = true
         }
-        guard let offer = Resources.create(client: wl_resource_get_client(resource), interface: cw_ext_data_control_offer_v1_interface(),
+        return .some(source)
+    }
+
+    /// ext devices have the primary selection from version 1.
+    private var hasPrimary: Bool { true }
+
+    package func sendSelection() {
+        ext_data_control_device_v1_send_selection(resource, makeOffer(for: state.selection))
+    }
+
+    package func sendPrimarySelection() {
+        guard hasPrimary else { return }
+        ext_data_control_device_v1_send_primary_selection(resource, makeOffer(for: state.primary))
+    }
+
+    /// `data_offer` with a fresh offer for `selection`'s source and its mime types (nil: none).
+    private func makeOffer(for selection: Selection) -> OpaquePointer? {
+        guard let source = selection.source, source.isAlive,
+              let offer = Resources.create(client: wl_resource_get_client(resource), interface: cw_ext_data_control_offer_v1_interface(),
                                            version: UInt32(wl_resource_get_version(resource)), id: 0,
-                                           handler: { _ in ExtDataControlOffer(state: self.state, source: source) }) else { return }
+                                           handler: { _ in ExtDataControlOffer(selection: selection, source: source) }) else { return nil }
         ext_data_control_device_v1_send_data_offer(resource, offer)
         for mime in source.mimeTypes { ext_data_control_offer_v1_send_offer(offer, mime) }
-        ext_data_control_device_v1_send_selection(resource, offer)
+        return offer
     }
 
     package func resourceDestroyed() {
@@ -138,17 +156,18 @@ package final class ExtDataControlSource: ResourceHandler, SelectionSource {
     package func resourceDestroyed() {
         resource = nil
         state.selection.sourceDestroyed(self)
+        state.primary.sourceDestroyed(self)
     }
 }
 
-/// `ext_data_control_offer_v1`: `receive` asks the selection's source to write into the fd;
-/// inert (the fd closed at once) once the selection moved on.
+/// `ext_data_control_offer_v1`: `receive` asks the selection's source (the clipboard's or the
+/// primary's) to write into the fd; inert (the fd closed at once) once that selection moved on.
 package final class ExtDataControlOffer: ResourceHandler {
-    private let state: DataControlState
+    private let selection: Selection
     private weak var source: (any SelectionSource)?
 
-    init(state: DataControlState, source: any SelectionSource) {
-        self.state = state
+    init(selection: Selection, source: any SelectionSource) {
+        self.selection = selection
         self.source = source
     }
 
@@ -156,7 +175,7 @@ package final class ExtDataControlOffer: ResourceHandler {
         switch ExtDataControlOfferV1Request(request) {
         case let .receive(mimeType, fd)?:
             defer { ReceivedFd.close(fd) }
-            guard let source, source === state.selection.source, source.mimeTypes.contains(mimeType) else { return }
+            guard let source, source === selection.source, source.mimeTypes.contains(mimeType) else { return }
             source.send(mimeType: mimeType, fd: fd)
         case .destroy?:
             wl_resource_destroy(request.resource)

@@ -1,4 +1,5 @@
 import Foundation
+import ClientKit
 import PNG
 import Testing
 
@@ -57,5 +58,47 @@ import Testing
         #expect(barPositions.count >= 2, "the bar did not move between VNC frames: \(barPositions)")
         #expect(!c.log.contains("protocol error"), "\(c.log)")
         #expect(server.isRunning, "wayvnc exited: \(server.stderr)")
+    }
+}
+
+extension WayvncTests {
+    /// wayvnc with input (the issue's "a VNC client's click focuses a window and its typing
+    /// reaches the app"): foot is mapped, then a small window over its corner takes the focus;
+    /// a VNC client (Fixtures/rfb_input.py, RFB 3.8) clicks inside foot and types a line, which
+    /// reaches foot through wayvnc's zwlr_virtual_pointer_v1 and zwp_virtual_keyboard_v1.
+    @Test func aVNCClientsClickFocusesFootAndItsTypingReachesIt() throws {
+        let wayvnc = "/usr/bin/wayvnc"
+        try ApplicationSession.require(wayvnc, package: "wayvnc")
+        try ApplicationSession.require("/usr/bin/foot", package: "foot")
+        let c = try CompositorProcess(["--width", "640", "--height", "480"])
+        let out = "\(c.runtime.path)/typed.txt"
+        let foot = try c.start("/usr/bin/foot", ["--config=/dev/null", "/bin/sh", "-c", "read line; echo \"$line\" > '\(out)'; sleep 600"], tag: "foot")
+        defer { foot.signal(SIGKILL); foot.wait(timeout: 10) }
+        let context = try ClientContext(displayName: "\(c.runtime.path)/\(c.socketName)", timeout: .seconds(30))
+        let list = try ForeignToplevelList(registry: context.registry, timeout: .seconds(30))
+        let deadline = Date().addingTimeInterval(30)
+        while !list.toplevels.contains(where: { $0.appID == "foot" }), Date() < deadline {
+            _ = try? context.connection.roundtrip(timeout: .seconds(30))
+            usleep(50_000)
+        }
+        #expect(list.toplevels.contains { $0.appID == "foot" }, "foot did not map: \(foot.stderr)")
+        // The newest window is active: the keyboard focus leaves foot.
+        let cover = Toplevel(context: context, title: "cover", appID: "cover")
+        try cover.waitForConfigure(timeout: .seconds(30)).orThrow(waitingFor: "configure")
+        let buffers = try BufferSet(shm: context.shm, width: 32, height: 32, count: 1)
+        _ = cover.present(buffers.buffers[0], requestFrame: false)
+        try context.connection.roundtrip(timeout: .seconds(30)).orThrow(waitingFor: "the map")
+
+        let port = 7100 + Int(getpid() % 700)  // not the view-only test's ports (5900 + 200...899): they run at once
+        let server = try c.start(wayvnc, ["127.0.0.1", "\(port)"], tag: "wayvnc")
+        defer { server.signal(SIGKILL); server.wait(timeout: 5) }
+        let vnc = try c.run("/usr/bin/python3", ["\(ApplicationTests.fixtures)/rfb_input.py", "127.0.0.1", "\(port)",
+                                                 "click:300,300", "typed through VNC", "Return"], timeout: 30, tag: "rfb")
+        #expect(vnc.status == 0 && vnc.stdout.contains("size 640x480"), "\(vnc.stdout) \(vnc.stderr) wayvnc: \(server.stderr)")
+        let written = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: out), Date() < written { usleep(50_000) }
+        usleep(100_000)
+        #expect((try? String(contentsOfFile: out, encoding: .utf8)) == "typed through VNC\n", "wayvnc: \(server.stderr)")
+        #expect(server.isRunning && c.isRunning)
     }
 }

@@ -41,7 +41,7 @@ public final class Server {
     package private(set) lazy var seatState = SeatState(context: self, seat: seat)
     package private(set) lazy var virtualKeyboardState = VirtualKeyboardState(context: self, seat: seat)
     package private(set) lazy var virtualPointerState = VirtualPointerState(context: self, seat: seat)
-    package private(set) lazy var dataControlState = DataControlState(context: self, selection: selection)
+    package private(set) lazy var dataControlState = DataControlState(context: self, selection: selection, primary: primarySelection)
     package private(set) lazy var primarySelectionState = PrimarySelectionState(context: self, selection: primarySelection, seat: seat)
     package private(set) lazy var dataDeviceState = DataDeviceState(context: self, selection: selection, seat: seat)
     package private(set) lazy var outputState = OutputState(output: output, scene: scene)
@@ -146,7 +146,10 @@ public final class Server {
             self.dataDeviceState.offerSelection(to: client)
             self.primarySelectionState.offerSelection(to: client)
         }
-        primarySelection.onChange = { [unowned self] _ in self.primarySelectionState.offerSelection(to: self.primarySelectionState.focusedClient) }
+        primarySelection.onChange = { [unowned self] _ in
+            self.primarySelectionState.offerSelection(to: self.primarySelectionState.focusedClient)
+            self.dataControlState.primaryChanged()
+        }
         selection.onChange = { [unowned self] _ in
             self.dataDeviceState.offerSelection(to: self.dataDeviceState.focusedClient)
             self.dataControlState.selectionChanged()
