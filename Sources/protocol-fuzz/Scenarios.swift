@@ -21,6 +21,7 @@ extension TypedSession {
         if rng.chance(0.2) { planSelection() }
         if rng.chance(0.15) { planVirtualKeyboard() }
         if rng.chance(0.15) { planDataControl() }
+        if rng.chance(0.1) { planVirtualPointer() }
         if rng.chance(0.15) {
             script.append(.run { s in
                 guard let m = s.bound["zxdg_output_manager_v1"], let o = s.bound["wl_output"] else { return }
@@ -238,6 +239,25 @@ extension TypedSession {
                     s.send(keyboard, "key", [.uint(0), .uint(UInt32(s.rng.int(1...3))), .uint(UInt32(s.rng.int(0...1)))])
                 } else {
                     s.send(keyboard, "modifiers", [.uint(UInt32(s.rng.int(0...1))), .uint(0), .uint(0), .uint(0)])
+                }
+            }
+        })
+    }
+
+    /// A virtual pointer flooding motion (relative and absolute), buttons and scrolling, with and
+    /// without frames (at most 256 events wait for one).
+    private func planVirtualPointer() {
+        script.append(.run { s in
+            guard let m = s.bound["zwlr_virtual_pointer_manager_v1"],
+                  let pointer = s.send(m, "create_virtual_pointer", [.object(0), .freshID]).first else { return }
+            for _ in 0..<s.rng.int(1...600) {
+                switch s.rng.int(0..<6) {
+                case 0: s.send(pointer, "motion", [.uint(0), .fixed(Int32(s.rng.int(-40...40) * 256)), .fixed(Int32(s.rng.int(-40...40) * 256))])
+                case 1: s.send(pointer, "motion_absolute", [.uint(0), .uint(UInt32(s.rng.int(0...1000))), .uint(UInt32(s.rng.int(0...1000))), .uint(1000), .uint(1000)])
+                case 2: s.send(pointer, "button", [.uint(0), .uint(0x110), .uint(UInt32(s.rng.int(0...1)))])
+                case 3: s.send(pointer, "axis", [.uint(0), .uint(UInt32(s.rng.int(0...1))), .fixed(Int32(s.rng.int(-10...10) * 256))])
+                case 4: s.send(pointer, "axis_source", [.uint(UInt32(s.rng.int(0...3)))])
+                default: if s.rng.chance(0.7) { s.send(pointer, "frame") }
                 }
             }
         })
