@@ -29,6 +29,8 @@ public final class Keyboard: EventReceiver {
     /// The wl_surface focused (enter without a leave since), and the keys `enter` carried.
     public private(set) var focus: OpaquePointer?
     public private(set) var enterKeys: [UInt32] = []
+    /// The serial of the last `enter` (an input serial: xdg_activation and selections name it).
+    public private(set) var enterSerial: UInt32 = 0
     /// Every key event: evdev code and state (1 pressed, 0 released).
     public private(set) var keys: [(key: UInt32, state: UInt32)] = []
     public private(set) var modifiers: (depressed: UInt32, latched: UInt32, locked: UInt32, group: UInt32)?
@@ -63,6 +65,7 @@ public final class Keyboard: EventReceiver {
         switch opcode {
         case 0: keymap(format: arguments.uint(0), fd: arguments.fd(1), size: arguments.uint(2))
         case 1:
+            enterSerial = arguments.uint(0)
             focus = arguments.object(1)
             let bytes = arguments.array(2)
             enterKeys = bytes.withUnsafeBytes { Array($0.bindMemory(to: UInt32.self)) }  // host order, as sent

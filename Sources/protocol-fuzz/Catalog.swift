@@ -27,6 +27,7 @@ enum Catalog {
             cw_ext_foreign_toplevel_image_capture_source_manager_v1_interface(),
             cw_zwp_virtual_keyboard_manager_v1_interface(), cw_zwp_virtual_keyboard_v1_interface(),
             cw_zwlr_virtual_pointer_manager_v1_interface(), cw_zwlr_virtual_pointer_v1_interface(),
+            cw_xdg_activation_v1_interface(), cw_xdg_activation_token_v1_interface(),
             cw_zwlr_data_control_manager_v1_interface(), cw_zwlr_data_control_device_v1_interface(),
             cw_zwlr_data_control_source_v1_interface(), cw_zwlr_data_control_offer_v1_interface(),
             cw_zwp_primary_selection_device_manager_v1_interface(), cw_zwp_primary_selection_device_v1_interface(),

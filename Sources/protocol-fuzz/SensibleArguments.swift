@@ -157,6 +157,9 @@ extension TypedSession {
             // The write end of a pipe, as a paste sends (the source writes into it).
             let f = fds.make(.pipeWrite, size: 0)
             return [.string(Array(rng.pick(["text/plain", "text/uri-list", "image/png"]).utf8)), .fd(f?.fd ?? -1, kind: f?.kind ?? "none")]
+        case ("xdg_activation_token_v1", "set_serial"): return [serial, live("wl_seat")]
+        case ("xdg_activation_token_v1", "set_surface"): return [live("wl_surface")]
+        case ("xdg_activation_v1", "activate"): return [.string(Array((rng.chance(0.5) ? "0-0" : "not-a-token").utf8)), live("wl_surface")]
         case ("zwlr_virtual_pointer_manager_v1", "create_virtual_pointer"): return [maybe("wl_seat"), .freshID]
         case ("zwlr_virtual_pointer_manager_v1", "create_virtual_pointer_with_output"): return [maybe("wl_seat"), maybe("wl_output"), .freshID]
         case ("zwlr_virtual_pointer_v1", "motion"): return [u(0...1_000_000), fixed(-50...50), fixed(-50...50)]

@@ -335,3 +335,42 @@ extension KeyboardTests {
         #expect(raw.client.displayError?.objectID == raw.pointer && raw.client.displayError?.code == bad.code, "\(String(describing: raw.client.displayError))")
     }
 }
+
+/// xdg_activation_v1: a token made with a recent input serial activates another window (the
+/// keyboard focus follows); one without, or used twice, activates nothing.
+@Suite struct XdgActivationTests {
+    @Test func aTokenWithAnInputSerialActivatesOnceAndOthersNever() throws {
+        let c = try CompositorProcess(["--width", "320", "--height", "240"])
+        let context = try ClientContext(displayName: "\(c.runtime.path)/\(c.socketName)", timeout: .seconds(30))
+        let keyboard = try Keyboard(registry: context.registry, timeout: .seconds(30))
+        let activation = try XdgActivation(registry: context.registry)
+        let buffers = try BufferSet(shm: context.shm, width: 32, height: 32, count: 1)
+        var windows: [Toplevel] = []
+        for title in ["first", "second"] {
+            let t = Toplevel(context: context, title: title, appID: "test")
+            try t.waitForConfigure(timeout: .seconds(30)).orThrow(waitingFor: "configure")
+            _ = t.present(buffers.buffers[0], requestFrame: false)
+            try context.connection.roundtrip(timeout: .seconds(30)).orThrow(waitingFor: "the map")
+            windows.append(t)
+        }
+        #expect(keyboard.focus == windows[1].surface.proxy)
+
+        let withoutInput = try activation.token(serial: nil, seat: keyboard)
+        let invented = try activation.token(serial: keyboard.enterSerial &+ 1000, seat: keyboard)
+        #expect(!withoutInput.isEmpty && withoutInput != invented)
+        for token in [withoutInput, invented, "never-issued"] {
+            activation.activate(token: token, surface: windows[0].surface)
+            try context.connection.roundtrip(timeout: .seconds(30)).orThrow(waitingFor: "the activation")
+            #expect(keyboard.focus == windows[1].surface.proxy, "\(token) activated a window")
+        }
+        let granted = try activation.token(serial: keyboard.enterSerial, seat: keyboard)
+        activation.activate(token: granted, surface: windows[0].surface)
+        try context.connection.roundtrip(timeout: .seconds(30)).orThrow(waitingFor: "the activation")
+        #expect(keyboard.focus == windows[0].surface.proxy, "a token with the enter serial did not activate")
+        // Used up: it cannot bring the other window back.
+        activation.activate(token: granted, surface: windows[1].surface)
+        try context.connection.roundtrip(timeout: .seconds(30)).orThrow(waitingFor: "the activation")
+        #expect(keyboard.focus == windows[0].surface.proxy)
+        #expect(c.isRunning)
+    }
+}

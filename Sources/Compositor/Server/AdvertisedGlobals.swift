@@ -95,6 +95,7 @@ extension Server {
             GlobalDefinition(cw_zwp_virtual_keyboard_manager_v1_interface(), VirtualKeyboardManager.version) { s, c, v, id in
                 VirtualKeyboardManager.bind(s.virtualKeyboardState, c, v, id)
             },
+            GlobalDefinition(cw_xdg_activation_v1_interface(), XdgActivation.version) { s, c, v, id in XdgActivation.bind(s.xdgActivationState, c, v, id) },
             GlobalDefinition(cw_zwlr_virtual_pointer_manager_v1_interface(), VirtualPointerManager.version) { s, c, v, id in
                 VirtualPointerManager.bind(s.virtualPointerState, c, v, id)
             },

@@ -41,6 +41,7 @@ public final class Server {
     package private(set) lazy var seatState = SeatState(context: self, seat: seat)
     package private(set) lazy var virtualKeyboardState = VirtualKeyboardState(context: self, seat: seat)
     package private(set) lazy var virtualPointerState = VirtualPointerState(context: self, seat: seat)
+    package private(set) lazy var xdgActivationState = XdgActivationState(context: self, seat: seat)
     package private(set) lazy var dataControlState = DataControlState(context: self, selection: selection, primary: primarySelection)
     package private(set) lazy var primarySelectionState = PrimarySelectionState(context: self, selection: primarySelection, seat: seat)
     package private(set) lazy var dataDeviceState = DataDeviceState(context: self, selection: selection, seat: seat)
