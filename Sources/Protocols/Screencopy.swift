@@ -130,7 +130,7 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
     private func targetReady(_ ready: Bool) {
         guard resource != nil, target != nil else { return }
         if ready { return state.frames.observeFrames(self) }
-        fail("the target dma-buf was not ready at the \(state.fenceDeadlineMs) ms fence deadline")
+        fail("screencopy target dma-buf not ready at the \(state.fenceDeadlineMs) ms fence deadline")
     }
 
     package func frameComposited(_ frame: FrameInfo) -> Bool {

@@ -50,11 +50,14 @@ package final class Shell: XdgShellDelegate, SeatDelegate {
 
     /// Maximize and fullscreen are honoured as asked (a headless output has no panel to keep
     /// clear yet): the window covers the output, placed at its corner (`placement`).
+    /// Either restores a minimized window first.
     package func maximizeRequested(_ toplevel: XdgToplevel, _ maximize: Bool) {
+        if toplevel.minimized { minimizeRequested(toplevel, false) }
         toplevel.setWindowStates(maximized: maximize)
     }
 
     package func fullscreenRequested(_ toplevel: XdgToplevel, _ fullscreen: Bool) {
+        if toplevel.minimized { minimizeRequested(toplevel, false) }
         toplevel.setWindowStates(fullscreen: fullscreen)
     }
 
@@ -105,6 +108,30 @@ package final class Shell: XdgShellDelegate, SeatDelegate {
             return t
         }.first
         activate(next)
+    }
+
+    // MARK: minimize, and a taskbar's requests
+
+    /// Minimized, a window leaves the scene (nothing shows it, nothing under the pointer is it)
+    /// but stays a toplevel a taskbar lists; restored, it comes back where it was, on top and
+    /// active.
+    package func minimizeRequested(_ toplevel: XdgToplevel, _ minimize: Bool) {
+        guard minimize != toplevel.minimized else { return }
+        toplevel.setMinimized(minimize)
+        if minimize {
+            if let surface = toplevel.surface, surface.view != nil { scene.unmap(surface) }
+            toplevelGone(toplevel)  // the focus moves on
+        } else {
+            toplevel.restore()
+            activate(toplevel)
+        }
+    }
+
+    /// A taskbar's activate: restored if minimized, raised, focused.
+    package func activateRequested(_ toplevel: XdgToplevel) {
+        if toplevel.minimized { return minimizeRequested(toplevel, false) }
+        if let view = toplevel.surface?.view { scene.raise(view) }
+        activate(toplevel)
     }
 
     /// Where keyboard input goes: the topmost grabbing popup, else the active window.

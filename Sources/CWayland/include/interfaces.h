@@ -14,6 +14,7 @@
 #include "single-pixel-buffer-v1-server-protocol.h"
 #include "viewporter-server-protocol.h"
 #include "wlr-export-dmabuf-unstable-v1-server-protocol.h"
+#include "wlr-foreign-toplevel-management-unstable-v1-server-protocol.h"
 #include "wlr-screencopy-unstable-v1-server-protocol.h"
 #include "xdg-decoration-unstable-v1-server-protocol.h"
 #include "xdg-foreign-unstable-v2-server-protocol.h"
@@ -70,6 +71,8 @@ static inline const struct wl_interface *cw_wp_viewporter_interface(void) { retu
 static inline const struct wl_interface *cw_wp_viewport_interface(void) { return &wp_viewport_interface; }
 static inline const struct wl_interface *cw_zwlr_export_dmabuf_manager_v1_interface(void) { return &zwlr_export_dmabuf_manager_v1_interface; }
 static inline const struct wl_interface *cw_zwlr_export_dmabuf_frame_v1_interface(void) { return &zwlr_export_dmabuf_frame_v1_interface; }
+static inline const struct wl_interface *cw_zwlr_foreign_toplevel_manager_v1_interface(void) { return &zwlr_foreign_toplevel_manager_v1_interface; }
+static inline const struct wl_interface *cw_zwlr_foreign_toplevel_handle_v1_interface(void) { return &zwlr_foreign_toplevel_handle_v1_interface; }
 static inline const struct wl_interface *cw_zwlr_screencopy_manager_v1_interface(void) { return &zwlr_screencopy_manager_v1_interface; }
 static inline const struct wl_interface *cw_zwlr_screencopy_frame_v1_interface(void) { return &zwlr_screencopy_frame_v1_interface; }
 static inline const struct wl_interface *cw_zxdg_decoration_manager_v1_interface(void) { return &zxdg_decoration_manager_v1_interface; }

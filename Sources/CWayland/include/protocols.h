@@ -25,6 +25,8 @@
 #include "viewporter-client-protocol.h"
 #include "wlr-export-dmabuf-unstable-v1-server-protocol.h"
 #include "wlr-export-dmabuf-unstable-v1-client-protocol.h"
+#include "wlr-foreign-toplevel-management-unstable-v1-server-protocol.h"
+#include "wlr-foreign-toplevel-management-unstable-v1-client-protocol.h"
 #include "wlr-screencopy-unstable-v1-server-protocol.h"
 #include "wlr-screencopy-unstable-v1-client-protocol.h"
 #include "xdg-decoration-unstable-v1-server-protocol.h"

@@ -65,6 +65,9 @@ extension Server {
             GlobalDefinition(cw_ext_foreign_toplevel_list_v1_interface(), ForeignToplevelList.version) { s, c, v, id in
                 ForeignToplevelListState.bind(s.xdgShellState.foreignToplevels, c, v, id)
             },
+            GlobalDefinition(cw_zwlr_foreign_toplevel_manager_v1_interface(), WlrForeignToplevelManager.version) { s, c, v, id in
+                ForeignToplevelListState.bindWlr(s.xdgShellState.foreignToplevels, c, v, id)
+            },
             GlobalDefinition(cw_ext_foreign_toplevel_image_capture_source_manager_v1_interface(), ToplevelImageCaptureSourceManager.version) { s, c, v, id in
                 ToplevelImageCaptureSourceManager.bind(s.xdgShellState.foreignToplevels, c, v, id)
             },

@@ -254,6 +254,13 @@ package enum XdgWmBaseError: UInt32, ProtocolErrorCode {
     case unresponsive = 6
 }
 
+/// `zwlr_foreign_toplevel_handle_v1.error`
+package enum ZwlrForeignToplevelHandleV1Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "zwlr_foreign_toplevel_handle_v1"
+    /// the provided rectangle is invalid
+    case invalidRectangle = 0
+}
+
 /// `zwlr_screencopy_frame_v1.error`
 package enum ZwlrScreencopyFrameV1Error: UInt32, ProtocolErrorCode {
     package static let interfaceName = "zwlr_screencopy_frame_v1"

@@ -1780,6 +1780,110 @@ package enum ZwlrExportDmabufManagerV1Request {
     }
 }
 
+/// The requests of `zwlr_foreign_toplevel_handle_v1`.
+package enum ZwlrForeignToplevelHandleV1Request {
+    /// requests that the toplevel be maximized
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.set_maximized` (opcode 0).
+    case setMaximized
+    /// requests that the toplevel be unmaximized
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.unset_maximized` (opcode 1).
+    case unsetMaximized
+    /// requests that the toplevel be minimized
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.set_minimized` (opcode 2).
+    case setMinimized
+    /// requests that the toplevel be unminimized
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.unset_minimized` (opcode 3).
+    case unsetMinimized
+    /// activate the toplevel
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.activate` (opcode 4).
+    ///
+    /// - seat (`object wl_seat`)
+    case activate(seat: OpaquePointer)
+    /// request that the toplevel be closed
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.close` (opcode 5).
+    case close
+    /// the rectangle which represents the toplevel
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.set_rectangle` (opcode 6).
+    ///
+    /// - surface (`object wl_surface`)
+    /// - x
+    /// - y
+    /// - width
+    /// - height
+    case setRectangle(surface: OpaquePointer, x: Int32, y: Int32, width: Int32, height: Int32)
+    /// destroy the zwlr_foreign_toplevel_handle_v1 object
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.destroy` (opcode 7). Destructor.
+    case destroy
+    /// request that the toplevel be fullscreened
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.set_fullscreen` (opcode 8). Since version 2.
+    ///
+    /// - output (`object wl_output, nullable`)
+    case setFullscreen(output: OpaquePointer?)
+    /// request that the toplevel be unfullscreened
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.unset_fullscreen` (opcode 9). Since version 2.
+    case unsetFullscreen
+
+    /// Decodes `request` (a request on a `zwlr_foreign_toplevel_handle_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .setMaximized
+        case 1:
+            self = .unsetMaximized
+        case 2:
+            self = .setMinimized
+        case 3:
+            self = .unsetMinimized
+        case 4:
+            guard let arg0 = request.object(0) else { return nil }
+            self = .activate(seat: arg0)
+        case 5:
+            self = .close
+        case 6:
+            guard let arg0 = request.object(0) else { return nil }
+            self = .setRectangle(surface: arg0, x: request.int(1), y: request.int(2), width: request.int(3), height: request.int(4))
+        case 7:
+            self = .destroy
+        case 8:
+            self = .setFullscreen(output: request.object(0))
+        case 9:
+            self = .unsetFullscreen
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `zwlr_foreign_toplevel_manager_v1`.
+package enum ZwlrForeignToplevelManagerV1Request {
+    /// stop sending events
+    ///
+    /// `zwlr_foreign_toplevel_manager_v1.stop` (opcode 0).
+    case stop
+
+    /// Decodes `request` (a request on a `zwlr_foreign_toplevel_manager_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .stop
+        default:
+            return nil
+        }
+    }
+}
+
 /// The requests of `zwlr_screencopy_frame_v1`.
 package enum ZwlrScreencopyFrameV1Request {
     /// copy the frame
