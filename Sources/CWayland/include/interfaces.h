@@ -6,6 +6,7 @@
 #include "ext-image-capture-source-v1-server-protocol.h"
 #include "ext-image-copy-capture-v1-server-protocol.h"
 #include "ext-transient-seat-v1-server-protocol.h"
+#include "fractional-scale-v1-server-protocol.h"
 #include "idle-inhibit-unstable-v1-server-protocol.h"
 #include "linux-dmabuf-unstable-v1-server-protocol.h"
 #include "linux-drm-syncobj-v1-server-protocol.h"
@@ -54,6 +55,8 @@ static inline const struct wl_interface *cw_ext_image_copy_capture_frame_v1_inte
 static inline const struct wl_interface *cw_ext_image_copy_capture_cursor_session_v1_interface(void) { return &ext_image_copy_capture_cursor_session_v1_interface; }
 static inline const struct wl_interface *cw_ext_transient_seat_manager_v1_interface(void) { return &ext_transient_seat_manager_v1_interface; }
 static inline const struct wl_interface *cw_ext_transient_seat_v1_interface(void) { return &ext_transient_seat_v1_interface; }
+static inline const struct wl_interface *cw_wp_fractional_scale_manager_v1_interface(void) { return &wp_fractional_scale_manager_v1_interface; }
+static inline const struct wl_interface *cw_wp_fractional_scale_v1_interface(void) { return &wp_fractional_scale_v1_interface; }
 static inline const struct wl_interface *cw_zwp_idle_inhibit_manager_v1_interface(void) { return &zwp_idle_inhibit_manager_v1_interface; }
 static inline const struct wl_interface *cw_zwp_idle_inhibitor_v1_interface(void) { return &zwp_idle_inhibitor_v1_interface; }
 static inline const struct wl_interface *cw_zwp_linux_dmabuf_v1_interface(void) { return &zwp_linux_dmabuf_v1_interface; }

@@ -9,6 +9,8 @@
 #include "ext-image-copy-capture-v1-client-protocol.h"
 #include "ext-transient-seat-v1-server-protocol.h"
 #include "ext-transient-seat-v1-client-protocol.h"
+#include "fractional-scale-v1-server-protocol.h"
+#include "fractional-scale-v1-client-protocol.h"
 #include "idle-inhibit-unstable-v1-server-protocol.h"
 #include "idle-inhibit-unstable-v1-client-protocol.h"
 #include "linux-dmabuf-unstable-v1-server-protocol.h"

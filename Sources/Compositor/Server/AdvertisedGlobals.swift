@@ -77,6 +77,9 @@ extension Server {
             GlobalDefinition(cw_org_kde_kwin_server_decoration_manager_interface(), KdeServerDecorationManager.version) { _, c, v, id in
                 KdeServerDecorationManager.bind(c, v, id)
             },
+            GlobalDefinition(cw_wp_fractional_scale_manager_v1_interface(), FractionalScaleManager.version) { s, c, v, id in
+                FractionalScaleState.bind(s.compositorState.fractionalScale, c, v, id)
+            },
             GlobalDefinition(cw_wp_single_pixel_buffer_manager_v1_interface(), SinglePixelBufferManager.version) { _, c, v, id in
                 SinglePixelBufferManager.bind(c, v, id)
             },

@@ -138,6 +138,13 @@ package enum WlSurfaceError: UInt32, ProtocolErrorCode {
     case invalidOffset = 3
 }
 
+/// `wp_fractional_scale_manager_v1.error`
+package enum WpFractionalScaleManagerV1Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "wp_fractional_scale_manager_v1"
+    /// the surface already has a fractional_scale object associated
+    case fractionalScaleExists = 0
+}
+
 /// `wp_linux_drm_syncobj_manager_v1.error`
 package enum WpLinuxDrmSyncobjManagerV1Error: UInt32, ProtocolErrorCode {
     package static let interfaceName = "wp_linux_drm_syncobj_manager_v1"

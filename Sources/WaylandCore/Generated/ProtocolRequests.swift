@@ -1141,6 +1141,54 @@ package enum WlTouchRequest {
     }
 }
 
+/// The requests of `wp_fractional_scale_manager_v1`.
+package enum WpFractionalScaleManagerV1Request {
+    /// unbind the fractional surface scale interface
+    ///
+    /// `wp_fractional_scale_manager_v1.destroy` (opcode 0). Destructor.
+    case destroy
+    /// extend surface interface for scale information
+    ///
+    /// `wp_fractional_scale_manager_v1.get_fractional_scale` (opcode 1).
+    ///
+    /// - id: the new surface scale info interface id (`new_id wp_fractional_scale_v1`)
+    /// - surface: the surface (`object wl_surface`)
+    case getFractionalScale(id: UInt32, surface: OpaquePointer)
+
+    /// Decodes `request` (a request on a `wp_fractional_scale_manager_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        case 1:
+            guard let arg1 = request.object(1) else { return nil }
+            self = .getFractionalScale(id: request.newID(0), surface: arg1)
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `wp_fractional_scale_v1`.
+package enum WpFractionalScaleV1Request {
+    /// remove surface scale information for surface
+    ///
+    /// `wp_fractional_scale_v1.destroy` (opcode 0). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `wp_fractional_scale_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
 /// The requests of `wp_linux_drm_syncobj_manager_v1`.
 package enum WpLinuxDrmSyncobjManagerV1Request {
     /// destroy explicit synchronization factory object
