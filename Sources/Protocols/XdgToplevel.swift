@@ -14,6 +14,9 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
     private var xdgSurface: XdgSurface?
     private var title = "", appID = ""
     package private(set) var maximized = false, fullscreen = false
+    /// The layout rectangle of the output named by the last set_fullscreen (nil: none named,
+    /// the shell picks).
+    package private(set) var fullscreenOutput: Rect?
     /// The size an interactive resize asks for, while it lasts.
     private var resizeSize: (Int32, Int32)?
     /// Whether this is the focused window (the seat's active toplevel).
@@ -60,7 +63,8 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
             state.delegate.maximizeRequested(self, true)
         case .unsetMaximized?:
             state.delegate.maximizeRequested(self, false)
-        case .setFullscreen?:  // the shell picks the output (there is one), whichever the client names
+        case let .setFullscreen(output)?:  // on the output named, else on the shell's choice
+            fullscreenOutput = WlOutput.output(of: output)?.layout
             state.delegate.fullscreenRequested(self, true)
         case .unsetFullscreen?:
             state.delegate.fullscreenRequested(self, false)

@@ -27,9 +27,10 @@ package final class PixmanRenderer {
         package var opaque: Region
     }
 
-    /// Returns the buffers whose read faulted (SIGBUS caught by the guard).
+    /// Returns the buffers whose read faulted (SIGBUS caught by the guard). `damage` is in the
+    /// target's pixels; the target's (0, 0) is the layout's `origin` (an output's position).
     @discardableResult
-    package func render(_ scene: Scene, into target: OpaquePointer, damage: Region) -> [Buffer] {
+    package func render(_ scene: Scene, into target: OpaquePointer, damage: Region, origin: (x: Int32, y: Int32) = (0, 0)) -> [Buffer] {
         guard !damage.isEmpty else { return [] }
         defer { pixman_image_set_clip_region32(target, nil) }
 
@@ -39,7 +40,7 @@ package final class PixmanRenderer {
         spare = []
         defer { paints.removeAll(keepingCapacity: true); spare = paints }
         scene.forEachSurface { surface, x, y in
-            let frame = Rect(x: x, y: y, width: surface.width, height: surface.height)
+            let frame = Rect(x: x - origin.x, y: y - origin.y, width: surface.width, height: surface.height)
             guard surface.current.buffer != nil, !frame.isEmpty else { return }
             paints.append(Paint(surface: surface, frame: frame, visible: Region(), opaque: Region()))
         }

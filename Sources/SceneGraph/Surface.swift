@@ -53,6 +53,9 @@ package final class Surface {
     package var bufferSinceFrame: UInt64 = 0
     /// Whether the surface is on the output now (maintained by the scene, for enter/leave).
     package var isMapped = false
+    /// The outputs the surface overlaps now, bit i for the scene's output i (maintained by the
+    /// scene, for wl_surface.enter and leave per output).
+    package var outputMask: UInt64 = 0
 
     // MARK: sub-surfaces (wl_subsurface spec)
 

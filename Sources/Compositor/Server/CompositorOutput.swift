@@ -1,0 +1,40 @@
+import Buffers
+import SurfaceModel
+import SceneGraph
+import Outputs
+import Protocols
+
+/// One output as the compositor runs it (sway's `sway_output` beside `wlr_output`): the output
+/// (backend, swapchain, mode, place in the layout), its own frame clock, the layout damage not
+/// composited on it yet, its capture consumers, and its wl_output state.
+package final class CompositorOutput: FrameSource {
+    package let output: Output
+    /// Its position in `Server.outputs` and the scene's layout (the bit of `Surface.outputMask`).
+    package let index: Int
+    package let frameClock: FrameClock
+    package let outputState: OutputState
+    /// Scene damage on this output not composited yet, in output-local layout coordinates.
+    package var damage = Region()
+    /// Capture consumers waiting for this output's frames (export-dmabuf, screencopy).
+    package var frameObservers: [FrameObserver] = []
+    /// Framebuffer damage composited since consumers were last given a frame. Every composite
+    /// adds to it, whoever asked for it (a vblank, a consumer, a screenshot, SIGUSR1), so a frame
+    /// composited outside a vblank still reaches consumers' damage (copy_with_damage).
+    package var unobservedDamage = Region()
+    /// The last `FrameInfo.sequence` of this output.
+    package var observedFrames: UInt64 = 0
+
+    package init(output: Output, index: Int, loop: OpaquePointer, scene: Scene) {
+        self.output = output
+        self.index = index
+        frameClock = FrameClock(loop: loop, refreshMilliHz: output.refreshMilliHz)
+        outputState = OutputState(output: output, index: index, scene: scene)
+    }
+
+    /// Calls `observer` after every frame of this output until it returns false, and makes sure
+    /// a frame comes.
+    package func observeFrames(_ observer: FrameObserver) {
+        frameObservers.append(observer)
+        frameClock.schedule()
+    }
+}
