@@ -83,7 +83,7 @@ package final class Output {
         var out = Region()
         for r in damage.rects {
             let scaled = Rect(x: r.x * s, y: r.y * s, width: r.width * s, height: r.height * s)
-            out.formUnion(placement.transform.apply(scaled, width: size.width * s, height: size.height * s))
+            out.formUnion(placement.transform.inverse.apply(scaled, width: size.width * s, height: size.height * s))
         }
         return out.intersection(bounds)
     }
@@ -137,9 +137,11 @@ package final class Output {
     /// Copies the canvas onto the framebuffer through the scale and transform, within `region`.
     private func mapCanvas(_ canvas: OpaquePointer, into target: OpaquePointer, _ region: Region) {
         guard !region.isEmpty else { return }
-        // pixman maps destination (framebuffer) pixels to source (canvas) ones: the inverse
-        // transform in framebuffer pixels, then down by the scale.
-        let (a, b, c, d, e, f) = placement.transform.inverse.surfaceToBuffer(width: Double(width), height: Double(height))
+        // pixman maps destination (framebuffer) pixels to source (canvas) ones, down by the scale.
+        // An output's transform is the inverse of a buffer's (as in wlroots, whose renderer
+        // inverts buffer transforms, not output ones): the layout → framebuffer map is
+        // `transform.inverse` as a buffer transform, so framebuffer → layout is `transform`.
+        let (a, b, c, d, e, f) = placement.transform.surfaceToBuffer(width: Double(width), height: Double(height))
         let k = 1 / Double(max(placement.scale, 1))
         func fx(_ v: Double) -> pixman_fixed_t { pixman_fixed_t((v * 65536.0).rounded()) }
         var m = pixman_transform_t()

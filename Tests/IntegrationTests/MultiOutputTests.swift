@@ -183,10 +183,48 @@ import Testing
         let capturer = try OutputCapture(connection: try Connection(displayName: display), timeout: Self.timeout)
         let frame = try capturer.capture(.screencopy, output: capturer.outputs[1], timeout: Self.timeout)
         #expect(frame.image.width == 320 && frame.image.height == 240)
-        // Transform 90 (wl_output.transform, as wlroots' wlr_box_transform): the layout's top
-        // lies along the framebuffer's right edge.
-        #expect(frame.image.rgb(x: 300, y: 120) == 0x00FF00 && frame.image.rgb(x: 161, y: 5) == 0x00FF00, "0x\(String(frame.image.rgb(x: 300, y: 120), radix: 16))")
-        #expect(frame.image.rgb(x: 20, y: 120) == 0x0000FF && frame.image.rgb(x: 158, y: 234) == 0x0000FF, "0x\(String(frame.image.rgb(x: 20, y: 120), radix: 16))")
+        // Transform 90, as wlroots renders it (and grim turns it upright, below): the layout's
+        // top lies along the framebuffer's left edge.
+        #expect(frame.image.rgb(x: 20, y: 120) == 0x00FF00 && frame.image.rgb(x: 158, y: 234) == 0x00FF00, "0x\(String(frame.image.rgb(x: 20, y: 120), radix: 16))")
+        #expect(frame.image.rgb(x: 300, y: 120) == 0x0000FF && frame.image.rgb(x: 161, y: 5) == 0x0000FF, "0x\(String(frame.image.rgb(x: 300, y: 120), radix: 16))")
+        #expect(!c.log.contains("protocol error"), "\(c.log)")
+        let exit = c.terminate()
+        #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
+    }
+
+    /// grim composes the layout from each output's screencopy and zxdg_output_v1 rectangle (a
+    /// scaled, rotated output included), and `grim -o NAME` takes one output by its wl_output name.
+    @Test func grimCapturesTheLayoutAndEachOutputByName() throws {
+        let grim = "/usr/bin/grim"
+        try #require(FileManager.default.fileExists(atPath: grim), "install grim (scripts/test does)")
+        let c = try CompositorProcess(["--output", "320x240", "--output", "320x240@30,scale=2,transform=90"])
+        let display = "\(c.runtime.path)/\(c.socketName)"
+        let context = try ClientContext(displayName: display, timeout: Self.timeout)
+        let outputs = try OutputList(registry: context.registry, timeout: Self.timeout).outputs
+        try #require(outputs.count == 2)
+        let left = try Window(context, "left", colour: 0xFFFF_0000, fullscreenOn: outputs[0])
+        let right = try Window(context, "right", colour: 0xFF00_FF00, fullscreenOn: outputs[1])
+        try right.show(0xFF00_FF00, split: 0xFF00_00FF)
+        _ = left
+
+        let whole = "\(c.runtime.path)/grim.png", one = "\(c.runtime.path)/grim-2.png"
+        #expect(try c.run(grim, [whole], timeout: 30, tag: "grim").status == 0)
+        #expect(try c.run(grim, ["-o", "HEADLESS-2", one], timeout: 30, tag: "grim-o").status == 0)
+        // The layout is 440x240: output 1 at 0..320, output 2 (120x160 logical) at 320..440;
+        // grim draws it at the greatest output scale (2).
+        let shot = try PNGImage(bytes: [UInt8](try #require(FileManager.default.contents(atPath: whole))))
+        let k = shot.width / 440
+        #expect((k == 1 || k == 2) && shot.width == 440 * k && shot.height == 240 * k, "\(shot.width)x\(shot.height)")
+        func at(_ x: Int, _ y: Int) -> UInt32 { shot.rgb(x * k, y * k) }
+        #expect(at(10, 10) == 0xFF0000 && at(319, 239) == 0xFF0000)
+        #expect(at(330, 10) == 0x00FF00 && at(430, 70) == 0x00FF00, "0x\(String(at(330, 10), radix: 16))")
+        #expect(at(330, 90) == 0x0000FF && at(430, 150) == 0x0000FF, "0x\(String(at(330, 90), radix: 16))")
+        #expect(at(330, 200) == 0, "below output 2 lies no output: 0x\(String(at(330, 200), radix: 16))")
+        // One output alone, upright at its logical size times its scale.
+        let alone = try PNGImage(bytes: [UInt8](try #require(FileManager.default.contents(atPath: one))))
+        let j = alone.width / 120
+        #expect((j == 1 || j == 2) && alone.width == 120 * j && alone.height == 160 * j, "\(alone.width)x\(alone.height)")
+        #expect(alone.rgb(5 * j, 5 * j) == 0x00FF00 && alone.rgb(115 * j, 75 * j) == 0x00FF00 && alone.rgb(5 * j, 85 * j) == 0x0000FF)
         #expect(!c.log.contains("protocol error"), "\(c.log)")
         let exit = c.terminate()
         #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")

@@ -370,6 +370,7 @@ public final class Server {
     /// frame work (commits latched, callbacks) whatever was damaged.
     private func distributeSceneDamage() {
         let damage = scene.takeDamage()
+        guard !damage.isEmpty else { return }  // else a frame would ask for the next, forever
         for o in outputs {
             let layout = o.output.layout
             let local = damage.intersection(layout)
