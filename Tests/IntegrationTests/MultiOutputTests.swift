@@ -192,6 +192,45 @@ import Testing
         #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
     }
 
+    /// Each output has its own damage: copy_with_damage of an output reports what changed on
+    /// it, in its own coordinates, and nothing that changed on another output.
+    @Test func copyWithDamageReportsEachOutputsOwnDamage() throws {
+        let c = try CompositorProcess(["--output", "320x240", "--output", "320x240"])
+        let display = "\(c.runtime.path)/\(c.socketName)"
+        let context = try ClientContext(displayName: display, timeout: Self.timeout)
+        let outputs = try OutputList(registry: context.registry, timeout: Self.timeout).outputs
+        try #require(outputs.count == 2)
+        let right = try Window(context, "right", colour: 0xFF00_FF00, fullscreenOn: outputs[1])
+        let left = try Window(context, "left", colour: 0xFFFF_0000, size: (64, 64))
+        let capturer = try OutputCapture(connection: try Connection(displayName: display), timeout: Self.timeout)
+        let (one, two) = (capturer.outputs[0], capturer.outputs[1])
+        #expect(try capturer.capture(.screencopy, output: one, withDamage: true, timeout: Self.timeout).damage
+                == [CaptureRect(x: 0, y: 0, width: 320, height: 240)])
+        #expect(try capturer.capture(.screencopy, output: two, withDamage: true, timeout: Self.timeout).damage
+                == [CaptureRect(x: 0, y: 0, width: 320, height: 240)])
+
+        // A 10x10 change at (100, 50) of the fullscreen window on output 2.
+        let b = right.buffers.buffers[0]
+        for y in 50..<60 { for x in 100..<110 { b.pixels[y * b.width + x] = 0xFF00_00FF } }
+        right.toplevel.surface.attach(b)
+        right.toplevel.surface.damageBuffer(x: 100, y: 50, width: 10, height: 10)
+        let cb = right.toplevel.surface.requestFrame()
+        right.toplevel.surface.commit()
+        try context.connection.wait(timeout: Self.timeout) { cb.isDone }.orThrow(waitingFor: "frame callback")
+        let changed = try capturer.capture(.screencopy, output: two, withDamage: true, timeout: Self.timeout)
+        #expect(changed.damage == [CaptureRect(x: 100, y: 50, width: 10, height: 10)], "\(changed.damage)")
+        #expect(changed.image.rgb(x: 105, y: 55) == 0x0000FF && changed.image.rgb(x: 99, y: 55) == 0x00FF00)
+
+        // Output 1's next damage is its own window's change, not output 2's.
+        try left.show(0xFFFF_FF00)
+        let own = try capturer.capture(.screencopy, output: one, withDamage: true, timeout: Self.timeout)
+        #expect(own.damage == [CaptureRect(x: 64, y: 64, width: 64, height: 64)], "\(own.damage)")
+        #expect(own.image.rgb(x: 70, y: 70) == 0xFFFF00)
+        #expect(!c.log.contains("protocol error"), "\(c.log)")
+        let exit = c.terminate()
+        #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
+    }
+
     /// grim composes the layout from each output's screencopy and zxdg_output_v1 rectangle (a
     /// scaled, rotated output included), and `grim -o NAME` takes one output by its wl_output name.
     @Test func grimCapturesTheLayoutAndEachOutputByName() throws {

@@ -93,7 +93,7 @@ public struct OutputConfiguration: Sendable, Equatable {
     public init(parsing text: String) throws(OutputSyntaxError) {
         var fields = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         let mode = fields.removeFirst()
-        let (size, hz) = mode.split(separator: "@", maxSplits: 1).map(String.init).pair
+        let (size, hz) = mode.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init).pair
         guard let (w, h) = Self.pair(size), (1...16384).contains(w), (1...16384).contains(h) else {
             throw OutputSyntaxError("\(text): the mode must be WxH[@HZ] with W and H from 1 to 16384 (e.g. 1280x720@30)")
         }
@@ -103,7 +103,7 @@ public struct OutputConfiguration: Sendable, Equatable {
             refreshHz = r
         }
         for field in fields {
-            let (key, value) = field.split(separator: "=", maxSplits: 1).map(String.init).pair
+            let (key, value) = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init).pair
             switch (key, value) {
             case let ("position", value?):
                 guard let (x, y) = Self.pair(value), x >= 0, y >= 0 else {
