@@ -161,6 +161,33 @@ import Testing
         #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
     }
 
+    /// Maximize sizes a window to the output it is on: fullscreen on the smaller second output,
+    /// then maximized there, then no longer fullscreen: it stays maximized on that output, at its
+    /// corner and size, not the first output's.
+    @Test func maximizeFollowsTheWindowsOutput() throws {
+        let c = try CompositorProcess(["--output", "320x240", "--output", "200x100,position=400x50"])
+        let display = "\(c.runtime.path)/\(c.socketName)"
+        let context = try ClientContext(displayName: display, timeout: Self.timeout)
+        let outputs = try OutputList(registry: context.registry, timeout: Self.timeout).outputs
+        try #require(outputs.count == 2)
+        let window = try Window(context, "maximized", colour: 0xFF00_FF00, fullscreenOn: outputs[1])
+        #expect(window.toplevel.suggestedSize == (200, 100))
+        window.toplevel.setMaximized(true)
+        window.toplevel.setFullscreen(false)
+        try context.connection.roundtrip(timeout: Self.timeout).orThrow(waitingFor: "configure")
+        #expect(window.toplevel.suggestedSize == (200, 100), "\(window.toplevel.suggestedSize)")
+        try window.show(0xFF00_00FF)
+        #expect(window.toplevel.surface.isOn(outputs[1]) && !window.toplevel.surface.isOn(outputs[0]))
+        let capturer = try OutputCapture(connection: try Connection(displayName: display), timeout: Self.timeout)
+        let two = try capturer.capture(.screencopy, output: capturer.outputs[1], timeout: Self.timeout)
+        #expect(two.image.rgb(x: 0, y: 0) == 0x0000FF && two.image.rgb(x: 199, y: 99) == 0x0000FF)
+        let one = try capturer.capture(.screencopy, output: capturer.outputs[0], timeout: Self.timeout)
+        #expect(one.image.rgb(x: 100, y: 100) == Self.background)
+        #expect(!c.log.contains("protocol error"), "\(c.log)")
+        let exit = c.terminate()
+        #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
+    }
+
     /// A scaled, rotated output: wl_output says so, zxdg_output_v1 gives its logical size (the
     /// mode rotated, divided by the scale), a fullscreen window gets that size, and the
     /// framebuffer (what screencopy copies) holds it rotated and scaled.
