@@ -161,6 +161,39 @@ import Testing
         #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
     }
 
+    /// Each output has its own frame clock: a window on a 10 Hz output gets its frame callbacks
+    /// 100 ms apart, one on the 60 Hz output about 17 ms apart.
+    @Test func frameCallbacksFollowTheClockOfTheWindowsOutput() throws {
+        let c = try CompositorProcess(["--output", "320x240", "--output", "320x240@10"])
+        let display = "\(c.runtime.path)/\(c.socketName)"
+        let context = try ClientContext(displayName: display, timeout: Self.timeout)
+        let outputs = try OutputList(registry: context.registry, timeout: Self.timeout).outputs
+        try #require(outputs.count == 2)
+        let fast = try Window(context, "fast", colour: 0xFFFF_0000, fullscreenOn: outputs[0])
+        let slow = try Window(context, "slow", colour: 0xFF00_FF00, fullscreenOn: outputs[1])
+        /// Redraws `frames` times paced by frame callbacks; the callbacks' timestamps (ms).
+        func stamps(_ window: Window, frames: Int) throws -> [UInt32] {
+            var times: [UInt32] = []
+            for i in 0..<frames {
+                let b = window.buffers.buffers[i % 2]
+                let cb = try #require(window.toplevel.present(b))
+                try context.connection.wait(timeout: Self.timeout) { cb.isDone }.orThrow(waitingFor: "frame callback")
+                times.append(cb.callbackData)
+            }
+            return times
+        }
+        func median(_ t: [UInt32]) -> UInt32 {
+            let gaps = zip(t.dropFirst(), t).map { $0 &- $1 }.sorted()
+            return gaps[gaps.count / 2]
+        }
+        let slowGap = median(try stamps(slow, frames: 6)), fastGap = median(try stamps(fast, frames: 20))
+        #expect((95...105).contains(slowGap), "10 Hz output: \(slowGap) ms between frame callbacks")
+        #expect((14...20).contains(fastGap), "60 Hz output: \(fastGap) ms between frame callbacks")
+        #expect(!c.log.contains("protocol error"), "\(c.log)")
+        let exit = c.terminate()
+        #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
+    }
+
     /// Maximize sizes a window to the output it is on: fullscreen on the smaller second output,
     /// then maximized there, then no longer fullscreen: it stays maximized on that output, at its
     /// corner and size, not the first output's.

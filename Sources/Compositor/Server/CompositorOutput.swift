@@ -23,6 +23,12 @@ package final class CompositorOutput: FrameSource {
     package var unobservedDamage = Region()
     /// The last `FrameInfo.sequence` of this output.
     package var observedFrames: UInt64 = 0
+    /// Frame callbacks of surfaces on this output committed since its last frame: done after
+    /// its next one.
+    package var pendingFrameCallbacks: [any FrameCallbackObject] = []
+    /// The array a frame works through, swapped with the pending one so that neither side
+    /// allocates per frame (its capacity is kept).
+    package var firingCallbacks: [any FrameCallbackObject] = []
 
     package init(output: Output, index: Int, loop: OpaquePointer, scene: Scene) {
         self.output = output

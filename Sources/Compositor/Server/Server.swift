@@ -71,13 +71,10 @@ public final class Server {
     private var runtimeDirectory: RuntimeDirectory?
     private var listeningSocket: ListeningSocket?
     private var signalSources: [OpaquePointer] = []
-    /// Frame callbacks committed since the last frame: done after the next one is composited.
-    private var pendingFrameCallbacks: [any FrameCallbackObject] = []
     /// Buffers replaced by commits since the last frame (Server.releaseAfterFrame).
     private var pendingReleases: [Buffer] = []
     /// The arrays a frame works through, swapped with the pending ones so that neither side
     /// allocates per frame (their capacity is kept).
-    private var firingCallbacks: [any FrameCallbackObject] = []
     private var firingReleases: [Buffer] = []
     /// Buffers from pools that could shrink, committed since the last frame, with their
     /// surface: checked at the latch when the frame is not composited (Server.checkLatchedPools).
@@ -146,6 +143,7 @@ public final class Server {
         for o in outputs.dropFirst() {
             o.frameClock.onFrame = { [unowned self, unowned o] t in
                 self.compositeIfWatched(o)
+                self.fireFrameCallbacks(o, presentedAt: t)
                 self.giveFrameToObservers(o, presentedAt: t)
             }
         }
@@ -299,9 +297,8 @@ public final class Server {
         globals = []
         xdgWmBaseCompatibility?.destroy()
         xdgWmBaseCompatibility = nil
-        pendingFrameCallbacks = []
+        for o in outputs { o.pendingFrameCallbacks = []; o.firingCallbacks = [] }
         pendingReleases = []
-        firingCallbacks = []
         firingReleases = []
         latchChecks = []
         for s in holdingSurfaces { s.dropHeldCommits() }
@@ -315,11 +312,15 @@ public final class Server {
 
     // MARK: frames
 
-    /// A surface committed frame callbacks: they fire after the next frame.
-    package func queueFrameCallbacks(_ callbacks: [any FrameCallbackObject]) {
+    /// A surface committed frame callbacks: they fire after the next frame of the output it is
+    /// on (the first of them when it spans several; the first output when it is on none), so a
+    /// client drawing on a 30 Hz output is paced at 30 Hz.
+    package func queueFrameCallbacks(_ callbacks: [any FrameCallbackObject], of surface: Surface) {
         guard !callbacks.isEmpty else { return }
-        pendingFrameCallbacks.append(contentsOf: callbacks)
-        frameClock.schedule()
+        let index = surface.outputMask.trailingZeroBitCount  // 64 when on none
+        let o = index < outputs.count ? outputs[index] : outputs[0]
+        o.pendingFrameCallbacks.append(contentsOf: callbacks)
+        o.frameClock.schedule()
     }
 
     /// `wl_buffer.release` for a buffer a commit replaced after a frame latched it, sent with the
@@ -401,11 +402,16 @@ public final class Server {
         }
         firingReleases.removeAll(keepingCapacity: true)
         if presented { presentFeedbacks(atNs: ns) }
-        let ms = UInt32(truncatingIfNeeded: ns / 1_000_000)
-        swap(&pendingFrameCallbacks, &firingCallbacks)
-        for cb in firingCallbacks { cb.done(timeMs: ms) }
-        firingCallbacks.removeAll(keepingCapacity: true)
+        fireFrameCallbacks(outputs[0], presentedAt: ns)
         giveFrameToObservers(outputs[0], presentedAt: ns)
+    }
+
+    /// The frame callbacks queued on `o` are done, with its frame's millisecond timestamp.
+    private func fireFrameCallbacks(_ o: CompositorOutput, presentedAt ns: UInt64) {
+        let ms = UInt32(truncatingIfNeeded: ns / 1_000_000)
+        swap(&o.pendingFrameCallbacks, &o.firingCallbacks)
+        for cb in o.firingCallbacks { cb.done(timeMs: ms) }
+        o.firingCallbacks.removeAll(keepingCapacity: true)
     }
 
     /// Hands `o`'s front buffer and the damage since its consumers' last frame to them.

@@ -69,7 +69,7 @@ extension Server {
         if surface.current.buffer !== previous { surface.bufferSinceFrame = framesRun }
         // Attached again before its release went out: it is in use, not released.
         surface.current.buffer?.releasePending = false
-        queueFrameCallbacks(result.frameCallbacks)
+        queueFrameCallbacks(result.frameCallbacks, of: surface)
         // The emptied array goes back to the pending state: the next frame request appends
         // without allocating.
         if surface.pending.frameCallbacks.isEmpty {
