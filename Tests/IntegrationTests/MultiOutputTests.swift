@@ -189,6 +189,18 @@ import Testing
         let slowGap = median(try stamps(slow, frames: 6)), fastGap = median(try stamps(fast, frames: 20))
         #expect((95...105).contains(slowGap), "10 Hz output: \(slowGap) ms between frame callbacks")
         #expect((14...20).contains(fastGap), "60 Hz output: \(fastGap) ms between frame callbacks")
+
+        // wp_presentation: each window's content is presented by its own output, with its
+        // refresh and its wl_output.
+        let presentation = try Presentation(context: context, timeout: Self.timeout)
+        for (window, output, refreshNs) in [(slow, outputs[1], UInt32(100_000_000)), (fast, outputs[0], UInt32(16_666_666))] {
+            let feedback = presentation.feedback(for: window.toplevel.surface)
+            try window.show(0xFF80_8080)
+            try context.connection.wait(timeout: Self.timeout) { feedback.outcome != nil }.orThrow(waitingFor: "presentation feedback")
+            let presented = try #require(feedback.presented, "\(String(describing: feedback.outcome))")
+            #expect(presented.refreshNs == refreshNs, "\(presented)")
+            #expect(feedback.syncOutputProxies.count == 1 && feedback.syncOutputProxies.allSatisfy(output.isProxy), "\(feedback.syncOutputProxies)")
+        }
         #expect(!c.log.contains("protocol error"), "\(c.log)")
         let exit = c.terminate()
         #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")

@@ -142,7 +142,7 @@ public final class Server {
         outputs[0].frameClock.onFrame = { [unowned self] t in self.frame(presentedAt: t) }
         for o in outputs.dropFirst() {
             o.frameClock.onFrame = { [unowned self, unowned o] t in
-                self.compositeIfWatched(o)
+                if self.compositeIfWatched(o) { self.presentFeedbacks(o, atNs: t) }
                 self.fireFrameCallbacks(o, presentedAt: t)
                 self.giveFrameToObservers(o, presentedAt: t)
             }
@@ -317,8 +317,7 @@ public final class Server {
     /// client drawing on a 30 Hz output is paced at 30 Hz.
     package func queueFrameCallbacks(_ callbacks: [any FrameCallbackObject], of surface: Surface) {
         guard !callbacks.isEmpty else { return }
-        let index = surface.outputMask.trailingZeroBitCount  // 64 when on none
-        let o = index < outputs.count ? outputs[index] : outputs[0]
+        let o = frameOutput(of: surface)
         o.pendingFrameCallbacks.append(contentsOf: callbacks)
         o.frameClock.schedule()
     }
@@ -401,7 +400,7 @@ public final class Server {
             buffer.release()
         }
         firingReleases.removeAll(keepingCapacity: true)
-        if presented { presentFeedbacks(atNs: ns) }
+        if presented { presentFeedbacks(outputs[0], atNs: ns) }
         fireFrameCallbacks(outputs[0], presentedAt: ns)
         giveFrameToObservers(outputs[0], presentedAt: ns)
     }
