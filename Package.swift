@@ -175,7 +175,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["compositord", "demo-client", "load-client", "stress-client", "protocol-fuzz", "PNG", "ClientKit", "CWayland",
-                           "WaylandTestSupport", "Misbehave"],
+                           "WaylandTestSupport", "Misbehave", .product(name: "SystemPackage", package: "swift-system")],
             exclude: ["Fixtures"]  // scripts and pages the tests run, read from the source tree
         ),
     ],

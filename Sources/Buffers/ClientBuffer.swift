@@ -19,12 +19,15 @@ package protocol ClientBuffer: AnyObject {
     /// The fd whose implicit fences say when the pixels are ready (a dma-buf's), or nil for
     /// memory that is always ready: a commit of a buffer that is not ready is held (HeldCommits).
     var fenceFd: Int32? { get }
+    /// A capture target only (a wl_shm pool on a disk file under `enforce`): never shown.
+    var captureOnly: Bool { get }
 }
 
 extension ClientBuffer {
     package var canShrink: Bool { false }
     package var fileShrank: Bool { false }
     package var fenceFd: Int32? { nil }
+    package var captureOnly: Bool { false }
 }
 
 /// How reading a client buffer went.

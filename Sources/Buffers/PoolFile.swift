@@ -31,7 +31,11 @@ public struct PoolFile: Sendable, Equatable {
         /// Any hugetlbfs file, memfd (MFD_HUGETLB) or not: a punched hole faults even when the
         /// file is sealed (when no huge page is free), so it is always read under the guard.
         case hugetlbFile = "hugetlb-file"
-        /// A regular file that is not shared memory (a disk, FUSE, NFS...): its page faults can
+        /// A regular file on a local disk file system (ext4, xfs, btrfs, overlay...): not shared
+        /// memory, but its page faults wait only for the disk, never for another process.
+        /// wf-recorder's screencopy buffers are such files (`mkstemp` in /tmp).
+        case diskFile = "disk-file"
+        /// A regular file on any other file system (FUSE, NFS, CIFS, 9p...): its page faults can
         /// wait on another process or the network.
         case regularFile = "regular-file"
         /// A pipe, socket, directory or device: never a pool.
@@ -77,7 +81,9 @@ public struct PoolFile: Sendable, Equatable {
         guard let rawSeals else {
             // Not shared memory. Its file system is named from /proc (no call into it).
             // The name is cut to 24 characters so that the refusal message keeps its fix (SealPolicy.messageLimit).
-            return PoolFile(kind: .regularFile, seals: nil, size: Int(size), typeName: "file on \(fileSystemName(mountID: mount).prefix(24))")
+            let fileSystem = fileSystemName(mountID: mount)
+            return PoolFile(kind: localDiskFileSystems.contains(fileSystem) ? .diskFile : .regularFile, seals: nil, size: Int(size),
+                            typeName: "file on \(fileSystem.prefix(24))")
         }
         // tmpfs or hugetlbfs (F_GET_SEALS answered), so fstatfs cannot reach a daemon.
         let hugetlb = (try? Syscall.fileSystemType(fd)) == hugetlbfsMagic
@@ -132,6 +138,14 @@ public struct PoolFile: Sendable, Equatable {
         }
         return "an unknown file system"
     }
+
+    /// File systems on a local block device (or layered over one, overlay): what a client can
+    /// make wait is at most the disk. FUSE ("fuse", "fuse.sshfs"...), network and virtual
+    /// file systems are not in it.
+    package static let localDiskFileSystems: Set<String> = [
+        "ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "jfs", "reiserfs", "bcachefs", "zfs", "overlay",
+        "vfat", "exfat", "ntfs3", "nilfs2",
+    ]
 
     private static let hugetlbfsMagic = 0x9584_58f6
 

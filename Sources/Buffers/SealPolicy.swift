@@ -7,6 +7,9 @@ import CWayland
 extension SealPolicy {
     public enum Decision: Equatable, Sendable {
         case accept(guarded: Bool)
+        /// A file on a local disk under `enforce`: a screencopy target compositord writes into
+        /// off its main thread (PoolWriter), never shown (its reads could wait for the disk).
+        case acceptForCapture
         /// Add F_SEAL_SHRINK on the client's behalf, then decide again on the file as it is
         /// (sealed, or unsealable when the kernel refused).
         case seal
@@ -23,6 +26,14 @@ extension SealPolicy {
         case .notRegularFile:
             return .refuse(rule: "not-a-regular-file",
                            message: "the pool fd is a \(file.typeName), not a file: send a memfd (memfd_create with MFD_ALLOW_SEALING) sealed with F_SEAL_SHRINK")
+        case .diskFile:
+            switch self {
+            case .guardOnly: return .accept(guarded: true)
+            case .enforce: return .acceptForCapture
+            case .strict:
+                return .refuse(rule: "not-shared-memory",
+                               message: "the pool fd is a \(file.typeName), not shared memory (reads may block): send a memfd sealed with F_SEAL_SHRINK")
+            }
         case .regularFile:
             if self == .guardOnly { return .accept(guarded: true) }
             return .refuse(rule: "not-shared-memory",

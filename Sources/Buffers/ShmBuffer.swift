@@ -18,10 +18,13 @@ package final class ShmBuffer: ClientBuffer {
     /// The pool's file could shrink under this buffer (it is read under the SIGBUS guard).
     package var canShrink: Bool { pool.guarded }
 
+    package var captureOnly: Bool { pool.captureOnly }
+
     /// The pool's file no longer covers this buffer (checked at the latch, on-demand compositing).
     package var fileShrank: Bool { pool.fileEnds(before: layout.offset + layout.span) }
 
     package func withImage(_ body: (OpaquePointer) -> Void) -> BufferRead {
+        guard !pool.captureOnly else { return .unreadable }  // never attached (WlSurface refuses it)
         var outcome = BufferRead.read
         // The pool mapping may have moved since last time (wl_shm_pool.resize): the view rebuilds.
         let ok = pool.read {

@@ -26,6 +26,9 @@ package final class ShmPool {
     package private(set) var file: PoolFile
     /// Reads must happen under the SIGBUS guard (the file could still shrink).
     package private(set) var guarded: Bool
+    /// A disk file under `enforce`: a capture target only. Its buffers are never shown (a read
+    /// could wait for the disk) and captures are written into it off the main thread.
+    package let captureOnly: Bool
     /// A guarded read faulted: the mapping now holds zero pages and the client is being dropped.
     package var faulted: Bool { guardRange.faulted }
     /// The pool's read-only mapping (grown in place or moved by resize).
@@ -36,6 +39,9 @@ package final class ShmPool {
     /// The writable mapping capture targets in this pool are written through (screencopy),
     /// made at the first capture and kept with the pool; grown with it; guarded like reads.
     private let capture: WritableMapping
+    /// Captures into a file that is not shared memory go through this, off the main thread
+    /// (made at the first such capture).
+    private var writer: PoolWriter?
     /// What this pool holds on its client's limits (ClientUsage): its size and one object,
     /// given back when the mapping goes.
     package var charge: Charge?
@@ -43,7 +49,7 @@ package final class ShmPool {
     /// Takes ownership of `fd` (closed on failure too).
     package init(fd rawFD: Int32, size: Int32, policy: SealPolicy) throws(Failure) {
         fd = OwnedFD(adopting: rawFD)  // closed on every way out, failures included
-        let (file, guarded) = try ShmPool.admit(fd: rawFD, size: size, policy: policy, resizing: false)
+        let (file, guarded, captureOnly) = try ShmPool.admit(fd: rawFD, size: size, policy: policy, resizing: false)
         do throws(Errno) {
             mapping = try Mapping(fd: rawFD, length: Int(size))
         } catch {
@@ -51,6 +57,7 @@ package final class ShmPool {
         }
         self.file = file
         self.guarded = guarded
+        self.captureOnly = captureOnly
         guardRange = GuardedRange(address: mapping.base, length: mapping.length)
         capture = WritableMapping(fd: rawFD)
     }
@@ -61,7 +68,7 @@ package final class ShmPool {
             throw Failure(code: WL_SHM_ERROR_INVALID_STRIDE, rule: "shrinking-resize",
                           message: "pool cannot shrink from \(size) to \(newSize) bytes")
         }
-        var (file, stillGuarded) = try ShmPool.admit(fd: fd.rawValue, size: newSize, policy: policy, resizing: true)
+        var (file, stillGuarded, _) = try ShmPool.admit(fd: fd.rawValue, size: newSize, policy: policy, resizing: true)
         if self.file.kind == .sealedByCompositor && file.kind == .sealedMemfd { file.kind = .sealedByCompositor }  // our seal, still
         guard Int(newSize) > size else { return }
         do throws(Errno) {
@@ -100,11 +107,21 @@ package final class ShmPool {
         capture.write(length: size, guarded: guarded, body)
     }
 
+    /// Whether captures into this pool are written off the main thread (`offThreadWriter`): its
+    /// file is not shared memory, so writing it could wait (a disk; under `guard`, FUSE or NFS).
+    package var writesOffThread: Bool { file.kind == .diskFile || file.kind == .regularFile }
+
+    /// The pool's off-thread writer, made at its first use; nil when no fd is left to dup.
+    package var offThreadWriter: PoolWriter? {
+        if writer == nil { writer = PoolWriter(fd: fd.rawValue) }
+        return writer
+    }
+
     /// Classifies the file and applies the policy's decision (sealing it on the client's behalf
     /// when the policy says so, before anything is mapped), then the size rule that holds for
     /// every policy: the pool must not be larger than its file, or reads past the end fault. The
     /// size is read after sealing, so for a sealed file it can no longer change under us.
-    private static func admit(fd: Int32, size: Int32, policy: SealPolicy, resizing: Bool) throws(Failure) -> (PoolFile, guarded: Bool) {
+    private static func admit(fd: Int32, size: Int32, policy: SealPolicy, resizing: Bool) throws(Failure) -> (PoolFile, guarded: Bool, captureOnly: Bool) {
         var file = PoolFile.classify(fd: fd)
         guard size > 0 else {
             throw Failure(code: WL_SHM_ERROR_INVALID_STRIDE, rule: "non-positive-size",
@@ -115,12 +132,14 @@ package final class ShmPool {
             file = file.addingShrinkSeal(fd: fd)
             decision = policy.decide(file)
         }
-        let guarded: Bool
+        var (guarded, captureOnly) = (true, false)
         switch decision {
         case let .refuse(rule, message):
             throw Failure(code: WL_SHM_ERROR_INVALID_FD, rule: rule, message: message, file: file)
         case let .accept(g):
             guarded = g
+        case .acceptForCapture:
+            captureOnly = true
         case .seal:
             preconditionFailure("SealPolicy.decide asked to seal a file it had sealed")
         }
@@ -134,6 +153,6 @@ package final class ShmPool {
             throw Failure(code: WL_SHM_ERROR_INVALID_FD, rule: "guard-unavailable",
                           message: "the pool needs the SIGBUS guard, which cannot be installed (\(Errno(rawValue: -status))): seal it with F_SEAL_SHRINK", file: file)
         }
-        return (file, guarded)
+        return (file, guarded, captureOnly)
     }
 }

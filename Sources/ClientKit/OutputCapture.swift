@@ -6,6 +6,9 @@ public enum CaptureMethod: String, Sendable, CaseIterable, CustomStringConvertib
     case exportDmabuf = "export-dmabuf"
     /// `zwlr_screencopy_manager_v1`: the compositor copies the output into a client `wl_shm` buffer.
     case screencopy
+    /// `ext_image_copy_capture_manager_v1` with an output source (wayland-protocols 1.37): the
+    /// compositor copies the output into a client `wl_shm` buffer.
+    case extImageCopyCapture = "ext-image-copy-capture"
 
     public var description: String { rawValue }
 }
@@ -315,6 +318,10 @@ public final class OutputCapture {
             }
             let frame = ScreencopyFrame(manager: screencopyManager, output: output, overlayCursor: overlayCursor)
             return try frame.capture(connection: connection, into: destination, withDamage: withDamage, timeout: timeout)
+        case .extImageCopyCapture:
+            let stream = try ImageCopyCaptureStream(connection: connection, outputIndex: outputs.firstIndex { $0 === output } ?? 0,
+                                                    paintCursors: overlayCursor, timeout: timeout)
+            return try stream.capturedFrame(timeout: timeout)
         }
     }
 

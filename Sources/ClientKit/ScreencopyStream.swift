@@ -12,6 +12,7 @@ public final class ScreencopyStream {
     public let registry: Registry
     public let outputList: OutputList
     public let output: Output
+    private let poolFile: (Int) throws -> AnonymousFile
     private let shm: Shm
     private let manager: ScreencopyManager
     private var pool: ShmPool?
@@ -41,8 +42,12 @@ public final class ScreencopyStream {
     /// Binds `wl_shm`, `zwlr_screencopy_manager_v1` (version 2 or 3: `copy_with_damage`) and the
     /// outputs; captures `outputIndex` (default the first). Throws `ClientError.missingGlobal`
     /// when the compositor lacks screencopy 2, `CaptureError.noOutput` without outputs.
-    public init(connection: Connection, outputIndex: Int = 0, timeout: Duration? = nil) throws {
+    /// `poolFile` makes the file of a `size`-byte pool (default: an `AnonymousFile` of the
+    /// automatic chain); a test passes a disk file, as wf-recorder's /tmp files are.
+    public init(connection: Connection, outputIndex: Int = 0, timeout: Duration? = nil,
+                poolFile: ((_ size: Int) throws -> AnonymousFile)? = nil) throws {
         self.connection = connection
+        self.poolFile = poolFile ?? { try AnonymousFile(size: $0) }
         registry = Registry(connection: connection)
         try connection.roundtrip(timeout: timeout).orThrow(waitingFor: "the registry")
         let boundShm = try registry.bind("wl_shm", table: cw_wl_shm_interface(), maxVersion: 1)
@@ -88,7 +93,7 @@ public final class ScreencopyStream {
         if let buffer, layout == offer { return buffer }
         buffer?.destroy()
         pool?.destroyProxy()
-        let newPool = try ShmPool(shm: shm, size: offer.stride * offer.height, strategy: .automatic)
+        let newPool = try ShmPool(shm: shm, file: try poolFile(offer.stride * offer.height))
         let newBuffer = ShmBuffer(pool: newPool, offset: 0, width: offer.width, height: offer.height, stride: offer.stride, format: format)
         pool = newPool
         buffer = newBuffer

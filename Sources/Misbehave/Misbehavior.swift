@@ -76,7 +76,13 @@ public enum Misbehavior: String, Sendable, CaseIterable {
             // enforce seals the first and guards the second; strict wants the client's own seal.
             return policy == .strict ? .error(interface: "wl_shm", code: 2) : .renders
         case .diskFile:
-            return policy == .guardOnly ? .renders : .error(interface: "wl_shm", code: 2)
+            // enforce takes a disk file as a capture target only (wf-recorder's /tmp pools):
+            // attaching one of its buffers gets invalid_fd on the wl_buffer; strict refuses the pool.
+            switch policy {
+            case .guardOnly: return .renders
+            case .enforce: return .error(interface: "wl_buffer", code: 2)
+            case .strict: return .error(interface: "wl_shm", code: 2)
+            }
         case .fusePool:
             // Not shared memory, told without calling into the file system; guard accepts it, and
             // its reads of the pool wait on the client's daemon (for 2 s: see `fusePool()`).

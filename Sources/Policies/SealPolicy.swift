@@ -8,7 +8,8 @@
 public enum SealPolicy: String, Sendable, CaseIterable, CustomStringConvertible {
     /// Default. A memfd that allows sealing gets F_SEAL_SHRINK from compositord; shared memory that
     /// cannot be sealed (memfds without MFD_ALLOW_SEALING, shm_open and runtime-dir files,
-    /// hugetlbfs) is read only under the guard; files that are not shared memory are refused.
+    /// hugetlbfs) is read only under the guard; a file on a local disk is a capture target only
+    /// (written off the main thread, never read); files on other file systems are refused.
     case enforce
     /// The lint mode for client authors: every pool must arrive carrying F_SEAL_SHRINK, and
     /// compositord seals nothing on anyone's behalf.

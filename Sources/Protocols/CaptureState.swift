@@ -22,8 +22,8 @@ package final class CaptureState {
     package let fenceDeadlineMs: Int32
     /// `--fence-wait auto`: fences snapshotted with DMA_BUF_IOCTL_EXPORT_SYNC_FILE.
     package let exportSyncFile: Bool
-    /// The capture state of the output a wl_output resource names (set by the compositor).
-    package var forOutput: (OpaquePointer) -> CaptureState? = { _ in nil }
+    /// The capture state of an output (set by the compositor).
+    package var forOutput: (Output) -> CaptureState? = { _ in nil }
 
     package init(context: ProtocolContext, frames: FrameSource, output: Output, loop: OpaquePointer, fenceDeadlineMs: Int32, exportSyncFile: Bool) {
         self.context = context
@@ -38,5 +38,8 @@ package final class CaptureState {
 extension CaptureState {
     /// The capture state of the output `wlOutput` names; this one when it names none of ours
     /// (outputs are never removed yet, so that does not happen).
-    package func state(for wlOutput: OpaquePointer) -> CaptureState { forOutput(wlOutput) ?? self }
+    package func state(for wlOutput: OpaquePointer) -> CaptureState { WlOutput.output(of: wlOutput).flatMap(forOutput) ?? self }
+
+    /// The capture state of `output`.
+    package func state(of output: Output) -> CaptureState { forOutput(output) ?? self }
 }

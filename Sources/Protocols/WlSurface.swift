@@ -29,7 +29,15 @@ package final class WlSurface: ResourceHandler {
                 return state.context.post(WlSurfaceError.invalidOffset, on: request.resource,
                                         "attach with a non-zero offset (\(x), \(y)); use wl_surface.offset since version 5")
             }
-            surface.pending.attachment = .attached(buffer.flatMap { WlBuffer.buffer($0) })
+            let attached = buffer.flatMap { WlBuffer.buffer($0) }
+            if let buffer, let shm = attached?.contents as? ShmBuffer, shm.captureOnly {
+                // Reading a disk file could wait for the disk: `enforce` takes it only as a
+                // screencopy target (written off the main thread). libwayland posts wl_shm's
+                // invalid_fd on the wl_buffer too (a pool it cannot read).
+                return state.context.post(WlShmError.invalidFd, on: buffer,
+                                          "the pool is a disk file: only a screencopy target, never shown; send a memfd sealed with F_SEAL_SHRINK (\(shm.pool.file.typeName))")
+            }
+            surface.pending.attachment = .attached(attached)
             surface.pending.dx = x
             surface.pending.dy = y
         case let .damage(x, y, width, height)?:

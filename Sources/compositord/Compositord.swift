@@ -44,7 +44,7 @@ struct Compositord: ParsableCommand {
     var screenshot: String?
 
     @Option(help: ArgumentHelp(
-        "Which wl_shm pools are accepted. enforce: a memfd that allows sealing gets F_SEAL_SHRINK from compositord, other shared memory (shm_open, runtime-dir files, memfds that cannot be sealed) is read under a SIGBUS guard, files that are not shared memory (disk, FUSE, NFS) are refused. strict (a lint for client authors): every pool must arrive carrying F_SEAL_SHRINK. guard (libwayland-compatible): everything is accepted and nothing sealed, unsealed pools are read under the guard; a pool on a client's own FUSE file system can then stall compositord.",
+        "Which wl_shm pools are accepted. enforce: a memfd that allows sealing gets F_SEAL_SHRINK from compositord, other shared memory (shm_open, runtime-dir files, memfds that cannot be sealed) is read under a SIGBUS guard, files on a local disk are screencopy targets only (written off the main thread, never shown: wf-recorder's /tmp files), files on other file systems (FUSE, NFS) are refused. strict (a lint for client authors): every pool must arrive carrying F_SEAL_SHRINK. guard (libwayland-compatible): everything is accepted and nothing sealed, unsealed pools are read under the guard; a pool on a client's own FUSE file system can then stall compositord.",
         valueName: "enforce|strict|guard"))
     var sealPolicy: String = "enforce"
 

@@ -16,8 +16,9 @@ struct DemoClient: ParsableCommand {
             frames (default 30) and prints 'misbehave MODE: tolerated'.
 
             With --capture FILE.png it makes no window: it captures one frame of the first output \
-            (--capture-method export-dmabuf, the default, or screencopy, copying into a wl_shm buffer \
-            or, with --capture-buffer dmabuf, a dma-buf), writes it as a PNG and prints \
+            (--capture-method export-dmabuf, the default; screencopy, copying into a wl_shm buffer \
+            or, with --capture-buffer dmabuf, a dma-buf; or ext-image-copy-capture, copying into a \
+            wl_shm buffer), writes it as a PNG and prints \
             'capture: <method> <W>x<H> <FOURCC> modifier=0x<hex> dmabuf=<yes|no> -> FILE.png'; with \
             --with-damage (screencopy only) it uses copy_with_damage and first prints one \
             'damage: <x>,<y> <W>x<H>' line per damage rectangle (or 'damage: none').
@@ -61,7 +62,7 @@ struct DemoClient: ParsableCommand {
     @Option(help: ArgumentHelp("Capture one frame of the first output into this PNG file (no window).", valueName: "file.png"))
     var capture: String?
 
-    @Option(help: "How to capture: export-dmabuf (zwlr_export_dmabuf_manager_v1) or screencopy (zwlr_screencopy_manager_v1).")
+    @Option(help: "How to capture: export-dmabuf (zwlr_export_dmabuf_manager_v1), screencopy (zwlr_screencopy_manager_v1) or ext-image-copy-capture (ext_image_copy_capture_manager_v1 with an output source).")
     var captureMethod: String?
 
     @Option(help: "With --capture-method screencopy: copy into shm (a wl_shm buffer) or dmabuf (a linear XR24 dma-buf from --dmabuf-source, imported through zwp_linux_dmabuf_v1; needs the compositor's linux_dmabuf offer).")

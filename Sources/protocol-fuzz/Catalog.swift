@@ -20,6 +20,9 @@ enum Catalog {
             cw_zxdg_output_manager_v1_interface(), cw_zxdg_output_v1_interface(), cw_xdg_wm_base_interface(),
             cw_xdg_positioner_interface(), cw_xdg_surface_interface(), cw_xdg_toplevel_interface(),
             cw_xdg_popup_interface(),
+            cw_ext_image_capture_source_v1_interface(), cw_ext_output_image_capture_source_manager_v1_interface(),
+            cw_ext_image_copy_capture_manager_v1_interface(), cw_ext_image_copy_capture_session_v1_interface(),
+            cw_ext_image_copy_capture_frame_v1_interface(), cw_ext_image_copy_capture_cursor_session_v1_interface(),
             // compositord's v6 tables (libwayland 1.21's stop at 5).
             cw_wl_compositor_v6(), cw_wl_surface_v6(),
         ]

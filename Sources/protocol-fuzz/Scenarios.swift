@@ -15,6 +15,7 @@ extension TypedSession {
             if rng.chance(0.4) { planPopup() }
         }
         if rng.chance(0.25) { planScreencopy() }
+        if rng.chance(0.2) { planImageCopyCapture() }
         if rng.chance(0.15) { script.append(.run { s in s.capture("zwlr_export_dmabuf_manager_v1") }) }
         if rng.chance(0.2) { planDmabufParams() }
         if rng.chance(0.2) { planSelection() }
@@ -179,6 +180,26 @@ extension TypedSession {
             guard let frame = s.named["screencopy.frame"], let w = s.attribute(frame, "width"), let h = s.attribute(frame, "height"),
                   w > 0, h > 0, let buffer = s.shmBuffer(width: w, height: h, stride: s.attribute(frame, "stride")) else { return }
             s.send(frame, s.rng.chance(0.5) ? "copy" : "copy_with_damage", [.object(buffer)])
+        })
+    }
+
+    /// ext-image-copy-capture: an output source, a session, then a frame with a buffer of the
+    /// session's size (sometimes not), buffer damage and capture.
+    private func planImageCopyCapture() {
+        script.append(.run { s in
+            guard let sources = s.bound["ext_output_image_capture_source_manager_v1"], let output = s.bound["wl_output"],
+                  let m = s.bound["ext_image_copy_capture_manager_v1"],
+                  let source = s.send(sources, "create_source", [.freshID, .object(output)]).first else { return }
+            s.named["ext.session"] = s.send(m, "create_session", [.freshID, .object(source), .uint(s.rng.chance(0.1) ? 2 : 0)]).first
+        })
+        script.append(.barrier)  // buffer_size gives the size
+        script.append(.run { s in
+            guard let session = s.named["ext.session"], let w = s.attribute(session, "width"), let h = s.attribute(session, "height"),
+                  w > 0, h > 0, let frame = s.send(session, "create_frame", [.freshID]).first else { return }
+            let (bw, bh) = s.rng.chance(0.1) ? (max(1, w / 2), h) : (w, h)
+            if let buffer = s.shmBuffer(width: bw, height: bh) { s.send(frame, "attach_buffer", [.object(buffer)]) }
+            s.send(frame, "damage_buffer", [.int(0), .int(0), .int(Int32(w)), .int(Int32(h))])
+            s.send(frame, "capture")
         })
     }
 

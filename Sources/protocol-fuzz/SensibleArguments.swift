@@ -24,8 +24,9 @@ extension TypedSession {
     /// pool made from it can be grown honestly (`wl_shm_pool.resize`).
     func poolFd(size: Int, growable: Bool = false) -> WireValue {
         // Now and then a file that cannot be sealed (shm_open-like: accepted under the default
-        // policy and read under the SIGBUS guard), or one on disk (refused under the default, accepted
-        // and guarded under guard), and later maybe truncated.
+        // policy and read under the SIGBUS guard), or one on disk (a capture target only under the
+        // default: screencopy writes it off the main thread, an attach is an error; accepted and
+        // guarded under guard), and later maybe truncated.
         let kind: FdFactory.Kind = growable && rng.chance(0.15) ? rng.pick([.shmFile, .regularFile]) : .sealedMemfd
         guard let f = fds.make(kind, size: size) else { return .fd(-1, kind: "none") }
         if growable {
@@ -113,6 +114,14 @@ extension TypedSession {
                     && attribute($0, "width") == attribute(id, "width") && attribute($0, "height") == attribute(id, "height")
             }
             return [fitting.isEmpty || rng.chance(0.1) ? live("wl_buffer") : .object(rng.pick(fitting))]
+        case ("ext_output_image_capture_source_manager_v1", "create_source"): return [.freshID, live("wl_output")]
+        case ("ext_image_copy_capture_manager_v1", "create_session"):
+            return [.freshID, live("ext_image_capture_source_v1"), rng.chance(0.1) ? u(0...7) : u(0...1)]
+        case ("ext_image_copy_capture_manager_v1", "create_pointer_cursor_session"):
+            return [.freshID, live("ext_image_capture_source_v1"), live("wl_pointer")]
+        case ("ext_image_copy_capture_frame_v1", "damage_buffer"):
+            if rng.chance(0.1) { return [i(-5...0), i(-5...0), i(-5...0), i(-5...0)] }
+            return [i(0...outputSize.width), i(0...outputSize.height), i(1...outputSize.width), i(1...outputSize.height)]
         case ("zwp_linux_dmabuf_v1", "get_surface_feedback"): return [.freshID, live("wl_surface")]
         case ("zwp_linux_buffer_params_v1", "add"):
             return [poolFd(size: 65536), u(0...1), .uint(0), .uint(256), .uint(0), .uint(0)]

@@ -196,6 +196,9 @@ final class TypedSession: FuzzSession {
             if case .int(let w) = e.arguments[1], case .int(let h) = e.arguments[2], w > 0, h > 0 {
                 outputSize = (Int(w), Int(h))
             }
+        case ("ext_image_copy_capture_session_v1", "buffer_size"):
+            connection.setAttribute(e.object, "width", Int(e.arguments[0].uint32 ?? 0))
+            connection.setAttribute(e.object, "height", Int(e.arguments[1].uint32 ?? 0))
         case ("zwlr_screencopy_frame_v1", "buffer"):
             for (i, key) in ["format", "width", "height", "stride"].enumerated() {
                 connection.setAttribute(e.object, key, Int(e.arguments[i].uint32 ?? 0))

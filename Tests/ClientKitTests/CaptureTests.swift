@@ -111,7 +111,7 @@ private func expected(x: Int, y: Int) -> UInt32 { 0xFF00_0000 | UInt32(y) << 16 
     }
 
     @Test func methodNamesAreTheCommandLineValues() {
-        #expect(CaptureMethod.allCases.map(\.rawValue) == ["export-dmabuf", "screencopy"])
+        #expect(CaptureMethod.allCases.map(\.rawValue) == ["export-dmabuf", "screencopy", "ext-image-copy-capture"])
         #expect(CaptureMethod(rawValue: "screencopy") == .screencopy)
         #expect(CaptureMethod(rawValue: "export_dmabuf") == nil)
     }

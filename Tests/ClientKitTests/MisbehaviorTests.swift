@@ -14,7 +14,7 @@ import Testing
         // client's own seal; a disk file is not shared memory.
         "unsealed-memfd": (.renders, err("wl_shm", 2), .renders),
         "unsealable-memfd": (.renders, err("wl_shm", 2), .renders),
-        "disk-file": (err("wl_shm", 2), err("wl_shm", 2), .renders),
+        "disk-file": (err("wl_buffer", 2), err("wl_shm", 2), .renders),
         // The client's own FUSE file system: not shared memory either; guard's reads of it wait on
         // the client's daemon (2 s), then it renders.
         "fuse-pool": (err("wl_shm", 2), err("wl_shm", 2), .renders),

@@ -1,4 +1,3 @@
-import CPixman
 import Testing
 @testable import Compositor
 @testable import SurfaceModel

@@ -57,12 +57,14 @@ import WindowManagement
         #expect(PoolFile.classify(fd: tmpfile).kind == .shmFile)
         #expect(PoolFile.classify(fd: tmpfile).canShrink)
 
-        // A file on a disk file system (where one exists) is not shared memory, named by its type.
+        // A file on a disk file system (where one exists) is not shared memory, named by its type;
+        // on a local disk (ext4, xfs, overlay...) it is a disk file, anywhere else a regular file.
         let exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
         defer { close(exe) }
         let program = PoolFile.classify(fd: exe)
         if cw_fs_type(exe) != 0x0102_1994 {
-            #expect(program.kind == .regularFile && program.seals == nil, "\(program)")
+            let local = PoolFile.localDiskFileSystems.contains(String(program.typeName.dropFirst("file on ".count)))
+            #expect(program.kind == (local ? .diskFile : .regularFile) && program.seals == nil, "\(program)")
             #expect(program.typeName.hasPrefix("file on ") && !program.typeName.contains("unknown"), "\(program.typeName)")
             #expect(program.size > 0)
         }
@@ -145,8 +147,10 @@ import WindowManagement
         #expect(SealPolicy.enforce.decide(file(.unsealableMemfd)) == .accept(guarded: true))
         #expect(SealPolicy.enforce.decide(file(.shmFile)) == .accept(guarded: true))
         #expect(SealPolicy.enforce.decide(file(.hugetlbFile)) == .accept(guarded: true))
-        for policy in [SealPolicy.enforce, .strict] {
-            guard case let .refuse(rule, message) = policy.decide(file(.regularFile)) else { Issue.record("regular file accepted by \(policy)"); continue }
+        // A local disk's file: a capture target only under enforce (written off the main thread).
+        #expect(SealPolicy.enforce.decide(file(.diskFile)) == .acceptForCapture)
+        for (policy, kind) in [(SealPolicy.enforce, PoolFile.Kind.regularFile), (.strict, .regularFile), (.strict, .diskFile)] {
+            guard case let .refuse(rule, message) = policy.decide(file(kind)) else { Issue.record("regular file accepted by \(policy)"); continue }
             #expect(rule == "not-shared-memory" && message.contains("not shared memory") && message.hasSuffix("send a memfd sealed with F_SEAL_SHRINK"))
         }
         for kind in [PoolFile.Kind.unsealedMemfd, .unsealableMemfd, .shmFile, .hugetlbFile] {
@@ -154,13 +158,14 @@ import WindowManagement
             #expect(rule == "unsealed-pool-strict" && message.hasSuffix("fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) first"))
         }
         #expect(SealPolicy.strict.decide(file(.hugetlbFile, shrinkSealed: true)) == .accept(guarded: true))
-        for kind in [PoolFile.Kind.unsealedMemfd, .unsealableMemfd, .shmFile, .hugetlbFile, .regularFile] {
+        for kind in [PoolFile.Kind.unsealedMemfd, .unsealableMemfd, .shmFile, .hugetlbFile, .diskFile, .regularFile] {
             #expect(SealPolicy.guardOnly.decide(file(kind)) == .accept(guarded: true), "\(kind)")
         }
         // libwayland cuts a protocol error's message at 127 bytes: every refusal keeps its fix
         // within them, for the longest type names classify gives each kind (file systems: 24).
         let names: [PoolFile.Kind: [String]] = [
             .regularFile: ["file on " + String(repeating: "f", count: 24), "file on an unknown file system"],
+            .diskFile: ["file on ext4", "file on bcachefs"],
             .notRegularFile: ["unstat-able fd", "special file", "directory"],
         ]
         for kind in PoolFile.Kind.allCases {

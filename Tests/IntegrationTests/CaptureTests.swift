@@ -1,5 +1,7 @@
 import ClientKit
 import Foundation
+import Glibc
+import SystemPackage
 import PNG
 import Testing
 
@@ -119,6 +121,72 @@ import Testing
         #expect(!c.log.contains("protocol error"), "\(c.log)")
     }
 
+    /// A directory on a disk (not tmpfs) for a wf-recorder-like pool file, or nil.
+    static let diskDirectory = ["/var/tmp", "/tmp", FileManager.default.currentDirectoryPath]
+        .first { fileSystemType(atPath: $0) != 0x0102_1994 && fileSystemType(atPath: $0) != 0 }
+
+    /// wf-recorder makes its screencopy pools from `mkstemp` files in /tmp, a disk on Debian 12.
+    /// Under the default seal policy such a pool is a capture target only: the copies arrive
+    /// (written by the pool's writer thread, damage only into a buffer that holds an earlier
+    /// frame), and attaching one of its buffers to a surface gets wl_shm's invalid_fd on the
+    /// wl_buffer (`SealPolicyMatrixTests`: demo-client --misbehave disk-file).
+    @Test(.enabled(if: CaptureTests.diskDirectory != nil, "no disk file system here"))
+    func aDiskFilePoolIsACaptureTargetUnderTheDefaultPolicy() throws {
+        let c = try CompositorProcess(["--width", "320", "--height", "240", "--verbose"])
+        let display = "\(c.runtime.path)/\(c.socketName)"
+        let context = try ClientContext(displayName: display, timeout: .seconds(30))
+        let toplevel = Toplevel(context: context, title: "disk", appID: "test")
+        try toplevel.waitForConfigure(timeout: .seconds(30)).orThrow(waitingFor: "configure")
+        let buffers = try BufferSet(shm: context.shm, width: 64, height: 64, count: 2)
+        func show(_ i: Int, _ colour: UInt32) throws {
+            let b = buffers.buffers[i]
+            for p in 0..<(64 * 64) { b.pixels[p] = colour }
+            let cb = try #require(toplevel.present(b))
+            try context.connection.wait(timeout: .seconds(30)) { cb.isDone }.orThrow(waitingFor: "frame callback")
+        }
+        try show(0, 0xFFFF_0000)
+
+        let directory = try #require(Self.diskDirectory)
+        let baseline = ProcStat.fdCount(c.child.pid)
+        var stream: ScreencopyStream! = try ScreencopyStream(connection: try Connection(displayName: display), timeout: .seconds(30)) { size in
+            var template = Array("\(directory)/compositord-test-disk-XXXXXX".utf8CString)
+            let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            guard fd >= 0 else { throw Errno(rawValue: errno) }
+            template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+            guard ftruncate(fd, off_t(size)) == 0 else { close(fd); throw Errno(rawValue: errno) }
+            return AnonymousFile(adopting: FileDescriptor(rawValue: fd), size: size, strategy: .runtimeDirFile, name: nil)
+        }
+        func pixel(_ x: Int, _ y: Int) throws -> UInt32 {
+            let p = try #require(stream.pixels), stride = try #require(stream.layout).stride
+            return p.load(fromByteOffset: y * stride + x * 4, as: UInt32.self) & 0xFF_FFFF
+        }
+        guard case .ready = try stream.next(timeout: .seconds(30)) else {
+            Issue.record("the copy into the disk file failed:\n\(c.log)")
+            return
+        }
+        #expect(try pixel(40, 40) == 0xFF0000)
+        let background = try pixel(300, 200)
+        #expect(background == 0x20_2830)
+        #expect(c.log.contains("class=disk-file"), "the pool was not judged a disk file:\n\(c.log)")
+
+        // Mark the buffer, change the window, copy again: only the damage is written.
+        let marked: UInt32 = 0x12_3456
+        let memory = try #require(stream.pixels)
+        for i in stride(from: 0, to: memory.count, by: 4) { memory.storeBytes(of: marked, toByteOffset: i, as: UInt32.self) }
+        try show(1, 0xFF00_00FF)
+        guard case let .ready(_, damage, _) = try stream.next(timeout: .seconds(30)) else { Issue.record("second copy failed"); return }
+        #expect(try pixel(40, 40) == 0x0000FF, "the damaged window was not written")
+        #expect(try pixel(300, 200) == marked, "outside the damage the file was written again")
+        #expect(!damage.isEmpty && damage.allSatisfy { $0.width < 320 || $0.height < 240 }, "damage reported: \(damage)")
+        #expect(!c.log.contains("protocol error") && !c.log.contains("pool refused"), "\(c.log)")
+
+        // The consumer gone, its pool goes, and with it the writer's own descriptor.
+        stream = nil
+        let deadline = Date().addingTimeInterval(5)
+        while ProcStat.fdCount(c.child.pid) != baseline, Date() < deadline { usleep(20_000) }
+        #expect(ProcStat.fdCount(c.child.pid) == baseline, "fds: \(ProcStat.fdCount(c.child.pid)), baseline \(baseline)")
+    }
+
     /// The memfd backend is no dma-buf: export-dmabuf cancels with `permanent`; screencopy works.
     @Test func exportDmabufCancelsOnMemfdAndScreencopyCopies() throws {
         let c = try CompositorProcess(["--width", "640", "--height", "480"])
@@ -136,6 +204,15 @@ import Testing
         #expect(copy.stdout.contains("damage: 0,0 640x480"), "the first copy_with_damage reports everything: \(copy.stdout)")
         let shot = try PNGImage(bytes: [UInt8](try #require(FileManager.default.contents(atPath: path))))
         #expect(shot.rgb(96, 96) == 0xFF0000 && shot.rgb(224, 96) == 0x00FF00 && shot.rgb(96, 224) == 0x0000FF && shot.rgb(224, 224) == 0xFFFF00)
+
+        // The standard protocol, ext-image-copy-capture with an output source, gives the same.
+        let extPath = "\(c.runtime.path)/e.png"
+        let ext = try c.run("demo-client", ["--capture", extPath, "--capture-method", "ext-image-copy-capture"], timeout: 30, tag: "ext")
+        #expect(ext.status == 0, "\(ext.stderr)")
+        #expect(ext.stdout.contains("capture: ext-image-copy-capture 640x480 XR24 modifier=0x0 dmabuf=no"), "\(ext.stdout)")
+        let extShot = try PNGImage(bytes: [UInt8](try #require(FileManager.default.contents(atPath: extPath))))
+        #expect(extShot.rgb(96, 96) == 0xFF0000 && extShot.rgb(224, 96) == 0x00FF00 && extShot.rgb(96, 224) == 0x0000FF
+                && extShot.rgb(224, 224) == 0xFFFF00 && extShot.rgb(600, 400) == 0x20_2830)
         #expect(c.isRunning)
     }
 }

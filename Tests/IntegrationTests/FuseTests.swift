@@ -198,6 +198,36 @@ import WaylandTestSupport
         let exit = c.terminate(timeout: 5)
         #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
     }
+
+    /// A capture into a pool whose file is not shared memory is written off the main thread
+    /// (Buffers/PoolWriter.swift): under `guard` a FUSE pool is accepted, the screencopy's write
+    /// stalls on the daemon in the pool's writer thread (its first request, GETXATTR of
+    /// security.capability, is never answered), screenshots go on meanwhile, and the copy
+    /// is `failed` at the 2 s deadline. (Written on the main thread, as before, the page fault
+    /// would have held the whole compositor until the daemon answered.)
+    @Test func aCaptureIntoAFusePoolStallsOnlyItsWriterThread() throws {
+        let attack = try FuseAttack(answerFlush: true, ["--seal-policy", "guard"])
+        let (fuse, c) = (attack.fuse, attack.compositor)
+        defer { attack.stop() }
+        let hostile = try attack.startClient(["--mode", "screencopy", "--size", "\(Self.poolSize)", "--timeout", "10", "--linger", "60"])
+        _ = waitForLine(hostile, containing: "pool accepted after", timeout: 8)
+        #expect(screenshotArrives(c, within: 1.5), "the main thread waited on the FUSE write:\n\(kernelStack(c.child.pid))\n\(fuse.log)")
+        let out = waitForLine(hostile, containing: "screencopy ", timeout: 8)
+        let answer = out.split(separator: "\n").first { $0.hasPrefix("screencopy ") }.map(String.init) ?? "no answer: \(out)"
+        #expect(answer.hasPrefix("screencopy failed after "), "\(answer)\n\(c.log)")
+        let ms = Int(answer.split(separator: " ").dropFirst(3).first ?? "") ?? 0
+        #expect(ms >= 1900 && ms < 6000, "failed after \(ms) ms, the deadline is 2000 ms")
+        #expect(c.log.contains("missed its 2000 ms deadline"), "\(c.log)")
+        // The write's request (GETXATTR for security.capability, the first thing a write asks)
+        // stalled, from a thread that is not the main thread (tid ≠ pid).
+        let asked = fuse.requests(from: c.child.pid)
+        #expect(asked.contains { $0.hasSuffix(" stalled") && !$0.contains("tid=\(c.child.pid) ") }, "\(fuse.log)")
+        #expect(!asked.contains { $0.contains("tid=\(c.child.pid) ") }, "the main thread called into FUSE: \(fuse.log)")
+        #expect(screenshotArrives(c, within: 2), "no screenshot after the deadline")
+        fuse.release()
+        let exit = c.terminate(timeout: 5)
+        #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
+    }
 }
 
 /// A stalling FUSE mount, a compositord (640x480, plus `arguments`) and the hostile client that

@@ -5,8 +5,8 @@ import Testing
 
 /// Several outputs from the command line (`--output`, issue 19 item 1): what clients see of
 /// them (wl_output v4, zxdg_output_v1), windows placed and made fullscreen per output, pixels
-/// read back per output through screencopy and the per-output screenshots, and
-/// wl_surface.enter/leave per output.
+/// read back per output through screencopy, ext-image-copy-capture, grim and the per-output
+/// screenshots, each output's damage and frame clock, and wl_surface.enter/leave per output.
 @Suite struct MultiOutputTests {
     static let timeout: Duration = .seconds(30)
     static let background: UInt32 = 0x20_2830
@@ -259,6 +259,29 @@ import Testing
         // top lies along the framebuffer's left edge.
         #expect(frame.image.rgb(x: 20, y: 120) == 0x00FF00 && frame.image.rgb(x: 158, y: 234) == 0x00FF00, "0x\(String(frame.image.rgb(x: 20, y: 120), radix: 16))")
         #expect(frame.image.rgb(x: 300, y: 120) == 0x0000FF && frame.image.rgb(x: 161, y: 5) == 0x0000FF, "0x\(String(frame.image.rgb(x: 300, y: 120), radix: 16))")
+        #expect(!c.log.contains("protocol error"), "\(c.log)")
+        let exit = c.terminate()
+        #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
+    }
+
+    /// ext-image-copy-capture: an output source made from a wl_output captures that output, at
+    /// its size, with its window.
+    @Test func imageCopyCaptureOfEachOutput() throws {
+        let c = try CompositorProcess(["--output", "320x240", "--output", "200x100@30"])
+        let display = "\(c.runtime.path)/\(c.socketName)"
+        let context = try ClientContext(displayName: display, timeout: Self.timeout)
+        let outputs = try OutputList(registry: context.registry, timeout: Self.timeout).outputs
+        try #require(outputs.count == 2)
+        let windows = [try Window(context, "one", colour: 0xFFFF_0000, fullscreenOn: outputs[0]),
+                       try Window(context, "two", colour: 0xFF00_FF00, fullscreenOn: outputs[1])]
+        for (i, (w, h, rgb)) in [(320, 240, UInt32(0xFF0000)), (200, 100, UInt32(0x00FF00))].enumerated() {
+            let stream = try ImageCopyCaptureStream(connection: try Connection(displayName: display), outputIndex: i, timeout: Self.timeout)
+            #expect(stream.constraints.width == w && stream.constraints.height == h, "\(stream.constraints)")
+            let frame = try stream.capturedFrame(timeout: Self.timeout)
+            #expect(frame.image.width == w && frame.image.height == h)
+            #expect(frame.image.rgb(x: 0, y: 0) == rgb && frame.image.rgb(x: w - 1, y: h - 1) == rgb, "output \(i + 1)")
+        }
+        _ = windows
         #expect(!c.log.contains("protocol error"), "\(c.log)")
         let exit = c.terminate()
         #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")

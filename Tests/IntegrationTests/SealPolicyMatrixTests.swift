@@ -93,15 +93,18 @@ import Testing
         let accepted = (totals["pools_accepted"] as? [String: Int]) ?? [:]
         switch policy {
         case .enforce:
-            // unsealed-memfd sealed on its behalf; unsealable-memfd guarded; disk-file and fuse-pool refused.
+            // unsealed-memfd sealed on its behalf; unsealable-memfd guarded; disk-file's pool taken
+            // as a capture target only (its attach is the error); fuse-pool refused.
             #expect(accepted["sealed-by-compositord"] == 1 && accepted["unsealable-memfd"] == 1 && accepted["unsealed-memfd"] == nil, "\(accepted)")
-            #expect(refusals["not-shared-memory"] == notSharedMemory && refusals["unsealed-pool-strict"] == nil, "\(refusals)")
+            #expect(accepted["disk-file"] == 1, "\(accepted)")
+            #expect((refusals["not-shared-memory"] ?? 0) == notSharedMemory - 1 && refusals["unsealed-pool-strict"] == nil, "\(refusals)")
         case .strict:
             #expect(accepted["sealed-by-compositord"] == nil && accepted["unsealable-memfd"] == nil, "\(accepted)")
             #expect(refusals["unsealed-pool-strict"] == 3 && refusals["not-shared-memory"] == notSharedMemory, "\(refusals)")  // + truncate-after-commit's shm_open pool
         case .guardOnly:
             // disk-file's and fuse-pool's files accepted.
-            #expect(accepted["sealed-by-compositord"] == nil && accepted["unsealed-memfd"] == 1 && accepted["regular-file"] == notSharedMemory, "\(accepted)")
+            #expect(accepted["sealed-by-compositord"] == nil && accepted["unsealed-memfd"] == 1, "\(accepted)")
+            #expect(accepted["disk-file"] == 1 && accepted["regular-file"] == notSharedMemory - 1, "\(accepted)")
             #expect(refusals["not-shared-memory"] == nil && refusals["unsealed-pool-strict"] == nil, "\(refusals)")
         }
         #expect(refusals["resize-beyond-file"] == 1 && refusals["pool-larger-than-file"] == 1, "\(refusals)")
@@ -166,7 +169,8 @@ import Testing
         #expect(c.isRunning)
 
         // The runtime-dir fallback where XDG_RUNTIME_DIR is on a disk, not tmpfs as a login's is:
-        // not shared memory, refused by enforce and strict (the client connects by absolute path).
+        // not shared memory: strict refuses the pool, enforce takes it as a capture target only and
+        // refuses the attach of its buffer (the client connects by absolute path).
         let disk = RuntimeDir(parent: "/var/tmp")
         if fileSystemType(atPath: disk.path) != 0x0102_1994 {
             let r = try c.run("demo-client", ["--anon-file", "runtime-dir", "--frames", "10"],
@@ -174,6 +178,9 @@ import Testing
                               timeout: 30, tag: "\(policy)-runtime-dir-on-disk")
             if policy == .guardOnly {
                 #expect(r.status == 0 && r.stdout.contains("frames: 10"), "\(r.stdout) \(r.stderr)")
+            } else if policy == .enforce {
+                #expect(r.status == 3 && r.stderr.contains("protocol error: wl_buffer@") && r.stderr.contains(" code 2: "), "\(r.stderr)")
+                #expect(r.stderr.contains("only a screencopy target, never shown"), "\(r.stderr)")
             } else {
                 #expect(r.status == 3 && r.stderr.contains("protocol error: wl_shm@") && r.stderr.contains(" code 2: "), "\(r.stderr)")
                 #expect(r.stderr.contains("not shared memory"), "\(r.stderr)")

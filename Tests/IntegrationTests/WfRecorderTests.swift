@@ -11,10 +11,11 @@ import Testing
 /// each frame with the `ready` event's time, and encodes on another thread. It makes its pools
 /// with `mkstemp("/tmp/wf-recorder-shared-XXXXXX")`, a path it does not let one change: a file
 /// on whatever /tmp is. Where /tmp is tmpfs (shared memory) compositord's default seal policy
-/// accepts them (read and written under the SIGBUS guard, as `shm_open` files); where /tmp is a
-/// disk (Debian 12's default) `enforce` refuses them ("the pool fd is a file on ext4, not shared
-/// memory"), so there the recording runs under `--seal-policy guard`, and
-/// `defaultPolicyRefusesItsPoolsOnADiskTmp` checks the refusal.
+/// accepts them (written under the SIGBUS guard, as `shm_open` files); where /tmp is a disk
+/// (Debian 12's default) `enforce` takes them as capture targets only, written by each pool's
+/// writer thread (a write into a disk file can wait for the disk; the main thread never does).
+/// Both run under the default flags; `strictPolicyRefusesItsPoolsOnADiskTmp` checks that the
+/// lint mode refuses them, with compositord and its other client carrying on.
 ///
 /// The held export-dmabuf frame (never drawn into) is covered where there is a dma-buf output:
 /// `CaptureInVMTests.heldExportedFrameIsNeverOverwritten` (VM, drm-dumb) and, for the renderer,
@@ -59,9 +60,8 @@ import Testing
         try ApplicationSession.require(Self.ffprobe, package: "ffmpeg")
         let stats = RuntimeDir()
         let statsPath = "\(stats.path)/stats.json"
-        // Default size (1920×1080) and refresh (60 Hz); the seal policy as explained above.
-        let policy = Self.tmpIsSharedMemory ? [] : ["--seal-policy", "guard"]
-        let c = try CompositorProcess(policy + ["--stats", statsPath])
+        // Default flags: size 1920×1080, refresh 60 Hz, seal policy enforce.
+        let c = try CompositorProcess(["--stats", statsPath])
         let output = c.child.stdout.split(separator: "\n").first ?? ""
         #expect(output.hasSuffix(" 1920x1080 XRGB8888"), "\(output)")
 
@@ -129,16 +129,20 @@ import Testing
         #expect(!end.stderr.contains("pool refused"), "\(String(end.stderr.suffix(3000)))")
         let summary = end.stderr.split(separator: "\n").filter { $0.contains("compositor shut down") || $0.contains("seal policy ") }
             .map { String($0.split(separator: "compositord: ").last ?? $0) }
-        print("wf-recorder: compositord \(policy.isEmpty ? "default flags" : "--seal-policy guard (/tmp is not tmpfs)"): \(summary.joined(separator: "; "))")
+        print("wf-recorder: compositord default flags, /tmp \(Self.tmpIsSharedMemory ? "tmpfs" : "a disk"): \(summary.joined(separator: "; "))")
+        // Its pools were judged as what /tmp is: disk files (capture targets only) or shm files.
+        let judged = String(decoding: try #require(FileManager.default.contents(atPath: statsPath)), as: UTF8.self)
+        #expect(judged.contains(Self.tmpIsSharedMemory ? "\"shm-file\"" : "\"disk-file\""), "\(judged)")
     }
 
-    /// Where /tmp is a disk, wf-recorder's pool (a file there) is refused under the default seal
-    /// policy with the error that names the file system; compositord and its other client carry
-    /// on. (wf-recorder 0.3 then hangs, its connection closed, and ignores SIGINT: it is killed.)
+    /// Where /tmp is a disk, wf-recorder's pool (a file there) is refused under `--seal-policy
+    /// strict` (every pool must carry F_SEAL_SHRINK) with the error that names the file system;
+    /// compositord and its other client carry on. (wf-recorder 0.3 then hangs, its connection
+    /// closed, and ignores SIGINT: it is killed.)
     @Test(.enabled(if: !WfRecorderTests.tmpIsSharedMemory, "/tmp is tmpfs here: wf-recorder's pools are shared memory"))
-    func defaultPolicyRefusesItsPoolsOnADiskTmp() throws {
+    func strictPolicyRefusesItsPoolsOnADiskTmp() throws {
         try ApplicationSession.require(Self.wfRecorder, package: "wf-recorder")
-        let c = try CompositorProcess(["--width", "640", "--height", "480"])
+        let c = try CompositorProcess(["--width", "640", "--height", "480", "--seal-policy", "strict"])
         let client = try c.start("demo-client", tag: "demo-client")
         defer { client.signal(SIGKILL); client.wait(timeout: 5) }
         _ = try c.screenshot(timeout: 30) { $0.rgb(96, 96) == 0xFF0000 }

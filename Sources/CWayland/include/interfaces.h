@@ -2,6 +2,9 @@
 #ifndef CWAYLAND_INTERFACES_H
 #define CWAYLAND_INTERFACES_H
 #include <wayland-util.h>
+#include "ext-foreign-toplevel-list-v1-server-protocol.h"
+#include "ext-image-capture-source-v1-server-protocol.h"
+#include "ext-image-copy-capture-v1-server-protocol.h"
 #include "linux-dmabuf-unstable-v1-server-protocol.h"
 #include "linux-drm-syncobj-v1-server-protocol.h"
 #include "presentation-time-server-protocol.h"
@@ -33,6 +36,15 @@ static inline const struct wl_interface *cw_wl_output_interface(void) { return &
 static inline const struct wl_interface *cw_wl_region_interface(void) { return &wl_region_interface; }
 static inline const struct wl_interface *cw_wl_subcompositor_interface(void) { return &wl_subcompositor_interface; }
 static inline const struct wl_interface *cw_wl_subsurface_interface(void) { return &wl_subsurface_interface; }
+static inline const struct wl_interface *cw_ext_foreign_toplevel_list_v1_interface(void) { return &ext_foreign_toplevel_list_v1_interface; }
+static inline const struct wl_interface *cw_ext_foreign_toplevel_handle_v1_interface(void) { return &ext_foreign_toplevel_handle_v1_interface; }
+static inline const struct wl_interface *cw_ext_image_capture_source_v1_interface(void) { return &ext_image_capture_source_v1_interface; }
+static inline const struct wl_interface *cw_ext_output_image_capture_source_manager_v1_interface(void) { return &ext_output_image_capture_source_manager_v1_interface; }
+static inline const struct wl_interface *cw_ext_foreign_toplevel_image_capture_source_manager_v1_interface(void) { return &ext_foreign_toplevel_image_capture_source_manager_v1_interface; }
+static inline const struct wl_interface *cw_ext_image_copy_capture_manager_v1_interface(void) { return &ext_image_copy_capture_manager_v1_interface; }
+static inline const struct wl_interface *cw_ext_image_copy_capture_session_v1_interface(void) { return &ext_image_copy_capture_session_v1_interface; }
+static inline const struct wl_interface *cw_ext_image_copy_capture_frame_v1_interface(void) { return &ext_image_copy_capture_frame_v1_interface; }
+static inline const struct wl_interface *cw_ext_image_copy_capture_cursor_session_v1_interface(void) { return &ext_image_copy_capture_cursor_session_v1_interface; }
 static inline const struct wl_interface *cw_zwp_linux_dmabuf_v1_interface(void) { return &zwp_linux_dmabuf_v1_interface; }
 static inline const struct wl_interface *cw_zwp_linux_buffer_params_v1_interface(void) { return &zwp_linux_buffer_params_v1_interface; }
 static inline const struct wl_interface *cw_zwp_linux_dmabuf_feedback_v1_interface(void) { return &zwp_linux_dmabuf_feedback_v1_interface; }

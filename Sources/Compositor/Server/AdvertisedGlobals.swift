@@ -70,6 +70,12 @@ extension Server {
             GlobalDefinition(cw_zxdg_output_manager_v1_interface(), XdgOutputManager.version) { _, c, v, id in XdgOutputManager.bind(c, v, id) },
             GlobalDefinition(cw_zwlr_export_dmabuf_manager_v1_interface(), ExportDmabufManager.version) { s, c, v, id in ExportDmabufManager.bind(s.captureState, c, v, id) },
             GlobalDefinition(cw_zwlr_screencopy_manager_v1_interface(), ScreencopyManager.version) { s, c, v, id in ScreencopyManager.bind(s.captureState, c, v, id) },
+            GlobalDefinition(cw_ext_output_image_capture_source_manager_v1_interface(), OutputImageCaptureSourceManager.version) { s, c, v, id in
+                OutputImageCaptureSourceManager.bind(s.captureState, c, v, id)
+            },
+            GlobalDefinition(cw_ext_image_copy_capture_manager_v1_interface(), ImageCopyCaptureManager.version) { s, c, v, id in
+                ImageCopyCaptureManager.bind(s.captureState, c, v, id)
+            },
             GlobalDefinition(cw_wl_seat_interface(), WlSeat.version) { s, c, v, id in WlSeat.bind(s.seatState, c, v, id) },
             GlobalDefinition(cw_wl_subcompositor_interface(), WlSubcompositor.version) { s, c, v, id in WlSubcompositor.bind(s.compositorState, c, v, id) },
             GlobalDefinition(cw_wp_viewporter_interface(), Viewporter.version) { s, c, v, id in Viewporter.bind(s, c, v, id) },

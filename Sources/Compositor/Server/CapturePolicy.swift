@@ -21,5 +21,8 @@ public enum CapturePolicy: String, Sendable, CaseIterable {
     case allow, deny
 
     /// The globals that hand out the output's pixels.
-    package static let interfaces: Set<String> = ["zwlr_export_dmabuf_manager_v1", "zwlr_screencopy_manager_v1"]
+    package static let interfaces: Set<String> = [
+        "zwlr_export_dmabuf_manager_v1", "zwlr_screencopy_manager_v1",
+        "ext_image_copy_capture_manager_v1", "ext_output_image_capture_source_manager_v1",
+    ]
 }

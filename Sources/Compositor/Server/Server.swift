@@ -52,9 +52,7 @@ public final class Server {
     package private(set) lazy var captureStates: [CaptureState] = outputs.map { o in
         let state = CaptureState(context: self, frames: o, output: o.output, loop: loop,
                                  fenceDeadlineMs: configuration.fenceDeadlineMs, exportSyncFile: configuration.fenceWait == .auto)
-        state.forOutput = { [unowned self] r in
-            WlOutput.output(of: r).flatMap { named in self.outputs.firstIndex { $0.output === named } }.map { self.captureStates[$0] }
-        }
+        state.forOutput = { [unowned self] named in self.outputs.firstIndex { $0.output === named }.map { self.captureStates[$0] } }
         return state
     }
     /// The first output's: what the capture globals are bound with (requests name the output).
@@ -174,7 +172,7 @@ public final class Server {
 
         createGlobals()
         if configuration.capture == .deny {
-            logger.notice("capture denied: \(CapturePolicy.interfaces.sorted().joined(separator: " and ")) are hidden from every client")
+            logger.notice("capture denied: \(CapturePolicy.interfaces.sorted().joined(separator: ", ")) are hidden from every client")
         }
         for o in outputs.map(\.output) {
             let layout = o.layout

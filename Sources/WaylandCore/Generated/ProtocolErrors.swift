@@ -5,6 +5,38 @@ package protocol ProtocolErrorCode: RawRepresentable, Sendable where RawValue ==
     static var interfaceName: String { get }
 }
 
+/// `ext_image_copy_capture_cursor_session_v1.error`
+package enum ExtImageCopyCaptureCursorSessionV1Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "ext_image_copy_capture_cursor_session_v1"
+    /// get_capture_session sent twice
+    case duplicateSession = 1
+}
+
+/// `ext_image_copy_capture_frame_v1.error`
+package enum ExtImageCopyCaptureFrameV1Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "ext_image_copy_capture_frame_v1"
+    /// capture sent without attach_buffer
+    case noBuffer = 1
+    /// invalid buffer damage
+    case invalidBufferDamage = 2
+    /// capture request has been sent
+    case alreadyCaptured = 3
+}
+
+/// `ext_image_copy_capture_manager_v1.error`
+package enum ExtImageCopyCaptureManagerV1Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "ext_image_copy_capture_manager_v1"
+    /// invalid option flag
+    case invalidOption = 1
+}
+
+/// `ext_image_copy_capture_session_v1.error`
+package enum ExtImageCopyCaptureSessionV1Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "ext_image_copy_capture_session_v1"
+    /// create_frame sent before destroying previous frame
+    case duplicateFrame = 1
+}
+
 /// `wl_data_device.error`
 package enum WlDataDeviceError: UInt32, ProtocolErrorCode {
     package static let interfaceName = "wl_data_device"

@@ -12,6 +12,268 @@ import CWayland
 // nil, rather than trap, for an opcode out of range or a null where the XML allows none (closing
 // any fd the request carried: a handler owns, and must close, every fd it is given).
 
+/// The requests of `ext_foreign_toplevel_handle_v1`.
+package enum ExtForeignToplevelHandleV1Request {
+    /// destroy the ext_foreign_toplevel_handle_v1 object
+    ///
+    /// `ext_foreign_toplevel_handle_v1.destroy` (opcode 0). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `ext_foreign_toplevel_handle_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `ext_foreign_toplevel_image_capture_source_manager_v1`.
+package enum ExtForeignToplevelImageCaptureSourceManagerV1Request {
+    /// create source object for foreign toplevel
+    ///
+    /// `ext_foreign_toplevel_image_capture_source_manager_v1.create_source` (opcode 0).
+    ///
+    /// - source (`new_id ext_image_capture_source_v1`)
+    /// - toplevel_handle (`object ext_foreign_toplevel_handle_v1`)
+    case createSource(source: UInt32, toplevelHandle: OpaquePointer)
+    /// delete this object
+    ///
+    /// `ext_foreign_toplevel_image_capture_source_manager_v1.destroy` (opcode 1). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `ext_foreign_toplevel_image_capture_source_manager_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            guard let arg1 = request.object(1) else { return nil }
+            self = .createSource(source: request.newID(0), toplevelHandle: arg1)
+        case 1:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `ext_foreign_toplevel_list_v1`.
+package enum ExtForeignToplevelListV1Request {
+    /// stop sending events
+    ///
+    /// `ext_foreign_toplevel_list_v1.stop` (opcode 0).
+    case stop
+    /// destroy the ext_foreign_toplevel_list_v1 object
+    ///
+    /// `ext_foreign_toplevel_list_v1.destroy` (opcode 1). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `ext_foreign_toplevel_list_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .stop
+        case 1:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `ext_image_capture_source_v1`.
+package enum ExtImageCaptureSourceV1Request {
+    /// delete this object
+    ///
+    /// `ext_image_capture_source_v1.destroy` (opcode 0). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `ext_image_capture_source_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `ext_image_copy_capture_cursor_session_v1`.
+package enum ExtImageCopyCaptureCursorSessionV1Request {
+    /// delete this object
+    ///
+    /// `ext_image_copy_capture_cursor_session_v1.destroy` (opcode 0). Destructor.
+    case destroy
+    /// get image copy capturer session
+    ///
+    /// `ext_image_copy_capture_cursor_session_v1.get_capture_session` (opcode 1).
+    ///
+    /// - session (`new_id ext_image_copy_capture_session_v1`)
+    case getCaptureSession(session: UInt32)
+
+    /// Decodes `request` (a request on a `ext_image_copy_capture_cursor_session_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        case 1:
+            self = .getCaptureSession(session: request.newID(0))
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `ext_image_copy_capture_frame_v1`.
+package enum ExtImageCopyCaptureFrameV1Request {
+    /// destroy this object
+    ///
+    /// `ext_image_copy_capture_frame_v1.destroy` (opcode 0). Destructor.
+    case destroy
+    /// attach buffer to session
+    ///
+    /// `ext_image_copy_capture_frame_v1.attach_buffer` (opcode 1).
+    ///
+    /// - buffer (`object wl_buffer`)
+    case attachBuffer(buffer: OpaquePointer)
+    /// damage buffer
+    ///
+    /// `ext_image_copy_capture_frame_v1.damage_buffer` (opcode 2).
+    ///
+    /// - x: region x coordinate
+    /// - y: region y coordinate
+    /// - width: region width
+    /// - height: region height
+    case damageBuffer(x: Int32, y: Int32, width: Int32, height: Int32)
+    /// capture a frame
+    ///
+    /// `ext_image_copy_capture_frame_v1.capture` (opcode 3).
+    case capture
+
+    /// Decodes `request` (a request on a `ext_image_copy_capture_frame_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        case 1:
+            guard let arg0 = request.object(0) else { return nil }
+            self = .attachBuffer(buffer: arg0)
+        case 2:
+            self = .damageBuffer(x: request.int(0), y: request.int(1), width: request.int(2), height: request.int(3))
+        case 3:
+            self = .capture
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `ext_image_copy_capture_manager_v1`.
+package enum ExtImageCopyCaptureManagerV1Request {
+    /// capture an image capture source
+    ///
+    /// `ext_image_copy_capture_manager_v1.create_session` (opcode 0).
+    ///
+    /// - session (`new_id ext_image_copy_capture_session_v1`)
+    /// - source (`object ext_image_capture_source_v1`)
+    /// - options (`enum ext_image_copy_capture_manager_v1.options`)
+    case createSession(session: UInt32, source: OpaquePointer, options: UInt32)
+    /// capture the pointer cursor of an image capture source
+    ///
+    /// `ext_image_copy_capture_manager_v1.create_pointer_cursor_session` (opcode 1).
+    ///
+    /// - session (`new_id ext_image_copy_capture_cursor_session_v1`)
+    /// - source (`object ext_image_capture_source_v1`)
+    /// - pointer (`object wl_pointer`)
+    case createPointerCursorSession(session: UInt32, source: OpaquePointer, pointer: OpaquePointer)
+    /// destroy the manager
+    ///
+    /// `ext_image_copy_capture_manager_v1.destroy` (opcode 2). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `ext_image_copy_capture_manager_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            guard let arg1 = request.object(1) else { return nil }
+            self = .createSession(session: request.newID(0), source: arg1, options: request.uint(2))
+        case 1:
+            guard let arg1 = request.object(1) else { return nil }
+            guard let arg2 = request.object(2) else { return nil }
+            self = .createPointerCursorSession(session: request.newID(0), source: arg1, pointer: arg2)
+        case 2:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `ext_image_copy_capture_session_v1`.
+package enum ExtImageCopyCaptureSessionV1Request {
+    /// create a frame
+    ///
+    /// `ext_image_copy_capture_session_v1.create_frame` (opcode 0).
+    ///
+    /// - frame (`new_id ext_image_copy_capture_frame_v1`)
+    case createFrame(frame: UInt32)
+    /// delete this object
+    ///
+    /// `ext_image_copy_capture_session_v1.destroy` (opcode 1). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `ext_image_copy_capture_session_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .createFrame(frame: request.newID(0))
+        case 1:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `ext_output_image_capture_source_manager_v1`.
+package enum ExtOutputImageCaptureSourceManagerV1Request {
+    /// create source object for output
+    ///
+    /// `ext_output_image_capture_source_manager_v1.create_source` (opcode 0).
+    ///
+    /// - source (`new_id ext_image_capture_source_v1`)
+    /// - output (`object wl_output`)
+    case createSource(source: UInt32, output: OpaquePointer)
+    /// delete this object
+    ///
+    /// `ext_output_image_capture_source_manager_v1.destroy` (opcode 1). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `ext_output_image_capture_source_manager_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            guard let arg1 = request.object(1) else { return nil }
+            self = .createSource(source: request.newID(0), output: arg1)
+        case 1:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
 /// The requests of `wl_buffer`.
 package enum WlBufferRequest {
     /// destroy a buffer

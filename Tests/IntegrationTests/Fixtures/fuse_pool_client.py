@@ -18,6 +18,9 @@ Prints "opened <path> fd <n> pid <pid>" (so a test can reach the file through /p
 --mode stray-fd: the fd attached to a wl_display.sync (a request that takes no fd: libwayland keeps
     it unread), then the connection closed, so that compositord's libwayland closes it at the
     disconnect; prints "stray fd sent after <ms> ms" and "disconnected".
+--mode screencopy: create_pool, then a 64x64 XRGB8888 buffer in it as the target of a
+    zwlr_screencopy_frame_v1 of the output's region (32, 32, 64, 64); prints "pool accepted after
+    <ms> ms", then "screencopy ready after <ms> ms" or "screencopy failed after <ms> ms".
 --mode dmabuf-plane: the file as plane 0 of a 64x64 linear XRGB8888 zwp_linux_buffer_params_v1
     (add, create_immed, sync), as if it were a dma-buf; prints the error or "buffer accepted".
 Then "lingering": it keeps the fd open (and in show mode stays connected, the buffer on screen)
@@ -56,6 +59,7 @@ class Client:
         self.error = None
         self.configure_serial = None
         self.hung_up = False
+        self.frame = None  # "buffer", then "ready" or "failed" (zwlr_screencopy_frame_v1)
 
     def new(self, interface):
         oid = self.next_id
@@ -123,6 +127,8 @@ class Client:
             self.done.add(obj)
         elif interface == "xdg_wm_base" and opcode == 0:  # ping
             self.send(obj, 3, body[:4])
+        elif interface == "zwlr_screencopy_frame_v1":
+            self.frame = {0: "buffer", 2: "ready", 3: "failed"}.get(opcode, self.frame)
         elif interface == "xdg_surface" and opcode == 0:  # configure
             self.configure_serial = struct.unpack_from("<I", body)[0]
 
@@ -143,7 +149,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--file", required=True)
     parser.add_argument("--size", type=int, default=65536)
-    parser.add_argument("--mode", choices=["create-pool", "show", "dmabuf-plane", "stray-fd"], default="create-pool")
+    parser.add_argument("--mode", choices=["create-pool", "show", "screencopy", "dmabuf-plane", "stray-fd"], default="create-pool")
     parser.add_argument("--timeout", type=float, default=10)
     parser.add_argument("--linger", type=float, default=0, help="seconds to keep the fd open at the end")
     args = parser.parse_args()
@@ -207,6 +213,21 @@ def main():
     width = height = 64
     buffer = c.new("wl_buffer")
     c.send(pool, 0, struct.pack("<Iiiiii", buffer, 0, width, height, width * 4, 1))  # XRGB8888
+    if args.mode == "screencopy":
+        manager = c.bind("zwlr_screencopy_manager_v1", 1)
+        output = c.bind("wl_output", 1)
+        frame = c.new("zwlr_screencopy_frame_v1")
+        # capture_output_region: frame, overlay_cursor, output, x, y, width, height
+        c.send(manager, 1, struct.pack("<IiIiiii", frame, 0, output, 32, 32, width, height))
+        if not c.dispatch(args.timeout, lambda: c.frame is not None):
+            log(f"no screencopy offer after {ms()} ms: {c.error}")
+            return 2
+        c.send(frame, 0, struct.pack("<I", buffer))  # copy
+        if c.dispatch(args.timeout, lambda: c.frame in ("ready", "failed")):
+            log(f"screencopy {c.frame} after {ms()} ms")
+        else:
+            log(f"no screencopy answer after {ms()} ms: {c.error}")
+        return linger(c, args.linger, 0 if c.frame in ("ready", "failed") else 2, ms)
     surface = c.new("wl_surface")
     c.send(compositor, 0, struct.pack("<I", surface))
     xdg_surface = c.new("xdg_surface")
