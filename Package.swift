@@ -68,7 +68,7 @@ let package = Package(
         .target(name: "Outputs", dependencies: ["Render", "SceneGraph", "SurfaceModel", "Buffers", "Syscalls", "CDRM", "CPixman", "CWayland",
                                                 .product(name: "SystemPackage", package: "swift-system")]),
         // One handler per interface, per-family state and delegates; no policy, no server.
-        .target(name: "Protocols", dependencies: ["WaylandCore", "Outputs", "SceneGraph", "SurfaceModel", "Buffers", "Syscalls", "CWayland",
+        .target(name: "Protocols", dependencies: ["WaylandCore", "Outputs", "Render", "SceneGraph", "SurfaceModel", "Buffers", "Syscalls", "CWayland", "CPixman",
                                                   .product(name: "SystemPackage", package: "swift-system")]),
         // The seat, split per device, and the data device (selection).
         .target(name: "Input", dependencies: ["Protocols", "WaylandCore", "SceneGraph", "SurfaceModel", "Buffers", "Syscalls", "CWayland"]),

@@ -17,6 +17,8 @@ public final class ImageCopyCaptureStream {
     private let shm: Shm
     private let sourceManager: OpaquePointer
     private let manager: OpaquePointer
+    /// The toplevel list, when the source is a window.
+    public let toplevels: ForeignToplevelList?
     private let source: OpaquePointer
     private let session: Session
     private var pool: ShmPool?
@@ -51,24 +53,39 @@ public final class ImageCopyCaptureStream {
         pool.map { UnsafeMutableRawBufferPointer(start: $0.memory, count: $0.size) }
     }
 
-    /// Binds what it needs, makes the source and the session for output `outputIndex`, and waits
-    /// for the session's constraints (`done`) or `stopped`. Throws `ClientError.missingGlobal`
-    /// when the compositor lacks the protocol (or hides it: `--capture deny`).
-    public init(connection: Connection, outputIndex: Int = 0, paintCursors: Bool = false, timeout: Duration? = nil,
-                poolFile: ((_ size: Int) throws -> AnonymousFile)? = nil) throws {
+    /// Binds what it needs, makes the source and the session for output `outputIndex` (or, with
+    /// `toplevelAppID`, for the first toplevel of `ext_foreign_toplevel_list_v1` with that app id,
+    /// through `ext_foreign_toplevel_image_capture_source_manager_v1`), and waits for the
+    /// session's constraints (`done`) or `stopped`. Throws `ClientError.missingGlobal` when the
+    /// compositor lacks the protocol (or hides it: `--capture deny`), `CaptureError.noOutput`
+    /// when there is no such output or toplevel.
+    public init(connection: Connection, outputIndex: Int = 0, toplevelAppID: String? = nil, paintCursors: Bool = false,
+                timeout: Duration? = nil, poolFile: ((_ size: Int) throws -> AnonymousFile)? = nil) throws {
         self.connection = connection
         self.poolFile = poolFile ?? { try AnonymousFile(size: $0) }
         registry = Registry(connection: connection)
         try connection.roundtrip(timeout: timeout).orThrow(waitingFor: "the registry")
         shm = Shm(connection: connection, proxy: try registry.bind("wl_shm", table: cw_wl_shm_interface(), maxVersion: 1).proxy)
-        sourceManager = try registry.bind("ext_output_image_capture_source_manager_v1",
-                                          table: cw_ext_output_image_capture_source_manager_v1_interface(), maxVersion: 1).proxy
+        if toplevelAppID != nil {
+            sourceManager = try registry.bind("ext_foreign_toplevel_image_capture_source_manager_v1",
+                                              table: cw_ext_foreign_toplevel_image_capture_source_manager_v1_interface(), maxVersion: 1).proxy
+            toplevels = try ForeignToplevelList(registry: registry, timeout: timeout)
+        } else {
+            sourceManager = try registry.bind("ext_output_image_capture_source_manager_v1",
+                                              table: cw_ext_output_image_capture_source_manager_v1_interface(), maxVersion: 1).proxy
+            toplevels = nil
+        }
         manager = try registry.bind("ext_image_copy_capture_manager_v1", table: cw_ext_image_copy_capture_manager_v1_interface(),
                                     maxVersion: 1).proxy
         outputList = try OutputList(registry: registry, timeout: timeout)
         guard outputList.outputs.indices.contains(outputIndex) else { throw CaptureError.noOutput }
         output = outputList.outputs[outputIndex]
-        source = ext_output_image_capture_source_manager_v1_create_source(sourceManager, output.proxy)!
+        if let toplevelAppID {
+            guard let handle = toplevels?.toplevels.first(where: { $0.appID == toplevelAppID && !$0.closed }) else { throw CaptureError.noOutput }
+            source = ext_foreign_toplevel_image_capture_source_manager_v1_create_source(sourceManager, handle.proxy)!
+        } else {
+            source = ext_output_image_capture_source_manager_v1_create_source(sourceManager, output.proxy)!
+        }
         session = Session(ext_image_copy_capture_manager_v1_create_session(manager, source, paintCursors ? 1 : 0)!)
         try connection.wait(timeout: timeout) { [session] in session.done || session.stopped }
             .orThrow(waitingFor: "ext_image_copy_capture_session_v1.done")
@@ -136,7 +153,11 @@ public final class ImageCopyCaptureStream {
         ext_image_copy_capture_session_v1_destroy(session.proxy)
         ext_image_capture_source_v1_destroy(source)
         ext_image_copy_capture_manager_v1_destroy(manager)
-        ext_output_image_capture_source_manager_v1_destroy(sourceManager)
+        if toplevels != nil {
+            ext_foreign_toplevel_image_capture_source_manager_v1_destroy(sourceManager)
+        } else {
+            ext_output_image_capture_source_manager_v1_destroy(sourceManager)
+        }
     }
 
     /// `ext_image_copy_capture_session_v1`'s events: the constraints, `done`, `stopped`.

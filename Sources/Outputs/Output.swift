@@ -109,9 +109,11 @@ package final class Output {
             return nil
         }
         frameCount += 1
-        let origin = (x: placement.x, y: placement.y)
+        // The layout's surfaces, with their origins relative to this output's corner.
+        let (ox, oy) = (placement.x, placement.y)
+        let surfaces = { (body: (Surface, Int32, Int32) -> Void) in scene.forEachSurface { s, x, y in body(s, x - ox, y - oy) } }
         var faulted: [Buffer] = []
-        if let canvas { faulted = renderer.render(scene, into: canvas, damage: damage, origin: origin) }
+        if let canvas { faulted = renderer.render(surfaces: surfaces, into: canvas, damage: damage) }
         let fbDamage = framebufferDamage(damage)
         var repaint = fbDamage
         let age = back.lastFrame == 0 ? UInt64.max : frameCount - back.lastFrame
@@ -124,7 +126,7 @@ package final class Output {
             if let canvas {
                 mapCanvas(canvas, into: back.image, repaint)
             } else {
-                faulted = renderer.render(scene, into: back.image, damage: repaint, origin: origin)
+                faulted = renderer.render(surfaces: surfaces, into: back.image, damage: repaint)
             }
         }
         back.lastFrame = frameCount

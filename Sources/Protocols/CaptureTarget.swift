@@ -28,6 +28,20 @@ package enum CaptureTarget {
         return nil
     }
 
+    package var width: Int32 {
+        switch self {
+        case let .shm(b): b.width
+        case let .dmabuf(b): b.width
+        }
+    }
+
+    package var height: Int32 {
+        switch self {
+        case let .shm(b): b.height
+        case let .dmabuf(b): b.height
+        }
+    }
+
     /// A dma-buf target with fences on it (a reader's or a writer's): writing now would wait for
     /// them (DMA_BUF_IOCTL_SYNC), so the copy waits in the event loop first (`ready(false)` at
     /// the deadline). Nil when there is nothing to wait for.
@@ -38,18 +52,19 @@ package enum CaptureTarget {
     }
 
     /// Copies `rects` (in the buffer's coordinates) of the region whose top left is `origin` in
-    /// `front`, then calls `done(nil)`, or `done(why)` when it could not: at once, or from the
+    /// `pixels`, then calls `done(nil)`, or `done(why)` when it could not: at once, or from the
     /// event loop when the pool's file is written off the main thread. Returns that write while it
     /// runs (cancel it when the frame goes).
-    package func write(_ rects: [Rect], from front: Framebuffer, at origin: (x: Int32, y: Int32), loop: OpaquePointer,
+    package func write(_ rects: [Rect], from pixels: CapturePixels, at origin: (x: Int32, y: Int32), loop: OpaquePointer,
                        done: @escaping (_ failure: String?) -> Void) -> PoolWriter.PendingWrite? {
         let (left, top) = (Int(origin.x) * 4, Int(origin.y))
-        let source = { (row: Int) in UnsafeRawPointer(front.data + (top + row) * Int(front.stride) + left) }
+        let source = { (row: Int) in UnsafeRawPointer(pixels.data + (top + row) * pixels.stride + left) }
         if case let .shm(b) = self, b.pool.writesOffThread {
             // Not shared memory (a disk file): staged here, written by the pool's writer thread.
             var job = PoolWriter.Job(offset: b.layout.offset, stride: Int(b.layout.stride))
-            front.withCPUAccess(write: false) {
+            _ = pixels.access {
                 for r in rects { job.add(x: Int(r.x), y: Int(r.y), width: Int(r.width), height: Int(r.height), source: source) }
+                return true
             }
             guard let writer = b.pool.offThreadWriter else { done("no descriptor left to write the pool's file with"); return nil }
             return writer.write(job, loop: loop) { ok in
@@ -57,7 +72,7 @@ package enum CaptureTarget {
                                                : "writing the pool's file failed")
             }
         }
-        let ok = rects.isEmpty || front.withCPUAccess(write: false) {
+        let ok = rects.isEmpty || pixels.access {
             switch self {
             case let .shm(b):
                 return b.pool.write { base in Self.copy(rects, into: base + b.layout.offset, stride: Int(b.layout.stride), from: source) }
@@ -82,18 +97,36 @@ package enum CaptureTarget {
     }
 }
 
+/// Pixels a capture copies from: the output's front buffer (read inside its CPU-access bracket,
+/// a dma-buf's SYNC), or an image compositord rendered for the capture (a window on its own).
+package struct CapturePixels {
+    package let data: UnsafeMutableRawPointer
+    package let stride: Int
+    /// Runs a read of `data` (inside the buffer's CPU-access bracket, where it has one).
+    package let access: (() -> Bool) -> Bool
+
+    package static func front(_ framebuffer: Framebuffer) -> CapturePixels {
+        CapturePixels(data: framebuffer.data, stride: Int(framebuffer.stride)) { body in framebuffer.withCPUAccess(write: false, body) }
+    }
+
+    package static func image(_ data: UnsafeMutableRawPointer, stride: Int) -> CapturePixels {
+        CapturePixels(data: data, stride: stride) { body in body() }
+    }
+}
+
 /// The output damage one capture consumer has not been told about yet (a screencopy manager, an
 /// ext-image-copy-capture session), and the damage history that brings a target buffer from the
 /// frame it holds to the current one. Observes every frame from the first copy on, until `stop`.
 package final class CaptureDamage: FrameObserver {
     private unowned let frames: FrameSource
-    private let bounds: Rect
+    /// The area captured now, in output coordinates (a window's moves with it).
+    private let bounds: () -> Rect
     /// Output damage since the last copy; nil before the first copy (everything counts as damaged).
     package private(set) var sinceLastCopy: Region?
     private var history = DamageHistory()
     private var alive = true
 
-    package init(frames: FrameSource, bounds: Rect) {
+    package init(frames: FrameSource, bounds: @escaping () -> Rect) {
         self.frames = frames
         self.bounds = bounds
     }
@@ -103,7 +136,7 @@ package final class CaptureDamage: FrameObserver {
     package func copying() -> Region {
         if sinceLastCopy == nil { frames.observeFrames(self) }
         defer { sinceLastCopy = Region() }
-        return sinceLastCopy ?? Region(bounds)
+        return sinceLastCopy ?? Region(bounds())
     }
 
     /// The copy failed: its damage is still to be reported, with what came since.

@@ -1,6 +1,8 @@
 import Buffers
+import CPixman
 import CWayland
 import Outputs
+import Render
 import SceneGraph
 import SurfaceModel
 import WaylandCore
@@ -30,7 +32,10 @@ package final class ImageCopyCaptureManager: ResourceHandler {
             guard let source = ImageCaptureSource.source(sourceResource) else { return }
             // The session follows its source's output: that output's frames and damage.
             let sessionState: CaptureState
-            switch source.kind { case let .output(output): sessionState = state.state(of: output) }
+            switch source.kind {
+            case let .output(output): sessionState = state.state(of: output)
+            case .toplevel: sessionState = state  // the first output's frames (exact for windows on it)
+            }
             ImageCopyCaptureSession.create(state: sessionState, client: request.client, version: request.version, id: id, source: source)
         case let .createPointerCursorSession(id, sourceResource, _)?:
             guard let source = ImageCaptureSource.source(sourceResource) else { return }
@@ -56,12 +61,18 @@ package final class ImageCopyCaptureSession: ResourceHandler {
     private var frame: ImageCopyCaptureFrame?
     /// `stopped` was sent: frames fail with `stopped`.
     package private(set) var stopped = false
+    /// The buffer size the last constraints named.
+    private var announcedSize: (width: Int32, height: Int32) = (0, 0)
+    /// A toplevel source is rendered on its own into this (made at the first frame, remade when
+    /// the window's size changes), with a transparent background.
+    private var canvas: Canvas?
+    private let renderer = PixmanRenderer(background: 0)
 
     private init(state: CaptureState, resource: OpaquePointer, source: ImageCaptureSource) {
         self.state = state
         self.resource = resource
         self.source = source
-        damage = CaptureDamage(frames: state.frames, bounds: source.region)
+        damage = CaptureDamage(frames: state.frames) { source.region }
     }
 
     /// A session with its constraints sent; `stopped` at once when `neverProduces` (a cursor
@@ -72,13 +83,20 @@ package final class ImageCopyCaptureSession: ResourceHandler {
         guard let r = Resources.create(client: client, interface: cw_ext_image_copy_capture_session_v1_interface(), version: version, id: id,
                                        handler: { r in ImageCopyCaptureSession(state: state, resource: r, source: source) }),
               let session = Resources.handler(of: r) as? ImageCopyCaptureSession else { return nil }
-        if neverProduces { session.stop() } else { session.sendConstraints() }
+        if neverProduces { session.stop(); return session }
+        if case let .toplevel(handle, toplevels) = source.kind {
+            // A window's session ends with the window (unmapped or destroyed).
+            toplevels.whenGone(handle.toplevel) { [weak session] in session?.stop() }
+            if session.stopped { return session }
+        }
+        session.sendConstraints()
         return session
     }
 
     private func sendConstraints() {
         guard let resource else { return }
         let size = source.region
+        announcedSize = (size.width, size.height)
         ext_image_copy_capture_session_v1_send_buffer_size(resource, UInt32(size.width), UInt32(size.height))
         ext_image_copy_capture_session_v1_send_shm_format(resource, WL_SHM_FORMAT_XRGB8888.rawValue)
         ext_image_copy_capture_session_v1_send_shm_format(resource, WL_SHM_FORMAT_ARGB8888.rawValue)
@@ -99,6 +117,48 @@ package final class ImageCopyCaptureSession: ResourceHandler {
             }
         }
         ext_image_copy_capture_session_v1_send_done(resource)
+    }
+
+    /// The source's size now; when it differs from what the constraints said (a window was
+    /// resized), the constraints are sent again and nil says the frame's buffer cannot fit.
+    func currentRegion() -> Rect? {
+        let region = source.region
+        guard !region.isEmpty else { return nil }
+        if (region.width, region.height) != announcedSize {
+            sendConstraints()
+            return nil
+        }
+        return region
+    }
+
+    /// A toplevel source's pixels for `rects` (in its own coordinates): its surface tree rendered
+    /// on its own, only where `rects` say. Nil for an output source (its pixels are the frame's).
+    func renderToplevel(_ rects: [Rect], size: Rect) -> CapturePixels? {
+        guard let (root, dx, dy) = source.toplevelRoot else { return nil }
+        if canvas.map({ $0.width != size.width || $0.height != size.height }) ?? true {
+            canvas = Canvas(width: size.width, height: size.height)
+        }
+        guard let canvas else { return nil }
+        var damage = Region()
+        for r in rects { damage.formUnion(r) }
+        renderer.render(surfaces: { body in Scene.forEachSurface(inTreeOf: root) { s, x, y in body(s, x - dx, y - dy) } },
+                        into: canvas.image, damage: damage)
+        return .image(canvas.data, stride: canvas.stride)
+    }
+
+    /// A pixman image compositord owns (a window rendered for a capture).
+    private final class Canvas {
+        let image: OpaquePointer
+        let width: Int32, height: Int32
+        var data: UnsafeMutableRawPointer { UnsafeMutableRawPointer(pixman_image_get_data(image)!) }
+        var stride: Int { Int(pixman_image_get_stride(image)) }
+        init?(width: Int32, height: Int32) {
+            guard width > 0, height > 0, let image = pixman_image_create_bits(PIXMAN_a8r8g8b8, width, height, nil, 0) else { return nil }
+            self.image = image
+            self.width = width
+            self.height = height
+        }
+        deinit { pixman_image_unref(image) }
     }
 
     /// The source is gone or will never produce: `stopped`, and a waiting frame fails.
@@ -193,8 +253,8 @@ package final class ImageCopyCaptureFrame: ResourceHandler, FrameObserver {
 
     private func capture(_ buffer: Buffer) {
         guard !session.stopped else { return failed(EXT_IMAGE_COPY_CAPTURE_FRAME_V1_FAILURE_REASON_STOPPED) }
-        let size = session.source.region
-        guard let accepted = CaptureTarget.accept(buffer.contents, width: size.width, height: size.height, stride: nil, dmabuf: true) else {
+        guard let size = session.currentRegion(),
+              let accepted = CaptureTarget.accept(buffer.contents, width: size.width, height: size.height, stride: nil, dmabuf: true) else {
             // Not a protocol error: constraints may have changed since the buffer was made.
             return failed(EXT_IMAGE_COPY_CAPTURE_FRAME_V1_FAILURE_REASON_BUFFER_CONSTRAINTS)
         }
@@ -208,7 +268,10 @@ package final class ImageCopyCaptureFrame: ResourceHandler, FrameObserver {
 
     package func frameComposited(_ frame: FrameInfo) -> Bool {
         guard resource != nil, let target, !session.stopped else { return false }
-        let region = session.source.region
+        guard let region = session.currentRegion(), region.width == target.width, region.height == target.height else {
+            failed(EXT_IMAGE_COPY_CAPTURE_FRAME_V1_FAILURE_REASON_BUFFER_CONSTRAINTS)  // resized since the capture request
+            return false
+        }
         let tracker = session.damage
         let first = tracker.sinceLastCopy == nil
         let damage = tracker.sinceLastCopy.map { $0.intersection(region) } ?? Region(region)
@@ -221,7 +284,9 @@ package final class ImageCopyCaptureFrame: ResourceHandler, FrameObserver {
         buffer?.capturedFrame = nil  // unknown until this copy has succeeded
         unreportedDamage = tracker.copying()
         let (sequence, presentedNs) = (frame.sequence, frame.presentedNs)
-        pendingWrite = target.write(rects.rects, from: frame.front, at: (region.x, region.y), loop: state.loop) { [unowned self] failure in
+        let toplevel = session.renderToplevel(rects.rects, size: region)
+        let (pixels, origin) = toplevel.map { ($0, (Int32(0), Int32(0))) } ?? (.front(frame.front), (region.x, region.y))
+        pendingWrite = target.write(rects.rects, from: pixels, at: origin, loop: state.loop) { [unowned self] failure in
             pendingWrite = nil
             if let failure { return failed(EXT_IMAGE_COPY_CAPTURE_FRAME_V1_FAILURE_REASON_UNKNOWN, failure) }
             ready(sequence: sequence, presentedNs: presentedNs, damage: damage.translated(dx: -region.x, dy: -region.y))

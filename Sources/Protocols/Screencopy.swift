@@ -16,7 +16,8 @@ package final class ScreencopyManager: ResourceHandler {
 
     package init(state: CaptureState) {
         self.state = state
-        damage = CaptureDamage(frames: state.frames, bounds: state.output.bounds)
+        let output = state.output
+        damage = CaptureDamage(frames: state.frames) { output.bounds }
     }
 
     package static func bind(_ state: CaptureState, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
@@ -159,7 +160,7 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
         targetBuffer?.capturedFrame = nil  // unknown until this copy has succeeded
         let copied = CopiedFrame(sequence: frame.sequence, presentedNs: frame.presentedNs, damage: withDamage ? damage : nil)
         unreportedDamage = manager.damage.copying()
-        pendingWrite = target.write(rects, from: frame.front, at: (region.x, region.y), loop: state.loop) { [unowned self] failure in
+        pendingWrite = target.write(rects, from: .front(frame.front), at: (region.x, region.y), loop: state.loop) { [unowned self] failure in
             pendingWrite = nil
             if let failure { fail(failure) } else { finish(copied) }
         }

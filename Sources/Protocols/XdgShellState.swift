@@ -47,10 +47,13 @@ package final class XdgShellState {
     /// compatibility switch, ServerConfiguration.implicitFirstConfigureAck); else the spec's
     /// `unconfigured_buffer`.
     package let implicitFirstConfigureAck: Bool
+    /// ext_foreign_toplevel_list_v1: told when a toplevel is mapped, renamed and gone.
+    package let foreignToplevels: ForeignToplevelListState
 
     package init(context: ProtocolContext, delegate: XdgShellDelegate, implicitFirstConfigureAck: Bool) {
         self.context = context
         self.delegate = delegate
         self.implicitFirstConfigureAck = implicitFirstConfigureAck
+        foreignToplevels = ForeignToplevelListState(context: context)
     }
 }

@@ -12,7 +12,7 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
     private var resource: OpaquePointer?
     /// Strong (no side table on the per-commit path); nil once this or the xdg_surface is destroyed.
     private var xdgSurface: XdgSurface?
-    private var title = "", appID = ""
+    package private(set) var title = "", appID = ""
     package private(set) var maximized = false, fullscreen = false
     /// The layout rectangle of the output named by the last set_fullscreen (nil: none named,
     /// the shell picks).
@@ -37,8 +37,10 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
             wl_resource_destroy(request.resource)
         case let .setTitle(title)?:
             self.title = title
+            state.foreignToplevels.changed(self)
         case let .setAppId(appId)?:
             appID = appId
+            state.foreignToplevels.changed(self)
         case let .setParent(parent)?:
             // A parent only affects stacking; refuse loops (a toplevel cannot parent itself).
             if let parent, Resources.object(parent, as: XdgToplevel.self) === self {
@@ -128,6 +130,7 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
         let geometry = xdg.windowGeometry
         if !surface.hasBuffer {
             state.delegate.hideWindow(surface)
+            state.foreignToplevels.gone(self)
             return
         }
         guard xdg.configured else { return }
@@ -136,7 +139,10 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
         if surface.view != nil {
             state.delegate.showWindow(surface, x: origin.x - geometry.x, y: origin.y - geometry.y)
         } else {
-            defer { state.delegate.toplevelMapped(self) }  // the shell focuses it (after the map)
+            defer {
+                state.delegate.toplevelMapped(self)  // the shell focuses it (after the map)
+                state.foreignToplevels.mapped(self)
+            }
             state.delegate.showWindow(surface, x: origin.x - geometry.x, y: origin.y - geometry.y)
             state.context.logger.info("toplevel mapped", metadata: [
                 "title": "\(title)", "app-id": "\(appID)", "x": "\(origin.x)", "y": "\(origin.y)",
@@ -177,6 +183,7 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
 
     package func detach() {
         state.delegate.toplevelGone(self)
+        state.foreignToplevels.gone(self)
         if let surface = xdgSurface?.surface { state.delegate.hideWindow(surface) }
     }
 

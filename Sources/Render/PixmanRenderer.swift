@@ -27,10 +27,16 @@ package final class PixmanRenderer {
         package var opaque: Region
     }
 
-    /// Returns the buffers whose read faulted (SIGBUS caught by the guard). `damage` is in the
-    /// target's pixels; the target's (0, 0) is the layout's `origin` (an output's position).
+    /// Returns the buffers whose read faulted (SIGBUS caught by the guard).
     @discardableResult
-    package func render(_ scene: Scene, into target: OpaquePointer, damage: Region, origin: (x: Int32, y: Int32) = (0, 0)) -> [Buffer] {
+    package func render(_ scene: Scene, into target: OpaquePointer, damage: Region) -> [Buffer] {
+        render(surfaces: scene.forEachSurface, into: target, damage: damage)
+    }
+
+    /// Renders the surfaces `surfaces` walks (bottom to top, with their origins in `target`):
+    /// the whole scene, or one window's tree (a toplevel captured on its own).
+    @discardableResult
+    package func render(surfaces: ((Surface, Int32, Int32) -> Void) -> Void, into target: OpaquePointer, damage: Region) -> [Buffer] {
         guard !damage.isEmpty else { return [] }
         defer { pixman_image_set_clip_region32(target, nil) }
 
@@ -39,8 +45,8 @@ package final class PixmanRenderer {
         var paints = spare
         spare = []
         defer { paints.removeAll(keepingCapacity: true); spare = paints }
-        scene.forEachSurface { surface, x, y in
-            let frame = Rect(x: x - origin.x, y: y - origin.y, width: surface.width, height: surface.height)
+        surfaces { surface, x, y in
+            let frame = Rect(x: x, y: y, width: surface.width, height: surface.height)
             guard surface.current.buffer != nil, !frame.isEmpty else { return }
             paints.append(Paint(surface: surface, frame: frame, visible: Region(), opaque: Region()))
         }

@@ -181,16 +181,22 @@ package final class Scene {
     package func treeBounds(_ root: Surface) -> Region {
         var r = Region()
         guard let origin = root.outputOrigin else { return r }
-        walk(root, origin.x, origin.y) { s, x, y in r.formUnion(Rect(x: x, y: y, width: s.width, height: s.height)) }
+        Self.walk(root, origin.x, origin.y) { s, x, y in r.formUnion(Rect(x: x, y: y, width: s.width, height: s.height)) }
         return r
     }
 
     /// Every mapped surface, bottom to top, with its output-space origin.
     package func forEachSurface(_ body: (Surface, Int32, Int32) -> Void) {
-        for view in views { walk(view.surface, view.x, view.y, body) }
+        for view in views { Self.walk(view.surface, view.x, view.y, body) }
     }
 
-    private func walk(_ surface: Surface, _ x: Int32, _ y: Int32, _ body: (Surface, Int32, Int32) -> Void) {
+    /// Every mapped surface of `root`'s tree, bottom to top, with its origin relative to
+    /// `root`'s (a window captured on its own).
+    package static func forEachSurface(inTreeOf root: Surface, _ body: (Surface, Int32, Int32) -> Void) {
+        walk(root, 0, 0, body)
+    }
+
+    private static func walk(_ surface: Surface, _ x: Int32, _ y: Int32, _ body: (Surface, Int32, Int32) -> Void) {
         guard surface.isMapped else { return }
         for item in surface.currentStack {
             switch item {

@@ -23,6 +23,8 @@ enum Catalog {
             cw_ext_image_capture_source_v1_interface(), cw_ext_output_image_capture_source_manager_v1_interface(),
             cw_ext_image_copy_capture_manager_v1_interface(), cw_ext_image_copy_capture_session_v1_interface(),
             cw_ext_image_copy_capture_frame_v1_interface(), cw_ext_image_copy_capture_cursor_session_v1_interface(),
+            cw_ext_foreign_toplevel_list_v1_interface(), cw_ext_foreign_toplevel_handle_v1_interface(),
+            cw_ext_foreign_toplevel_image_capture_source_manager_v1_interface(),
             // compositord's v6 tables (libwayland 1.21's stop at 5).
             cw_wl_compositor_v6(), cw_wl_surface_v6(),
         ]

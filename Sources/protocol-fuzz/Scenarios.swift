@@ -187,9 +187,16 @@ extension TypedSession {
     /// session's size (sometimes not), buffer damage and capture.
     private func planImageCopyCapture() {
         script.append(.run { s in
-            guard let sources = s.bound["ext_output_image_capture_source_manager_v1"], let output = s.bound["wl_output"],
-                  let m = s.bound["ext_image_copy_capture_manager_v1"],
-                  let source = s.send(sources, "create_source", [.freshID, .object(output)]).first else { return }
+            guard let m = s.bound["ext_image_copy_capture_manager_v1"] else { return }
+            // A window's source (a handle the toplevel list announced), or the output's.
+            let handle = s.connection.objects.first { $0.value.interface.name == "ext_foreign_toplevel_handle_v1" }?.key
+            var source: UInt32?
+            if let handle, s.rng.chance(0.5), let toplevels = s.bound["ext_foreign_toplevel_image_capture_source_manager_v1"] {
+                source = s.send(toplevels, "create_source", [.freshID, .object(handle)]).first
+            } else if let sources = s.bound["ext_output_image_capture_source_manager_v1"], let output = s.bound["wl_output"] {
+                source = s.send(sources, "create_source", [.freshID, .object(output)]).first
+            }
+            guard let source else { return }
             s.named["ext.session"] = s.send(m, "create_session", [.freshID, .object(source), .uint(s.rng.chance(0.1) ? 2 : 0)]).first
         })
         script.append(.barrier)  // buffer_size gives the size

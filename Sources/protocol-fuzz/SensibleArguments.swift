@@ -115,6 +115,8 @@ extension TypedSession {
             }
             return [fitting.isEmpty || rng.chance(0.1) ? live("wl_buffer") : .object(rng.pick(fitting))]
         case ("ext_output_image_capture_source_manager_v1", "create_source"): return [.freshID, live("wl_output")]
+        case ("ext_foreign_toplevel_image_capture_source_manager_v1", "create_source"):
+            return [.freshID, live("ext_foreign_toplevel_handle_v1")]
         case ("ext_image_copy_capture_manager_v1", "create_session"):
             return [.freshID, live("ext_image_capture_source_v1"), rng.chance(0.1) ? u(0...7) : u(0...1)]
         case ("ext_image_copy_capture_manager_v1", "create_pointer_cursor_session"):

@@ -93,6 +93,47 @@ import Testing
         #expect(!scene.compositor.log.contains("protocol error"), "\(scene.compositor.log)")
     }
 
+    /// A toplevel source (ext-foreign-toplevel-list's handle) captures the window on its own: the
+    /// window another one covers on the output comes whole, at its own size; its changes come as
+    /// damage; unmapped, its handle is closed and its session stopped.
+    @Test func aToplevelIsCapturedOnItsOwn() throws {
+        let scene = try Scene()
+        try scene.show(0xFFFF_0000)  // "test" at (32, 32)
+        let above = Toplevel(context: scene.context, title: "above", appID: "cover")  // at (64, 64), over it
+        try above.waitForConfigure(timeout: timeout).orThrow(waitingFor: "configure")
+        let green = try BufferSet<ShmBuffer>(shm: scene.context.shm, width: 64, height: 64, count: 1)
+        for p in 0..<(64 * 64) { green.buffers[0].pixels[p] = 0xFF00_FF00 }
+        let cb = try #require(above.present(green.buffers[0]))
+        try scene.context.connection.wait(timeout: timeout) { cb.isDone }.orThrow(waitingFor: "frame callback")
+
+        let stream = try ImageCopyCaptureStream(connection: try Connection(displayName: scene.display), toplevelAppID: "test", timeout: timeout)
+        let list = try #require(stream.toplevels)
+        #expect(list.toplevels.map(\.appID) == ["test", "cover"] && list.toplevels.map(\.title) == ["ext-capture", "above"])
+        #expect(list.toplevels.allSatisfy { $0.done && $0.identifier.count == 32 } && Set(list.toplevels.map(\.identifier)).count == 2)
+        #expect(stream.constraints.width == 64 && stream.constraints.height == 64, "\(stream.constraints)")
+        func pixel(_ x: Int, _ y: Int) throws -> UInt32 {
+            try #require(stream.pixels).load(fromByteOffset: y * stream.stride + x * 4, as: UInt32.self) & 0xFF_FFFF
+        }
+        guard case let .ready(_, first, _) = try stream.next(timeout: timeout) else { Issue.record("the first frame failed"); return }
+        #expect(first == [CaptureRect(x: 0, y: 0, width: 64, height: 64)], "\(first)")
+        // (48, 48) in the window is (80, 80) on the output, where the other window lies.
+        #expect(try pixel(0, 0) == 0xFF0000 && pixel(48, 48) == 0xFF0000 && pixel(63, 63) == 0xFF0000)
+
+        try scene.show(0xFF00_00FF)
+        guard case .ready = try stream.next(timeout: timeout) else { Issue.record("the second frame failed"); return }
+        #expect(try pixel(10, 10) == 0x0000FF && pixel(48, 48) == 0x0000FF)
+
+        // Unmapped: closed, stopped, and a frame fails with `stopped`.
+        scene.toplevel.surface.attach(nil)
+        scene.toplevel.surface.commit()
+        try scene.context.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "the unmap")
+        try stream.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "closed and stopped")
+        #expect(list.toplevels[0].closed && !list.toplevels[1].closed)
+        #expect(stream.stopped)
+        #expect(try stream.next(timeout: timeout) == .failed(reason: 2))
+        #expect(!scene.compositor.log.contains("protocol error"), "\(scene.compositor.log)")
+    }
+
     /// A buffer that does not match the constraints is not a protocol error: the frame fails with
     /// buffer_constraints and the session goes on.
     @Test func aStaleBufferFailsWithBufferConstraints() throws {

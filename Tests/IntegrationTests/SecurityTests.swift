@@ -93,8 +93,8 @@ import Testing
         #expect(Self.contents(dir.path).filter { $0.hasPrefix("wayland-1") }.isEmpty, "\(Self.contents(dir.path))")
     }
 
-    static let captureGlobals = ["ext_image_copy_capture_manager_v1", "ext_output_image_capture_source_manager_v1",
-                                 "zwlr_export_dmabuf_manager_v1", "zwlr_screencopy_manager_v1"]
+    static let captureGlobals = ["ext_foreign_toplevel_image_capture_source_manager_v1", "ext_image_copy_capture_manager_v1",
+                                 "ext_output_image_capture_source_manager_v1", "zwlr_export_dmabuf_manager_v1", "zwlr_screencopy_manager_v1"]
 
     @Test func captureDenyHidesTheCaptureGlobalsAndRefusesTheirNames() throws {
         let allow = try CompositorProcess(["--width", "320", "--height", "240"])

@@ -76,6 +76,12 @@ extension Server {
             GlobalDefinition(cw_ext_image_copy_capture_manager_v1_interface(), ImageCopyCaptureManager.version) { s, c, v, id in
                 ImageCopyCaptureManager.bind(s.captureState, c, v, id)
             },
+            GlobalDefinition(cw_ext_foreign_toplevel_list_v1_interface(), ForeignToplevelList.version) { s, c, v, id in
+                ForeignToplevelListState.bind(s.xdgShellState.foreignToplevels, c, v, id)
+            },
+            GlobalDefinition(cw_ext_foreign_toplevel_image_capture_source_manager_v1_interface(), ToplevelImageCaptureSourceManager.version) { s, c, v, id in
+                ToplevelImageCaptureSourceManager.bind(s.xdgShellState.foreignToplevels, c, v, id)
+            },
             GlobalDefinition(cw_wl_seat_interface(), WlSeat.version) { s, c, v, id in WlSeat.bind(s.seatState, c, v, id) },
             GlobalDefinition(cw_wl_subcompositor_interface(), WlSubcompositor.version) { s, c, v, id in WlSubcompositor.bind(s.compositorState, c, v, id) },
             GlobalDefinition(cw_wp_viewporter_interface(), Viewporter.version) { s, c, v, id in Viewporter.bind(s, c, v, id) },

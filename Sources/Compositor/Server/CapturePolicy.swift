@@ -24,5 +24,6 @@ public enum CapturePolicy: String, Sendable, CaseIterable {
     package static let interfaces: Set<String> = [
         "zwlr_export_dmabuf_manager_v1", "zwlr_screencopy_manager_v1",
         "ext_image_copy_capture_manager_v1", "ext_output_image_capture_source_manager_v1",
+        "ext_foreign_toplevel_image_capture_source_manager_v1",
     ]
 }
