@@ -24,6 +24,8 @@ package final class CaptureState {
     package let exportSyncFile: Bool
     /// The capture state of an output (set by the compositor).
     package var forOutput: (Output) -> CaptureState? = { _ in nil }
+    /// The capture state of window captures: the layout's frames (set by the compositor).
+    package var forToplevels: () -> CaptureState? = { nil }
 
     package init(context: ProtocolContext, frames: FrameSource, output: Output, loop: OpaquePointer, fenceDeadlineMs: Int32, exportSyncFile: Bool) {
         self.context = context
@@ -42,4 +44,7 @@ extension CaptureState {
 
     /// The capture state of `output`.
     package func state(of output: Output) -> CaptureState { forOutput(output) ?? self }
+
+    /// The capture state of toplevel sources, whose frames come from the whole layout.
+    package var toplevelState: CaptureState { forToplevels() ?? self }
 }

@@ -30,11 +30,11 @@ package final class ImageCopyCaptureManager: ResourceHandler {
                                           "options 0x\(String(options, radix: 16)) has bits other than paint_cursors (1)")
             }
             guard let source = ImageCaptureSource.source(sourceResource) else { return }
-            // The session follows its source's output: that output's frames and damage.
+            // The session follows its source: an output's frames and damage, or the layout's.
             let sessionState: CaptureState
             switch source.kind {
             case let .output(output): sessionState = state.state(of: output)
-            case .toplevel: sessionState = state  // the first output's frames (exact for windows on it)
+            case .toplevel: sessionState = state.toplevelState
             }
             ImageCopyCaptureSession.create(state: sessionState, client: request.client, version: request.version, id: id, source: source)
         case let .createPointerCursorSession(id, sourceResource, _)?:

@@ -287,6 +287,33 @@ import Testing
         #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
     }
 
+    /// A toplevel source captures a window wherever it is: on the second output, its first
+    /// frame and then, after it changed, the next (paced and damaged in the layout, not by one
+    /// output's framebuffer).
+    @Test func toplevelCaptureOfAWindowOnTheSecondOutput() throws {
+        let c = try CompositorProcess(["--output", "320x240", "--output", "200x100@30,position=320x0,scale=2"])
+        let display = "\(c.runtime.path)/\(c.socketName)"
+        let context = try ClientContext(displayName: display, timeout: Self.timeout)
+        let outputs = try OutputList(registry: context.registry, timeout: Self.timeout).outputs
+        try #require(outputs.count == 2)
+        let window = try Window(context, "two", colour: 0xFFFF_0000, fullscreenOn: outputs[1])
+        #expect(window.toplevel.suggestedSize == (100, 50))
+        let stream = try ImageCopyCaptureStream(connection: try Connection(displayName: display), toplevelAppID: "test", timeout: Self.timeout)
+        #expect(stream.constraints.width == 100 && stream.constraints.height == 50, "\(stream.constraints)")
+        func pixel(_ x: Int, _ y: Int) throws -> UInt32 {
+            try #require(stream.pixels).load(fromByteOffset: y * stream.stride + x * 4, as: UInt32.self) & 0xFF_FFFF
+        }
+        guard case .ready = try stream.next(timeout: Self.timeout) else { Issue.record("the first frame failed"); return }
+        #expect(try pixel(0, 0) == 0xFF0000 && pixel(99, 49) == 0xFF0000)
+        try window.show(0xFF00_00FF)
+        guard case let .ready(_, damage, _) = try stream.next(timeout: .seconds(10)) else { Issue.record("the second frame failed"); return }
+        #expect(damage == [CaptureRect(x: 0, y: 0, width: 100, height: 50)], "\(damage)")
+        #expect(try pixel(0, 0) == 0x0000FF && pixel(99, 49) == 0x0000FF)
+        #expect(!c.log.contains("protocol error"), "\(c.log)")
+        let exit = c.terminate()
+        #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
+    }
+
     /// Each output has its own damage: copy_with_damage of an output reports what changed on
     /// it, in its own coordinates, and nothing that changed on another output.
     @Test func copyWithDamageReportsEachOutputsOwnDamage() throws {

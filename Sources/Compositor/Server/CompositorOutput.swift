@@ -44,3 +44,48 @@ package final class CompositorOutput: FrameSource {
         frameClock.schedule()
     }
 }
+
+/// The layout's frames, for captures of one window (toplevel sources), which render the window's
+/// own surface tree wherever it is: paced by the first output's clock, each frame carrying the
+/// scene damage since the last one in layout coordinates (not one output's framebuffer damage,
+/// which misses a window on another output, and is scaled or rotated on some).
+package final class LayoutFrames: FrameSource {
+    private var observers: [FrameObserver] = []
+    private var unobservedDamage = Region()
+    private var sequence: UInt64 = 0
+    private let schedule: () -> Void
+
+    package init(schedule: @escaping () -> Void) { self.schedule = schedule }
+
+    package var isWatched: Bool { !observers.isEmpty }
+
+    package func observeFrames(_ observer: FrameObserver) {
+        observers.append(observer)
+        schedule()
+    }
+
+    /// The scene changed `damage` (layout coordinates).
+    package func damaged(_ damage: Region) { unobservedDamage.formUnion(damage) }
+
+    /// A frame of the first output: observers get the damage since their last frame (`front` is
+    /// that output's, for FrameInfo; window captures render the window themselves).
+    package func deliver(front: Framebuffer?, presentedAt ns: UInt64) {
+        if !observers.isEmpty, let front {
+            sequence += 1
+            let info = FrameInfo(front: front, damage: unobservedDamage, presentedNs: ns, sequence: sequence)
+            unobservedDamage = Region()
+            let current = observers
+            observers = []
+            observers += current.filter { $0.frameComposited(info) }
+        } else if !unobservedDamage.isEmpty {
+            sequence += 1  // a change no consumer saw: no history spans it (FrameInfo.sequence)
+            unobservedDamage = Region()
+        }
+    }
+
+    /// Shutdown: whatever is in flight is cancelled.
+    package func gone() {
+        for observer in observers { observer.outputGone() }
+        observers = []
+    }
+}

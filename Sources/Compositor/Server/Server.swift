@@ -53,8 +53,15 @@ public final class Server {
         let state = CaptureState(context: self, frames: o, output: o.output, loop: loop,
                                  fenceDeadlineMs: configuration.fenceDeadlineMs, exportSyncFile: configuration.fenceWait == .auto)
         state.forOutput = { [unowned self] named in self.outputs.firstIndex { $0.output === named }.map { self.captureStates[$0] } }
+        state.forToplevels = { [unowned self] in self.toplevelCaptureState }
         return state
     }
+    /// Window captures' (toplevel sources): the layout's frames.
+    package private(set) lazy var toplevelCaptureState = CaptureState(
+        context: self, frames: layoutFrames, output: outputs[0].output, loop: loop,
+        fenceDeadlineMs: configuration.fenceDeadlineMs, exportSyncFile: configuration.fenceWait == .auto)
+    /// Frames of the whole layout, with the scene's damage, for window captures.
+    package private(set) lazy var layoutFrames = LayoutFrames { [unowned self] in self.outputs[0].frameClock.schedule() }
     /// The first output's: what the capture globals are bound with (requests name the output).
     package var captureState: CaptureState { captureStates[0] }
     package private(set) lazy var linuxDmabufState = LinuxDmabufState(context: self, formats: dmabufFormats, mainDevice: dmabufMainDevice)
@@ -289,6 +296,7 @@ public final class Server {
             for observer in o.frameObservers { observer.outputGone() }
             o.frameObservers = []
         }
+        layoutFrames.gone()
         wl_display_flush_clients(display)
         wl_display_destroy_clients(display)
         for g in globals { g.destroy() }
@@ -369,6 +377,7 @@ public final class Server {
     private func distributeSceneDamage() {
         let damage = scene.takeDamage()
         guard !damage.isEmpty else { return }  // else a frame would ask for the next, forever
+        layoutFrames.damaged(damage)
         for o in outputs {
             let layout = o.output.layout
             let local = damage.intersection(layout)
@@ -401,6 +410,9 @@ public final class Server {
         if presented { presentFeedbacks(outputs[0], atNs: ns) }
         fireFrameCallbacks(outputs[0], presentedAt: ns)
         giveFrameToObservers(outputs[0], presentedAt: ns)
+        // Window captures need a FrameInfo's front buffer: the first output's, once there is one.
+        if layoutFrames.isWatched, outputs[0].output.front == nil { _ = compositeDamage(outputs[0]) }
+        layoutFrames.deliver(front: outputs[0].output.front, presentedAt: ns)
     }
 
     /// The frame callbacks queued on `o` are done, with its frame's millisecond timestamp.
