@@ -54,6 +54,9 @@ package final class WritableMapping {
 
     package init(fd: Int32) { self.fd = fd }
 
+    /// A guarded write took SIGBUS: the file shrank under the mapping (which now holds zeros).
+    package var faulted: Bool { mapped?.guardRange.faulted ?? false }
+
     /// Runs `body` with the address of the first `length` bytes mapped writable, under the guard
     /// when `guarded`; false when the file cannot be mapped writable or the write faulted.
     package func write(length: Int, guarded: Bool, _ body: (UnsafeMutableRawPointer) -> Void) -> Bool {

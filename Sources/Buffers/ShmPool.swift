@@ -107,6 +107,9 @@ package final class ShmPool {
         capture.write(length: size, guarded: guarded, body)
     }
 
+    /// A capture's write into the pool took SIGBUS: its client shrank the file under it.
+    package var captureFaulted: Bool { capture.faulted }
+
     /// Whether captures into this pool are written off the main thread (`offThreadWriter`): its
     /// file is not shared memory, so writing it could wait (a disk; under `guard`, FUSE or NFS).
     package var writesOffThread: Bool { file.kind == .diskFile || file.kind == .regularFile }

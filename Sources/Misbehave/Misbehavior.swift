@@ -19,6 +19,8 @@ public enum Misbehavior: String, Sendable, CaseIterable {
     /// A pool on a file of the client's own FUSE file system, whose daemon then stalls.
     case fusePool = "fuse-pool"
     case truncateAfterCommit = "truncate-after-commit"
+    /// A capture target's pool file truncated before the compositor writes into it.
+    case truncateCaptureTarget = "truncate-capture-target"
     case poolLargerThanFile = "pool-larger-than-file"
     case resizeBeyondFile = "resize-beyond-file"
     case shrinkPool = "shrink-pool"
@@ -89,6 +91,9 @@ public enum Misbehavior: String, Sendable, CaseIterable {
             return policy == .guardOnly ? .renders : .error(interface: "wl_shm", code: 2)
         case .truncateAfterCommit:
             // Under strict the shm_open pool is refused outright, before anything is truncated.
+            return policy == .strict ? .error(interface: "wl_shm", code: 2) : .error(interface: "wl_buffer", code: 2)
+        case .truncateCaptureTarget:
+            // The shm_open pool is refused by strict; otherwise the guarded write faults.
             return policy == .strict ? .error(interface: "wl_shm", code: 2) : .error(interface: "wl_buffer", code: 2)
         case .poolLargerThanFile: return .error(interface: "wl_shm", code: 2)
         case .resizeBeyondFile: return .error(interface: "wl_shm_pool", code: 2)
@@ -163,6 +168,8 @@ public enum Misbehavior: String, Sendable, CaseIterable {
             return "Serves its own FUSE file system (root and /dev/fuse needed) and creates a pool from its 32 KiB file, while the daemon holds every request of other processes: 2 s each (FLUSH until the client exits). If the pool is accepted, shows it and asks for a screencopy, which composites it, printing how long the frame took (the compositor's read of the pool waits on the daemon), then releases the daemon and renders."
         case .truncateAfterCommit:
             return "Renders a frame from an shm_open pool, truncates the file to 0 bytes, then re-attaches and commits the same buffer."
+        case .truncateCaptureTarget:
+            return "Captures the output (ext-image-copy-capture) into a buffer of an shm_open pool, truncates the file to 0 bytes, changes its window and captures into the same buffer again."
         case .poolLargerThanFile:
             return "Creates a pool of 8192 bytes over a sealed 4096-byte memfd."
         case .resizeBeyondFile:

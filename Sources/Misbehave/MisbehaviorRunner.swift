@@ -41,6 +41,7 @@ struct MisbehaviorRunner {
         case .diskFile: return try diskFile()
         case .fusePool: return try fusePool()
         case .truncateAfterCommit: return try truncateAfterCommit()
+        case .truncateCaptureTarget: return try truncateCaptureTarget()
         case .poolLargerThanFile: return try poolLargerThanFile()
         case .resizeBeyondFile: return try resizeBeyondFile()
         case .shrinkPool: return try shrinkPool()
@@ -250,6 +251,35 @@ struct MisbehaviorRunner {
             return (FileDescriptor(rawValue: raw), directory, "file system type 0x\(String(type, radix: 16))")
         }
         throw ClientError.system(operation: "finding a directory on a disk file system in \(candidates.joined(separator: ", "))", errno: .noSuchFileOrDirectory)
+    }
+
+    func truncateCaptureTarget() throws -> FrameLoop.Summary {
+        let toplevel = try mappedWindow()
+        let buffers = try BufferSet<ShmBuffer>(shm: shm, width: Self.side, height: Self.side, count: 2)
+        DemoPattern.draw(into: buffers.buffers[0], frame: 0)
+        let first = toplevel.present(buffers.buffers[0])!
+        try connection.wait(timeout: timeout) { first.isDone }.orThrow(waitingFor: "the first frame")
+
+        var target: AnonymousFile?
+        let stream = try ImageCopyCaptureStream(connection: connection, timeout: timeout) { size in
+            let file = try AnonymousFile(size: size, strategy: .shmOpen, options: .init(name: "demo-client-capture-target"))
+            target = file
+            return file
+        }
+        guard case .ready = try stream.next(timeout: timeout), let file = target else {
+            throw ClientError.system(operation: "the first capture", errno: .ioError)
+        }
+        say("captured the output into a \(file.size)-byte shm_open pool, truncated the file to 0 bytes, changed the window and captured into the same buffer")
+        // From here on the client must not touch the target's mapping either: it lies past EOF.
+        guard ftruncate(file.fileDescriptor.rawValue, 0) == 0 else { throw ClientError.system(operation: "ftruncate", errno: .current) }
+        DemoPattern.draw(into: buffers.buffers[1], frame: 1)
+        _ = toplevel.present(buffers.buffers[1])
+        _ = try? stream.next(timeout: Self.frameGrace)  // the compositor writes the change; give it that long to object
+        try roundtrip()
+
+        // Tolerated: give the file its size back and carry on rendering.
+        guard ftruncate(file.fileDescriptor.rawValue, off_t(file.size)) == 0 else { throw ClientError.system(operation: "ftruncate", errno: .current) }
+        return try render(toplevel, buffers)
     }
 
     func truncateAfterCommit() throws -> FrameLoop.Summary {

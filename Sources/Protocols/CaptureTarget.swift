@@ -51,12 +51,21 @@ package enum CaptureTarget {
                                 exportSyncFile: state.exportSyncFile, completion: ready)
     }
 
+    /// Why a copy was not made.
+    package enum Failure {
+        /// The client shrank its pool file under the target while compositord wrote it (SIGBUS,
+        /// caught by the guard): the client's fault, answered like a read that faults.
+        case shrunk
+        /// Anything else (the client may try again): why, for the log.
+        case other(String)
+    }
+
     /// Copies `rects` (in the buffer's coordinates) of the region whose top left is `origin` in
-    /// `pixels`, then calls `done(nil)`, or `done(why)` when it could not: at once, or from the
+    /// `pixels`, then calls `done(nil)`, or `done(failure)` when it could not: at once, or from the
     /// event loop when the pool's file is written off the main thread. Returns that write while it
     /// runs (cancel it when the frame goes).
     package func write(_ rects: [Rect], from pixels: CapturePixels, at origin: (x: Int32, y: Int32), loop: OpaquePointer,
-                       done: @escaping (_ failure: String?) -> Void) -> PoolWriter.PendingWrite? {
+                       done: @escaping (_ failure: Failure?) -> Void) -> PoolWriter.PendingWrite? {
         let (left, top) = (Int(origin.x) * 4, Int(origin.y))
         let source = { (row: Int) in UnsafeRawPointer(pixels.data + (top + row) * pixels.stride + left) }
         if case let .shm(b) = self, b.pool.writesOffThread {
@@ -66,10 +75,10 @@ package enum CaptureTarget {
                 for r in rects { job.add(x: Int(r.x), y: Int(r.y), width: Int(r.width), height: Int(r.height), source: source) }
                 return true
             }
-            guard let writer = b.pool.offThreadWriter else { done("no descriptor left to write the pool's file with"); return nil }
+            guard let writer = b.pool.offThreadWriter else { done(.other("no descriptor left to write the pool's file with")); return nil }
             return writer.write(job, loop: loop) { ok in
-                done(ok ? nil : writer.stalled ? "writing the pool's file missed its \(PoolWriter.deadlineMs) ms deadline"
-                                               : "writing the pool's file failed")
+                done(ok ? nil : .other(writer.stalled ? "writing the pool's file missed its \(PoolWriter.deadlineMs) ms deadline"
+                                                      : "writing the pool's file failed"))
             }
         }
         let ok = rects.isEmpty || pixels.access {
@@ -81,10 +90,13 @@ package enum CaptureTarget {
             }
         }
         if ok { done(nil); return nil }
-        if case let .dmabuf(d) = self, !DmabufReadiness.isReady(d.dmabufFd, for: .write) {
-            done("a fence was added to the target after the copy request (writing would wait for it)")
-        } else {
-            done("the write faulted or the buffer cannot be mapped writable")
+        switch self {
+        case let .shm(b) where b.pool.captureFaulted:
+            done(.shrunk)
+        case let .dmabuf(d) where !DmabufReadiness.isReady(d.dmabufFd, for: .write):
+            done(.other("a fence was added to the target after the copy request (writing would wait for it)"))
+        default:
+            done(.other("the write faulted or the buffer cannot be mapped writable (F_SEAL_WRITE?)"))
         }
         return nil
     }

@@ -288,7 +288,18 @@ package final class ImageCopyCaptureFrame: ResourceHandler, FrameObserver {
         let (pixels, origin) = toplevel.map { ($0, (Int32(0), Int32(0))) } ?? (.front(frame.front), (region.x, region.y))
         pendingWrite = target.write(rects.rects, from: pixels, at: origin, loop: state.loop) { [unowned self] failure in
             pendingWrite = nil
-            if let failure { return failed(EXT_IMAGE_COPY_CAPTURE_FRAME_V1_FAILURE_REASON_UNKNOWN, failure) }
+            switch failure {
+            case nil: break
+            case .shrunk?:
+                // The client shrank the target's pool file under the copy: as for a read that faults.
+                if let resource = buffer?.resource {
+                    state.context.post(WlShmError.invalidFd, on: resource,
+                                       "the pool's file shrank below the capture target while compositord wrote it: seal it with F_SEAL_SHRINK, never truncate it")
+                }
+                return cancel()
+            case let .other(why)?:
+                return failed(EXT_IMAGE_COPY_CAPTURE_FRAME_V1_FAILURE_REASON_UNKNOWN, why)
+            }
             ready(sequence: sequence, presentedNs: presentedNs, damage: damage.translated(dx: -region.x, dy: -region.y))
         }
         return false

@@ -162,7 +162,11 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
         unreportedDamage = manager.damage.copying()
         pendingWrite = target.write(rects, from: .front(frame.front), at: (region.x, region.y), loop: state.loop) { [unowned self] failure in
             pendingWrite = nil
-            if let failure { fail(failure) } else { finish(copied) }
+            switch failure {
+            case nil: finish(copied)
+            case .shrunk?: targetShrank()
+            case let .other(why)?: fail(why)
+            }
         }
         return false
     }
@@ -204,6 +208,16 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
             "client": "\(state.context.describe(wl_resource_get_client(resource)))", "reason": "\(why)",
         ])
         zwlr_screencopy_frame_v1_send_failed(resource)
+    }
+
+    /// The client shrank the target's pool file under the copy: wl_shm's invalid_fd on the
+    /// buffer, as for a read that faults (the client is disconnected).
+    private func targetShrank() {
+        if let buffer = targetBuffer?.resource {
+            state.context.post(WlShmError.invalidFd, on: buffer,
+                               "the pool's file shrank below the screencopy target while compositord wrote it: seal it with F_SEAL_SHRINK, never truncate it")
+        }
+        cancel()
     }
 
     package func outputGone() {

@@ -29,11 +29,18 @@ extension ProtocolContext {
     /// is a compositord bug: it is logged (and still posted, so the client is not left waiting).
     package func post<E: ProtocolErrorCode>(_ error: E, on resource: OpaquePointer, _ message: String) {
         let interface = String(cString: wl_resource_get_class(resource))
-        if interface != E.interfaceName {
+        if interface != E.interfaceName && !Self.borrows(interface, E.interfaceName) {
             logger.error("protocol error posted on the wrong interface", metadata: [
                 "error": "\(E.interfaceName).\(error)", "object": "\(interface)@\(wl_resource_get_id(resource))",
             ])
         }
         postError(resource, code: error.rawValue, message)
+    }
+
+    /// Objects that carry another interface's errors by convention: wl_shm_pool and wl_buffer
+    /// have no error enum, and libwayland posts wl_shm's on them (a bad stride on the pool, a
+    /// SIGBUS on the buffer).
+    private static func borrows(_ interface: String, _ errorInterface: String) -> Bool {
+        errorInterface == "wl_shm" && (interface == "wl_shm_pool" || interface == "wl_buffer")
     }
 }

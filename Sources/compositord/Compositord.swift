@@ -5,7 +5,6 @@ import CWayland
 import Glibc
 import Logging
 
-@main
 struct Compositord: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compositord",
@@ -13,7 +12,9 @@ struct Compositord: ParsableCommand {
         discussion: """
             Listens on a Wayland socket in $XDG_RUNTIME_DIR, composites wl_shm clients with pixman \
             into its output buffer, and prints WAYLAND_DISPLAY=<name> once ready. SIGINT and \
-            SIGTERM exit 0 (removing the socket); SIGUSR1 writes a screenshot.
+            SIGTERM exit 0 (removing the socket); SIGUSR1 writes a screenshot. \
+            `compositord run [flags] -- COMMAND` runs COMMAND against a compositord of its own \
+            (an xvfb-run for Wayland; `compositord run --help`).
             """,
         version: compositordVersion
     )

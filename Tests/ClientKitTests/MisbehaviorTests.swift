@@ -19,6 +19,7 @@ import Testing
         // the client's daemon (2 s), then it renders.
         "fuse-pool": (err("wl_shm", 2), err("wl_shm", 2), .renders),
         "truncate-after-commit": (err("wl_buffer", 2), err("wl_shm", 2), err("wl_buffer", 2)),
+        "truncate-capture-target": (err("wl_buffer", 2), err("wl_shm", 2), err("wl_buffer", 2)),
         "pool-larger-than-file": (err("wl_shm", 2), err("wl_shm", 2), err("wl_shm", 2)),
         "resize-beyond-file": (err("wl_shm_pool", 2), err("wl_shm_pool", 2), err("wl_shm_pool", 2)),
         "shrink-pool": (err("wl_shm_pool", 1), err("wl_shm_pool", 1), err("wl_shm_pool", 1)),

@@ -100,7 +100,8 @@ import Testing
             #expect((refusals["not-shared-memory"] ?? 0) == notSharedMemory - 1 && refusals["unsealed-pool-strict"] == nil, "\(refusals)")
         case .strict:
             #expect(accepted["sealed-by-compositord"] == nil && accepted["unsealable-memfd"] == nil, "\(accepted)")
-            #expect(refusals["unsealed-pool-strict"] == 3 && refusals["not-shared-memory"] == notSharedMemory, "\(refusals)")  // + truncate-after-commit's shm_open pool
+            // + the shm_open pools of truncate-after-commit and truncate-capture-target.
+            #expect(refusals["unsealed-pool-strict"] == 4 && refusals["not-shared-memory"] == notSharedMemory, "\(refusals)")
         case .guardOnly:
             // disk-file's and fuse-pool's files accepted.
             #expect(accepted["sealed-by-compositord"] == nil && accepted["unsealed-memfd"] == 1, "\(accepted)")
