@@ -391,6 +391,23 @@ import Testing
         #expect(exit.status == 0 && !exit.timedOut, "compositord exit \(exit.status)\n\(exit.stderr)")
     }
 
+    /// `compositord run` passes --output on: a client runs against two outputs, and the final
+    /// screenshot is one file per output.
+    @Test func runWithTwoOutputsWritesAScreenshotPerOutput() throws {
+        let rt = RuntimeDir()
+        let shot = "\(rt.path)/final.png"
+        let demo = "\(productsDirectory)/demo-client"
+        let r = try Child("\(productsDirectory)/compositord",
+                          ["run", "--output", "320x240", "--output", "200x100@30", "--screenshot", shot, "--", "sh", "-c",
+                           "\(demo) --frames 10 && { \(demo) --frames 100000 >/dev/null 2>&1 & sleep 2; }"],
+                          environment: ["XDG_RUNTIME_DIR": rt.path], dir: rt.path, tag: "run").wait(timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        let one = try PNGImage(bytes: [UInt8](try #require(FileManager.default.contents(atPath: shot))))
+        let two = try PNGImage(bytes: [UInt8](try #require(FileManager.default.contents(atPath: "\(rt.path)/final-HEADLESS-2.png"))))
+        #expect(one.width == 320 && one.height == 240 && one.rgb(96, 96) == 0xFF0000 && one.rgb(10, 10) == Self.background)
+        #expect(two.width == 200 && two.height == 100 && two.rgb(100, 50) == Self.background)
+    }
+
     /// Syntax errors are caught before anything starts, with the expected form in the message.
     @Test func badOutputArgumentsAreRefused() throws {
         for bad in [["--output", "0x100"], ["--output", "100x100,scale=9"], ["--output", "100x100,transform=45"],

@@ -368,9 +368,6 @@ public final class Server {
         }
     }
 
-    /// Calls `observer` after every frame of the first output until it returns false.
-    package func observeFrames(_ observer: FrameObserver) { outputs[0].observeFrames(observer) }
-
     /// The scene's new damage goes to the outputs it falls on (in their coordinates); each one
     /// watched or composited every frame gets a frame, and the first output's clock runs the
     /// frame work (commits latched, callbacks) whatever was damaged.
@@ -483,8 +480,6 @@ public final class Server {
 
     package func nextSerial() -> UInt32 { wl_display_next_serial(display) }
 }
-
-extension Server: FrameSource {}
 
 extension Server: SurfaceDelegate {
     package func surfaceDestroyed(_ surface: Surface) { seat.surfaceDestroyed(surface) }
