@@ -60,6 +60,19 @@ package final class Scene {
         outputs.firstIndex { Double($0.x) <= x && x < Double($0.x + $0.width) && Double($0.y) <= y && y < Double($0.y + $0.height) }
     }
 
+    /// The point on an output nearest (x, y) (as wlr_output_layout_closest_point): the pointer
+    /// never leaves the outputs, nor strays into a gap between them.
+    package func closestPointOnOutputs(x: Double, y: Double) -> (x: Double, y: Double) {
+        var best: (x: Double, y: Double, distance: Double)?
+        for o in outputs {
+            let cx = min(max(x, Double(o.x)), Double(o.x + o.width) - 1 / 256)
+            let cy = min(max(y, Double(o.y)), Double(o.y + o.height) - 1 / 256)
+            let d = (cx - x) * (cx - x) + (cy - y) * (cy - y)
+            if d < best?.distance ?? .infinity { best = (cx, cy, d) }
+        }
+        return best.map { ($0.x, $0.y) } ?? (0, 0)
+    }
+
     /// The index of the output `rect` overlaps most (nil when it overlaps none).
     package func outputIndex(mostlyCovering rect: Rect) -> Int? {
         var best: (index: Int, area: Int64)?

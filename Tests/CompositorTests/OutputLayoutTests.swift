@@ -47,6 +47,16 @@ import Outputs
         #expect(scene.outputIndex(mostlyCovering: Rect(x: 70, y: 0, width: 40, height: 10)) == 0)
         #expect(scene.outputIndex(mostlyCovering: Rect(x: 90, y: 0, width: 40, height: 10)) == 1)
         #expect(scene.outputIndex(mostlyCovering: Rect(x: 0, y: 60, width: 40, height: 10)) == nil)
+        // The pointer stays on the outputs: out of the gap below the first, off the far edges.
+        let edge = 1.0 / 256
+        func at(_ x: Double, _ y: Double) -> [Double] { let p = scene.closestPointOnOutputs(x: x, y: y); return [p.x, p.y] }
+        #expect(at(50, 70) == [50, 50 - edge])
+        #expect(at(105, 70) == [105, 70])
+        #expect(at(500, -5) == [160 - edge, 0])
+        #expect(at(-3, 20) == [0, 20])
+        // One output: the old clamp.
+        let one = Scene(width: 64, height: 48).closestPointOnOutputs(x: 100, y: 100)
+        #expect([one.x, one.y] == [64 - edge, 48 - edge])
     }
 
     /// Scale 2, transform 270: a 2x3 window filling the output's layout rectangle becomes a 6x4
