@@ -377,9 +377,10 @@ public final class Server {
         layoutFrames.damaged(damage)
         for o in outputs {
             let layout = o.output.layout
-            let local = damage.intersection(layout)
+            // The one output at the origin (the default): the scene clipped the damage to it.
+            let local = layout == scene.bounds ? damage : damage.intersection(layout).translated(dx: -layout.x, dy: -layout.y)
             guard !local.isEmpty else { continue }
-            o.damage.formUnion(local.translated(dx: -layout.x, dy: -layout.y))
+            o.damage.formUnion(local)
             if o.index > 0, configuration.compositing == .everyFrame || !o.frameObservers.isEmpty { o.frameClock.schedule() }
         }
         outputs[0].frameClock.schedule()
