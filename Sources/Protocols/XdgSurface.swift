@@ -37,7 +37,7 @@ package final class XdgSurface: ResourceHandler, SurfaceRole {
     private var constructed = false
     /// The client acked a configure since the initial commit (attaching is allowed only then).
     package private(set) var configured = false
-    private var initialCommitDone = false
+    package private(set) var initialCommitDone = false
     private var sentSerials: [UInt32] = []
     private var pendingGeometry: Rect?
     private var geometry: Rect?

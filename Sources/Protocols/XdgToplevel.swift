@@ -22,6 +22,8 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
     /// Whether this is the focused window (the seat's active toplevel).
     package private(set) var activated = false
     private var sentCapabilities = false
+    /// Its zxdg_toplevel_decoration_v1, while that exists (at most one: already_constructed).
+    package weak var decoration: ToplevelDecoration?
     /// Where the window geometry's top-left corner is, once placed.
     private var position: (x: Int32, y: Int32)?
 
@@ -34,6 +36,11 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
     package func handle(_ request: Request) {
         switch XdgToplevelRequest(request) {
         case .destroy?:
+            if let decoration, decoration.resource != nil, let manager = decoration.errorObject {
+                // On the manager (see ToplevelDecoration).
+                return state.context.postError(manager, code: ZxdgToplevelDecorationV1Error.orphaned.rawValue,
+                                               "xdg_toplevel destroyed before its zxdg_toplevel_decoration_v1: destroy the decoration first")
+            }
             wl_resource_destroy(request.resource)
         case let .setTitle(title)?:
             self.title = title
@@ -99,6 +106,7 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
 
     package func sendConfigure() {
         guard let resource else { return }
+        decoration?.sendConfigure()
         if !sentCapabilities && wl_resource_get_version(resource) >= 5 {
             sentCapabilities = true
             var caps = wl_array()
@@ -176,6 +184,13 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
         guard value != activated else { return }
         activated = value
         xdgSurface?.sendConfigure()
+    }
+
+    /// A configure with the current state, once the surface has had its initial commit (before
+    /// that, the first configure will carry it).
+    package func requestConfigure() {
+        guard let xdg = xdgSurface, xdg.initialCommitDone else { return }
+        xdg.sendConfigure()
     }
 
     /// The root surface of this window (the seat activates the window a click lands in).

@@ -25,6 +25,8 @@ enum Catalog {
             cw_ext_image_copy_capture_frame_v1_interface(), cw_ext_image_copy_capture_cursor_session_v1_interface(),
             cw_ext_foreign_toplevel_list_v1_interface(), cw_ext_foreign_toplevel_handle_v1_interface(),
             cw_ext_foreign_toplevel_image_capture_source_manager_v1_interface(),
+            cw_zxdg_decoration_manager_v1_interface(), cw_zxdg_toplevel_decoration_v1_interface(),
+            cw_org_kde_kwin_server_decoration_manager_interface(), cw_org_kde_kwin_server_decoration_interface(),
             // compositord's v6 tables (libwayland 1.21's stop at 5).
             cw_wl_compositor_v6(), cw_wl_surface_v6(),
         ]

@@ -115,6 +115,9 @@ extension TypedSession {
             }
             return [fitting.isEmpty || rng.chance(0.1) ? live("wl_buffer") : .object(rng.pick(fitting))]
         case ("ext_output_image_capture_source_manager_v1", "create_source"): return [.freshID, live("wl_output")]
+        case ("zxdg_decoration_manager_v1", "get_toplevel_decoration"): return [.freshID, live("xdg_toplevel")]
+        case ("zxdg_toplevel_decoration_v1", "set_mode"), ("org_kde_kwin_server_decoration", "request_mode"): return [u(0...3)]
+        case ("org_kde_kwin_server_decoration_manager", "create"): return [.freshID, live("wl_surface")]
         case ("ext_foreign_toplevel_image_capture_source_manager_v1", "create_source"):
             return [.freshID, live("ext_foreign_toplevel_handle_v1")]
         case ("ext_image_copy_capture_manager_v1", "create_session"):

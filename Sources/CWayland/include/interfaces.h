@@ -8,9 +8,11 @@
 #include "linux-dmabuf-unstable-v1-server-protocol.h"
 #include "linux-drm-syncobj-v1-server-protocol.h"
 #include "presentation-time-server-protocol.h"
+#include "server-decoration-server-protocol.h"
 #include "viewporter-server-protocol.h"
 #include "wlr-export-dmabuf-unstable-v1-server-protocol.h"
 #include "wlr-screencopy-unstable-v1-server-protocol.h"
+#include "xdg-decoration-unstable-v1-server-protocol.h"
 #include "xdg-output-unstable-v1-server-protocol.h"
 #include "xdg-shell-server-protocol.h"
 
@@ -53,12 +55,16 @@ static inline const struct wl_interface *cw_wp_linux_drm_syncobj_timeline_v1_int
 static inline const struct wl_interface *cw_wp_linux_drm_syncobj_surface_v1_interface(void) { return &wp_linux_drm_syncobj_surface_v1_interface; }
 static inline const struct wl_interface *cw_wp_presentation_interface(void) { return &wp_presentation_interface; }
 static inline const struct wl_interface *cw_wp_presentation_feedback_interface(void) { return &wp_presentation_feedback_interface; }
+static inline const struct wl_interface *cw_org_kde_kwin_server_decoration_manager_interface(void) { return &org_kde_kwin_server_decoration_manager_interface; }
+static inline const struct wl_interface *cw_org_kde_kwin_server_decoration_interface(void) { return &org_kde_kwin_server_decoration_interface; }
 static inline const struct wl_interface *cw_wp_viewporter_interface(void) { return &wp_viewporter_interface; }
 static inline const struct wl_interface *cw_wp_viewport_interface(void) { return &wp_viewport_interface; }
 static inline const struct wl_interface *cw_zwlr_export_dmabuf_manager_v1_interface(void) { return &zwlr_export_dmabuf_manager_v1_interface; }
 static inline const struct wl_interface *cw_zwlr_export_dmabuf_frame_v1_interface(void) { return &zwlr_export_dmabuf_frame_v1_interface; }
 static inline const struct wl_interface *cw_zwlr_screencopy_manager_v1_interface(void) { return &zwlr_screencopy_manager_v1_interface; }
 static inline const struct wl_interface *cw_zwlr_screencopy_frame_v1_interface(void) { return &zwlr_screencopy_frame_v1_interface; }
+static inline const struct wl_interface *cw_zxdg_decoration_manager_v1_interface(void) { return &zxdg_decoration_manager_v1_interface; }
+static inline const struct wl_interface *cw_zxdg_toplevel_decoration_v1_interface(void) { return &zxdg_toplevel_decoration_v1_interface; }
 static inline const struct wl_interface *cw_zxdg_output_manager_v1_interface(void) { return &zxdg_output_manager_v1_interface; }
 static inline const struct wl_interface *cw_zxdg_output_v1_interface(void) { return &zxdg_output_v1_interface; }
 static inline const struct wl_interface *cw_xdg_wm_base_interface(void) { return &xdg_wm_base_interface; }

@@ -82,6 +82,12 @@ extension Server {
             GlobalDefinition(cw_ext_foreign_toplevel_image_capture_source_manager_v1_interface(), ToplevelImageCaptureSourceManager.version) { s, c, v, id in
                 ToplevelImageCaptureSourceManager.bind(s.xdgShellState.foreignToplevels, c, v, id)
             },
+            GlobalDefinition(cw_zxdg_decoration_manager_v1_interface(), XdgDecorationManager.version) { s, c, v, id in
+                XdgDecorationManager.bind(s.xdgShellState, c, v, id)
+            },
+            GlobalDefinition(cw_org_kde_kwin_server_decoration_manager_interface(), KdeServerDecorationManager.version) { _, c, v, id in
+                KdeServerDecorationManager.bind(c, v, id)
+            },
             GlobalDefinition(cw_wl_seat_interface(), WlSeat.version) { s, c, v, id in WlSeat.bind(s.seatState, c, v, id) },
             GlobalDefinition(cw_wl_subcompositor_interface(), WlSubcompositor.version) { s, c, v, id in WlSubcompositor.bind(s.compositorState, c, v, id) },
             GlobalDefinition(cw_wp_viewporter_interface(), Viewporter.version) { s, c, v, id in Viewporter.bind(s, c, v, id) },

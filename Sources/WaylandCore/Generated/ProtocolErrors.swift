@@ -283,3 +283,16 @@ package enum ZwpLinuxBufferParamsV1Error: UInt32, ProtocolErrorCode {
     /// invalid wl_buffer resulted from importing dmabufs via the create_immed request on given buffer_params
     case invalidWlBuffer = 7
 }
+
+/// `zxdg_toplevel_decoration_v1.error`
+package enum ZxdgToplevelDecorationV1Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "zxdg_toplevel_decoration_v1"
+    /// xdg_toplevel has a buffer attached before configure
+    case unconfiguredBuffer = 0
+    /// xdg_toplevel already has a decoration object
+    case alreadyConstructed = 1
+    /// xdg_toplevel destroyed before the decoration object
+    case orphaned = 2
+    /// invalid mode
+    case invalidMode = 3
+}

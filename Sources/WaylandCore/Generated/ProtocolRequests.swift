@@ -274,6 +274,56 @@ package enum ExtOutputImageCaptureSourceManagerV1Request {
     }
 }
 
+/// The requests of `org_kde_kwin_server_decoration`.
+package enum OrgKdeKwinServerDecorationRequest {
+    /// release the server decoration object
+    ///
+    /// `org_kde_kwin_server_decoration.release` (opcode 0). Destructor.
+    case release
+    /// The decoration mode the surface wants to use.
+    ///
+    /// `org_kde_kwin_server_decoration.request_mode` (opcode 1).
+    ///
+    /// - mode: The mode this surface wants to use.
+    case requestMode(mode: UInt32)
+
+    /// Decodes `request` (a request on a `org_kde_kwin_server_decoration`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .release
+        case 1:
+            self = .requestMode(mode: request.uint(0))
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `org_kde_kwin_server_decoration_manager`.
+package enum OrgKdeKwinServerDecorationManagerRequest {
+    /// Create a server-side decoration object for a given surface
+    ///
+    /// `org_kde_kwin_server_decoration_manager.create` (opcode 0).
+    ///
+    /// - id (`new_id org_kde_kwin_server_decoration`)
+    /// - surface (`object wl_surface`)
+    case create(id: UInt32, surface: OpaquePointer)
+
+    /// Decodes `request` (a request on a `org_kde_kwin_server_decoration_manager`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            guard let arg1 = request.object(1) else { return nil }
+            self = .create(id: request.newID(0), surface: arg1)
+        default:
+            return nil
+        }
+    }
+}
+
 /// The requests of `wl_buffer`.
 package enum WlBufferRequest {
     /// destroy a buffer
@@ -1854,6 +1904,35 @@ package enum ZwpLinuxDmabufV1Request {
     }
 }
 
+/// The requests of `zxdg_decoration_manager_v1`.
+package enum ZxdgDecorationManagerV1Request {
+    /// destroy the decoration manager object
+    ///
+    /// `zxdg_decoration_manager_v1.destroy` (opcode 0). Destructor.
+    case destroy
+    /// create a new toplevel decoration object
+    ///
+    /// `zxdg_decoration_manager_v1.get_toplevel_decoration` (opcode 1).
+    ///
+    /// - id (`new_id zxdg_toplevel_decoration_v1`)
+    /// - toplevel (`object xdg_toplevel`)
+    case getToplevelDecoration(id: UInt32, toplevel: OpaquePointer)
+
+    /// Decodes `request` (a request on a `zxdg_decoration_manager_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        case 1:
+            guard let arg1 = request.object(1) else { return nil }
+            self = .getToplevelDecoration(id: request.newID(0), toplevel: arg1)
+        default:
+            return nil
+        }
+    }
+}
+
 /// The requests of `zxdg_output_manager_v1`.
 package enum ZxdgOutputManagerV1Request {
     /// destroy the xdg_output_manager object
@@ -1896,6 +1975,39 @@ package enum ZxdgOutputV1Request {
         switch request.opcode {
         case 0:
             self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `zxdg_toplevel_decoration_v1`.
+package enum ZxdgToplevelDecorationV1Request {
+    /// destroy the decoration object
+    ///
+    /// `zxdg_toplevel_decoration_v1.destroy` (opcode 0). Destructor.
+    case destroy
+    /// set the decoration mode
+    ///
+    /// `zxdg_toplevel_decoration_v1.set_mode` (opcode 1).
+    ///
+    /// - mode: the decoration mode (`enum zxdg_toplevel_decoration_v1.mode`)
+    case setMode(mode: UInt32)
+    /// unset the decoration mode
+    ///
+    /// `zxdg_toplevel_decoration_v1.unset_mode` (opcode 2).
+    case unsetMode
+
+    /// Decodes `request` (a request on a `zxdg_toplevel_decoration_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        case 1:
+            self = .setMode(mode: request.uint(0))
+        case 2:
+            self = .unsetMode
         default:
             return nil
         }
