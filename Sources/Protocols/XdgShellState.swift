@@ -49,6 +49,8 @@ package final class XdgShellState {
     package let implicitFirstConfigureAck: Bool
     /// ext_foreign_toplevel_list_v1: told when a toplevel is mapped, renamed and gone.
     package let foreignToplevels: ForeignToplevelListState
+    /// xdg-foreign v2's exported handles.
+    package let foreign = XdgForeignState()
 
     package init(context: ProtocolContext, delegate: XdgShellDelegate, implicitFirstConfigureAck: Bool) {
         self.context = context

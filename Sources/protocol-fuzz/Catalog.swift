@@ -27,6 +27,9 @@ enum Catalog {
             cw_ext_foreign_toplevel_image_capture_source_manager_v1_interface(),
             cw_zxdg_decoration_manager_v1_interface(), cw_zxdg_toplevel_decoration_v1_interface(),
             cw_org_kde_kwin_server_decoration_manager_interface(), cw_org_kde_kwin_server_decoration_interface(),
+            cw_wp_single_pixel_buffer_manager_v1_interface(), cw_zwp_idle_inhibit_manager_v1_interface(), cw_zwp_idle_inhibitor_v1_interface(),
+            cw_zxdg_exporter_v2_interface(), cw_zxdg_exported_v2_interface(), cw_zxdg_importer_v2_interface(), cw_zxdg_imported_v2_interface(),
+            cw_ext_transient_seat_manager_v1_interface(), cw_ext_transient_seat_v1_interface(),
             // compositord's v6 tables (libwayland 1.21's stop at 5).
             cw_wl_compositor_v6(), cw_wl_surface_v6(),
         ]

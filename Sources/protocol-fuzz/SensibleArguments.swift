@@ -116,6 +116,11 @@ extension TypedSession {
             return [fitting.isEmpty || rng.chance(0.1) ? live("wl_buffer") : .object(rng.pick(fitting))]
         case ("ext_output_image_capture_source_manager_v1", "create_source"): return [.freshID, live("wl_output")]
         case ("zxdg_decoration_manager_v1", "get_toplevel_decoration"): return [.freshID, live("xdg_toplevel")]
+        case ("wp_single_pixel_buffer_manager_v1", "create_u32_rgba_buffer"):
+            return [.freshID, u(0...Int(UInt32.max)), u(0...Int(UInt32.max)), u(0...Int(UInt32.max)), u(0...Int(UInt32.max))]
+        case ("zwp_idle_inhibit_manager_v1", "create_inhibitor"), ("zxdg_exporter_v2", "export_toplevel"): return [.freshID, live("wl_surface")]
+        case ("zxdg_importer_v2", "import_toplevel"): return [.freshID, .string(Array(String(rng.int(0...1 << 30), radix: 16).utf8))]
+        case ("zxdg_imported_v2", "set_parent_of"): return [live("wl_surface")]
         case ("zxdg_toplevel_decoration_v1", "set_mode"), ("org_kde_kwin_server_decoration", "request_mode"): return [u(0...3)]
         case ("org_kde_kwin_server_decoration_manager", "create"): return [.freshID, live("wl_surface")]
         case ("ext_foreign_toplevel_image_capture_source_manager_v1", "create_source"):

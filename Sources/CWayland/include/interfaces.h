@@ -5,14 +5,18 @@
 #include "ext-foreign-toplevel-list-v1-server-protocol.h"
 #include "ext-image-capture-source-v1-server-protocol.h"
 #include "ext-image-copy-capture-v1-server-protocol.h"
+#include "ext-transient-seat-v1-server-protocol.h"
+#include "idle-inhibit-unstable-v1-server-protocol.h"
 #include "linux-dmabuf-unstable-v1-server-protocol.h"
 #include "linux-drm-syncobj-v1-server-protocol.h"
 #include "presentation-time-server-protocol.h"
 #include "server-decoration-server-protocol.h"
+#include "single-pixel-buffer-v1-server-protocol.h"
 #include "viewporter-server-protocol.h"
 #include "wlr-export-dmabuf-unstable-v1-server-protocol.h"
 #include "wlr-screencopy-unstable-v1-server-protocol.h"
 #include "xdg-decoration-unstable-v1-server-protocol.h"
+#include "xdg-foreign-unstable-v2-server-protocol.h"
 #include "xdg-output-unstable-v1-server-protocol.h"
 #include "xdg-shell-server-protocol.h"
 
@@ -47,6 +51,10 @@ static inline const struct wl_interface *cw_ext_image_copy_capture_manager_v1_in
 static inline const struct wl_interface *cw_ext_image_copy_capture_session_v1_interface(void) { return &ext_image_copy_capture_session_v1_interface; }
 static inline const struct wl_interface *cw_ext_image_copy_capture_frame_v1_interface(void) { return &ext_image_copy_capture_frame_v1_interface; }
 static inline const struct wl_interface *cw_ext_image_copy_capture_cursor_session_v1_interface(void) { return &ext_image_copy_capture_cursor_session_v1_interface; }
+static inline const struct wl_interface *cw_ext_transient_seat_manager_v1_interface(void) { return &ext_transient_seat_manager_v1_interface; }
+static inline const struct wl_interface *cw_ext_transient_seat_v1_interface(void) { return &ext_transient_seat_v1_interface; }
+static inline const struct wl_interface *cw_zwp_idle_inhibit_manager_v1_interface(void) { return &zwp_idle_inhibit_manager_v1_interface; }
+static inline const struct wl_interface *cw_zwp_idle_inhibitor_v1_interface(void) { return &zwp_idle_inhibitor_v1_interface; }
 static inline const struct wl_interface *cw_zwp_linux_dmabuf_v1_interface(void) { return &zwp_linux_dmabuf_v1_interface; }
 static inline const struct wl_interface *cw_zwp_linux_buffer_params_v1_interface(void) { return &zwp_linux_buffer_params_v1_interface; }
 static inline const struct wl_interface *cw_zwp_linux_dmabuf_feedback_v1_interface(void) { return &zwp_linux_dmabuf_feedback_v1_interface; }
@@ -57,6 +65,7 @@ static inline const struct wl_interface *cw_wp_presentation_interface(void) { re
 static inline const struct wl_interface *cw_wp_presentation_feedback_interface(void) { return &wp_presentation_feedback_interface; }
 static inline const struct wl_interface *cw_org_kde_kwin_server_decoration_manager_interface(void) { return &org_kde_kwin_server_decoration_manager_interface; }
 static inline const struct wl_interface *cw_org_kde_kwin_server_decoration_interface(void) { return &org_kde_kwin_server_decoration_interface; }
+static inline const struct wl_interface *cw_wp_single_pixel_buffer_manager_v1_interface(void) { return &wp_single_pixel_buffer_manager_v1_interface; }
 static inline const struct wl_interface *cw_wp_viewporter_interface(void) { return &wp_viewporter_interface; }
 static inline const struct wl_interface *cw_wp_viewport_interface(void) { return &wp_viewport_interface; }
 static inline const struct wl_interface *cw_zwlr_export_dmabuf_manager_v1_interface(void) { return &zwlr_export_dmabuf_manager_v1_interface; }
@@ -65,6 +74,10 @@ static inline const struct wl_interface *cw_zwlr_screencopy_manager_v1_interface
 static inline const struct wl_interface *cw_zwlr_screencopy_frame_v1_interface(void) { return &zwlr_screencopy_frame_v1_interface; }
 static inline const struct wl_interface *cw_zxdg_decoration_manager_v1_interface(void) { return &zxdg_decoration_manager_v1_interface; }
 static inline const struct wl_interface *cw_zxdg_toplevel_decoration_v1_interface(void) { return &zxdg_toplevel_decoration_v1_interface; }
+static inline const struct wl_interface *cw_zxdg_exporter_v2_interface(void) { return &zxdg_exporter_v2_interface; }
+static inline const struct wl_interface *cw_zxdg_importer_v2_interface(void) { return &zxdg_importer_v2_interface; }
+static inline const struct wl_interface *cw_zxdg_exported_v2_interface(void) { return &zxdg_exported_v2_interface; }
+static inline const struct wl_interface *cw_zxdg_imported_v2_interface(void) { return &zxdg_imported_v2_interface; }
 static inline const struct wl_interface *cw_zxdg_output_manager_v1_interface(void) { return &zxdg_output_manager_v1_interface; }
 static inline const struct wl_interface *cw_zxdg_output_v1_interface(void) { return &zxdg_output_v1_interface; }
 static inline const struct wl_interface *cw_xdg_wm_base_interface(void) { return &xdg_wm_base_interface; }

@@ -88,6 +88,19 @@ extension Server {
             GlobalDefinition(cw_org_kde_kwin_server_decoration_manager_interface(), KdeServerDecorationManager.version) { _, c, v, id in
                 KdeServerDecorationManager.bind(c, v, id)
             },
+            GlobalDefinition(cw_wp_single_pixel_buffer_manager_v1_interface(), SinglePixelBufferManager.version) { _, c, v, id in
+                SinglePixelBufferManager.bind(c, v, id)
+            },
+            GlobalDefinition(cw_zwp_idle_inhibit_manager_v1_interface(), IdleInhibitManager.version) { _, c, v, id in IdleInhibitManager.bind(c, v, id) },
+            GlobalDefinition(cw_zxdg_exporter_v2_interface(), XdgExporter.version) { s, c, v, id in
+                XdgExporter.bind(s.xdgShellState.foreign, s, c, v, id)
+            },
+            GlobalDefinition(cw_zxdg_importer_v2_interface(), XdgImporter.version) { s, c, v, id in
+                XdgImporter.bind(s.xdgShellState.foreign, s, c, v, id)
+            },
+            GlobalDefinition(cw_ext_transient_seat_manager_v1_interface(), TransientSeatManager.version) { _, c, v, id in
+                TransientSeatManager.bind(c, v, id)
+            },
             GlobalDefinition(cw_wl_seat_interface(), WlSeat.version) { s, c, v, id in WlSeat.bind(s.seatState, c, v, id) },
             GlobalDefinition(cw_wl_subcompositor_interface(), WlSubcompositor.version) { s, c, v, id in WlSubcompositor.bind(s.compositorState, c, v, id) },
             GlobalDefinition(cw_wp_viewporter_interface(), Viewporter.version) { s, c, v, id in Viewporter.bind(s, c, v, id) },

@@ -284,6 +284,20 @@ package enum ZwpLinuxBufferParamsV1Error: UInt32, ProtocolErrorCode {
     case invalidWlBuffer = 7
 }
 
+/// `zxdg_exporter_v2.error`
+package enum ZxdgExporterV2Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "zxdg_exporter_v2"
+    /// surface is not an xdg_toplevel
+    case invalidSurface = 0
+}
+
+/// `zxdg_imported_v2.error`
+package enum ZxdgImportedV2Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "zxdg_imported_v2"
+    /// surface is not an xdg_toplevel
+    case invalidSurface = 0
+}
+
 /// `zxdg_toplevel_decoration_v1.error`
 package enum ZxdgToplevelDecorationV1Error: UInt32, ProtocolErrorCode {
     package static let interfaceName = "zxdg_toplevel_decoration_v1"

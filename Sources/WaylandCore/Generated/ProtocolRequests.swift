@@ -274,6 +274,52 @@ package enum ExtOutputImageCaptureSourceManagerV1Request {
     }
 }
 
+/// The requests of `ext_transient_seat_manager_v1`.
+package enum ExtTransientSeatManagerV1Request {
+    /// create a transient seat
+    ///
+    /// `ext_transient_seat_manager_v1.create` (opcode 0).
+    ///
+    /// - seat (`new_id ext_transient_seat_v1`)
+    case create(seat: UInt32)
+    /// destroy the manager
+    ///
+    /// `ext_transient_seat_manager_v1.destroy` (opcode 1). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `ext_transient_seat_manager_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .create(seat: request.newID(0))
+        case 1:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `ext_transient_seat_v1`.
+package enum ExtTransientSeatV1Request {
+    /// destroy transient seat
+    ///
+    /// `ext_transient_seat_v1.destroy` (opcode 0). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `ext_transient_seat_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
 /// The requests of `org_kde_kwin_server_decoration`.
 package enum OrgKdeKwinServerDecorationRequest {
     /// release the server decoration object
@@ -1222,6 +1268,37 @@ package enum WpPresentationRequest {
     }
 }
 
+/// The requests of `wp_single_pixel_buffer_manager_v1`.
+package enum WpSinglePixelBufferManagerV1Request {
+    /// destroy the manager
+    ///
+    /// `wp_single_pixel_buffer_manager_v1.destroy` (opcode 0). Destructor.
+    case destroy
+    /// create a 1×1 buffer from 32-bit RGBA values
+    ///
+    /// `wp_single_pixel_buffer_manager_v1.create_u32_rgba_buffer` (opcode 1).
+    ///
+    /// - id (`new_id wl_buffer`)
+    /// - r: value of the buffer's red channel
+    /// - g: value of the buffer's green channel
+    /// - b: value of the buffer's blue channel
+    /// - a: value of the buffer's alpha channel
+    case createU32RgbaBuffer(id: UInt32, r: UInt32, g: UInt32, b: UInt32, a: UInt32)
+
+    /// Decodes `request` (a request on a `wp_single_pixel_buffer_manager_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        case 1:
+            self = .createU32RgbaBuffer(id: request.newID(0), r: request.uint(1), g: request.uint(2), b: request.uint(3), a: request.uint(4))
+        default:
+            return nil
+        }
+    }
+}
+
 /// The requests of `wp_viewport`.
 package enum WpViewportRequest {
     /// remove scaling and cropping from the surface
@@ -1785,6 +1862,54 @@ package enum ZwlrScreencopyManagerV1Request {
     }
 }
 
+/// The requests of `zwp_idle_inhibit_manager_v1`.
+package enum ZwpIdleInhibitManagerV1Request {
+    /// destroy the idle inhibitor object
+    ///
+    /// `zwp_idle_inhibit_manager_v1.destroy` (opcode 0). Destructor.
+    case destroy
+    /// create a new inhibitor object
+    ///
+    /// `zwp_idle_inhibit_manager_v1.create_inhibitor` (opcode 1).
+    ///
+    /// - id (`new_id zwp_idle_inhibitor_v1`)
+    /// - surface: the surface that inhibits the idle behavior (`object wl_surface`)
+    case createInhibitor(id: UInt32, surface: OpaquePointer)
+
+    /// Decodes `request` (a request on a `zwp_idle_inhibit_manager_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        case 1:
+            guard let arg1 = request.object(1) else { return nil }
+            self = .createInhibitor(id: request.newID(0), surface: arg1)
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `zwp_idle_inhibitor_v1`.
+package enum ZwpIdleInhibitorV1Request {
+    /// destroy the idle inhibitor object
+    ///
+    /// `zwp_idle_inhibitor_v1.destroy` (opcode 0). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `zwp_idle_inhibitor_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
 /// The requests of `zwp_linux_buffer_params_v1`.
 package enum ZwpLinuxBufferParamsV1Request {
     /// delete this object, used or not
@@ -1927,6 +2052,111 @@ package enum ZxdgDecorationManagerV1Request {
         case 1:
             guard let arg1 = request.object(1) else { return nil }
             self = .getToplevelDecoration(id: request.newID(0), toplevel: arg1)
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `zxdg_exported_v2`.
+package enum ZxdgExportedV2Request {
+    /// unexport the exported surface
+    ///
+    /// `zxdg_exported_v2.destroy` (opcode 0). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `zxdg_exported_v2`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `zxdg_exporter_v2`.
+package enum ZxdgExporterV2Request {
+    /// destroy the xdg_exporter object
+    ///
+    /// `zxdg_exporter_v2.destroy` (opcode 0). Destructor.
+    case destroy
+    /// export a toplevel surface
+    ///
+    /// `zxdg_exporter_v2.export_toplevel` (opcode 1).
+    ///
+    /// - id: the new xdg_exported object (`new_id zxdg_exported_v2`)
+    /// - surface: the surface to export (`object wl_surface`)
+    case exportToplevel(id: UInt32, surface: OpaquePointer)
+
+    /// Decodes `request` (a request on a `zxdg_exporter_v2`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        case 1:
+            guard let arg1 = request.object(1) else { return nil }
+            self = .exportToplevel(id: request.newID(0), surface: arg1)
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `zxdg_imported_v2`.
+package enum ZxdgImportedV2Request {
+    /// destroy the xdg_imported object
+    ///
+    /// `zxdg_imported_v2.destroy` (opcode 0). Destructor.
+    case destroy
+    /// set as the parent of some surface
+    ///
+    /// `zxdg_imported_v2.set_parent_of` (opcode 1).
+    ///
+    /// - surface: the child surface (`object wl_surface`)
+    case setParentOf(surface: OpaquePointer)
+
+    /// Decodes `request` (a request on a `zxdg_imported_v2`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        case 1:
+            guard let arg0 = request.object(0) else { return nil }
+            self = .setParentOf(surface: arg0)
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `zxdg_importer_v2`.
+package enum ZxdgImporterV2Request {
+    /// destroy the xdg_importer object
+    ///
+    /// `zxdg_importer_v2.destroy` (opcode 0). Destructor.
+    case destroy
+    /// import a toplevel surface
+    ///
+    /// `zxdg_importer_v2.import_toplevel` (opcode 1).
+    ///
+    /// - id: the new xdg_imported object (`new_id zxdg_imported_v2`)
+    /// - handle: the exported surface handle
+    case importToplevel(id: UInt32, handle: String)
+
+    /// Decodes `request` (a request on a `zxdg_importer_v2`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        case 1:
+            guard let arg1 = request.string(1) else { return nil }
+            self = .importToplevel(id: request.newID(0), handle: arg1)
         default:
             return nil
         }

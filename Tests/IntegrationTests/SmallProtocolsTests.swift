@@ -1,0 +1,113 @@
+import ClientKit
+import CWayland
+import Foundation
+import Glibc
+import Testing
+
+/// The small protocols of issue 21: single-pixel buffers, decorations (KDE's; xdg-decoration is
+/// wlcs's XdgDecorationV1Test), xdg-foreign, idle inhibitors, transient seats.
+@Suite struct SmallProtocolsTests {
+    let timeout = Duration.seconds(30)
+
+    func connect(_ c: CompositorProcess) throws -> ClientContext {
+        try ClientContext(displayName: "\(c.runtime.path)/\(c.socketName)", timeout: timeout)
+    }
+
+    /// A 1×1 buffer of one colour, scaled by its viewport to 100×60, is that rectangle on screen.
+    @Test func aSinglePixelBufferIsShownAtItsViewportsSize() throws {
+        let c = try CompositorProcess(["--width", "320", "--height", "240"])
+        let context = try connect(c)
+        let toplevel = Toplevel(context: context, title: "pixel", appID: "test")
+        try toplevel.waitForConfigure(timeout: timeout).orThrow(waitingFor: "configure")
+        let viewport = try Viewport(context: context, surface: toplevel.surface)
+        viewport.setDestination(width: 100, height: 60)
+        // 100 % red, 50 % green, 0 % blue, opaque.
+        let pixel = try SinglePixelBuffer(registry: context.registry, red: .max, green: 0x8000_0000, blue: 0)
+        let cb = try #require(toplevel.present(pixel))
+        try context.connection.wait(timeout: timeout) { cb.isDone }.orThrow(waitingFor: "frame callback")
+        let shot = try c.screenshot { $0.rgb(80, 60) == 0xFF8000 }
+        for (x, y) in [(32, 32), (80, 60), (131, 91)] { #expect(shot.rgb(x, y) == 0xFF8000, "(\(x), \(y)): \(Colour.hex(shot.rgb(x, y)))") }
+        for (x, y) in [(132, 60), (80, 92), (31, 31)] { #expect(shot.rgb(x, y) == 0x20_2830, "(\(x), \(y)) outside the rectangle") }
+        #expect(!c.log.contains("protocol error"), "\(c.log)")
+    }
+
+    /// KDE's server decoration: `Client` by default; the mode asked for is the mode given.
+    @Test func kdeServerDecorationAnswersTheModeAsked() throws {
+        let c = try CompositorProcess(["--width", "320", "--height", "240"])
+        let context = try connect(c)
+        let recorder = EventRecorder()
+        let manager = try context.registry.bind("org_kde_kwin_server_decoration_manager", table: cw_org_kde_kwin_server_decoration_manager_interface(),
+                                                maxVersion: 1).proxy
+        recorder.attach(manager)
+        let toplevel = Toplevel(context: context, title: "kde", appID: "test")
+        let decoration = org_kde_kwin_server_decoration_manager_create(manager, toplevel.surface.proxy)!
+        recorder.attach(decoration)
+        try context.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "default_mode and mode")
+        org_kde_kwin_server_decoration_request_mode(decoration, 2)
+        try context.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "mode")
+        #expect(recorder.events(of: manager).map(\.arguments) == [[.uint(1)]], "default_mode Client: \(recorder.events)")
+        #expect(recorder.events(of: decoration).map(\.arguments) == [[.uint(1)], [.uint(2)]], "mode Client, then Server: \(recorder.events)")
+    }
+
+    /// A toplevel exported by one client is imported by another with its handle; the import dies
+    /// with the export; a bad handle is dead at once; a surface that is no toplevel is an error.
+    @Test func xdgForeignHandlesLiveAsLongAsTheExport() throws {
+        let c = try CompositorProcess(["--width", "320", "--height", "240"])
+        let owner = try connect(c), other = try connect(c)
+        let recorder = EventRecorder()
+        let exporter = try owner.registry.bind("zxdg_exporter_v2", table: cw_zxdg_exporter_v2_interface(), maxVersion: 1).proxy
+        let window = Toplevel(context: owner, title: "exported", appID: "test")
+        let exported = zxdg_exporter_v2_export_toplevel(exporter, window.surface.proxy)!
+        recorder.attach(exported)
+        try owner.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "handle")
+        guard case let .string(handle?)? = recorder.events(of: exported).first?.arguments.first else {
+            Issue.record("no handle: \(recorder.events)")
+            return
+        }
+        #expect(handle.count == 32, "\(handle)")
+
+        let importer = try other.registry.bind("zxdg_importer_v2", table: cw_zxdg_importer_v2_interface(), maxVersion: 1).proxy
+        let imported = zxdg_importer_v2_import_toplevel(importer, handle)!
+        let bogus = zxdg_importer_v2_import_toplevel(importer, "no-such-handle")!
+        recorder.attach(imported)
+        recorder.attach(bogus)
+        let dialog = Toplevel(context: other, title: "dialog", appID: "test")
+        zxdg_imported_v2_set_parent_of(imported, dialog.surface.proxy)
+        try other.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "set_parent_of")
+        #expect(recorder.events(of: imported).isEmpty && recorder.events(of: bogus).count == 1, "\(recorder.events)")
+
+        zxdg_exported_v2_destroy(exported)
+        try owner.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "unexport")
+        try other.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "destroyed")
+        #expect(recorder.events(of: imported).map(\.opcode) == [0], "destroyed once the export is gone: \(recorder.events)")
+
+        // A plain wl_surface cannot be exported.
+        let plain = ClientKit.Surface(context: owner)
+        _ = zxdg_exporter_v2_export_toplevel(exporter, plain.proxy)
+        do {
+            try owner.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "the error")
+            Issue.record("exporting a plain surface was accepted")
+        } catch let e as ProtocolError {
+            #expect(e.interface == "zxdg_exporter_v2" && e.code == 0, "\(e)")
+        }
+        #expect(c.isRunning)
+    }
+
+    /// compositord makes no seat but seat0: a transient seat is `denied`; inhibitors are accepted.
+    @Test func transientSeatsAreDeniedAndInhibitorsAccepted() throws {
+        let c = try CompositorProcess(["--width", "320", "--height", "240"])
+        let context = try connect(c)
+        let recorder = EventRecorder()
+        let seats = try context.registry.bind("ext_transient_seat_manager_v1", table: cw_ext_transient_seat_manager_v1_interface(), maxVersion: 1).proxy
+        let seat = ext_transient_seat_manager_v1_create(seats)!
+        recorder.attach(seat)
+        let inhibitors = try context.registry.bind("zwp_idle_inhibit_manager_v1", table: cw_zwp_idle_inhibit_manager_v1_interface(), maxVersion: 1).proxy
+        let surface = ClientKit.Surface(context: context)
+        let inhibitor = zwp_idle_inhibit_manager_v1_create_inhibitor(inhibitors, surface.proxy)!
+        try context.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "denied")
+        #expect(recorder.events(of: seat).map(\.opcode) == [1], "denied: \(recorder.events)")
+        zwp_idle_inhibitor_v1_destroy(inhibitor)
+        try context.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "the inhibitor's destroy")
+        #expect(!c.log.contains("protocol error"), "\(c.log)")
+    }
+}
