@@ -39,7 +39,7 @@ package final class ForeignToplevelListState {
     /// A toplevel was mapped: every list gets a handle for it.
     func mapped(_ toplevel: XdgToplevel) {
         guard entry(toplevel) == nil else { return }
-        let entry = Entry(toplevel, identifier: Self.newIdentifier())
+        let entry = Entry(toplevel, identifier: RandomHandle.make())
         entries.append(entry)
         for list in lists { announce(entry, to: list) }
     }
@@ -82,8 +82,12 @@ package final class ForeignToplevelListState {
         handle.sendDetails(of: toplevel, identifier: entry.identifier)
     }
 
-    /// 32 hex digits, random: unique among toplevels, meaningless to anyone else (the spec).
-    private static func newIdentifier() -> String {
+}
+
+/// 32 random hex digits (128 bits): a toplevel's identifier, an exported handle. Unique and
+/// meaningless to anyone else, as those specs ask; unguessable, so a handle cannot be forged.
+enum RandomHandle {
+    static func make() -> String {
         var rng = SystemRandomNumberGenerator()
         return (0..<2).map { _ in
             let hex = String(rng.next() as UInt64, radix: 16)

@@ -14,14 +14,6 @@ package final class XdgForeignState {
 
     package init() {}
 
-    fileprivate static func newHandle() -> String {
-        var rng = SystemRandomNumberGenerator()
-        return (0..<2).map { _ in
-            let hex = String(rng.next() as UInt64, radix: 16)
-            return String(repeating: "0", count: 16 - hex.count) + hex
-        }.joined()
-    }
-
     fileprivate static func toplevel(_ surfaceResource: OpaquePointer) -> XdgToplevel? {
         Resources.object(surfaceResource, as: WlSurface.self)?.surface.xdgToplevel
     }
@@ -50,7 +42,7 @@ package final class XdgExporter: ResourceHandler {
                 return context.post(ZxdgExporterV2Error.invalidSurface, on: request.resource,
                                     "wl_surface@\(wl_resource_get_id(surface)) is not an xdg_toplevel: only toplevels can be exported")
             }
-            let handle = XdgForeignState.newHandle()
+            let handle = RandomHandle.make()
             let state = self.state
             guard let r = Resources.create(client: request.client, interface: cw_zxdg_exported_v2_interface(), version: request.version, id: id,
                                            handler: { _ in XdgExported(state: state, handle: handle) }),

@@ -75,19 +75,9 @@ import Testing
     /// frame that buffer holds: a mark scribbled outside the damage survives the next copy, the
     /// damaged window is new, the reported damage is the window's; a new buffer gets everything.
     @Test func aRepeatedScreencopyTargetGetsOnlyTheDamageSinceItsFrame() throws {
-        let c = try CompositorProcess(["--width", "320", "--height", "240"])
-        let display = "\(c.runtime.path)/\(c.socketName)"
-        let context = try ClientContext(displayName: display, timeout: .seconds(30))
-        let toplevel = Toplevel(context: context, title: "age", appID: "test")
-        try toplevel.waitForConfigure(timeout: .seconds(30)).orThrow(waitingFor: "configure")
-        let buffers = try BufferSet(shm: context.shm, width: 64, height: 64, count: 2)
-        func show(_ i: Int, _ colour: UInt32) throws {
-            let b = buffers.buffers[i]
-            for p in 0..<(64 * 64) { b.pixels[p] = colour }
-            let cb = try #require(toplevel.present(b))
-            try context.connection.wait(timeout: .seconds(30)) { cb.isDone }.orThrow(waitingFor: "frame callback")
-        }
-        try show(0, 0xFFFF_0000)
+        let scene = try WindowScene()
+        let (c, display) = (scene.compositor, scene.display)
+        try scene.show(0xFFFF_0000)
 
         let stream = try ScreencopyStream(connection: try Connection(displayName: display), timeout: .seconds(30))
         func pixel(_ x: Int, _ y: Int) throws -> UInt32 {
@@ -104,7 +94,7 @@ import Testing
         let marked: UInt32 = 0x12_3456
         let memory = try #require(stream.pixels)
         for i in stride(from: 0, to: memory.count, by: 4) { memory.storeBytes(of: marked, toByteOffset: i, as: UInt32.self) }
-        try show(1, 0xFF00_00FF)
+        try scene.show(0xFF00_00FF)
         guard case let .ready(_, second, _) = try stream.next(timeout: .seconds(30)) else { Issue.record("second copy failed"); return }
         #expect(try pixel(40, 40) == 0x0000FF, "the damaged window was not copied")
         let outside = try pixel(300, 200)
@@ -132,19 +122,9 @@ import Testing
     /// wl_buffer (`SealPolicyMatrixTests`: demo-client --misbehave disk-file).
     @Test(.enabled(if: CaptureTests.diskDirectory != nil, "no disk file system here"))
     func aDiskFilePoolIsACaptureTargetUnderTheDefaultPolicy() throws {
-        let c = try CompositorProcess(["--width", "320", "--height", "240", "--verbose"])
-        let display = "\(c.runtime.path)/\(c.socketName)"
-        let context = try ClientContext(displayName: display, timeout: .seconds(30))
-        let toplevel = Toplevel(context: context, title: "disk", appID: "test")
-        try toplevel.waitForConfigure(timeout: .seconds(30)).orThrow(waitingFor: "configure")
-        let buffers = try BufferSet(shm: context.shm, width: 64, height: 64, count: 2)
-        func show(_ i: Int, _ colour: UInt32) throws {
-            let b = buffers.buffers[i]
-            for p in 0..<(64 * 64) { b.pixels[p] = colour }
-            let cb = try #require(toplevel.present(b))
-            try context.connection.wait(timeout: .seconds(30)) { cb.isDone }.orThrow(waitingFor: "frame callback")
-        }
-        try show(0, 0xFFFF_0000)
+        let scene = try WindowScene(["--width", "320", "--height", "240", "--verbose"])
+        let (c, display) = (scene.compositor, scene.display)
+        try scene.show(0xFFFF_0000)
 
         let directory = try #require(Self.diskDirectory)
         let baseline = ProcStat.fdCount(c.child.pid)
@@ -173,7 +153,7 @@ import Testing
         let marked: UInt32 = 0x12_3456
         let memory = try #require(stream.pixels)
         for i in stride(from: 0, to: memory.count, by: 4) { memory.storeBytes(of: marked, toByteOffset: i, as: UInt32.self) }
-        try show(1, 0xFF00_00FF)
+        try scene.show(0xFF00_00FF)
         guard case let .ready(_, damage, _) = try stream.next(timeout: .seconds(30)) else { Issue.record("second copy failed"); return }
         #expect(try pixel(40, 40) == 0x0000FF, "the damaged window was not written")
         #expect(try pixel(300, 200) == marked, "outside the damage the file was written again")

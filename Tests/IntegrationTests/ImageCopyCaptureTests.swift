@@ -10,36 +10,8 @@ import Testing
 @Suite struct ImageCopyCaptureTests {
     let timeout = Duration.seconds(30)
 
-    /// A 320×240 compositord with a 64×64 window at (32, 32) the test can repaint.
-    final class Scene {
-        let compositor: CompositorProcess
-        let display: String
-        let context: ClientContext
-        let toplevel: Toplevel
-        let buffers: BufferSet<ShmBuffer>
-        private var next = 0
-
-        init() throws {
-            compositor = try CompositorProcess(["--width", "320", "--height", "240"])
-            display = "\(compositor.runtime.path)/\(compositor.socketName)"
-            context = try ClientContext(displayName: display, timeout: .seconds(30))
-            toplevel = Toplevel(context: context, title: "ext-capture", appID: "test")
-            try toplevel.waitForConfigure(timeout: .seconds(30)).orThrow(waitingFor: "configure")
-            buffers = try BufferSet(shm: context.shm, width: 64, height: 64, count: 2)
-        }
-
-        /// Shows the window in `colour` (0xAARRGGBB) and waits for its frame callback.
-        func show(_ colour: UInt32) throws {
-            let b = buffers.buffers[next]
-            next = 1 - next
-            for p in 0..<(64 * 64) { b.pixels[p] = colour }
-            let cb = try #require(toplevel.present(b))
-            try context.connection.wait(timeout: .seconds(30)) { cb.isDone }.orThrow(waitingFor: "frame callback")
-        }
-    }
-
     @Test func anOutputIsCapturedWithExactPixelsAndDamage() throws {
-        let scene = try Scene()
+        let scene = try WindowScene()
         try scene.show(0xFFFF_0000)
         let stream = try ImageCopyCaptureStream(connection: try Connection(displayName: scene.display), timeout: timeout)
         let constraints = stream.constraints
@@ -97,7 +69,7 @@ import Testing
     /// window another one covers on the output comes whole, at its own size; its changes come as
     /// damage; unmapped, its handle is closed and its session stopped.
     @Test func aToplevelIsCapturedOnItsOwn() throws {
-        let scene = try Scene()
+        let scene = try WindowScene()
         try scene.show(0xFFFF_0000)  // "test" at (32, 32)
         let above = Toplevel(context: scene.context, title: "above", appID: "cover")  // at (64, 64), over it
         try above.waitForConfigure(timeout: timeout).orThrow(waitingFor: "configure")
@@ -137,7 +109,7 @@ import Testing
     /// A buffer that does not match the constraints is not a protocol error: the frame fails with
     /// buffer_constraints and the session goes on.
     @Test func aStaleBufferFailsWithBufferConstraints() throws {
-        let scene = try Scene()
+        let scene = try WindowScene()
         try scene.show(0xFFFF_0000)
         let stream = try ImageCopyCaptureStream(connection: try Connection(displayName: scene.display), timeout: timeout)
         #expect(try stream.next(timeout: timeout, bufferSize: (160, 120)) == .failed(reason: 1))

@@ -11,6 +11,14 @@ import Testing
         try Child(compositord, ["run"] + arguments, environment: ["XDG_RUNTIME_DIR": rt.path], dir: rt.path, tag: tag).wait(timeout: timeout)
     }
 
+    /// `compositord run -- sh -c SCRIPT`, started; returns once SCRIPT printed "ready".
+    func started(_ script: String, _ rt: RuntimeDir, tag: String) throws -> Child {
+        let child = try Child(compositord, ["run", "--", "sh", "-c", script], environment: ["XDG_RUNTIME_DIR": rt.path], dir: rt.path, tag: tag)
+        let deadline = Date().addingTimeInterval(30)
+        while !child.stdout.contains("ready"), Date() < deadline { usleep(20_000) }
+        return child
+    }
+
     /// Nothing of a run is left in the runtime directory: no private directory, no socket.
     func leftovers(_ rt: RuntimeDir) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: rt.path)) ?? []).filter { $0.hasPrefix("compositord-run-") || $0.hasPrefix("wayland-") }
@@ -59,10 +67,7 @@ import Testing
     /// SIGTERM to the runner goes to COMMAND, whose status is the runner's.
     @Test func signalsAreForwardedToTheCommand() throws {
         let rt = RuntimeDir()
-        let child = try Child(compositord, ["run", "--", "sh", "-c", "trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done"],
-                              environment: ["XDG_RUNTIME_DIR": rt.path], dir: rt.path, tag: "trap")
-        let deadline = Date().addingTimeInterval(30)
-        while !child.stdout.contains("ready"), Date() < deadline { usleep(20_000) }
+        let child = try started("trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done", rt, tag: "trap")
         child.signal(SIGTERM)
         let r = child.wait(timeout: 30)
         #expect(r.status == 42, "\(r.stderr)")
@@ -72,10 +77,7 @@ import Testing
     /// The compositor killed under a running COMMAND: the runner says so, stops COMMAND, exits 125.
     @Test func aCompositorThatDiesIsReported() throws {
         let rt = RuntimeDir()
-        let child = try Child(compositord, ["run", "--", "sh", "-c", "echo ready; while :; do sleep 0.05; done"],
-                              environment: ["XDG_RUNTIME_DIR": rt.path], dir: rt.path, tag: "dies")
-        let deadline = Date().addingTimeInterval(30)
-        while !child.stdout.contains("ready"), Date() < deadline { usleep(20_000) }
+        let child = try started("echo ready; while :; do sleep 0.05; done", rt, tag: "dies")
         let children = (try? String(contentsOfFile: "/proc/\(child.pid)/task/\(child.pid)/children", encoding: .utf8)) ?? ""
         let compositor = children.split(separator: " ").compactMap { pid_t($0) }.first { pid in
             (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.hasPrefix("compositord") == true
