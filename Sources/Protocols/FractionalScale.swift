@@ -22,9 +22,17 @@ package final class FractionalScaleState {
         }
     }
 
-    /// The surface's scale may have changed (it entered or left an output): told if it did.
+    /// The surface's scale may have changed (it entered or left an output): told if it did,
+    /// through wp_fractional_scale_v1 and, for a wl_surface of version 6, preferred_buffer_scale.
+    /// That event is sent only when the scale is not the default 1: a client built with
+    /// libwayland 1.21 (Debian 12's) that binds the advertised wl_compositor v6 has v5 tables,
+    /// and an event it does not know would cost it its connection; on 1× outputs it never gets one.
     package func update(_ surface: Surface) {
-        objects[ObjectIdentifier(surface)]?.send(preferredScale(surface))
+        let scale = preferredScale(surface)
+        objects[ObjectIdentifier(surface)]?.send(scale)
+        guard scale != surface.preferredBufferScaleSent, let resource = surface.resource, wl_resource_get_version(resource) >= 6 else { return }
+        surface.preferredBufferScaleSent = scale
+        cw_wl_surface_send_preferred_buffer_scale(resource, scale)
     }
 
     fileprivate func add(_ object: FractionalScaleObject, for surface: Surface) -> Bool {

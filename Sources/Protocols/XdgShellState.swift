@@ -38,8 +38,8 @@ package protocol XdgShellDelegate: AnyObject {
     /// The size a configure of `toplevel` names when the shell decides it (maximized, fullscreen);
     /// nil lets the client pick (0×0, or the interactive resize's size).
     func configuredSize(of toplevel: XdgToplevel) -> (width: Int32, height: Int32)?
-    /// The output's rectangle (popup constraints).
-    var outputBounds: Rect { get }
+    /// The layout rectangle of the output a window at `frame` is on (popup constraints).
+    func outputBounds(of frame: Rect) -> Rect
 }
 
 /// The xdg-shell family's state: what xdg_wm_base, xdg_positioner, xdg_surface, xdg_toplevel and

@@ -16,6 +16,9 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
     package private(set) var maximized = false, fullscreen = false
     /// Hidden by a set_minimized (its own or a taskbar's) until activated or restored.
     package private(set) var minimized = false
+    /// The layout rectangle of the output named by the last set_fullscreen (nil: none named,
+    /// the shell picks).
+    package private(set) var fullscreenOutput: Rect?
     /// The size an interactive resize asks for, while it lasts.
     private var resizeSize: (Int32, Int32)?
     /// Whether this is the focused window (the seat's active toplevel).
@@ -71,7 +74,8 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
             state.delegate.maximizeRequested(self, true)
         case .unsetMaximized?:
             state.delegate.maximizeRequested(self, false)
-        case .setFullscreen?:  // the shell picks the output (there is one), whichever the client names
+        case let .setFullscreen(output)?:  // on the output named, else on the shell's choice
+            fullscreenOutput = WlOutput.output(of: output)?.layout
             state.delegate.fullscreenRequested(self, true)
         case .unsetFullscreen?:
             state.delegate.fullscreenRequested(self, false)
