@@ -190,3 +190,7 @@ int cw_statx_cached(int fd, uint32_t *mode, uint64_t *size, uint64_t *mount_id) 
 int cw_accept_cloexec(int fd) {
     return accept4(fd, NULL, NULL, SOCK_CLOEXEC);
 }
+
+void cw_wl_surface_send_preferred_buffer_scale(struct wl_resource *surface, int32_t scale) {
+    wl_resource_post_event(surface, 2, scale);
+}

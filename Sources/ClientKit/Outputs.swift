@@ -85,6 +85,9 @@ public final class Output: EventReceiver {
         if version >= 3 { wl_output_release(proxy) } else { wl_output_destroy(proxy) }
     }
 
+    /// Whether `proxy` is this output's wl_output (as `Surface.outputEvents` names outputs).
+    public func isProxy(_ proxy: OpaquePointer) -> Bool { self.proxy == proxy }
+
     /// The mode flagged current, else the last one announced.
     public var currentMode: OutputMode? {
         modes.last { $0.isCurrent } ?? modes.last

@@ -52,6 +52,8 @@ public final class PresentationFeedback: EventReceiver {
     private var proxy: OpaquePointer?
     private var syncOutputs = 0
     public private(set) var outcome: Outcome?
+    /// The wl_output proxies `sync_output` named, in order (`Output.isProxy` tells which).
+    public private(set) var syncOutputProxies: [OpaquePointer] = []
 
     init(proxy: OpaquePointer) {
         self.proxy = proxy
@@ -72,6 +74,7 @@ public final class PresentationFeedback: EventReceiver {
         switch opcode {
         case 0:  // sync_output(output)
             syncOutputs += 1
+            if let o = arguments.object(0) { syncOutputProxies.append(o) }
         case 1:  // presented(tv_sec_hi, tv_sec_lo, tv_nsec, refresh, seq_hi, seq_lo, flags)
             let seconds = UInt64(arguments.uint(0)) << 32 | UInt64(arguments.uint(1))
             outcome = .presented(Presented(

@@ -7,6 +7,13 @@ public final class Surface: EventReceiver {
     public let proxy: OpaquePointer
     /// Outputs the surface is on (`enter` minus `leave`), by proxy.
     public private(set) var outputCount = 0
+    /// The wl_output proxies of the outputs the surface is on, in the order entered.
+    private var entered: [OpaquePointer] = []
+    /// Every enter and leave, in order: (true for enter, the wl_output's proxy).
+    public private(set) var outputEvents: [(entered: Bool, output: OpaquePointer)] = []
+
+    /// Whether the surface is on `output` (entered and not left).
+    public func isOn(_ output: Output) -> Bool { entered.contains(output.proxy) }
     /// `preferred_buffer_scale` (wl_surface v6); nil until the compositor sends one.
     public private(set) var preferredBufferScale: Int32?
     /// `preferred_buffer_transform` (wl_surface v6); nil until the compositor sends one.
@@ -26,8 +33,15 @@ public final class Surface: EventReceiver {
 
     func handleEvent(proxy: OpaquePointer, opcode: UInt32, arguments: EventArguments) {
         switch opcode {
-        case 0: outputCount += 1  // enter(output)
-        case 1: outputCount -= 1  // leave(output)
+        case 0:  // enter(output)
+            outputCount += 1
+            if let o = arguments.object(0) { entered.append(o); outputEvents.append((true, o)) }
+        case 1:  // leave(output)
+            outputCount -= 1
+            if let o = arguments.object(0) {
+                entered.removeAll { $0 == o }
+                outputEvents.append((false, o))
+            }
         case 2: preferredBufferScale = arguments.int(0)
         case 3: preferredBufferTransform = arguments.uint(0)
         default: break

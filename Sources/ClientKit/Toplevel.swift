@@ -24,7 +24,7 @@ public final class Toplevel: EventReceiver {
 
     /// With `fullscreen`, `set_fullscreen` goes out before the initial commit, so the first
     /// configure already carries the output's size (`suggestedSize`).
-    public init(context: ClientContext, title: String, appID: String, fullscreen: Bool = false) {
+    public init(context: ClientContext, title: String, appID: String, fullscreen: Bool = false, fullscreenOutput: Output? = nil) {
         surface = Surface(context: context)
         xdgSurface = xdg_wm_base_get_xdg_surface(context.wmBase.proxy, surface.proxy)
         xdgToplevel = xdg_surface_get_toplevel(xdgSurface)
@@ -32,7 +32,7 @@ public final class Toplevel: EventReceiver {
         routeEvents(of: xdgToplevel, to: self)
         xdg_toplevel_set_title(xdgToplevel, title)
         xdg_toplevel_set_app_id(xdgToplevel, appID)
-        if fullscreen { xdg_toplevel_set_fullscreen(xdgToplevel, nil) }
+        if fullscreen { xdg_toplevel_set_fullscreen(xdgToplevel, fullscreenOutput?.proxy) }
         surface.commit()
     }
 
@@ -40,6 +40,17 @@ public final class Toplevel: EventReceiver {
         // Role object first, then xdg_surface; `surface` (the wl_surface) goes after this body.
         xdg_toplevel_destroy(xdgToplevel)
         xdg_surface_destroy(xdgSurface)
+    }
+
+    /// `xdg_toplevel.set_fullscreen` on `output` (nil: the compositor picks); `unset_fullscreen`
+    /// with `false`. The configure that follows carries the output's size (`suggestedSize`).
+    public func setFullscreen(_ fullscreen: Bool, on output: Output? = nil) {
+        if fullscreen { xdg_toplevel_set_fullscreen(xdgToplevel, output?.proxy) } else { xdg_toplevel_unset_fullscreen(xdgToplevel) }
+    }
+
+    /// `xdg_toplevel.set_maximized` / `unset_maximized`.
+    public func setMaximized(_ maximized: Bool) {
+        if maximized { xdg_toplevel_set_maximized(xdgToplevel) } else { xdg_toplevel_unset_maximized(xdgToplevel) }
     }
 
     /// Waits (sleeping in poll) until the first configure has been acked or the window was closed.

@@ -46,8 +46,7 @@ package final class SeatPointer {
     package var isButtonDown: Bool { !buttons.isEmpty }
 
     package func moved(toX x: Double, y: Double) {
-        self.x = min(max(x, 0), Double(scene.width) - 1 / 256)
-        self.y = min(max(y, 0), Double(scene.height) - 1 / 256)
+        (self.x, self.y) = scene.closestPointOnOutputs(x: x, y: y)
         if let grab { return grab.motion(x: self.x, y: self.y) }
         repickFocus()
     }

@@ -26,9 +26,13 @@ package final class CompositorState {
     package unowned let delegate: SurfaceDelegate
     package let scene: Scene
 
+    /// wp_fractional_scale_manager_v1's objects, per surface.
+    package let fractionalScale: FractionalScaleState
+
     package init(context: ProtocolContext, delegate: SurfaceDelegate, scene: Scene) {
         self.context = context
         self.delegate = delegate
         self.scene = scene
+        fractionalScale = FractionalScaleState(context: context)
     }
 }

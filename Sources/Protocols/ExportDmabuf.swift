@@ -22,7 +22,8 @@ package final class ExportDmabufManager: ResourceHandler {
         switch ZwlrExportDmabufManagerV1Request(request) {
         case .destroy?:
             wl_resource_destroy(request.resource)
-        case let .captureOutput(frame, _, _)?:  // one output; no cursor to overlay
+        case let .captureOutput(frame, _, output)?:  // no cursor to overlay
+            let state = state.state(for: output)
             guard let r = Resources.create(client: request.client, interface: cw_zwlr_export_dmabuf_frame_v1_interface(),
                                            version: 1, id: frame, handler: { r in ExportDmabufFrame(state: state, resource: r) })
             else { return }

@@ -7,12 +7,15 @@ import WaylandCore
 /// captures). xdg_toplevel tells it when a window is mapped, renamed and gone.
 package final class ForeignToplevelListState {
     package unowned let context: ProtocolContext
+    /// For the taskbar's requests (zwlr_foreign_toplevel_handle_v1): set by XdgShellState.
+    unowned(unsafe) var shell: XdgShellState!
 
     /// One mapped toplevel: its stable identifier and the handles clients hold for it.
     final class Entry {
         weak var toplevel: XdgToplevel?
         let identifier: String
         var handles: [ForeignToplevelHandle] = []
+        var wlrHandles: [WlrForeignToplevelHandle] = []
         /// Called once when the toplevel is unmapped or destroyed (capture sessions stop).
         var onGone: [() -> Void] = []
         init(_ toplevel: XdgToplevel, identifier: String) {
@@ -25,6 +28,8 @@ package final class ForeignToplevelListState {
     private var entries: [Entry] = []
     /// Bound lists that have not said `stop`.
     private var lists: [ForeignToplevelList] = []
+    /// Bound wlr managers that have not said `stop`.
+    private var wlrManagers: [WlrForeignToplevelManager] = []
 
     package init(context: ProtocolContext) { self.context = context }
 
@@ -42,12 +47,14 @@ package final class ForeignToplevelListState {
         let entry = Entry(toplevel, identifier: RandomHandle.make())
         entries.append(entry)
         for list in lists { announce(entry, to: list) }
+        for manager in wlrManagers { announce(entry, to: manager) }
     }
 
     /// Its title or app id changed: every handle is told, then `done`.
     func changed(_ toplevel: XdgToplevel) {
         guard let entry = entry(toplevel) else { return }
         for handle in entry.handles { handle.sendDetails(of: toplevel, identifier: nil) }
+        for handle in entry.wlrHandles { handle.sendDetails(of: toplevel) }
     }
 
     /// It was unmapped or destroyed: `closed` on every handle; a later map is a new toplevel.
@@ -55,6 +62,7 @@ package final class ForeignToplevelListState {
         guard let i = entries.firstIndex(where: { $0.toplevel === toplevel }) else { return }
         let entry = entries.remove(at: i)
         for handle in entry.handles { handle.close() }
+        for handle in entry.wlrHandles { handle.close() }
         for body in entry.onGone { body() }
         entry.onGone = []
     }
@@ -67,6 +75,29 @@ package final class ForeignToplevelListState {
 
     func listStopped(_ list: ForeignToplevelList) {
         lists.removeAll { $0 === list }
+    }
+
+    package static func bindWlr(_ state: ForeignToplevelListState, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+        guard let r = Resources.create(client: client, interface: cw_zwlr_foreign_toplevel_manager_v1_interface(), version: version, id: id,
+                                       handler: { r in WlrForeignToplevelManager(state: state, resource: r) }),
+              let manager = Resources.handler(of: r) as? WlrForeignToplevelManager else { return }
+        state.wlrManagers.append(manager)
+        for entry in state.entries { state.announce(entry, to: manager) }
+    }
+
+    func managerStopped(_ manager: WlrForeignToplevelManager) {
+        wlrManagers.removeAll { $0 === manager }
+    }
+
+    private func announce(_ entry: Entry, to manager: WlrForeignToplevelManager) {
+        guard let toplevel = entry.toplevel, let managerResource = manager.resource,
+              let r = Resources.create(client: wl_resource_get_client(managerResource), interface: cw_zwlr_foreign_toplevel_handle_v1_interface(),
+                                       version: UInt32(wl_resource_get_version(managerResource)), id: 0,
+                                       handler: { r in WlrForeignToplevelHandle(state: self, resource: r, toplevel: toplevel) }),
+              let handle = Resources.handler(of: r) as? WlrForeignToplevelHandle else { return }
+        zwlr_foreign_toplevel_manager_v1_send_toplevel(managerResource, r)
+        entry.wlrHandles.append(handle)
+        handle.sendDetails(of: toplevel)
     }
 
     private func entry(_ toplevel: XdgToplevel) -> Entry? { entries.first { $0.toplevel === toplevel } }

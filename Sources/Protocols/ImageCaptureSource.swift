@@ -93,8 +93,8 @@ package final class OutputImageCaptureSourceManager: ResourceHandler {
 
     package func handle(_ request: Request) {
         switch ExtOutputImageCaptureSourceManagerV1Request(request) {
-        case let .createSource(source, _)?:  // one output: every wl_output is it
-            let output = state.output
+        case let .createSource(source, wlOutput)?:
+            let output = state.state(for: wlOutput).output
             Resources.create(client: request.client, interface: cw_ext_image_capture_source_v1_interface(), version: request.version,
                              id: source) { _ in ImageCaptureSource(kind: .output(output)) }
         case .destroy?:

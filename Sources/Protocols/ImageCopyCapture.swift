@@ -30,7 +30,13 @@ package final class ImageCopyCaptureManager: ResourceHandler {
                                           "options 0x\(String(options, radix: 16)) has bits other than paint_cursors (1)")
             }
             guard let source = ImageCaptureSource.source(sourceResource) else { return }
-            ImageCopyCaptureSession.create(state: state, client: request.client, version: request.version, id: id, source: source)
+            // The session follows its source: an output's frames and damage, or the layout's.
+            let sessionState: CaptureState
+            switch source.kind {
+            case let .output(output): sessionState = state.state(of: output)
+            case .toplevel: sessionState = state.toplevelState
+            }
+            ImageCopyCaptureSession.create(state: sessionState, client: request.client, version: request.version, id: id, source: source)
         case let .createPointerCursorSession(id, sourceResource, _)?:
             guard let source = ImageCaptureSource.source(sourceResource) else { return }
             Resources.create(client: request.client, interface: cw_ext_image_copy_capture_cursor_session_v1_interface(),

@@ -64,12 +64,13 @@ package final class PresentationFeedbackQueue {
         return true
     }
 
-    /// A frame was presented: feedback of surfaces `isOnOutput` says are shown is presented, the
-    /// rest (destroyed, unmapped, off the output) is discarded. Nothing waits afterwards.
+    /// An output presented a frame: of the feedback of the surfaces it `presents` (all, by
+    /// default), that of surfaces `isOnOutput` says are shown is presented, the rest (destroyed,
+    /// unmapped, off the output) is discarded. Feedback of other surfaces waits for their output.
     package func present(_ frame: PresentedFrame, outputs: [(client: OpaquePointer, resource: OpaquePointer)],
-                 isOnOutput: (Surface) -> Bool) {
-        let resolving = waiting
-        waiting = []
+                 presents: (Surface) -> Bool = { _ in true }, isOnOutput: (Surface) -> Bool) {
+        let resolving = waiting.filter { presents($0.surface) }
+        waiting.removeAll { presents($0.surface) }
         for entry in resolving {
             if !entry.surface.isDestroyed, isOnOutput(entry.surface) {
                 for feedback in entry.feedbacks { feedback.presented(frame, outputs: outputs) }

@@ -30,13 +30,28 @@ package final class ScreencopyManager: ResourceHandler {
         switch ZwlrScreencopyManagerV1Request(request) {
         case .destroy?:
             wl_resource_destroy(request.resource)
-        case let .captureOutput(frame, _, _)?:  // one output; no cursor to overlay
-            capture(request, frame: frame, region: state.output.bounds)
-        case let .captureOutputRegion(frame, _, _, x, y, width, height)?:
+        case let .captureOutput(frame, _, output)?:  // no cursor to overlay
+            let m = manager(for: output)
+            m.capture(request, frame: frame, region: m.state.output.bounds)
+        case let .captureOutputRegion(frame, _, output, x, y, width, height)?:
+            let m = manager(for: output)
             let r = Rect(x: x, y: y, width: width, height: height)
-            capture(request, frame: frame, region: Region(r).intersection(state.output.bounds).extents)
+            m.capture(request, frame: frame, region: Region(r).intersection(m.state.output.bounds).extents)
         case nil: break
         }
+    }
+
+    /// Damage is tracked per output: the bound manager keeps one of these for each output it
+    /// captured (the first output's is itself), with that output's capture state.
+    private var perOutput: [ObjectIdentifier: ScreencopyManager] = [:]
+
+    private func manager(for wlOutput: OpaquePointer) -> ScreencopyManager {
+        let target = state.state(for: wlOutput)
+        if target === state { return self }
+        if let m = perOutput[ObjectIdentifier(target)] { return m }
+        let m = ScreencopyManager(state: target)
+        perOutput[ObjectIdentifier(target)] = m
+        return m
     }
 
     private func capture(_ request: Request, frame: UInt32, region: Rect) {
@@ -47,7 +62,10 @@ package final class ScreencopyManager: ResourceHandler {
         (Resources.handler(of: r) as? ScreencopyFrame)?.advertise()
     }
 
-    package func resourceDestroyed() { damage.stop() }
+    package func resourceDestroyed() {
+        damage.stop()
+        for m in perOutput.values { m.damage.stop() }
+    }
 }
 
 /// `zwlr_screencopy_frame_v1`: advertises the layouts it accepts (a wl_shm XRGB8888 buffer with the
@@ -130,7 +148,7 @@ package final class ScreencopyFrame: ResourceHandler, FrameObserver {
     private func targetReady(_ ready: Bool) {
         guard resource != nil, target != nil else { return }
         if ready { return state.frames.observeFrames(self) }
-        fail("the target dma-buf was not ready at the \(state.fenceDeadlineMs) ms fence deadline")
+        fail("screencopy target dma-buf not ready at the \(state.fenceDeadlineMs) ms fence deadline")
     }
 
     package func frameComposited(_ frame: FrameInfo) -> Bool {

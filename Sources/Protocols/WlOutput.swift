@@ -5,37 +5,45 @@ import SceneGraph
 import Outputs
 import WaylandCore
 
-/// The wl_output family's state: the output it describes, the bound wl_output resources (for
-/// wl_surface.enter and leave), and the scene (surfaces already shown enter a newly bound output).
+/// One output's wl_output state: the output it describes, its index in the scene's layout (the
+/// bit of `Surface.outputMask`), the bound wl_output resources (for wl_surface.enter and leave),
+/// and the scene (surfaces already on it enter a newly bound wl_output).
 package final class OutputState {
     package let output: Output
+    package let index: Int
     private let scene: Scene
     /// Bound wl_output resources.
     package var bound: [WlOutput] = []
 
-    package init(output: Output, scene: Scene) {
+    package init(output: Output, index: Int, scene: Scene) {
         self.output = output
+        self.index = index
         self.scene = scene
     }
 
-    /// wl_surface.enter when a surface appears on the (only) output, leave when it goes.
-    package func membershipChanged(_ surface: Surface, entered: Bool) {
-        guard let resource = surface.resource else { return }
+    private var bit: UInt64 { index < 64 ? 1 << UInt64(index) : 0 }
+
+    /// wl_surface.enter when a surface starts overlapping this output, leave when it stops.
+    package func outputsChanged(_ surface: Surface, entered: UInt64, left: UInt64) {
+        guard (entered | left) & bit != 0, let resource = surface.resource else { return }
         let client = wl_resource_get_client(resource)
         for output in bound where output.client == client {
-            if entered { wl_surface_send_enter(resource, output.resource) } else { wl_surface_send_leave(resource, output.resource) }
+            if entered & bit != 0 { wl_surface_send_enter(resource, output.resource) } else { wl_surface_send_leave(resource, output.resource) }
         }
     }
 
-    /// Surfaces of `client` already on screen enter `resource`, the output it just bound.
+    /// Surfaces of `client` already on this output enter `resource`, the wl_output it just bound.
     fileprivate func enterShownSurfaces(of client: OpaquePointer, _ resource: OpaquePointer) {
         scene.forEachSurface { surface, _, _ in
-            if let s = surface.resource, wl_resource_get_client(s) == client { wl_surface_send_enter(s, resource) }
+            if surface.outputMask & bit != 0, let s = surface.resource, wl_resource_get_client(s) == client {
+                wl_surface_send_enter(s, resource)
+            }
         }
     }
 }
 
-/// `wl_output` v4: the one headless output's geometry, mode, scale, name and description.
+/// `wl_output` v4: one headless output's position in the layout, transform, mode, scale, name and
+/// description. Each output is its own global.
 package final class WlOutput: ResourceHandler {
     package static let version: UInt32 = 4
     private let state: OutputState
@@ -47,6 +55,13 @@ package final class WlOutput: ResourceHandler {
     }
 
     package var client: OpaquePointer { wl_resource_get_client(resource) }
+    /// The output this wl_output names (capture_output, set_fullscreen, get_xdg_output).
+    package var output: Output { state.output }
+
+    /// The output a wl_output resource names, nil if it is not one of ours.
+    package static func output(of resource: OpaquePointer?) -> Output? {
+        resource.flatMap { Resources.object($0, as: WlOutput.self) }?.output
+    }
 
     package static func bind(_ state: OutputState, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
         guard let r = Resources.create(client: client, interface: cw_wl_output_interface(), version: version, id: id, handler: { r in
@@ -54,11 +69,11 @@ package final class WlOutput: ResourceHandler {
         }) else { return }
         let output = state.output
         // A headless output has no physical size and no subpixel layout.
-        wl_output_send_geometry(r, 0, 0, 0, 0, Int32(WL_OUTPUT_SUBPIXEL_UNKNOWN.rawValue), "compositord", "headless",
-                                Int32(WL_OUTPUT_TRANSFORM_NORMAL.rawValue))
+        wl_output_send_geometry(r, output.placement.x, output.placement.y, 0, 0, Int32(WL_OUTPUT_SUBPIXEL_UNKNOWN.rawValue),
+                                "compositord", "headless", output.placement.transform.rawValue)
         wl_output_send_mode(r, WL_OUTPUT_MODE_CURRENT.rawValue | WL_OUTPUT_MODE_PREFERRED.rawValue,
                             output.width, output.height, output.refreshMilliHz)
-        if version >= 2 { wl_output_send_scale(r, 1) }
+        if version >= 2 { wl_output_send_scale(r, output.placement.scale) }
         if version >= 4 {
             wl_output_send_name(r, output.name)
             wl_output_send_description(r, output.description)

@@ -5,17 +5,16 @@ import SceneGraph
 import Outputs
 import WaylandCore
 
-/// `zxdg_output_manager_v1` v3: the output's logical position, size, name and description, so
-/// grim and friends find it.
+/// `zxdg_output_manager_v1` v3: each output's logical position and size in the layout, name and
+/// description, so grim and friends find them.
 package final class XdgOutputManager: ResourceHandler {
     package static let version: UInt32 = 3
-    private let output: Output
 
-    package init(output: Output) { self.output = output }
+    package init() {}
 
-    package static func bind(_ output: Output, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
+    package static func bind(_ client: OpaquePointer, _ version: UInt32, _ id: UInt32) {
         Resources.create(client: client, interface: cw_zxdg_output_manager_v1_interface(), version: version, id: id) { _ in
-            XdgOutputManager(output: output)
+            XdgOutputManager()
         }
     }
 
@@ -26,8 +25,11 @@ package final class XdgOutputManager: ResourceHandler {
         case let .getXdgOutput(id, wlOutput)?:
             guard let r = Resources.create(client: request.client, interface: cw_zxdg_output_v1_interface(),
                                            version: request.version, id: id, handler: { _ in XdgOutput() }) else { return }
-            zxdg_output_v1_send_logical_position(r, 0, 0)
-            zxdg_output_v1_send_logical_size(r, output.width, output.height)
+            // Every wl_output is one of ours (libwayland checked the type); none is ever removed.
+            guard let output = WlOutput.output(of: wlOutput) else { return }
+            let layout = output.layout
+            zxdg_output_v1_send_logical_position(r, layout.x, layout.y)
+            zxdg_output_v1_send_logical_size(r, layout.width, layout.height)
             if request.version >= 2 {
                 zxdg_output_v1_send_name(r, output.name)
                 zxdg_output_v1_send_description(r, output.description)

@@ -89,7 +89,7 @@ package final class XdgPopup: ResourceHandler, XdgRole {
     private func placement() -> Rect {
         guard let parent, let view = parent.surface?.view else { return rules.geometry }
         let px = view.x + parent.windowGeometry.x, py = view.y + parent.windowGeometry.y
-        let output = state.delegate.outputBounds
+        let output = state.delegate.outputBounds(of: Rect(x: view.x, y: view.y, width: parent.surface?.width ?? 0, height: parent.surface?.height ?? 0))
         return rules.constrained(to: Rect(x: output.x - px, y: output.y - py, width: output.width, height: output.height))
     }
 

@@ -31,11 +31,15 @@ package protocol XdgShellDelegate: AnyObject {
     func maximizeRequested(_ toplevel: XdgToplevel, _ maximize: Bool)
     /// xdg_toplevel.set_fullscreen / unset_fullscreen, likewise.
     func fullscreenRequested(_ toplevel: XdgToplevel, _ fullscreen: Bool)
+    /// xdg_toplevel.set_minimized, or a taskbar's (un)minimize (zwlr_foreign_toplevel_handle_v1).
+    func minimizeRequested(_ toplevel: XdgToplevel, _ minimize: Bool)
+    /// A taskbar asks to activate the window (zwlr_foreign_toplevel_handle_v1.activate).
+    func activateRequested(_ toplevel: XdgToplevel)
     /// The size a configure of `toplevel` names when the shell decides it (maximized, fullscreen);
     /// nil lets the client pick (0×0, or the interactive resize's size).
     func configuredSize(of toplevel: XdgToplevel) -> (width: Int32, height: Int32)?
-    /// The output's rectangle (popup constraints).
-    var outputBounds: Rect { get }
+    /// The layout rectangle of the output a window at `frame` is on (popup constraints).
+    func outputBounds(of frame: Rect) -> Rect
 }
 
 /// The xdg-shell family's state: what xdg_wm_base, xdg_positioner, xdg_surface, xdg_toplevel and
@@ -57,5 +61,6 @@ package final class XdgShellState {
         self.delegate = delegate
         self.implicitFirstConfigureAck = implicitFirstConfigureAck
         foreignToplevels = ForeignToplevelListState(context: context)
+        foreignToplevels.shell = self
     }
 }

@@ -14,6 +14,11 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
     private var xdgSurface: XdgSurface?
     package private(set) var title = "", appID = ""
     package private(set) var maximized = false, fullscreen = false
+    /// Hidden by a set_minimized (its own or a taskbar's) until activated or restored.
+    package private(set) var minimized = false
+    /// The layout rectangle of the output named by the last set_fullscreen (nil: none named,
+    /// the shell picks).
+    package private(set) var fullscreenOutput: Rect?
     /// The size an interactive resize asks for, while it lasts.
     private var resizeSize: (Int32, Int32)?
     /// Whether this is the focused window (the seat's active toplevel).
@@ -69,7 +74,8 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
             state.delegate.maximizeRequested(self, true)
         case .unsetMaximized?:
             state.delegate.maximizeRequested(self, false)
-        case .setFullscreen?:  // the shell picks the output (there is one), whichever the client names
+        case let .setFullscreen(output)?:  // on the output named, else on the shell's choice
+            fullscreenOutput = WlOutput.output(of: output)?.layout
             state.delegate.fullscreenRequested(self, true)
         case .unsetFullscreen?:
             state.delegate.fullscreenRequested(self, false)
@@ -77,8 +83,10 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
             guard let xdg = xdgSurface, let surface = xdg.surface, let view = surface.view else { return }
             state.delegate.moveRequested(self, windowX: view.x + xdg.windowGeometry.x, windowY: view.y + xdg.windowGeometry.y,
                                          serial: serial, client: request.client)
-        case .showWindowMenu?, .setMinimized?, nil:
-            break  // show_window_menu, set_minimized: nothing to do without a panel
+        case .setMinimized?:
+            state.delegate.minimizeRequested(self, true)
+        case .showWindowMenu?, nil:
+            break  // show_window_menu: there is no menu to show
         }
     }
 
@@ -98,6 +106,7 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
         if let maximized { self.maximized = maximized }
         if let fullscreen { self.fullscreen = fullscreen }
         xdgSurface?.sendConfigure()
+        state.foreignToplevels.changed(self)
     }
 
     package func sendConfigure() {
@@ -107,8 +116,8 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
             sentCapabilities = true
             var caps = wl_array()
             wl_array_init(&caps)
-            // Maximize and fullscreen are honoured; no window menu, no minimize.
-            for cap in [XDG_TOPLEVEL_WM_CAPABILITIES_MAXIMIZE, XDG_TOPLEVEL_WM_CAPABILITIES_FULLSCREEN] {
+            // Maximize, fullscreen and minimize are honoured; there is no window menu.
+            for cap in [XDG_TOPLEVEL_WM_CAPABILITIES_MAXIMIZE, XDG_TOPLEVEL_WM_CAPABILITIES_FULLSCREEN, XDG_TOPLEVEL_WM_CAPABILITIES_MINIMIZE] {
                 if let p = wl_array_add(&caps, 4) { p.storeBytes(of: cap.rawValue, as: UInt32.self) }
             }
             xdg_toplevel_send_wm_capabilities(resource, &caps)
@@ -137,7 +146,7 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
             state.foreignToplevels.gone(self)
             return
         }
-        guard xdg.configured else { return }
+        guard xdg.configured, !minimized else { return }
         let origin = state.delegate.placement(of: self, remembered: position)
         if !(maximized || fullscreen) { position = origin }
         if surface.view != nil {
@@ -180,6 +189,27 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
         guard value != activated else { return }
         activated = value
         xdgSurface?.sendConfigure()
+        state.foreignToplevels.changed(self)
+    }
+
+    /// Minimized or restored by the shell (a taskbar sees the state; the shell hides and shows).
+    package func setMinimized(_ value: Bool) {
+        guard value != minimized else { return }
+        minimized = value
+        state.foreignToplevels.changed(self)
+    }
+
+    /// Shows the window again where it was (after a minimize).
+    package func restore() {
+        guard let xdg = xdgSurface, let surface = xdg.surface, surface.hasBuffer, xdg.configured else { return }
+        let origin = state.delegate.placement(of: self, remembered: position)
+        let g = xdg.windowGeometry
+        state.delegate.showWindow(surface, x: origin.x - g.x, y: origin.y - g.y)
+    }
+
+    /// xdg_toplevel.close: a taskbar asks the client to close the window.
+    package func requestClose() {
+        if let resource { xdg_toplevel_send_close(resource) }
     }
 
     /// A configure with the current state, once the surface has had its initial commit (before

@@ -16,13 +16,19 @@ package final class View {
     package var frame: Rect { Rect(x: x, y: y, width: surface.width, height: surface.height) }
 }
 
-/// What is on the output, in stacking order, and which parts of it changed since the last frame.
+/// What is on the outputs, in stacking order, and which parts of it changed since the last frame.
+///
+/// Positions are in one global layout in which every output has its rectangle (`outputs`), as
+/// wlroots' `wlr_output_layout`: a window on the boundary shows on both.
 ///
 /// Views (root surfaces) are stacked bottom to top; each root's sub-surface tree is stacked by
 /// the surfaces' `currentStack`. A surface is mapped when it has a buffer and is either a root
 /// with a view or a sub-surface of a mapped parent (wl_subsurface spec).
 package final class Scene {
+    /// The layout's extent from (0, 0): every output lies inside.
     package let width: Int32, height: Int32
+    /// Each output's rectangle in the layout, in the outputs' order.
+    package let outputs: [Rect]
     /// Bottom to top.
     package private(set) var views: [View] = []
     /// Output-space damage since the last composited frame.
@@ -31,12 +37,51 @@ package final class Scene {
     package var onNeedsFrame: () -> Void = {}
     /// Called when a surface appears on the output (true) or leaves it (false).
     package var onMapChanged: (Surface, Bool) -> Void = { _, _ in }
+    /// Called when a surface starts (`entered`) or stops (`left`) overlapping outputs, as masks
+    /// of output indices (wl_surface.enter and leave).
+    package var onOutputsChanged: (_ surface: Surface, _ entered: UInt64, _ left: UInt64) -> Void = { _, _, _ in }
     /// Called after anything moved, appeared or disappeared (the seat re-picks pointer focus).
     package var onLayoutChanged: () -> Void = {}
 
-    package init(width: Int32, height: Int32) {
-        self.width = width
-        self.height = height
+    /// One output covering `width`×`height`.
+    package convenience init(width: Int32, height: Int32) {
+        self.init(outputs: [Rect(x: 0, y: 0, width: width, height: height)])
+    }
+
+    /// Outputs at these rectangles of the layout (none at negative coordinates; at most 64).
+    package init(outputs: [Rect]) {
+        self.outputs = outputs
+        width = outputs.map { $0.x + $0.width }.max() ?? 0
+        height = outputs.map { $0.y + $0.height }.max() ?? 0
+    }
+
+    /// The index of the output containing the layout point, if any.
+    package func outputIndex(atX x: Double, y: Double) -> Int? {
+        outputs.firstIndex { Double($0.x) <= x && x < Double($0.x + $0.width) && Double($0.y) <= y && y < Double($0.y + $0.height) }
+    }
+
+    /// The point on an output nearest (x, y) (as wlr_output_layout_closest_point): the pointer
+    /// never leaves the outputs, nor strays into a gap between them.
+    package func closestPointOnOutputs(x: Double, y: Double) -> (x: Double, y: Double) {
+        var best: (x: Double, y: Double, distance: Double)?
+        for o in outputs {
+            let cx = min(max(x, Double(o.x)), Double(o.x + o.width) - 1 / 256)
+            let cy = min(max(y, Double(o.y)), Double(o.y + o.height) - 1 / 256)
+            let d = (cx - x) * (cx - x) + (cy - y) * (cy - y)
+            if d < best?.distance ?? .infinity { best = (cx, cy, d) }
+        }
+        return best.map { ($0.x, $0.y) } ?? (0, 0)
+    }
+
+    /// The index of the output `rect` overlaps most (nil when it overlaps none).
+    package func outputIndex(mostlyCovering rect: Rect) -> Int? {
+        var best: (index: Int, area: Int64)?
+        for (i, o) in outputs.enumerated() {
+            let r = Region(rect).intersection(o).extents
+            let area = r.isEmpty ? 0 : Int64(r.width) * Int64(r.height)
+            if area > 0, area > (best?.area ?? 0) { best = (i, area) }
+        }
+        return best?.index
     }
 
     /// A view and its surface hold each other strongly (no weak reference: no side table on the
@@ -113,6 +158,25 @@ package final class Scene {
     package func refreshMapping(_ surface: Surface) {
         let parentMapped = surface.subsurface?.parent?.isMapped ?? (surface.view != nil)
         setMapped(surface, parentMapped)
+        refreshOutputs(surface, surface.outputOrigin)
+    }
+
+    /// Recomputes which outputs `surface`'s subtree overlaps (none where unmapped), telling
+    /// `onOutputsChanged` what changed.
+    private func refreshOutputs(_ surface: Surface, _ origin: (x: Int32, y: Int32)?) {
+        var mask: UInt64 = 0
+        if surface.isMapped, let origin {
+            let frame = Rect(x: origin.x, y: origin.y, width: surface.width, height: surface.height)
+            for (i, o) in outputs.enumerated() where i < 64 && !Region(frame).intersection(o).isEmpty { mask |= 1 << UInt64(i) }
+        }
+        let old = surface.outputMask
+        if mask != old {
+            surface.outputMask = mask
+            onOutputsChanged(surface, mask & ~old, old & ~mask)
+        }
+        for child in surface.currentChildren {
+            if let c = child.surface { refreshOutputs(c, origin.map { ($0.x + child.x, $0.y + child.y) }) }
+        }
     }
 
     private func setMapped(_ surface: Surface, _ parentMapped: Bool) {

@@ -53,6 +53,11 @@ package final class Surface {
     package var bufferSinceFrame: UInt64 = 0
     /// Whether the surface is on the output now (maintained by the scene, for enter/leave).
     package var isMapped = false
+    /// The outputs the surface overlaps now, bit i for the scene's output i (maintained by the
+    /// scene, for wl_surface.enter and leave per output).
+    package var outputMask: UInt64 = 0
+    /// The wl_surface.preferred_buffer_scale last sent (1, the protocol's default, until then).
+    package var preferredBufferScaleSent: Int32 = 1
 
     // MARK: sub-surfaces (wl_subsurface spec)
 

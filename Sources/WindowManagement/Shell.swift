@@ -29,11 +29,28 @@ package final class Shell: XdgShellDelegate, SeatDelegate {
 
     // MARK: placement
 
-    /// Where a toplevel's window geometry goes: the output's corner when maximized or
-    /// fullscreen, else where it already is, else the next cascade position.
+    /// Where a toplevel's window geometry goes: its output's corner when maximized or
+    /// fullscreen, else where it already is, else the next cascade position on the output under
+    /// the pointer (the first output when the pointer is on none).
     package func placement(of toplevel: XdgToplevel, remembered: (x: Int32, y: Int32)?) -> (x: Int32, y: Int32) {
-        if toplevel.maximized || toplevel.fullscreen { return (0, 0) }
-        return remembered ?? Placement.cascade(index: scene.viewCount)
+        if toplevel.maximized || toplevel.fullscreen {
+            let output = outputRect(of: toplevel)
+            return (output.x, output.y)
+        }
+        if let remembered { return remembered }
+        let output = scene.outputs[pointerOutput]
+        let cascade = Placement.cascade(index: scene.viewCount)
+        return (output.x + cascade.x, output.y + cascade.y)
+    }
+
+    /// The output under the pointer, else the first.
+    private var pointerOutput: Int { scene.outputIndex(atX: seat.pointer.x, y: seat.pointer.y) ?? 0 }
+
+    /// The layout rectangle of the output `toplevel` is on: the one named by set_fullscreen, else
+    /// the one its window covers most, else the one under the pointer (not shown yet).
+    package func outputRect(of toplevel: XdgToplevel) -> Rect {
+        if toplevel.fullscreen, let named = toplevel.fullscreenOutput { return named }
+        return outputBounds(of: toplevel.surface?.view?.frame)
     }
 
     package func showWindow(_ surface: Surface, x: Int32, y: Int32) {
@@ -46,22 +63,31 @@ package final class Shell: XdgShellDelegate, SeatDelegate {
 
     package func hideWindow(_ surface: Surface) { scene.unmap(surface) }
 
-    package var outputBounds: Rect { scene.bounds }
+    package func outputBounds(of frame: Rect) -> Rect { outputBounds(of: Optional(frame)) }
+
+    private func outputBounds(of frame: Rect?) -> Rect {
+        let index = frame.flatMap { scene.outputIndex(mostlyCovering: $0) } ?? pointerOutput
+        return scene.outputs[index]
+    }
 
     /// Maximize and fullscreen are honoured as asked (a headless output has no panel to keep
     /// clear yet): the window covers the output, placed at its corner (`placement`).
+    /// Either restores a minimized window first.
     package func maximizeRequested(_ toplevel: XdgToplevel, _ maximize: Bool) {
+        if toplevel.minimized { minimizeRequested(toplevel, false) }
         toplevel.setWindowStates(maximized: maximize)
     }
 
     package func fullscreenRequested(_ toplevel: XdgToplevel, _ fullscreen: Bool) {
+        if toplevel.minimized { minimizeRequested(toplevel, false) }
         toplevel.setWindowStates(fullscreen: fullscreen)
     }
 
-    /// Maximized and fullscreen windows get the output's size.
+    /// Maximized and fullscreen windows get their output's size.
     package func configuredSize(of toplevel: XdgToplevel) -> (width: Int32, height: Int32)? {
         guard toplevel.maximized || toplevel.fullscreen else { return nil }
-        return (scene.width, scene.height)
+        let output = outputRect(of: toplevel)
+        return (output.width, output.height)
     }
 
     /// xdg_toplevel.move: honoured for a button press still held; the window follows the pointer
@@ -105,6 +131,30 @@ package final class Shell: XdgShellDelegate, SeatDelegate {
             return t
         }.first
         activate(next)
+    }
+
+    // MARK: minimize, and a taskbar's requests
+
+    /// Minimized, a window leaves the scene (nothing shows it, nothing under the pointer is it)
+    /// but stays a toplevel a taskbar lists; restored, it comes back where it was, on top and
+    /// active.
+    package func minimizeRequested(_ toplevel: XdgToplevel, _ minimize: Bool) {
+        guard minimize != toplevel.minimized else { return }
+        toplevel.setMinimized(minimize)
+        if minimize {
+            if let surface = toplevel.surface, surface.view != nil { scene.unmap(surface) }
+            toplevelGone(toplevel)  // the focus moves on
+        } else {
+            toplevel.restore()
+            activate(toplevel)
+        }
+    }
+
+    /// A taskbar's activate: restored if minimized, raised, focused.
+    package func activateRequested(_ toplevel: XdgToplevel) {
+        if toplevel.minimized { return minimizeRequested(toplevel, false) }
+        if let view = toplevel.surface?.view { scene.raise(view) }
+        activate(toplevel)
     }
 
     /// Where keyboard input goes: the topmost grabbing popup, else the active window.

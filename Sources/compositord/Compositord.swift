@@ -25,14 +25,19 @@ struct Compositord: ParsableCommand {
     @Option(help: ArgumentHelp("Socket name in $XDG_RUNTIME_DIR (default: the first free wayland-N).", valueName: "name"))
     var socket: String?
 
-    @Option(help: "Output width in pixels.")
-    var width: Int32 = 1920
+    @Option(help: "Output width in pixels (default 1920; the one output when no --output is given).")
+    var width: Int32?
 
-    @Option(help: "Output height in pixels.")
-    var height: Int32 = 1080
+    @Option(help: "Output height in pixels (default 1080).")
+    var height: Int32?
 
-    @Option(help: ArgumentHelp("Output refresh rate in Hz; 0 renders on every commit.", valueName: "hz"))
-    var refresh: Double = 60
+    @Option(help: ArgumentHelp("Output refresh rate in Hz (default 60); 0 renders on every commit.", valueName: "hz"))
+    var refresh: Double?
+
+    @Option(help: ArgumentHelp(
+        "An output, repeatable: outputs are HEADLESS-1, HEADLESS-2... in order. WxH is the mode in pixels, @HZ its refresh (default 60; 0 renders on every commit); position=XxY its top-left corner in the layout (default: right of the previous output, y 0), scale=1..4, transform=normal|90|180|270|flipped|flipped-90|flipped-180|flipped-270. Example: --output 1920x1080 --output 1280x720@30,position=1920x0,scale=2,transform=90. Replaces --width, --height and --refresh.",
+        valueName: "WxH[@HZ][,position=XxY][,scale=N][,transform=T]"))
+    var output: [String] = []
 
     @Option(help: ArgumentHelp(
         "Write the final frame as PNG to this path at exit; SIGUSR1 writes it at any time.",
@@ -96,10 +101,17 @@ struct Compositord: ParsableCommand {
     var verbose = false
 
     func validate() throws {
-        guard (1...16384).contains(width), (1...16384).contains(height) else {
+        guard (1...16384).contains(width ?? 1920), (1...16384).contains(height ?? 1080) else {
             throw ValidationError("--width and --height must be between 1 and 16384")
         }
-        guard refresh >= 0, refresh <= 1000 else { throw ValidationError("--refresh must be between 0 and 1000 Hz") }
+        guard (0...1000).contains(refresh ?? 60) else { throw ValidationError("--refresh must be between 0 and 1000 Hz") }
+        if !output.isEmpty, width != nil || height != nil || refresh != nil {
+            throw ValidationError("--output gives each output's size and refresh: use it instead of --width, --height and --refresh")
+        }
+        guard output.count <= 64 else { throw ValidationError("at most 64 outputs") }
+        for o in output {
+            do { _ = try OutputConfiguration(parsing: o) } catch { throw ValidationError("--output \(error)") }
+        }
         guard Compositing(rawValue: composite) != nil else {
             throw ValidationError("--composite must be on-demand or every-frame")
         }
@@ -145,9 +157,10 @@ struct Compositord: ParsableCommand {
 
         var config = ServerConfiguration()
         config.socketName = socket
-        config.width = width
-        config.height = height
-        config.refreshHz = refresh
+        config.width = width ?? config.width
+        config.height = height ?? config.height
+        config.refreshHz = refresh ?? config.refreshHz
+        config.outputs = output.map { try! OutputConfiguration(parsing: $0) }  // checked by validate()
         config.sealPolicy = SealPolicy(rawValue: sealPolicy)!
         config.compositing = Compositing(rawValue: composite)!
         config.keepClientStatistics = stats != nil

@@ -39,6 +39,8 @@ enum Catalog {
             cw_wp_single_pixel_buffer_manager_v1_interface(), cw_zwp_idle_inhibit_manager_v1_interface(), cw_zwp_idle_inhibitor_v1_interface(),
             cw_zxdg_exporter_v2_interface(), cw_zxdg_exported_v2_interface(), cw_zxdg_importer_v2_interface(), cw_zxdg_imported_v2_interface(),
             cw_ext_transient_seat_manager_v1_interface(), cw_ext_transient_seat_v1_interface(),
+            cw_zwlr_foreign_toplevel_manager_v1_interface(), cw_zwlr_foreign_toplevel_handle_v1_interface(),
+            cw_wp_fractional_scale_manager_v1_interface(), cw_wp_fractional_scale_v1_interface(),
             // compositord's v6 tables (libwayland 1.21's stop at 5).
             cw_wl_compositor_v6(), cw_wl_surface_v6(),
         ]

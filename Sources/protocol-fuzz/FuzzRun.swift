@@ -114,9 +114,11 @@ final class FuzzRun {
     private func startCompositor() throws {
         if compositor != nil { report.restarts += 1 }
         compositorGeneration += 1
+        // --output replaces --width and --height (compositord refuses both).
+        let size = options.compositordArguments.contains { $0.hasPrefix("--output") } ? [] : ["--width", "640", "--height", "480"]
         compositor = try CompositorProcess(
             executable: options.compositord,
-            arguments: ["--headless", "--socket", "fuzz-\(compositorGeneration)", "--width", "640", "--height", "480"] + options.compositordArguments,
+            arguments: ["--headless", "--socket", "fuzz-\(compositorGeneration)"] + size + options.compositordArguments,
             runtimeDirectory: runtimeDirectory, logDirectory: options.logDirectory ?? runtimeDirectory,
             logTag: "compositord-\(compositorGeneration)")
         try compositor.waitForSocket(timeout: 30)

@@ -121,6 +121,11 @@ extension TypedSession {
         case ("zwp_idle_inhibit_manager_v1", "create_inhibitor"), ("zxdg_exporter_v2", "export_toplevel"): return [.freshID, live("wl_surface")]
         case ("zxdg_importer_v2", "import_toplevel"): return [.freshID, .string(Array(String(rng.int(0...1 << 30), radix: 16).utf8))]
         case ("zxdg_imported_v2", "set_parent_of"): return [live("wl_surface")]
+        case ("wp_fractional_scale_manager_v1", "get_fractional_scale"): return [.freshID, live("wl_surface")]
+        case ("zwlr_foreign_toplevel_handle_v1", "activate"): return [live("wl_seat")]
+        case ("zwlr_foreign_toplevel_handle_v1", "set_fullscreen"): return [maybe("wl_output")]
+        case ("zwlr_foreign_toplevel_handle_v1", "set_rectangle"):
+            return [live("wl_surface"), i(-10...300), i(-10...300), i(-5...300), i(-5...300)]
         case ("zxdg_toplevel_decoration_v1", "set_mode"), ("org_kde_kwin_server_decoration", "request_mode"): return [u(0...3)]
         case ("org_kde_kwin_server_decoration_manager", "create"): return [.freshID, live("wl_surface")]
         case ("ext_foreign_toplevel_image_capture_source_manager_v1", "create_source"):

@@ -76,6 +76,31 @@ struct CaptureInVMTests {
         #expect(!c.log.contains("protocol error"), "\(c.log)")
     }
 
+    /// Two outputs, each with its own drm-dumb swapchain: export-dmabuf and screencopy into a
+    /// dma-buf of each output give that output's buffer, at its size, with its window.
+    @Test func exportDmabufAndScreencopyOfEachOutput() throws {
+        let c = try CompositorProcess(["--output", "320x240", "--output", "200x100@30"])
+        let lines = c.child.stdout.split(separator: "\n").filter { $0.hasPrefix("output: ") }
+        #expect(lines.count == 2 && lines.allSatisfy { $0.hasPrefix("output: drm-dumb ") }, "\(lines)")
+        let display = Self.socketPath(c)
+        let context = try ClientContext(displayName: display, timeout: Self.timeout)
+        let outputs = try OutputList(registry: context.registry, timeout: Self.timeout).outputs
+        try #require(outputs.count == 2)
+        let windows = [try MultiOutputTests.Window(context, "one", colour: 0xFFFF_0000, fullscreenOn: outputs[0]),
+                       try MultiOutputTests.Window(context, "two", colour: 0xFF00_FF00, fullscreenOn: outputs[1])]
+        let capturer = try OutputCapture(connection: try Connection(displayName: display), timeout: Self.timeout)
+        for (i, (size, rgb)) in [((320, 240), UInt32(0xFF0000)), ((200, 100), UInt32(0x00FF00))].enumerated() {
+            let exported = try capturer.capture(.exportDmabuf, output: capturer.outputs[i], timeout: Self.timeout)
+            #expect(exported.isDmabuf && exported.width == size.0 && exported.height == size.1, "\(exported.summary)")
+            #expect(exported.image.rgb(x: 0, y: 0) == rgb && exported.image.rgb(x: size.0 - 1, y: size.1 - 1) == rgb, "output \(i + 1)")
+            let copied = try capturer.capture(.screencopy, output: capturer.outputs[i], bufferKind: .dmabuf, timeout: Self.timeout)
+            #expect(copied.isDmabuf && copied.width == size.0 && copied.height == size.1, "\(copied.summary)")
+            #expect(copied.image.rgb(x: size.0 / 2, y: size.1 / 2) == rgb, "output \(i + 1)")
+        }
+        _ = windows
+        #expect(!c.log.contains("protocol error"), "\(c.log)")
+    }
+
     @Test func heldExportedFrameIsNeverOverwritten() throws {
         let (c, client) = try Self.compositorWithWindow()
         defer { client.signal(SIGKILL); _ = client.wait(timeout: 10) }

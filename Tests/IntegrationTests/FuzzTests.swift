@@ -70,6 +70,16 @@ import Testing
         #expect(Int(s["error_interfaces"] ?? "") ?? 0 >= 5, "\(r.stdout)")
     }
 
+    /// Three outputs, one scaled and rotated at 10 Hz: every wl_output, xdg-output and capture
+    /// request may name any of them (issue 19, item 1).
+    @Test func severalOutputsHold() throws {
+        let (r, s) = try fuzz(seed: 4, iterations: 600, duration: 15,
+                              extra: ["--compositord-arg=--output=640x480", "--compositord-arg=--output=320x240@10,scale=2,transform=90",
+                                      "--compositord-arg=--output=200x100@0,position=0x600"])
+        expectHeld(r, s)
+        #expect(Int(s["sessions"] ?? "") ?? 0 >= 50, "\(r.stdout)")
+    }
+
     /// Sessions that once crashed compositord, replayed alone from their seed (the unit tests
     /// next to each fix keep guarding it if the fuzzer's generator changes and a seed drifts).
     @Test(arguments: [

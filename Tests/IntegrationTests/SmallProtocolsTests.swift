@@ -93,6 +93,34 @@ import Testing
         #expect(c.isRunning)
     }
 
+    /// wp_fractional_scale_v1: 120ths of the scale of the output the surface is on, sent at once
+    /// (1×: 120 before the window is shown anywhere) and again when the surface lands on a 2×
+    /// output (240); wl_surface.preferred_buffer_scale says 2 to a v6 surface (issue 19, item 4).
+    @Test func fractionalScaleFollowsTheOutputsScale() throws {
+        let c = try CompositorProcess(["--output", "640x480,scale=2"])
+        let context = try connect(c)
+        let recorder = EventRecorder()
+        let manager = try context.registry.bind("wp_fractional_scale_manager_v1", table: cw_wp_fractional_scale_manager_v1_interface(), maxVersion: 1).proxy
+        let toplevel = Toplevel(context: context, title: "scaled", appID: "test")
+        let scale = wp_fractional_scale_manager_v1_get_fractional_scale(manager, toplevel.surface.proxy)!
+        recorder.attach(scale)
+        try toplevel.waitForConfigure(timeout: timeout).orThrow(waitingFor: "configure")
+        let buffers = try BufferSet<ShmBuffer>(shm: context.shm, width: 64, height: 64, count: 1)
+        let cb = try #require(toplevel.present(buffers.buffers[0]))
+        try context.connection.wait(timeout: timeout) { cb.isDone }.orThrow(waitingFor: "frame callback")
+        try context.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "preferred_scale")
+        #expect(recorder.events(of: scale).map(\.arguments) == [[.uint(120)], [.uint(240)]], "\(recorder.events)")
+        // wl_surface v6 (ClientKit binds it with v6 tables): preferred_buffer_scale 2 as well.
+        #expect(toplevel.surface.preferredBufferScale == 2)
+        _ = wp_fractional_scale_manager_v1_get_fractional_scale(manager, toplevel.surface.proxy)
+        do {
+            try context.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "the error")
+            Issue.record("a second wp_fractional_scale_v1 for the surface was accepted")
+        } catch let e as ProtocolError {
+            #expect(e.interface == "wp_fractional_scale_manager_v1" && e.code == 0, "\(e)")
+        }
+    }
+
     /// compositord makes no seat but seat0: a transient seat is `denied`; inhibitors are accepted.
     @Test func transientSeatsAreDeniedAndInhibitorsAccepted() throws {
         let c = try CompositorProcess(["--width", "320", "--height", "240"])

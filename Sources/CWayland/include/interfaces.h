@@ -7,6 +7,7 @@
 #include "ext-image-capture-source-v1-server-protocol.h"
 #include "ext-image-copy-capture-v1-server-protocol.h"
 #include "ext-transient-seat-v1-server-protocol.h"
+#include "fractional-scale-v1-server-protocol.h"
 #include "idle-inhibit-unstable-v1-server-protocol.h"
 #include "linux-dmabuf-unstable-v1-server-protocol.h"
 #include "linux-drm-syncobj-v1-server-protocol.h"
@@ -18,6 +19,7 @@
 #include "virtual-keyboard-unstable-v1-server-protocol.h"
 #include "wlr-data-control-unstable-v1-server-protocol.h"
 #include "wlr-export-dmabuf-unstable-v1-server-protocol.h"
+#include "wlr-foreign-toplevel-management-unstable-v1-server-protocol.h"
 #include "wlr-screencopy-unstable-v1-server-protocol.h"
 #include "wlr-virtual-pointer-unstable-v1-server-protocol.h"
 #include "xdg-activation-v1-server-protocol.h"
@@ -63,6 +65,8 @@ static inline const struct wl_interface *cw_ext_image_copy_capture_frame_v1_inte
 static inline const struct wl_interface *cw_ext_image_copy_capture_cursor_session_v1_interface(void) { return &ext_image_copy_capture_cursor_session_v1_interface; }
 static inline const struct wl_interface *cw_ext_transient_seat_manager_v1_interface(void) { return &ext_transient_seat_manager_v1_interface; }
 static inline const struct wl_interface *cw_ext_transient_seat_v1_interface(void) { return &ext_transient_seat_v1_interface; }
+static inline const struct wl_interface *cw_wp_fractional_scale_manager_v1_interface(void) { return &wp_fractional_scale_manager_v1_interface; }
+static inline const struct wl_interface *cw_wp_fractional_scale_v1_interface(void) { return &wp_fractional_scale_v1_interface; }
 static inline const struct wl_interface *cw_zwp_idle_inhibit_manager_v1_interface(void) { return &zwp_idle_inhibit_manager_v1_interface; }
 static inline const struct wl_interface *cw_zwp_idle_inhibitor_v1_interface(void) { return &zwp_idle_inhibitor_v1_interface; }
 static inline const struct wl_interface *cw_zwp_linux_dmabuf_v1_interface(void) { return &zwp_linux_dmabuf_v1_interface; }
@@ -90,6 +94,8 @@ static inline const struct wl_interface *cw_zwlr_data_control_source_v1_interfac
 static inline const struct wl_interface *cw_zwlr_data_control_offer_v1_interface(void) { return &zwlr_data_control_offer_v1_interface; }
 static inline const struct wl_interface *cw_zwlr_export_dmabuf_manager_v1_interface(void) { return &zwlr_export_dmabuf_manager_v1_interface; }
 static inline const struct wl_interface *cw_zwlr_export_dmabuf_frame_v1_interface(void) { return &zwlr_export_dmabuf_frame_v1_interface; }
+static inline const struct wl_interface *cw_zwlr_foreign_toplevel_manager_v1_interface(void) { return &zwlr_foreign_toplevel_manager_v1_interface; }
+static inline const struct wl_interface *cw_zwlr_foreign_toplevel_handle_v1_interface(void) { return &zwlr_foreign_toplevel_handle_v1_interface; }
 static inline const struct wl_interface *cw_zwlr_screencopy_manager_v1_interface(void) { return &zwlr_screencopy_manager_v1_interface; }
 static inline const struct wl_interface *cw_zwlr_screencopy_frame_v1_interface(void) { return &zwlr_screencopy_frame_v1_interface; }
 static inline const struct wl_interface *cw_zwlr_virtual_pointer_v1_interface(void) { return &zwlr_virtual_pointer_v1_interface; }

@@ -82,4 +82,9 @@ long cw_fs_type(int fd);
  * with errno set. */
 int cw_statx_cached(int fd, uint32_t *mode, uint64_t *size, uint64_t *mount_id);
 
+/* wl_surface.preferred_buffer_scale (version 6, event 2): libwayland 1.21's headers stop at
+ * version 5, and wl_resource_post_event is variadic (Swift cannot call it). */
+struct wl_resource;
+void cw_wl_surface_send_preferred_buffer_scale(struct wl_resource *surface, int32_t scale);
+
 #endif

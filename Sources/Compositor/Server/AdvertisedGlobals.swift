@@ -30,6 +30,8 @@ package struct GlobalDefinition {
     /// Whether this server offers it (always, unless device-dependent).
     package let isOffered: (Server) -> Bool
     package let bind: (Server, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) -> Void
+    /// Set for a global made once per output (wl_output): binds that output's.
+    package let bindOutput: ((Server, CompositorOutput, _ client: OpaquePointer, _ version: UInt32, _ id: UInt32) -> Void)?
 
     package init(_ interface: UnsafePointer<wl_interface>, _ version: UInt32, offeredWhen isOffered: ((Server) -> Bool)? = nil,
          bind: @escaping (Server, OpaquePointer, UInt32, UInt32) -> Void) {
@@ -38,6 +40,18 @@ package struct GlobalDefinition {
         deviceDependent = isOffered != nil
         self.isOffered = isOffered ?? { _ in true }
         self.bind = bind
+        bindOutput = nil
+    }
+
+    /// A global made once per output.
+    package init(_ interface: UnsafePointer<wl_interface>, _ version: UInt32,
+                 perOutput bind: @escaping (Server, CompositorOutput, OpaquePointer, UInt32, UInt32) -> Void) {
+        self.interface = interface
+        self.version = version
+        deviceDependent = false
+        isOffered = { _ in true }
+        self.bind = { s, c, v, id in bind(s, s.outputs[0], c, v, id) }
+        bindOutput = bind
     }
 
     package var name: String { String(cString: interface.pointee.name) }
@@ -50,10 +64,10 @@ extension Server {
         [
             GlobalDefinition(cw_wl_compositor_v6(), WlCompositor.version) { s, c, v, id in WlCompositor.bind(s.compositorState, c, v, id) },
             GlobalDefinition(cw_wl_shm_interface(), WlShm.version) { s, c, v, id in WlShm.bind(s.shmState, c, v, id) },
-            GlobalDefinition(cw_wl_output_interface(), WlOutput.version) { s, c, v, id in WlOutput.bind(s.outputState, c, v, id) },
+            GlobalDefinition(cw_wl_output_interface(), WlOutput.version, perOutput: { _, o, c, v, id in WlOutput.bind(o.outputState, c, v, id) }),
             GlobalDefinition(cw_xdg_wm_base_interface(), XdgWmBase.version) { s, c, v, id in XdgWmBase.bind(s.xdgShellState, c, v, id) },
             GlobalDefinition(cw_zwp_linux_dmabuf_v1_interface(), LinuxDmabuf.version) { s, c, v, id in LinuxDmabuf.bind(s.linuxDmabufState, c, v, id) },
-            GlobalDefinition(cw_zxdg_output_manager_v1_interface(), XdgOutputManager.version) { s, c, v, id in XdgOutputManager.bind(s.output, c, v, id) },
+            GlobalDefinition(cw_zxdg_output_manager_v1_interface(), XdgOutputManager.version) { _, c, v, id in XdgOutputManager.bind(c, v, id) },
             GlobalDefinition(cw_zwlr_export_dmabuf_manager_v1_interface(), ExportDmabufManager.version) { s, c, v, id in ExportDmabufManager.bind(s.captureState, c, v, id) },
             GlobalDefinition(cw_zwlr_screencopy_manager_v1_interface(), ScreencopyManager.version) { s, c, v, id in ScreencopyManager.bind(s.captureState, c, v, id) },
             GlobalDefinition(cw_ext_output_image_capture_source_manager_v1_interface(), OutputImageCaptureSourceManager.version) { s, c, v, id in
@@ -65,6 +79,9 @@ extension Server {
             GlobalDefinition(cw_ext_foreign_toplevel_list_v1_interface(), ForeignToplevelList.version) { s, c, v, id in
                 ForeignToplevelListState.bind(s.xdgShellState.foreignToplevels, c, v, id)
             },
+            GlobalDefinition(cw_zwlr_foreign_toplevel_manager_v1_interface(), WlrForeignToplevelManager.version) { s, c, v, id in
+                ForeignToplevelListState.bindWlr(s.xdgShellState.foreignToplevels, c, v, id)
+            },
             GlobalDefinition(cw_ext_foreign_toplevel_image_capture_source_manager_v1_interface(), ToplevelImageCaptureSourceManager.version) { s, c, v, id in
                 ToplevelImageCaptureSourceManager.bind(s.xdgShellState.foreignToplevels, c, v, id)
             },
@@ -73,6 +90,9 @@ extension Server {
             },
             GlobalDefinition(cw_org_kde_kwin_server_decoration_manager_interface(), KdeServerDecorationManager.version) { _, c, v, id in
                 KdeServerDecorationManager.bind(c, v, id)
+            },
+            GlobalDefinition(cw_wp_fractional_scale_manager_v1_interface(), FractionalScaleManager.version) { s, c, v, id in
+                FractionalScaleState.bind(s.compositorState.fractionalScale, c, v, id)
             },
             GlobalDefinition(cw_wp_single_pixel_buffer_manager_v1_interface(), SinglePixelBufferManager.version) { _, c, v, id in
                 SinglePixelBufferManager.bind(c, v, id)

@@ -18,6 +18,7 @@ extension Server {
     package func queuePresentationFeedbacks(_ surface: Surface, _ feedbacks: [any PresentationFeedbackObject]) {
         if presentationFeedbacks.committed(surface, feedbacks) {
             frameClock.schedule()
+            frameOutput(of: surface).frameClock.schedule()
         }
     }
 
@@ -27,23 +28,30 @@ extension Server {
         state.presentationFeedbacks = []
     }
 
-    /// After a frame became the front buffer: feedback of content on the output is presented.
-    package func presentFeedbacks(atNs ns: UInt64) {
-        let period = frameClock.period
+    /// After a frame of `o` became its front buffer: feedback of the surfaces whose frames `o`
+    /// paces (`frameOutput`) is presented with `o`'s clock, refresh and wl_output, or discarded
+    /// when the content is not on `o`.
+    package func presentFeedbacks(_ o: CompositorOutput, atNs ns: UInt64) {
+        let period = o.frameClock.period
         let frame = PresentedFrame(timeNs: ns, refreshNs: UInt32(clamping: period),
-                                   sequence: period > 0 ? frameClock.msc : 0)
-        presentationFeedbacks.present(frame, outputs: outputState.bound.map { ($0.client, $0.resource) }) { [scene] surface in
-            Self.isOnOutput(surface, scene: scene)
-        }
+                                   sequence: period > 0 ? o.frameClock.msc : 0)
+        presentationFeedbacks.present(frame, outputs: o.outputState.bound.map { ($0.client, $0.resource) },
+                                      presents: { [unowned self] in frameOutput(of: $0) === o },
+                                      isOnOutput: { Self.isOn($0, o) })
     }
 
-    /// Whether `surface`'s current content is part of the output image: mapped (a sub-surface
-    /// only with its parent) and inside the output. Like Weston, a surface counts as presented
-    /// when it is on the repainted output even if its damage was hidden or it is occluded: the
-    /// content is what the output shows for it.
-    private static func isOnOutput(_ surface: Surface, scene: Scene) -> Bool {
-        guard surface.resource != nil, let origin = surface.outputOrigin else { return false }
-        let frame = Rect(x: origin.x, y: origin.y, width: surface.width, height: surface.height)
-        return !Region(frame).intersection(scene.bounds).isEmpty
+    /// The output whose frames pace `surface` (frame callbacks, presentation feedback): the first
+    /// it is on, else the first output.
+    package func frameOutput(of surface: Surface) -> CompositorOutput {
+        let index = surface.outputMask.trailingZeroBitCount  // 64 when on none
+        return index < outputs.count ? outputs[index] : outputs[0]
+    }
+
+    /// Whether `surface`'s current content is part of `o`'s image: mapped (a sub-surface only
+    /// with its parent) and overlapping it. Like Weston, a surface counts as presented when it is
+    /// on the repainted output even if its damage was hidden or it is occluded: the content is
+    /// what the output shows for it.
+    private static func isOn(_ surface: Surface, _ o: CompositorOutput) -> Bool {
+        surface.resource != nil && surface.outputOrigin != nil && o.index < 64 && surface.outputMask & (1 << UInt64(o.index)) != 0
     }
 }

@@ -16,21 +16,36 @@ import WindowManagement
 extension Server {
     // MARK: screenshots
 
-    /// The output as PNG: the damage not composited yet is composited first (on-demand
-    /// compositing); if every buffer is held by consumers, the last composited frame.
-    public func screenshotPNG() throws -> [UInt8] {
-        _ = compositeDamage()
-        guard let fb = output.front else { throw ServerError.output("no frame has been composited") }
+    /// Output `index` (the first by default) as PNG, its framebuffer as it is: the damage not
+    /// composited yet is composited first (on-demand compositing); if every buffer is held by
+    /// consumers, the last composited frame.
+    public func screenshotPNG(output index: Int = 0) throws -> [UInt8] {
+        guard outputs.indices.contains(index) else { throw ServerError.output("there is no output \(index + 1)") }
+        _ = compositeDamage(outputs[index])
+        guard let fb = outputs[index].output.front else { throw ServerError.output("no frame has been composited") }
         return try fb.withCPUAccess(write: false) {
             try PNGEncoder.encodeXRGB8888(width: Int(fb.width), height: Int(fb.height), stride: Int(fb.stride), pixels: fb.data)
         }
     }
 
-    /// Writes the front buffer to `path` as PNG.
+    /// Writes the first output's front buffer to `path` as PNG, and each further output's to
+    /// `screenshotPath(path, output:)` (shot.png, shot-HEADLESS-2.png, ...). `path` is written
+    /// last, so a reader that waits for it finds the others there.
     public func writeScreenshot(to path: String) throws {
-        let png = try screenshotPNG()
-        try writeFile(path, png)
-        logger.info("screenshot written", metadata: ["path": "\(path)", "bytes": "\(png.count)"])
+        for (i, o) in outputs.enumerated().reversed() {
+            let file = Server.screenshotPath(path, output: i == 0 ? nil : o.output.name)
+            let png = try screenshotPNG(output: i)
+            try writeFile(file, png)
+            logger.info("screenshot written", metadata: ["output": "\(o.output.name)", "path": "\(file)", "bytes": "\(png.count)"])
+        }
+    }
+
+    /// Where output `name`'s screenshot goes beside `path`: the name before the extension
+    /// (nil: `path` itself, the first output's).
+    public static func screenshotPath(_ path: String, output name: String?) -> String {
+        guard let name else { return path }
+        if path.hasSuffix(".png") { return "\(path.dropLast(4))-\(name).png" }
+        return "\(path)-\(name)"
     }
 }
 

@@ -21,6 +21,9 @@ public struct ServerConfiguration: Sendable {
     public var height: Int32 = 1080
     /// Output refresh in Hz; 0 renders on every commit (for throughput measurements).
     public var refreshHz: Double = 60
+    /// The outputs (`--output`, repeatable), in order: HEADLESS-1, HEADLESS-2... Empty means one
+    /// `width`×`height` output at `refreshHz`.
+    public var outputs: [OutputConfiguration] = []
     /// Keep every departed client's counters until exit (`--stats` lists each client); else a
     /// departed client's counters are summed into totals, and memory does not grow per connection.
     public var keepClientStatistics = false
@@ -61,6 +64,89 @@ public struct ServerConfiguration: Sendable {
     public var fenceWait: FenceWait = .auto
 
     public init() {}
+}
+
+/// One output: `--output WxH[@HZ][,position=XxY][,scale=N][,transform=T]`.
+public struct OutputConfiguration: Sendable, Equatable {
+    /// The mode, in framebuffer pixels.
+    public var width: Int32
+    public var height: Int32
+    /// Refresh in Hz; 0 renders on every commit.
+    public var refreshHz: Double = 60
+    /// Top-left corner in the layout; nil puts it right of the previous output, at y 0 (as
+    /// wlroots' output layout does for outputs added without a position).
+    public var position: (x: Int32, y: Int32)?
+    /// wl_output.scale, 1 to 4.
+    public var scale: Int32 = 1
+    /// wl_output.transform: 0 normal, 1 90°, 2 180°, 3 270°, 4 flipped, 5 to 7 flipped and rotated.
+    public var transform: Int32 = 0
+
+    public init(width: Int32, height: Int32, refreshHz: Double = 60) {
+        self.width = width
+        self.height = height
+        self.refreshHz = refreshHz
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.width == b.width && a.height == b.height && a.refreshHz == b.refreshHz && a.position?.x == b.position?.x
+            && a.position?.y == b.position?.y && a.scale == b.scale && a.transform == b.transform
+    }
+
+    /// The names `transform=` takes, in wl_output.transform order (sway's spelling).
+    public static let transformNames = ["normal", "90", "180", "270", "flipped", "flipped-90", "flipped-180", "flipped-270"]
+
+    /// Parses `WxH[@HZ][,position=XxY][,scale=N][,transform=T]`, e.g.
+    /// `1280x720@30,position=1920x0,scale=2,transform=90`.
+    public init(parsing text: String) throws(OutputSyntaxError) {
+        var fields = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let mode = fields.removeFirst()
+        let (size, hz) = mode.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init).pair
+        guard let (w, h) = Self.pair(size), (1...16384).contains(w), (1...16384).contains(h) else {
+            throw OutputSyntaxError("\(text): the mode must be WxH[@HZ] with W and H from 1 to 16384 (e.g. 1280x720@30)")
+        }
+        self.init(width: w, height: h)
+        if let hz {
+            guard let r = Double(hz), r >= 0, r <= 1000 else { throw OutputSyntaxError("\(text): the refresh must be 0 to 1000 Hz") }
+            refreshHz = r
+        }
+        for field in fields {
+            let (key, value) = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init).pair
+            switch (key, value) {
+            case let ("position", value?):
+                guard let (x, y) = Self.pair(value), x >= 0, y >= 0 else {
+                    throw OutputSyntaxError("\(text): position must be XxY with X and Y at least 0 (e.g. position=1920x0)")
+                }
+                position = (x, y)
+            case let ("scale", value?):
+                guard let n = Int32(value), (1...4).contains(n) else { throw OutputSyntaxError("\(text): scale must be 1, 2, 3 or 4") }
+                scale = n
+            case let ("transform", value?):
+                guard let t = Self.transformNames.firstIndex(of: value) else {
+                    throw OutputSyntaxError("\(text): transform must be one of \(Self.transformNames.joined(separator: ", "))")
+                }
+                transform = Int32(t)
+            default:
+                throw OutputSyntaxError("\(text): unknown field \(field) (fields: position=XxY, scale=N, transform=T)")
+            }
+        }
+    }
+
+    private static func pair(_ s: String) -> (Int32, Int32)? {
+        let parts = s.split(separator: "x", omittingEmptySubsequences: false)
+        guard parts.count == 2, let a = Int32(parts[0]), let b = Int32(parts[1]) else { return nil }
+        return (a, b)
+    }
+}
+
+/// A `--output` value that does not parse; the message says what was expected.
+public struct OutputSyntaxError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+private extension Array where Element == String {
+    /// The first element and the second if any ("a=b" split once).
+    var pair: (String, String?) { (self.first ?? "", count > 1 ? self[1] : nil) }
 }
 
 /// `--fence-wait auto|poll-dmabuf` (docs/robustness/fences.md).

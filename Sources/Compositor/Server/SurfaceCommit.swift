@@ -69,7 +69,11 @@ extension Server {
         if surface.current.buffer !== previous { surface.bufferSinceFrame = framesRun }
         // Attached again before its release went out: it is in use, not released.
         surface.current.buffer?.releasePending = false
-        queueFrameCallbacks(result.frameCallbacks)
+        // The role may map, move or unmap the surface (each of which damages what it changes).
+        surface.role?.committed(surface, result)
+        // After the role: a surface's first buffer is mapped now, on the output whose frames
+        // pace its callbacks and feedback.
+        queueFrameCallbacks(result.frameCallbacks, of: surface)
         // The emptied array goes back to the pending state: the next frame request appends
         // without allocating.
         if surface.pending.frameCallbacks.isEmpty {
@@ -79,8 +83,6 @@ extension Server {
             surface.pending.frameCallbacks = spare
         }
         queuePresentationFeedbacks(surface, result.presentationFeedbacks)
-        // The role may map, move or unmap the surface (each of which damages what it changes).
-        surface.role?.committed(surface, result)
         if !structural { scene.addSurfaceDamage(surface, result.damage) }
         for child in surface.currentChildren {
             if let c = child.surface, c.cached != nil { applyState(c, includingPending: false) }

@@ -152,6 +152,13 @@ package enum WlSurfaceError: UInt32, ProtocolErrorCode {
     case invalidOffset = 3
 }
 
+/// `wp_fractional_scale_manager_v1.error`
+package enum WpFractionalScaleManagerV1Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "wp_fractional_scale_manager_v1"
+    /// the surface already has a fractional_scale object associated
+    case fractionalScaleExists = 0
+}
+
 /// `wp_linux_drm_syncobj_manager_v1.error`
 package enum WpLinuxDrmSyncobjManagerV1Error: UInt32, ProtocolErrorCode {
     package static let interfaceName = "wp_linux_drm_syncobj_manager_v1"
@@ -287,6 +294,13 @@ package enum ZwlrDataControlSourceV1Error: UInt32, ProtocolErrorCode {
     package static let interfaceName = "zwlr_data_control_source_v1"
     /// offer sent after wlr_data_control_device.set_selection
     case invalidOffer = 1
+}
+
+/// `zwlr_foreign_toplevel_handle_v1.error`
+package enum ZwlrForeignToplevelHandleV1Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "zwlr_foreign_toplevel_handle_v1"
+    /// the provided rectangle is invalid
+    case invalidRectangle = 0
 }
 
 /// `zwlr_screencopy_frame_v1.error`

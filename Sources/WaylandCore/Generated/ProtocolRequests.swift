@@ -1270,6 +1270,54 @@ package enum WlTouchRequest {
     }
 }
 
+/// The requests of `wp_fractional_scale_manager_v1`.
+package enum WpFractionalScaleManagerV1Request {
+    /// unbind the fractional surface scale interface
+    ///
+    /// `wp_fractional_scale_manager_v1.destroy` (opcode 0). Destructor.
+    case destroy
+    /// extend surface interface for scale information
+    ///
+    /// `wp_fractional_scale_manager_v1.get_fractional_scale` (opcode 1).
+    ///
+    /// - id: the new surface scale info interface id (`new_id wp_fractional_scale_v1`)
+    /// - surface: the surface (`object wl_surface`)
+    case getFractionalScale(id: UInt32, surface: OpaquePointer)
+
+    /// Decodes `request` (a request on a `wp_fractional_scale_manager_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        case 1:
+            guard let arg1 = request.object(1) else { return nil }
+            self = .getFractionalScale(id: request.newID(0), surface: arg1)
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `wp_fractional_scale_v1`.
+package enum WpFractionalScaleV1Request {
+    /// remove surface scale information for surface
+    ///
+    /// `wp_fractional_scale_v1.destroy` (opcode 0). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `wp_fractional_scale_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
 /// The requests of `wp_linux_drm_syncobj_manager_v1`.
 package enum WpLinuxDrmSyncobjManagerV1Request {
     /// destroy explicit synchronization factory object
@@ -2123,6 +2171,110 @@ package enum ZwlrExportDmabufManagerV1Request {
             self = .captureOutput(frame: request.newID(0), overlayCursor: request.int(1), output: arg2)
         case 1:
             self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `zwlr_foreign_toplevel_handle_v1`.
+package enum ZwlrForeignToplevelHandleV1Request {
+    /// requests that the toplevel be maximized
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.set_maximized` (opcode 0).
+    case setMaximized
+    /// requests that the toplevel be unmaximized
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.unset_maximized` (opcode 1).
+    case unsetMaximized
+    /// requests that the toplevel be minimized
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.set_minimized` (opcode 2).
+    case setMinimized
+    /// requests that the toplevel be unminimized
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.unset_minimized` (opcode 3).
+    case unsetMinimized
+    /// activate the toplevel
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.activate` (opcode 4).
+    ///
+    /// - seat (`object wl_seat`)
+    case activate(seat: OpaquePointer)
+    /// request that the toplevel be closed
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.close` (opcode 5).
+    case close
+    /// the rectangle which represents the toplevel
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.set_rectangle` (opcode 6).
+    ///
+    /// - surface (`object wl_surface`)
+    /// - x
+    /// - y
+    /// - width
+    /// - height
+    case setRectangle(surface: OpaquePointer, x: Int32, y: Int32, width: Int32, height: Int32)
+    /// destroy the zwlr_foreign_toplevel_handle_v1 object
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.destroy` (opcode 7). Destructor.
+    case destroy
+    /// request that the toplevel be fullscreened
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.set_fullscreen` (opcode 8). Since version 2.
+    ///
+    /// - output (`object wl_output, nullable`)
+    case setFullscreen(output: OpaquePointer?)
+    /// request that the toplevel be unfullscreened
+    ///
+    /// `zwlr_foreign_toplevel_handle_v1.unset_fullscreen` (opcode 9). Since version 2.
+    case unsetFullscreen
+
+    /// Decodes `request` (a request on a `zwlr_foreign_toplevel_handle_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .setMaximized
+        case 1:
+            self = .unsetMaximized
+        case 2:
+            self = .setMinimized
+        case 3:
+            self = .unsetMinimized
+        case 4:
+            guard let arg0 = request.object(0) else { return nil }
+            self = .activate(seat: arg0)
+        case 5:
+            self = .close
+        case 6:
+            guard let arg0 = request.object(0) else { return nil }
+            self = .setRectangle(surface: arg0, x: request.int(1), y: request.int(2), width: request.int(3), height: request.int(4))
+        case 7:
+            self = .destroy
+        case 8:
+            self = .setFullscreen(output: request.object(0))
+        case 9:
+            self = .unsetFullscreen
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `zwlr_foreign_toplevel_manager_v1`.
+package enum ZwlrForeignToplevelManagerV1Request {
+    /// stop sending events
+    ///
+    /// `zwlr_foreign_toplevel_manager_v1.stop` (opcode 0).
+    case stop
+
+    /// Decodes `request` (a request on a `zwlr_foreign_toplevel_manager_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .stop
         default:
             return nil
         }
