@@ -1415,6 +1415,97 @@ package enum WpViewporterRequest {
     }
 }
 
+/// The requests of `xdg_activation_token_v1`.
+package enum XdgActivationTokenV1Request {
+    /// specifies the seat and serial of the activating event
+    ///
+    /// `xdg_activation_token_v1.set_serial` (opcode 0).
+    ///
+    /// - serial: the serial of the event that triggered the activation
+    /// - seat: the wl_seat of the event (`object wl_seat`)
+    case setSerial(serial: UInt32, seat: OpaquePointer)
+    /// specifies the application being activated
+    ///
+    /// `xdg_activation_token_v1.set_app_id` (opcode 1).
+    ///
+    /// - app_id: the application id of the client being activated.
+    case setAppId(appId: String)
+    /// specifies the surface requesting activation
+    ///
+    /// `xdg_activation_token_v1.set_surface` (opcode 2).
+    ///
+    /// - surface: the requesting surface (`object wl_surface`)
+    case setSurface(surface: OpaquePointer)
+    /// issues the token request
+    ///
+    /// `xdg_activation_token_v1.commit` (opcode 3).
+    case commit
+    /// destroy the xdg_activation_token_v1 object
+    ///
+    /// `xdg_activation_token_v1.destroy` (opcode 4). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `xdg_activation_token_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            guard let arg1 = request.object(1) else { return nil }
+            self = .setSerial(serial: request.uint(0), seat: arg1)
+        case 1:
+            guard let arg0 = request.string(0) else { return nil }
+            self = .setAppId(appId: arg0)
+        case 2:
+            guard let arg0 = request.object(0) else { return nil }
+            self = .setSurface(surface: arg0)
+        case 3:
+            self = .commit
+        case 4:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `xdg_activation_v1`.
+package enum XdgActivationV1Request {
+    /// destroy the xdg_activation object
+    ///
+    /// `xdg_activation_v1.destroy` (opcode 0). Destructor.
+    case destroy
+    /// requests a token
+    ///
+    /// `xdg_activation_v1.get_activation_token` (opcode 1).
+    ///
+    /// - id (`new_id xdg_activation_token_v1`)
+    case getActivationToken(id: UInt32)
+    /// notify new interaction being available
+    ///
+    /// `xdg_activation_v1.activate` (opcode 2).
+    ///
+    /// - token: the activation token of the initiating client
+    /// - surface: the wl_surface to activate (`object wl_surface`)
+    case activate(token: String, surface: OpaquePointer)
+
+    /// Decodes `request` (a request on a `xdg_activation_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        case 1:
+            self = .getActivationToken(id: request.newID(0))
+        case 2:
+            guard let arg0 = request.string(0) else { return nil }
+            guard let arg1 = request.object(1) else { return nil }
+            self = .activate(token: arg0, surface: arg1)
+        default:
+            return nil
+        }
+    }
+}
+
 /// The requests of `xdg_popup`.
 package enum XdgPopupRequest {
     /// remove xdg_popup interface
