@@ -18,11 +18,6 @@ public final class Toplevel: EventReceiver {
     public private(set) var suggestedSize: (width: Int, height: Int) = (0, 0)
     /// The compositor asked the window to close (`xdg_toplevel.close`).
     public private(set) var closeRequested = false
-    /// The states of the latest xdg_toplevel.configure (`xdg_toplevel.state` values: 1 maximized,
-    /// 2 fullscreen, 3 resizing, 4 activated…).
-    public private(set) var states: [UInt32] = []
-    /// Whether the latest configure says the window is the active one.
-    public var isActivated: Bool { states.contains(4) }
 
     public var context: ClientContext { surface.context }
     public var connection: Connection { surface.context.connection }
@@ -85,10 +80,6 @@ public final class Toplevel: EventReceiver {
             switch opcode {
             case 0: // configure(width, height, states)
                 suggestedSize = (Int(arguments.int(0)), Int(arguments.int(1)))
-                let bytes = arguments.array(2)
-                states = bytes.withUnsafeBytes { raw in
-                    (0..<(raw.count / 4)).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self) }
-                }
             case 1: // close
                 closeRequested = true
             default: // configure_bounds, wm_capabilities: not needed here

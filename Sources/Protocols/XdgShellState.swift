@@ -55,8 +55,6 @@ package final class XdgShellState {
     package let foreignToplevels: ForeignToplevelListState
     /// xdg-foreign v2's exported handles.
     package let foreign = XdgForeignState()
-    /// xdg_activation_v1's tokens.
-    package private(set) lazy var activation = XdgActivationState(shell: self)
 
     package init(context: ProtocolContext, delegate: XdgShellDelegate, implicitFirstConfigureAck: Bool) {
         self.context = context

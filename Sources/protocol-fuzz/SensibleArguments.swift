@@ -122,9 +122,6 @@ extension TypedSession {
         case ("zxdg_importer_v2", "import_toplevel"): return [.freshID, .string(Array(String(rng.int(0...1 << 30), radix: 16).utf8))]
         case ("zxdg_imported_v2", "set_parent_of"): return [live("wl_surface")]
         case ("wp_fractional_scale_manager_v1", "get_fractional_scale"): return [.freshID, live("wl_surface")]
-        case ("xdg_activation_v1", "activate"): return [.string(Array(String(rng.int(0...1 << 30), radix: 16).utf8)), live("wl_surface")]
-        case ("xdg_activation_token_v1", "set_serial"): return [serial, live("wl_seat")]
-        case ("xdg_activation_token_v1", "set_surface"): return [live("wl_surface")]
         case ("zwlr_foreign_toplevel_handle_v1", "activate"): return [live("wl_seat")]
         case ("zwlr_foreign_toplevel_handle_v1", "set_fullscreen"): return [maybe("wl_output")]
         case ("zwlr_foreign_toplevel_handle_v1", "set_rectangle"):

@@ -121,54 +121,6 @@ import Testing
         }
     }
 
-    /// xdg_activation_v1: a token compositord issued activates the window it names, once; an
-    /// unknown token does nothing; a committed token cannot be changed (already_used).
-    @Test func anActivationTokenActivatesItsWindowOnce() throws {
-        let c = try CompositorProcess(["--width", "640", "--height", "480"])
-        let context = try connect(c)
-        let buffers = try BufferSet<ShmBuffer>(shm: context.shm, width: 64, height: 64, count: 2)
-        func window(_ title: String, _ i: Int) throws -> Toplevel {
-            let t = Toplevel(context: context, title: title, appID: "test")
-            try t.waitForConfigure(timeout: timeout).orThrow(waitingFor: "configure")
-            let cb = try #require(t.present(buffers.buffers[i]))
-            try context.connection.wait(timeout: timeout) { cb.isDone }.orThrow(waitingFor: "frame callback")
-            try context.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "configures")
-            return t
-        }
-        let first = try window("first", 0)
-        let second = try window("second", 1)  // the newest window is the active one
-        #expect(second.isActivated && !first.isActivated, "\(first.states) \(second.states)")
-
-        let recorder = EventRecorder()
-        let activation = try context.registry.bind("xdg_activation_v1", table: cw_xdg_activation_v1_interface(), maxVersion: 1).proxy
-        let token = xdg_activation_v1_get_activation_token(activation)!
-        recorder.attach(token)
-        xdg_activation_token_v1_set_surface(token, second.surface.proxy)
-        xdg_activation_token_v1_commit(token)
-        try context.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "done")
-        guard case let .string(value?)? = recorder.events(of: token).first?.arguments.first else {
-            Issue.record("no token: \(recorder.events)")
-            return
-        }
-        xdg_activation_v1_activate(activation, "not-a-token", first.surface.proxy)
-        try context.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "the unknown token")
-        #expect(!first.isActivated, "an unknown token activated a window")
-        xdg_activation_v1_activate(activation, value, first.surface.proxy)
-        try context.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "the activation")
-        #expect(first.isActivated && !second.isActivated, "\(first.states) \(second.states)")
-        xdg_activation_v1_activate(activation, value, second.surface.proxy)  // used up
-        try context.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "the second use")
-        #expect(first.isActivated && !second.isActivated, "a token activated twice")
-
-        xdg_activation_token_v1_set_app_id(token, "late")
-        do {
-            try context.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "the error")
-            Issue.record("set_app_id after commit was accepted")
-        } catch let e as ProtocolError {
-            #expect(e.interface == "xdg_activation_token_v1" && e.code == 0, "\(e)")
-        }
-    }
-
     /// compositord makes no seat but seat0: a transient seat is `denied`; inhibitors are accepted.
     @Test func transientSeatsAreDeniedAndInhibitorsAccepted() throws {
         let c = try CompositorProcess(["--width", "320", "--height", "240"])

@@ -17,7 +17,6 @@
 #include "wlr-export-dmabuf-unstable-v1-server-protocol.h"
 #include "wlr-foreign-toplevel-management-unstable-v1-server-protocol.h"
 #include "wlr-screencopy-unstable-v1-server-protocol.h"
-#include "xdg-activation-v1-server-protocol.h"
 #include "xdg-decoration-unstable-v1-server-protocol.h"
 #include "xdg-foreign-unstable-v2-server-protocol.h"
 #include "xdg-output-unstable-v1-server-protocol.h"
@@ -79,8 +78,6 @@ static inline const struct wl_interface *cw_zwlr_foreign_toplevel_manager_v1_int
 static inline const struct wl_interface *cw_zwlr_foreign_toplevel_handle_v1_interface(void) { return &zwlr_foreign_toplevel_handle_v1_interface; }
 static inline const struct wl_interface *cw_zwlr_screencopy_manager_v1_interface(void) { return &zwlr_screencopy_manager_v1_interface; }
 static inline const struct wl_interface *cw_zwlr_screencopy_frame_v1_interface(void) { return &zwlr_screencopy_frame_v1_interface; }
-static inline const struct wl_interface *cw_xdg_activation_v1_interface(void) { return &xdg_activation_v1_interface; }
-static inline const struct wl_interface *cw_xdg_activation_token_v1_interface(void) { return &xdg_activation_token_v1_interface; }
 static inline const struct wl_interface *cw_zxdg_decoration_manager_v1_interface(void) { return &zxdg_decoration_manager_v1_interface; }
 static inline const struct wl_interface *cw_zxdg_toplevel_decoration_v1_interface(void) { return &zxdg_toplevel_decoration_v1_interface; }
 static inline const struct wl_interface *cw_zxdg_exporter_v2_interface(void) { return &zxdg_exporter_v2_interface; }

@@ -31,8 +31,6 @@
 #include "wlr-foreign-toplevel-management-unstable-v1-client-protocol.h"
 #include "wlr-screencopy-unstable-v1-server-protocol.h"
 #include "wlr-screencopy-unstable-v1-client-protocol.h"
-#include "xdg-activation-v1-server-protocol.h"
-#include "xdg-activation-v1-client-protocol.h"
 #include "xdg-decoration-unstable-v1-server-protocol.h"
 #include "xdg-decoration-unstable-v1-client-protocol.h"
 #include "xdg-foreign-unstable-v2-server-protocol.h"

@@ -94,9 +94,6 @@ extension Server {
             GlobalDefinition(cw_wp_fractional_scale_manager_v1_interface(), FractionalScaleManager.version) { s, c, v, id in
                 FractionalScaleState.bind(s.compositorState.fractionalScale, c, v, id)
             },
-            GlobalDefinition(cw_xdg_activation_v1_interface(), XdgActivation.version) { s, c, v, id in
-                XdgActivation.bind(s.xdgShellState.activation, c, v, id)
-            },
             GlobalDefinition(cw_wp_single_pixel_buffer_manager_v1_interface(), SinglePixelBufferManager.version) { _, c, v, id in
                 SinglePixelBufferManager.bind(c, v, id)
             },

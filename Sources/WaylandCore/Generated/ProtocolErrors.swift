@@ -200,13 +200,6 @@ package enum WpViewporterError: UInt32, ProtocolErrorCode {
     case viewportExists = 0
 }
 
-/// `xdg_activation_token_v1.error`
-package enum XdgActivationTokenV1Error: UInt32, ProtocolErrorCode {
-    package static let interfaceName = "xdg_activation_token_v1"
-    /// The token has already been used previously
-    case alreadyUsed = 0
-}
-
 /// `xdg_popup.error`
 package enum XdgPopupError: UInt32, ProtocolErrorCode {
     package static let interfaceName = "xdg_popup"
