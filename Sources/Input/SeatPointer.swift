@@ -21,6 +21,8 @@ package final class SeatPointer {
     private let seat: SeatContext
     private let scene: Scene
     package var pointers: [WlPointer] = []
+    /// zwp_relative_pointer_v1 objects: relative motion goes to the focused client's.
+    package var relativePointers: [RelativePointer] = []
     /// Whether the seat has a pointer device now (focus is tracked only then).
     package var hasDevice = false
 
@@ -44,6 +46,15 @@ package final class SeatPointer {
 
     /// Whether a button is held right now (an interactive move needs one).
     package var isButtonDown: Bool { !buttons.isEmpty }
+
+    /// The device moved by (dx, dy): relative motion to the client with pointer focus (before the
+    /// pointer moves: that client is the one the device moved from), then the new position.
+    package func moved(byX dx: Double, y dy: Double) {
+        if hasDevice, grab == nil, let f = focus, let c = SeatContext.client(of: f) {
+            for r in relativePointers where r.client == c { r.send(dx: dx, dy: dy) }
+        }
+        moved(toX: x + dx, y: y + dy)
+    }
 
     package func moved(toX x: Double, y: Double) {
         (self.x, self.y) = scene.closestPointOnOutputs(x: x, y: y)

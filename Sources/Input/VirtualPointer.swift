@@ -119,7 +119,7 @@ package final class VirtualPointer: ResourceHandler {
         pending.removeAll(keepingCapacity: true)
         for event in events {
             switch event {
-            case let .motion(dx, dy): pointer.moved(toX: pointer.x + dx, y: pointer.y + dy)
+            case let .motion(dx, dy): pointer.moved(byX: dx, y: dy)
             case let .absolute(x, y): pointer.moved(toX: x * pointer.outputSize.width, y: y * pointer.outputSize.height)
             case let .button(button, pressed): pointer.button(button, pressed: pressed)
             case let .axis(time, axis, value, discrete): pointer.axis(axis, value: value, source: source, discrete: discrete, time: time)

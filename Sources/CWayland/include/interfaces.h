@@ -13,6 +13,7 @@
 #include "linux-drm-syncobj-v1-server-protocol.h"
 #include "presentation-time-server-protocol.h"
 #include "primary-selection-unstable-v1-server-protocol.h"
+#include "relative-pointer-unstable-v1-server-protocol.h"
 #include "server-decoration-server-protocol.h"
 #include "single-pixel-buffer-v1-server-protocol.h"
 #include "viewporter-server-protocol.h"
@@ -81,6 +82,8 @@ static inline const struct wl_interface *cw_zwp_primary_selection_device_manager
 static inline const struct wl_interface *cw_zwp_primary_selection_device_v1_interface(void) { return &zwp_primary_selection_device_v1_interface; }
 static inline const struct wl_interface *cw_zwp_primary_selection_offer_v1_interface(void) { return &zwp_primary_selection_offer_v1_interface; }
 static inline const struct wl_interface *cw_zwp_primary_selection_source_v1_interface(void) { return &zwp_primary_selection_source_v1_interface; }
+static inline const struct wl_interface *cw_zwp_relative_pointer_manager_v1_interface(void) { return &zwp_relative_pointer_manager_v1_interface; }
+static inline const struct wl_interface *cw_zwp_relative_pointer_v1_interface(void) { return &zwp_relative_pointer_v1_interface; }
 static inline const struct wl_interface *cw_org_kde_kwin_server_decoration_manager_interface(void) { return &org_kde_kwin_server_decoration_manager_interface; }
 static inline const struct wl_interface *cw_org_kde_kwin_server_decoration_interface(void) { return &org_kde_kwin_server_decoration_interface; }
 static inline const struct wl_interface *cw_wp_single_pixel_buffer_manager_v1_interface(void) { return &wp_single_pixel_buffer_manager_v1_interface; }

@@ -23,6 +23,8 @@
 #include "presentation-time-client-protocol.h"
 #include "primary-selection-unstable-v1-server-protocol.h"
 #include "primary-selection-unstable-v1-client-protocol.h"
+#include "relative-pointer-unstable-v1-server-protocol.h"
+#include "relative-pointer-unstable-v1-client-protocol.h"
 #include "server-decoration-server-protocol.h"
 #include "server-decoration-client-protocol.h"
 #include "single-pixel-buffer-v1-server-protocol.h"

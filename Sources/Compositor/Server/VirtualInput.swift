@@ -48,7 +48,7 @@ extension Server {
     }
 
     public func pointerMoveRelative(_ device: VirtualDeviceID, dx: Double, dy: Double) {
-        seat.pointer.moved(toX: seat.pointer.x + dx, y: seat.pointer.y + dy)
+        seat.pointer.moved(byX: dx, y: dy)
         flush()
     }
 

@@ -2785,6 +2785,54 @@ package enum ZwpPrimarySelectionSourceV1Request {
     }
 }
 
+/// The requests of `zwp_relative_pointer_manager_v1`.
+package enum ZwpRelativePointerManagerV1Request {
+    /// destroy the relative pointer manager object
+    ///
+    /// `zwp_relative_pointer_manager_v1.destroy` (opcode 0). Destructor.
+    case destroy
+    /// get a relative pointer object
+    ///
+    /// `zwp_relative_pointer_manager_v1.get_relative_pointer` (opcode 1).
+    ///
+    /// - id (`new_id zwp_relative_pointer_v1`)
+    /// - pointer (`object wl_pointer`)
+    case getRelativePointer(id: UInt32, pointer: OpaquePointer)
+
+    /// Decodes `request` (a request on a `zwp_relative_pointer_manager_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        case 1:
+            guard let arg1 = request.object(1) else { return nil }
+            self = .getRelativePointer(id: request.newID(0), pointer: arg1)
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `zwp_relative_pointer_v1`.
+package enum ZwpRelativePointerV1Request {
+    /// release the relative pointer object
+    ///
+    /// `zwp_relative_pointer_v1.destroy` (opcode 0). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `zwp_relative_pointer_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
 /// The requests of `zwp_virtual_keyboard_manager_v1`.
 package enum ZwpVirtualKeyboardManagerV1Request {
     /// Create a new virtual keyboard
