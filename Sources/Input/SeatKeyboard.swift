@@ -30,6 +30,8 @@ package final class SeatKeyboard {
     /// Called when the focus moves to another client's surface (or to none): the selection is
     /// offered to the client that may now paste.
     package var onFocusClientChanged: (OpaquePointer?) -> Void = { _ in }
+    /// zwp_keyboard_shortcuts_inhibitor_v1 objects: told when the focus moves.
+    package var shortcutsInhibitors: [ShortcutsInhibitor] = []
 
     package init(context: SeatContext, builtIn: KeyboardState) {
         seat = context
@@ -45,6 +47,7 @@ package final class SeatKeyboard {
         defer {
             let newClient = focus.flatMap { SeatContext.client(of: $0) }
             if newClient != oldClient { onFocusClientChanged(newClient) }
+            for inhibitor in shortcutsInhibitors { inhibitor.focusChanged(to: focus) }
         }
         if let old = focus, let r = old.resource, let c = SeatContext.client(of: old) {
             let serial = seat.nextSerial()

@@ -142,8 +142,10 @@ package final class XdgToplevel: ResourceHandler, XdgRole {
         guard let xdg = xdgSurface, let surface = xdg.surface else { return }
         let geometry = xdg.windowGeometry
         if !surface.hasBuffer {
+            let wasShown = surface.view != nil
             state.delegate.hideWindow(surface)
             state.foreignToplevels.gone(self)
+            if wasShown { state.delegate.toplevelGone(self) }  // an unmapped window gives up the focus
             return
         }
         guard xdg.configured, !minimized else { return }

@@ -42,6 +42,7 @@ enum Catalog {
             cw_zwlr_foreign_toplevel_manager_v1_interface(), cw_zwlr_foreign_toplevel_handle_v1_interface(),
             cw_wp_fractional_scale_manager_v1_interface(), cw_wp_fractional_scale_v1_interface(),
             cw_zwp_relative_pointer_manager_v1_interface(), cw_zwp_relative_pointer_v1_interface(),
+            cw_zwp_keyboard_shortcuts_inhibit_manager_v1_interface(), cw_zwp_keyboard_shortcuts_inhibitor_v1_interface(),
             // compositord's v6 tables (libwayland 1.21's stop at 5).
             cw_wl_compositor_v6(), cw_wl_surface_v6(),
         ]

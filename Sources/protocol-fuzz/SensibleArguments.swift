@@ -123,6 +123,7 @@ extension TypedSession {
         case ("zxdg_imported_v2", "set_parent_of"): return [live("wl_surface")]
         case ("wp_fractional_scale_manager_v1", "get_fractional_scale"): return [.freshID, live("wl_surface")]
         case ("zwp_relative_pointer_manager_v1", "get_relative_pointer"): return [.freshID, live("wl_pointer")]
+        case ("zwp_keyboard_shortcuts_inhibit_manager_v1", "inhibit_shortcuts"): return [.freshID, live("wl_surface"), live("wl_seat")]
         case ("zwlr_foreign_toplevel_handle_v1", "activate"): return [live("wl_seat")]
         case ("zwlr_foreign_toplevel_handle_v1", "set_fullscreen"): return [maybe("wl_output")]
         case ("zwlr_foreign_toplevel_handle_v1", "set_rectangle"):

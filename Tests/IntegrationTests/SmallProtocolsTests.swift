@@ -121,6 +121,47 @@ import Testing
         }
     }
 
+    /// Shortcut inhibitors (compositord has no shortcuts: always granted) are active while their
+    /// surface has keyboard focus; a second one for the same surface is already_inhibited.
+    @Test func shortcutInhibitorsFollowKeyboardFocus() throws {
+        let c = try CompositorProcess(["--width", "640", "--height", "480"])
+        let context = try connect(c)
+        let buffers = try BufferSet<ShmBuffer>(shm: context.shm, width: 64, height: 64, count: 2)
+        func window(_ title: String, _ i: Int) throws -> Toplevel {
+            let t = Toplevel(context: context, title: title, appID: "test")
+            try t.waitForConfigure(timeout: timeout).orThrow(waitingFor: "configure")
+            let cb = try #require(t.present(buffers.buffers[i]))
+            try context.connection.wait(timeout: timeout) { cb.isDone }.orThrow(waitingFor: "frame callback")
+            return t
+        }
+        let first = try window("first", 0)
+        let second = try window("second", 1)  // the newest window has the keyboard focus
+        let recorder = EventRecorder()
+        let manager = try context.registry.bind("zwp_keyboard_shortcuts_inhibit_manager_v1",
+                                                table: cw_zwp_keyboard_shortcuts_inhibit_manager_v1_interface(), maxVersion: 1).proxy
+        let seat = try context.registry.bind("wl_seat", table: cw_wl_seat_interface(), maxVersion: 1).proxy
+        let onSecond = zwp_keyboard_shortcuts_inhibit_manager_v1_inhibit_shortcuts(manager, second.surface.proxy, seat)!
+        let onFirst = zwp_keyboard_shortcuts_inhibit_manager_v1_inhibit_shortcuts(manager, first.surface.proxy, seat)!
+        recorder.attach(onSecond)
+        recorder.attach(onFirst)
+        try context.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "active")
+        #expect(recorder.events(of: onSecond).map(\.opcode) == [0] && recorder.events(of: onFirst).isEmpty, "\(recorder.events)")
+
+        // The focused window unmapped: the focus moves to the other one, and so does "active".
+        second.surface.attach(nil)
+        second.surface.commit()
+        try context.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "inactive and active")
+        #expect(recorder.events(of: onSecond).map(\.opcode) == [0, 1] && recorder.events(of: onFirst).map(\.opcode) == [0], "\(recorder.events)")
+
+        _ = zwp_keyboard_shortcuts_inhibit_manager_v1_inhibit_shortcuts(manager, first.surface.proxy, seat)
+        do {
+            try context.connection.roundtrip(timeout: timeout).orThrow(waitingFor: "the error")
+            Issue.record("a second inhibitor for the surface was accepted")
+        } catch let e as ProtocolError {
+            #expect(e.interface == "zwp_keyboard_shortcuts_inhibit_manager_v1" && e.code == 0, "\(e)")
+        }
+    }
+
     /// compositord makes no seat but seat0: a transient seat is `denied`; inhibitors are accepted.
     @Test func transientSeatsAreDeniedAndInhibitorsAccepted() throws {
         let c = try CompositorProcess(["--width", "320", "--height", "240"])

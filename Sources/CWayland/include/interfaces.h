@@ -9,6 +9,7 @@
 #include "ext-transient-seat-v1-server-protocol.h"
 #include "fractional-scale-v1-server-protocol.h"
 #include "idle-inhibit-unstable-v1-server-protocol.h"
+#include "keyboard-shortcuts-inhibit-unstable-v1-server-protocol.h"
 #include "linux-dmabuf-unstable-v1-server-protocol.h"
 #include "linux-drm-syncobj-v1-server-protocol.h"
 #include "presentation-time-server-protocol.h"
@@ -70,6 +71,8 @@ static inline const struct wl_interface *cw_wp_fractional_scale_manager_v1_inter
 static inline const struct wl_interface *cw_wp_fractional_scale_v1_interface(void) { return &wp_fractional_scale_v1_interface; }
 static inline const struct wl_interface *cw_zwp_idle_inhibit_manager_v1_interface(void) { return &zwp_idle_inhibit_manager_v1_interface; }
 static inline const struct wl_interface *cw_zwp_idle_inhibitor_v1_interface(void) { return &zwp_idle_inhibitor_v1_interface; }
+static inline const struct wl_interface *cw_zwp_keyboard_shortcuts_inhibit_manager_v1_interface(void) { return &zwp_keyboard_shortcuts_inhibit_manager_v1_interface; }
+static inline const struct wl_interface *cw_zwp_keyboard_shortcuts_inhibitor_v1_interface(void) { return &zwp_keyboard_shortcuts_inhibitor_v1_interface; }
 static inline const struct wl_interface *cw_zwp_linux_dmabuf_v1_interface(void) { return &zwp_linux_dmabuf_v1_interface; }
 static inline const struct wl_interface *cw_zwp_linux_buffer_params_v1_interface(void) { return &zwp_linux_buffer_params_v1_interface; }
 static inline const struct wl_interface *cw_zwp_linux_dmabuf_feedback_v1_interface(void) { return &zwp_linux_dmabuf_feedback_v1_interface; }

@@ -15,6 +15,8 @@
 #include "fractional-scale-v1-client-protocol.h"
 #include "idle-inhibit-unstable-v1-server-protocol.h"
 #include "idle-inhibit-unstable-v1-client-protocol.h"
+#include "keyboard-shortcuts-inhibit-unstable-v1-server-protocol.h"
+#include "keyboard-shortcuts-inhibit-unstable-v1-client-protocol.h"
 #include "linux-dmabuf-unstable-v1-server-protocol.h"
 #include "linux-dmabuf-unstable-v1-client-protocol.h"
 #include "linux-drm-syncobj-v1-server-protocol.h"

@@ -97,6 +97,9 @@ extension Server {
             GlobalDefinition(cw_zwp_relative_pointer_manager_v1_interface(), RelativePointerManager.version) { s, c, v, id in
                 RelativePointerManager.bind(s.seatState, c, v, id)
             },
+            GlobalDefinition(cw_zwp_keyboard_shortcuts_inhibit_manager_v1_interface(), ShortcutsInhibitManager.version) { s, c, v, id in
+                ShortcutsInhibitManager.bind(s.seatState, c, v, id)
+            },
             GlobalDefinition(cw_wp_single_pixel_buffer_manager_v1_interface(), SinglePixelBufferManager.version) { _, c, v, id in
                 SinglePixelBufferManager.bind(c, v, id)
             },

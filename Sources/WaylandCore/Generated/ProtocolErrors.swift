@@ -321,6 +321,13 @@ package enum ZwlrVirtualPointerV1Error: UInt32, ProtocolErrorCode {
     case invalidAxisSource = 1
 }
 
+/// `zwp_keyboard_shortcuts_inhibit_manager_v1.error`
+package enum ZwpKeyboardShortcutsInhibitManagerV1Error: UInt32, ProtocolErrorCode {
+    package static let interfaceName = "zwp_keyboard_shortcuts_inhibit_manager_v1"
+    /// the shortcuts are already inhibited for this surface
+    case alreadyInhibited = 0
+}
+
 /// `zwp_linux_buffer_params_v1.error`
 package enum ZwpLinuxBufferParamsV1Error: UInt32, ProtocolErrorCode {
     package static let interfaceName = "zwp_linux_buffer_params_v1"

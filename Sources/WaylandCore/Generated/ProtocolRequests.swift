@@ -2544,6 +2544,56 @@ package enum ZwpIdleInhibitorV1Request {
     }
 }
 
+/// The requests of `zwp_keyboard_shortcuts_inhibit_manager_v1`.
+package enum ZwpKeyboardShortcutsInhibitManagerV1Request {
+    /// destroy the keyboard shortcuts inhibitor object
+    ///
+    /// `zwp_keyboard_shortcuts_inhibit_manager_v1.destroy` (opcode 0). Destructor.
+    case destroy
+    /// create a new keyboard shortcuts inhibitor object
+    ///
+    /// `zwp_keyboard_shortcuts_inhibit_manager_v1.inhibit_shortcuts` (opcode 1).
+    ///
+    /// - id (`new_id zwp_keyboard_shortcuts_inhibitor_v1`)
+    /// - surface: the surface that inhibits the keyboard shortcuts behavior (`object wl_surface`)
+    /// - seat: the wl_seat for which keyboard shortcuts should be disabled (`object wl_seat`)
+    case inhibitShortcuts(id: UInt32, surface: OpaquePointer, seat: OpaquePointer)
+
+    /// Decodes `request` (a request on a `zwp_keyboard_shortcuts_inhibit_manager_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        case 1:
+            guard let arg1 = request.object(1) else { return nil }
+            guard let arg2 = request.object(2) else { return nil }
+            self = .inhibitShortcuts(id: request.newID(0), surface: arg1, seat: arg2)
+        default:
+            return nil
+        }
+    }
+}
+
+/// The requests of `zwp_keyboard_shortcuts_inhibitor_v1`.
+package enum ZwpKeyboardShortcutsInhibitorV1Request {
+    /// destroy the keyboard shortcuts inhibitor object
+    ///
+    /// `zwp_keyboard_shortcuts_inhibitor_v1.destroy` (opcode 0). Destructor.
+    case destroy
+
+    /// Decodes `request` (a request on a `zwp_keyboard_shortcuts_inhibitor_v1`) by its opcode; nil when the opcode is out of range
+    /// or a non-nullable argument is null (neither can come past libwayland).
+    package init?(_ request: Request) {
+        switch request.opcode {
+        case 0:
+            self = .destroy
+        default:
+            return nil
+        }
+    }
+}
+
 /// The requests of `zwp_linux_buffer_params_v1`.
 package enum ZwpLinuxBufferParamsV1Request {
     /// delete this object, used or not
