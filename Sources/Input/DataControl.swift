@@ -59,7 +59,7 @@ package final class DataControlManager: ResourceHandler {
         switch ZwlrDataControlManagerV1Request(request) {
         case let .createDataSource(id)?:
             Resources.create(client: request.client, interface: cw_zwlr_data_control_source_v1_interface(), version: request.version, id: id) { r in
-                DataControlSource(state: state, resource: r)
+                DataControlSource(state: state, family: .wlr, resource: r)
             }
         case let .getDataDevice(id, _)?:  // one seat: libwayland checked the argument is a wl_seat
             var device: DataControlDevice?
@@ -135,7 +135,7 @@ package final class DataControlDevice: ResourceHandler, DataControlDeviceObject 
         guard let source = selection.source, source.isAlive,
               let offer = Resources.create(client: wl_resource_get_client(resource), interface: cw_zwlr_data_control_offer_v1_interface(),
                                            version: UInt32(wl_resource_get_version(resource)), id: 0,
-                                           handler: { _ in DataControlOffer(selection: selection, source: source) }) else { return nil }
+                                           handler: { _ in DataControlOffer(selection: selection, family: .wlr, source: source) }) else { return nil }
         zwlr_data_control_device_v1_send_data_offer(resource, offer)
         for mime in source.mimeTypes { zwlr_data_control_offer_v1_send_offer(offer, mime) }
         return offer
@@ -146,46 +146,75 @@ package final class DataControlDevice: ResourceHandler, DataControlDeviceObject 
     }
 }
 
-/// `zwlr_data_control_source_v1`: a data-control client's data for the selection.
+/// Which data-control protocol an object speaks: wlroots' `zwlr_data_control_*_v1` or the staging
+/// `ext_data_control_*_v1`, its copy (same requests, same events, same opcodes). The sources and
+/// offers of both are one class each; only the C functions that send differ.
+package enum DataControlFamily {
+    case wlr, ext
+}
+
+/// A data-control client's data for the selection (`zwlr_data_control_source_v1` or
+/// `ext_data_control_source_v1`).
 package final class DataControlSource: ResourceHandler, SelectionSource {
     /// Mime types a source may offer: a flood of distinct ones cannot grow every offer without
     /// bound (real sources offer a handful: wl-copy five for text).
     package static let maxMimeTypes = 256
     private let state: DataControlState
+    private let family: DataControlFamily
     private(set) var resource: OpaquePointer?
     package private(set) var mimeTypes: [String] = []
     var isUsed = false
 
-    init(state: DataControlState, resource: OpaquePointer) {
+    init(state: DataControlState, family: DataControlFamily, resource: OpaquePointer) {
         self.state = state
+        self.family = family
         self.resource = resource
     }
 
     package var isAlive: Bool { resource != nil }
 
     package func handle(_ request: Request) {
-        switch ZwlrDataControlSourceV1Request(request) {
-        case let .offer(mime)?:
-            guard !isUsed else {
-                return state.context.post(ZwlrDataControlSourceV1Error.invalidOffer, on: request.resource,
-                                          "offer after set_selection: offer every mime type before setting the selection")
+        let offer: String?
+        switch family {
+        case .wlr:
+            switch ZwlrDataControlSourceV1Request(request) {
+            case let .offer(mime)?: offer = mime
+            case .destroy?: return wl_resource_destroy(request.resource)
+            case nil: return
             }
-            if !mimeTypes.contains(mime), mimeTypes.count < Self.maxMimeTypes { mimeTypes.append(mime) }
-        case .destroy?:
-            wl_resource_destroy(request.resource)
-        case nil: break
+        case .ext:
+            switch ExtDataControlSourceV1Request(request) {
+            case let .offer(mime)?: offer = mime
+            case .destroy?: return wl_resource_destroy(request.resource)
+            case nil: return
+            }
         }
+        guard let mime = offer else { return }
+        guard !isUsed else {
+            let why = "offer after set_selection: offer every mime type before setting the selection"
+            switch family {
+            case .wlr: return state.context.post(ZwlrDataControlSourceV1Error.invalidOffer, on: request.resource, why)
+            case .ext: return state.context.post(ExtDataControlSourceV1Error.invalidOffer, on: request.resource, why)
+            }
+        }
+        if !mimeTypes.contains(mime), mimeTypes.count < Self.maxMimeTypes { mimeTypes.append(mime) }
     }
 
     package func send(mimeType: String, fd: Int32) {
         guard let resource else { return }
-        zwlr_data_control_source_v1_send_send(resource, mimeType, fd)
+        switch family {
+        case .wlr: zwlr_data_control_source_v1_send_send(resource, mimeType, fd)
+        case .ext: ext_data_control_source_v1_send_send(resource, mimeType, fd)
+        }
     }
 
     /// `cancelled`: the source is no longer the selection, however that came about.
     package func cancel(replaced: Bool) {
         guard let resource else { return }
-        zwlr_data_control_source_v1_send_cancelled(resource)
+        switch family {
+        case .wlr: zwlr_data_control_source_v1_send_cancelled(resource)
+        case .ext: ext_data_control_source_v1_send_cancelled(resource)
+        }
     }
 
     package func resourceDestroyed() {
@@ -195,26 +224,39 @@ package final class DataControlSource: ResourceHandler, SelectionSource {
     }
 }
 
-/// `zwlr_data_control_offer_v1`: `receive` asks the selection's source (the clipboard's or the
-/// primary's) to write into the fd; inert (the fd closed at once) once that selection moved on.
+/// A data-control offer (`zwlr_data_control_offer_v1` or `ext_data_control_offer_v1`): `receive`
+/// asks the selection's source (the clipboard's or the primary's) to write into the fd; inert
+/// (the fd closed at once) once that selection moved on.
 package final class DataControlOffer: ResourceHandler {
     private let selection: Selection
+    private let family: DataControlFamily
     private weak var source: (any SelectionSource)?
 
-    init(selection: Selection, source: any SelectionSource) {
+    init(selection: Selection, family: DataControlFamily, source: any SelectionSource) {
         self.selection = selection
+        self.family = family
         self.source = source
     }
 
     package func handle(_ request: Request) {
-        switch ZwlrDataControlOfferV1Request(request) {
-        case let .receive(mimeType, fd)?:
-            defer { ReceivedFd.close(fd) }
-            guard let source, source === selection.source, source.mimeTypes.contains(mimeType) else { return }
-            source.send(mimeType: mimeType, fd: fd)
-        case .destroy?:
-            wl_resource_destroy(request.resource)
-        case nil: break
+        let receive: (mimeType: String, fd: Int32)?
+        switch family {
+        case .wlr:
+            switch ZwlrDataControlOfferV1Request(request) {
+            case let .receive(mimeType, fd)?: receive = (mimeType, fd)
+            case .destroy?: return wl_resource_destroy(request.resource)
+            case nil: return
+            }
+        case .ext:
+            switch ExtDataControlOfferV1Request(request) {
+            case let .receive(mimeType, fd)?: receive = (mimeType, fd)
+            case .destroy?: return wl_resource_destroy(request.resource)
+            case nil: return
+            }
         }
+        guard let (mimeType, fd) = receive else { return }
+        defer { ReceivedFd.close(fd) }
+        guard let source, source === selection.source, source.mimeTypes.contains(mimeType) else { return }
+        source.send(mimeType: mimeType, fd: fd)
     }
 }

@@ -24,7 +24,7 @@ package final class ExtDataControlManager: ResourceHandler {
         switch ExtDataControlManagerV1Request(request) {
         case let .createDataSource(id)?:
             Resources.create(client: request.client, interface: cw_ext_data_control_source_v1_interface(), version: request.version, id: id) { r in
-                ExtDataControlSource(state: state, resource: r)
+                DataControlSource(state: state, family: .ext, resource: r)
             }
         case let .getDataDevice(id, _)?:  // one seat: libwayland checked the argument is a wl_seat
             var device: ExtDataControlDevice?
@@ -70,8 +70,8 @@ package final class ExtDataControlDevice: ResourceHandler, DataControlDeviceObje
     }
 
     /// The source named, marked used (`.some(nil)` clears); nil after posting used_source.
-    private func use(_ sourceResource: OpaquePointer?, _ request: Request) -> ExtDataControlSource?? {
-        let source = Resources.object(sourceResource, as: ExtDataControlSource.self)
+    private func use(_ sourceResource: OpaquePointer?, _ request: Request) -> DataControlSource?? {
+        let source = Resources.object(sourceResource, as: DataControlSource.self)
         if let source {
             guard !source.isUsed else {
                 state.context.post(ExtDataControlDeviceV1Error.usedSource, on: request.resource,
@@ -100,7 +100,7 @@ package final class ExtDataControlDevice: ResourceHandler, DataControlDeviceObje
         guard let source = selection.source, source.isAlive,
               let offer = Resources.create(client: wl_resource_get_client(resource), interface: cw_ext_data_control_offer_v1_interface(),
                                            version: UInt32(wl_resource_get_version(resource)), id: 0,
-                                           handler: { _ in ExtDataControlOffer(selection: selection, source: source) }) else { return nil }
+                                           handler: { _ in DataControlOffer(selection: selection, family: .ext, source: source) }) else { return nil }
         ext_data_control_device_v1_send_data_offer(resource, offer)
         for mime in source.mimeTypes { ext_data_control_offer_v1_send_offer(offer, mime) }
         return offer
@@ -108,78 +108,5 @@ package final class ExtDataControlDevice: ResourceHandler, DataControlDeviceObje
 
     package func resourceDestroyed() {
         state.devices.removeAll { $0 === self }
-    }
-}
-
-/// `ext_data_control_source_v1`: a data-control client's data for the selection.
-package final class ExtDataControlSource: ResourceHandler, SelectionSource {
-    /// Mime types a source may offer: a flood of distinct ones cannot grow every offer without
-    /// bound (real sources offer a handful: wl-copy five for text).
-    package static let maxMimeTypes = 256
-    private let state: DataControlState
-    private(set) var resource: OpaquePointer?
-    package private(set) var mimeTypes: [String] = []
-    var isUsed = false
-
-    init(state: DataControlState, resource: OpaquePointer) {
-        self.state = state
-        self.resource = resource
-    }
-
-    package var isAlive: Bool { resource != nil }
-
-    package func handle(_ request: Request) {
-        switch ExtDataControlSourceV1Request(request) {
-        case let .offer(mime)?:
-            guard !isUsed else {
-                return state.context.post(ExtDataControlSourceV1Error.invalidOffer, on: request.resource,
-                                          "offer after set_selection: offer every mime type before setting the selection")
-            }
-            if !mimeTypes.contains(mime), mimeTypes.count < Self.maxMimeTypes { mimeTypes.append(mime) }
-        case .destroy?:
-            wl_resource_destroy(request.resource)
-        case nil: break
-        }
-    }
-
-    package func send(mimeType: String, fd: Int32) {
-        guard let resource else { return }
-        ext_data_control_source_v1_send_send(resource, mimeType, fd)
-    }
-
-    /// `cancelled`: the source is no longer the selection, however that came about.
-    package func cancel(replaced: Bool) {
-        guard let resource else { return }
-        ext_data_control_source_v1_send_cancelled(resource)
-    }
-
-    package func resourceDestroyed() {
-        resource = nil
-        state.selection.sourceDestroyed(self)
-        state.primary.sourceDestroyed(self)
-    }
-}
-
-/// `ext_data_control_offer_v1`: `receive` asks the selection's source (the clipboard's or the
-/// primary's) to write into the fd; inert (the fd closed at once) once that selection moved on.
-package final class ExtDataControlOffer: ResourceHandler {
-    private let selection: Selection
-    private weak var source: (any SelectionSource)?
-
-    init(selection: Selection, source: any SelectionSource) {
-        self.selection = selection
-        self.source = source
-    }
-
-    package func handle(_ request: Request) {
-        switch ExtDataControlOfferV1Request(request) {
-        case let .receive(mimeType, fd)?:
-            defer { ReceivedFd.close(fd) }
-            guard let source, source === selection.source, source.mimeTypes.contains(mimeType) else { return }
-            source.send(mimeType: mimeType, fd: fd)
-        case .destroy?:
-            wl_resource_destroy(request.resource)
-        case nil: break
-        }
     }
 }
